@@ -1,0 +1,181 @@
+import path from 'node:path';
+import Joi from 'joi';
+
+export type Role = 'all' | 'api' | 'worker' | 'scheduler';
+export const ROLES: readonly Role[] = ['all', 'api', 'worker', 'scheduler'];
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  role: Role;
+  host: string;
+  port: number;
+  dataDir: string;
+  configsDir: string;
+  logLevel: string;
+  redis: { url: string; autostart: boolean; keyPrefix: string; commandTimeoutMs: number };
+  warehouse: {
+    kind: 'duckdb' | 'bigquery';
+    duckdbPath: string;
+    gcpProjectId: string | undefined;
+    bigqueryLocation: string;
+    bigqueryApiEndpoint: string | undefined;
+  };
+  keyManager: { kind: 'local' | 'gcp'; keyringPath: string; kmsKeyName: string | undefined; kmsApiEndpoint: string | undefined };
+  auth: { adminApiKey: string | undefined; adminKeyPath: string; disableAuth: boolean };
+  worker: { concurrency: number; lockDurationMs: number; completedRetentionSeconds: number; retainedJobCount: number };
+  scheduler: { mode: 'internal' | 'external'; orphanMarginMinutes: number };
+  rateLimits: { runPerMinute: number; tenantPerMinute: number; ipPerMinute: number; authFailuresPerMinute: number };
+  metricsAuth: 'none' | 'admin';
+  shutdownTimeoutMs: number;
+}
+
+/** Every variable the process reads, with its default. `.env.example` mirrors this table. */
+const schema = Joi.object({
+  NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
+  ROLE: Joi.string().valid(...ROLES).default('all'),
+  HOST: Joi.string().default('0.0.0.0'),
+  PORT: Joi.number().integer().min(0).max(65535).default(8080),
+  DATA_DIR: Joi.string().default('./data'),
+  CONFIGS_DIR: Joi.string().default('./configs'),
+  LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+  REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).default('redis://127.0.0.1:6379'),
+  REDIS_AUTOSTART: Joi.boolean().default(true),
+  REDIS_KEY_PREFIX: Joi.string().pattern(/^[A-Za-z0-9_-]{1,32}$/).default('cv'),
+  REDIS_COMMAND_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(1500),
+  WAREHOUSE: Joi.string().valid('duckdb', 'bigquery').default('duckdb'),
+  DUCKDB_PATH: Joi.string(),
+  GCP_PROJECT_ID: Joi.string().pattern(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/).when('WAREHOUSE', {
+    is: 'bigquery',
+    then: Joi.required(),
+  }),
+  BIGQUERY_LOCATION: Joi.string().default('US'),
+  BIGQUERY_API_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
+  KEY_MANAGER: Joi.string().valid('local', 'gcp').default('local'),
+  KMS_KEY_NAME: Joi.string()
+    .pattern(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/)
+    .when('KEY_MANAGER', { is: 'gcp', then: Joi.required() }),
+  KMS_API_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
+  ADMIN_API_KEY: Joi.string().min(16),
+  DISABLE_AUTH: Joi.boolean().default(false),
+  WORKER_CONCURRENCY: Joi.number().integer().min(1).max(256).default(5),
+  WORKER_LOCK_DURATION_MS: Joi.number().integer().min(1000).default(30000),
+  RUN_RETENTION_SECONDS: Joi.number().integer().min(0).default(3600),
+  RUN_RETENTION_COUNT: Joi.number().integer().min(0).default(1000),
+  SCHEDULER_MODE: Joi.string().valid('internal', 'external').default('internal'),
+  ORPHAN_MARGIN_MINUTES: Joi.number().integer().min(1).default(60),
+  RATE_LIMIT_RUN_PER_MINUTE: Joi.number().integer().min(1).default(50),
+  RATE_LIMIT_TENANT_PER_MINUTE: Joi.number().integer().min(1).default(600),
+  RATE_LIMIT_IP_PER_MINUTE: Joi.number().integer().min(1).default(30),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: Joi.number().integer().min(1).default(20),
+  METRICS_AUTH: Joi.string().valid('none', 'admin').default('none'),
+  SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(0).default(30000),
+})
+  .unknown(true)
+  .prefs({ convert: true, abortEarly: false });
+
+/** The validated environment, as joi converted it. */
+interface EnvValues {
+  NODE_ENV: Config['nodeEnv'];
+  ROLE: Role;
+  HOST: string;
+  PORT: number;
+  DATA_DIR: string;
+  CONFIGS_DIR: string;
+  LOG_LEVEL: string;
+  REDIS_URL: string;
+  REDIS_AUTOSTART: boolean;
+  REDIS_KEY_PREFIX: string;
+  REDIS_COMMAND_TIMEOUT_MS: number;
+  WAREHOUSE: 'duckdb' | 'bigquery';
+  DUCKDB_PATH?: string;
+  GCP_PROJECT_ID?: string;
+  BIGQUERY_LOCATION: string;
+  BIGQUERY_API_ENDPOINT?: string;
+  KEY_MANAGER: 'local' | 'gcp';
+  KMS_KEY_NAME?: string;
+  KMS_API_ENDPOINT?: string;
+  ADMIN_API_KEY?: string;
+  DISABLE_AUTH: boolean;
+  WORKER_CONCURRENCY: number;
+  WORKER_LOCK_DURATION_MS: number;
+  RUN_RETENTION_SECONDS: number;
+  RUN_RETENTION_COUNT: number;
+  SCHEDULER_MODE: 'internal' | 'external';
+  ORPHAN_MARGIN_MINUTES: number;
+  RATE_LIMIT_RUN_PER_MINUTE: number;
+  RATE_LIMIT_TENANT_PER_MINUTE: number;
+  RATE_LIMIT_IP_PER_MINUTE: number;
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: number;
+  METRICS_AUTH: 'none' | 'admin';
+  SHUTDOWN_TIMEOUT_MS: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variables: string[], message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Pure function of the environment: no I/O, so it is testable with `{}`. */
+export function loadConfig(env: Record<string, string | undefined>, roleOverride?: string): Config {
+  const input: Record<string, string | undefined> = { ...env, ...(roleOverride === undefined ? {} : { ROLE: roleOverride }) };
+  // Empty strings (as left by `VAR=` in .env) mean "unset".
+  for (const [k, v] of Object.entries(input)) if (v === '') delete input[k];
+  const { value, error } = schema.validate(input);
+  if (error) {
+    const vars = error.details.map((d) => String(d.path[0]));
+    throw new ConfigError(vars, `Invalid configuration: ${error.details.map((d) => d.message).join('; ')}`);
+  }
+  const v = value as EnvValues;
+  const nodeEnv = v.NODE_ENV;
+  const isProduction = nodeEnv === 'production';
+  if (isProduction && v.DISABLE_AUTH) {
+    throw new ConfigError(['DISABLE_AUTH'], 'DISABLE_AUTH=true is refused when NODE_ENV=production');
+  }
+  if (isProduction && !v.ADMIN_API_KEY) {
+    throw new ConfigError(['ADMIN_API_KEY'], 'ADMIN_API_KEY is required when NODE_ENV=production');
+  }
+  const dataDir = path.resolve(v.DATA_DIR);
+  return {
+    nodeEnv,
+    isProduction,
+    role: v.ROLE,
+    host: v.HOST,
+    port: v.PORT,
+    dataDir,
+    configsDir: path.resolve(v.CONFIGS_DIR),
+    logLevel: v.LOG_LEVEL,
+    redis: { url: v.REDIS_URL, autostart: v.REDIS_AUTOSTART, keyPrefix: v.REDIS_KEY_PREFIX, commandTimeoutMs: v.REDIS_COMMAND_TIMEOUT_MS },
+    warehouse: {
+      kind: v.WAREHOUSE,
+      duckdbPath: path.resolve(v.DUCKDB_PATH ?? path.join(dataDir, 'warehouse.duckdb')),
+      gcpProjectId: v.GCP_PROJECT_ID,
+      bigqueryLocation: v.BIGQUERY_LOCATION,
+      bigqueryApiEndpoint: v.BIGQUERY_API_ENDPOINT,
+    },
+    keyManager: {
+      kind: v.KEY_MANAGER,
+      keyringPath: path.join(dataDir, 'keyring.json'),
+      kmsKeyName: v.KMS_KEY_NAME,
+      kmsApiEndpoint: v.KMS_API_ENDPOINT,
+    },
+    auth: { adminApiKey: v.ADMIN_API_KEY, adminKeyPath: path.join(dataDir, 'admin-key'), disableAuth: v.DISABLE_AUTH },
+    worker: {
+      concurrency: v.WORKER_CONCURRENCY,
+      lockDurationMs: v.WORKER_LOCK_DURATION_MS,
+      completedRetentionSeconds: v.RUN_RETENTION_SECONDS,
+      retainedJobCount: v.RUN_RETENTION_COUNT,
+    },
+    scheduler: { mode: v.SCHEDULER_MODE, orphanMarginMinutes: v.ORPHAN_MARGIN_MINUTES },
+    rateLimits: {
+      runPerMinute: v.RATE_LIMIT_RUN_PER_MINUTE,
+      tenantPerMinute: v.RATE_LIMIT_TENANT_PER_MINUTE,
+      ipPerMinute: v.RATE_LIMIT_IP_PER_MINUTE,
+      authFailuresPerMinute: v.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+    },
+    metricsAuth: v.METRICS_AUTH,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+  };
+}

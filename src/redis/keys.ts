@@ -1,0 +1,115 @@
+/**
+ * Every Redis key name of the product comes from here. Keys of one tenant share the hash tag
+ * `{t:<tenantId>}` so that the Lua scripts touching them run on Redis Cluster.
+ * BullMQ's own keys live under `bullPrefix`.
+ */
+export class RedisKeys {
+  readonly bullPrefix: string;
+
+  constructor(readonly prefix: string) {
+    // Hash-tagged so every BullMQ key of one queue lands in one cluster slot.
+    this.bullPrefix = `{${prefix}:bull}`;
+  }
+
+  private tenant(tenantId: string, suffix: string): string {
+    return `${this.prefix}:{t:${tenantId}}:${suffix}`;
+  }
+
+  // --- tenants, auth ---------------------------------------------------------------------
+  /** Hash: the tenant's profile and limits as the trigger path needs them (status, plan, limits). */
+  tenantProfile(tenantId: string): string {
+    return this.tenant(tenantId, 'profile');
+  }
+  /** Hash: api-key sha256 → {tenant_id, key_id, active, expires_at}; the auth cache. */
+  apiKey(keyHash: string): string {
+    return `${this.prefix}:apikey:${keyHash}`;
+  }
+  /** Set of every onboarded tenant id (maintenance jobs iterate it). */
+  tenantIndex(): string {
+    return `${this.prefix}:tenants`;
+  }
+
+  // --- quotas and admission ----------------------------------------------------------------
+  /** Sorted set: run id → lease deadline (ms). The running set; never a counter. */
+  running(tenantId: string): string {
+    return this.tenant(tenantId, 'running');
+  }
+  /** Hash of one UTC day's counters: run, succeeded, failed. */
+  dailyUsage(tenantId: string, day: string): string {
+    return this.tenant(tenantId, `usage:d:${day}`);
+  }
+  /** String counter of one UTC month's admitted runs. */
+  monthlyUsage(tenantId: string, month: string): string {
+    return this.tenant(tenantId, `usage:m:${month}`);
+  }
+  /** Sorted set: user id → last seen (ms). */
+  teamMembers(tenantId: string): string {
+    return this.tenant(tenantId, 'team');
+  }
+  /** Set of providers the tenant runs or schedules. */
+  providers(tenantId: string): string {
+    return this.tenant(tenantId, 'providers');
+  }
+  /** Set of runs whose admission was counted for a day (so refunds and outcomes count once). */
+  admittedRuns(tenantId: string, day: string): string {
+    return this.tenant(tenantId, `admitted:${day}`);
+  }
+  /** Set of tenants whose usage changed since the last warehouse refresh. */
+  usageDirty(): string {
+    return `${this.prefix}:usage:dirty`;
+  }
+
+  // --- runs ------------------------------------------------------------------------------
+  /** Hash: live state of one run (tenant, pipeline, status, progress, steps JSON, timings). */
+  run(runId: string): string {
+    return `${this.prefix}:run:${runId}`;
+  }
+  /** String: run id of the in-flight run with the same pipeline + parameters fingerprint. */
+  inflight(tenantId: string, fingerprint: string): string {
+    return this.tenant(tenantId, `inflight:${fingerprint}`);
+  }
+  /** String: the response of a trigger made with this Idempotency-Key. */
+  idempotency(tenantId: string, key: string): string {
+    return this.tenant(tenantId, `idem:${key}`);
+  }
+  /** Pub/sub channel on which cancellations are announced to every worker process. */
+  cancelChannel(): string {
+    return `${this.prefix}:runs:cancel`;
+  }
+  /** Sorted set: run id → created (ms), per tenant, for listing recent runs. */
+  tenantRuns(tenantId: string): string {
+    return this.tenant(tenantId, 'runs');
+  }
+
+  // --- scheduler -------------------------------------------------------------------------
+  /** Sorted set: config id → next fire time (ms). The due index. */
+  scheduleDue(): string {
+    return `${this.prefix}:sched:due`;
+  }
+  /** Hash: one schedule config as the tick needs it. */
+  schedule(configId: string): string {
+    return `${this.prefix}:sched:cfg:${configId}`;
+  }
+  /** Set of one tenant's schedule config ids. */
+  tenantSchedules(tenantId: string): string {
+    return this.tenant(tenantId, 'schedules');
+  }
+  /** Sorted set: deferred run entries waiting for a concurrency slot, by enqueue time. */
+  deferredQueue(): string {
+    return `${this.prefix}:sched:deferred`;
+  }
+  /** Hash of scheduler counters for one UTC day (completed, failed, total duration). */
+  schedulerDaily(day: string): string {
+    return `${this.prefix}:stats:d:${day}`;
+  }
+  /** String lock held while a maintenance routine runs. */
+  lock(name: string): string {
+    return `${this.prefix}:lock:${name}`;
+  }
+
+  // --- rate limiting ---------------------------------------------------------------------
+  /** Prefix handed to rate-limiter-flexible for one limiter. */
+  rateLimit(name: string): string {
+    return `${this.prefix}:rl:${name}`;
+  }
+}

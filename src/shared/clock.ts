@@ -1,0 +1,33 @@
+/** Time source injected everywhere a decision depends on "now", so tests never sleep. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A clock tests move by hand. */
+export class ManualClock implements Clock {
+  private current: number;
+  constructor(start: Date | string | number = Date.now()) {
+    this.current = new Date(start).getTime();
+  }
+  now(): Date {
+    return new Date(this.current);
+  }
+  set(to: Date | string | number): void {
+    this.current = new Date(to).getTime();
+  }
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
+
+/** `YYYY-MM-DD` of the UTC day containing `date`. */
+export const utcDay = (date: Date): string => date.toISOString().slice(0, 10);
+
+/** `YYYY-MM` of the UTC month containing `date`. */
+export const utcMonth = (date: Date): string => date.toISOString().slice(0, 7);
+
+/** Start of the next UTC day after `date`. */
+export const nextUtcMidnight = (date: Date): Date =>
+  new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1));

@@ -1,0 +1,102 @@
+/**
+ * The Warehouse contract. Both adapters (DuckDB, BigQuery) implement it and pass one contract suite.
+ *
+ * SQL dialect accepted by `query`: BigQuery standard SQL as far as both engines share it, with
+ *  - table references written `` `dataset.table` `` (backticks; the adapter renders them), and
+ *  - values only as named parameters `@name` (the adapter binds them; nothing is spliced).
+ * Identifiers that reach SQL text were validated against an allow-list before (see shared/ids).
+ */
+export type ColumnType = 'STRING' | 'INT64' | 'FLOAT64' | 'NUMERIC' | 'BOOL' | 'DATE' | 'TIMESTAMP' | 'JSON' | 'BYTES';
+
+export interface ColumnSchema {
+  name: string;
+  type: ColumnType;
+  mode?: 'NULLABLE' | 'REQUIRED';
+  description?: string;
+}
+
+export interface TableSpec {
+  columns: ColumnSchema[];
+  /** Time partitioning on a DATE or TIMESTAMP column (DAY granularity). */
+  partitionBy?: { column: string };
+  clusterBy?: string[];
+  description?: string;
+}
+
+export interface TableRef {
+  dataset: string;
+  table: string;
+}
+
+/** A bound value. `Date` binds as TIMESTAMP unless a type hint says DATE. */
+export type QueryValue = string | number | boolean | bigint | Date | null | Buffer;
+export type QueryParams = Record<string, QueryValue>;
+
+export interface QueryOptions {
+  params?: QueryParams;
+  /** Types for parameters whose JS value is ambiguous (null, DATE strings, JSON). */
+  paramTypes?: Record<string, ColumnType>;
+  /** Aborting cancels the running warehouse job (DuckDB interrupt, BigQuery jobs.cancel). */
+  signal?: AbortSignal;
+  /** Labels attached to the job (BigQuery) for cost attribution. */
+  labels?: Record<string, string>;
+}
+
+/** Rows come back as plain objects: INT64 as number (or string beyond 2^53), DATE as 'YYYY-MM-DD', TIMESTAMP as ISO string, JSON as parsed value. */
+export type Row = Record<string, unknown>;
+
+export interface QueryResult<R extends Row = Row> {
+  rows: R[];
+  /** Rows changed by a DML statement, when the engine reports it. */
+  affectedRows?: number;
+  /** Bytes processed as reported by the engine (BigQuery); undefined on DuckDB. */
+  bytesProcessed?: number;
+}
+
+export interface InsertOptions {
+  /** One id per row; BigQuery uses them for best-effort de-duplication of retried inserts. */
+  insertIds?: string[];
+}
+
+export interface DryRunResult {
+  bytesProcessed: number;
+}
+
+export interface Warehouse {
+  readonly kind: 'duckdb' | 'bigquery';
+  /** Checks the warehouse answers (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  datasetExists(dataset: string): Promise<boolean>;
+  /** Creates the dataset; returns false when it already existed. */
+  createDataset(dataset: string, options?: { description?: string }): Promise<boolean>;
+  /** Drops the dataset and everything in it; no error when absent. */
+  dropDataset(dataset: string): Promise<void>;
+
+  tableExists(ref: TableRef): Promise<boolean>;
+  /** Creates the table from its schema; returns false when it already existed. */
+  createTable(ref: TableRef, spec: TableSpec): Promise<boolean>;
+  dropTable(ref: TableRef): Promise<void>;
+  /** Creates or replaces a view defined by `sql` (same dialect as `query`, no parameters). */
+  createView(ref: TableRef, sql: string): Promise<void>;
+  /** Lists the tables and views of a dataset. */
+  listTables(dataset: string): Promise<string[]>;
+
+  /** Appends rows (batched; BigQuery streaming insert with insert ids, DuckDB appender/INSERT). */
+  insertRows(ref: TableRef, rows: Row[], options?: InsertOptions): Promise<void>;
+  query<R extends Row = Row>(sql: string, options?: QueryOptions): Promise<QueryResult<R>>;
+  /** Estimated bytes a query would process; null where the engine cannot estimate (DuckDB). */
+  dryRun(sql: string, options?: QueryOptions): Promise<DryRunResult | null>;
+}
+
+export class WarehouseError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'not_found' | 'already_exists' | 'invalid_query' | 'cancelled' | 'unavailable' | 'unknown',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'WarehouseError';
+  }
+}
