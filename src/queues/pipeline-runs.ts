@@ -25,3 +25,39 @@ export interface PipelineRunJob {
   /** ISO time of admission; the admitted run's usage day is derived from it. */
   admittedAt: string;
 }
+
+/** What the API and the scheduler ask for when they start a run. */
+export interface TriggerRequest {
+  tenantId: string;
+  provider: string;
+  domain: string;
+  templateName: string;
+  /** Raw parameters; validated against the template's declarations by the trigger routine. */
+  parameters: Record<string, unknown>;
+  userId: string | null;
+  triggerType: TriggerType;
+  /** Deterministic run id for scheduled fires (derived from config id + fire time); random otherwise. */
+  runId?: string;
+  configId?: string;
+  scheduledTime?: string;
+  idempotencyKey?: string;
+}
+
+export type RunStatus = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
+
+export interface TriggerResult {
+  /** `created`: admitted and enqueued now; `existing`: an identical run in flight (or the same run id / idempotency key) was returned. */
+  kind: 'created' | 'existing';
+  pipelineLoggingId: string;
+  pipelineId: string;
+  tenantId: string;
+  status: RunStatus;
+}
+
+/**
+ * Starts a run: validates parameters, admits against quotas (throws AppError 429
+ * DAILY_QUOTA_EXCEEDED / MONTHLY_QUOTA_EXCEEDED / CONCURRENT_LIMIT_REACHED, 404 TEMPLATE_NOT_FOUND,
+ * 422 VALIDATION_ERROR) and enqueues. Touches only Redis.
+ */
+export type TriggerRun = (request: TriggerRequest) => Promise<TriggerResult>;
