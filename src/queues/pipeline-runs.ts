@@ -1,3 +1,8 @@
+import { Queue } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis/keys';
+
 /**
  * The pipeline-runs queue: its name, the payload of a job, and the job options.
  * The BullMQ job id is always the run's `pipelineLoggingId`, so adding the same run twice is a no-op.
@@ -61,3 +66,28 @@ export interface TriggerResult {
  * 422 VALIDATION_ERROR) and enqueues. Touches only Redis.
  */
 export type TriggerRun = (request: TriggerRequest) => Promise<TriggerResult>;
+
+export interface PipelineRunsQueueOptions {
+  /** Finished jobs leave Redis after this many seconds… */
+  retentionSeconds: number;
+  /** …or once this many newer finished jobs exist. */
+  retentionCount: number;
+}
+
+/** Job options of every run: the job id is the run id; BullMQ never retries a whole run (steps retry themselves). */
+export function pipelineRunJobOptions(job: PipelineRunJob, options: PipelineRunsQueueOptions): JobsOptions {
+  return {
+    jobId: job.pipelineLoggingId,
+    attempts: 1,
+    removeOnComplete: { age: options.retentionSeconds, count: options.retentionCount },
+    removeOnFail: { age: options.retentionSeconds, count: options.retentionCount },
+  };
+}
+
+export function createPipelineRunsQueue(connection: Redis, keys: RedisKeys): Queue<PipelineRunJob> {
+  return new Queue<PipelineRunJob>(PIPELINE_RUNS_QUEUE, { connection, prefix: keys.bullPrefix });
+}
+
+export async function enqueuePipelineRun(queue: Queue<PipelineRunJob>, job: PipelineRunJob, options: PipelineRunsQueueOptions): Promise<void> {
+  await queue.add(job.templateName, job, pipelineRunJobOptions(job, options));
+}

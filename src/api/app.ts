@@ -1,0 +1,73 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { AppError } from '../shared/errors';
+import type { ApiDeps } from './deps';
+import { requireAdmin, requireTenant } from './middleware/auth';
+import { errorHandler } from './middleware/error-handler';
+import { jsonBody } from './middleware/json-body';
+import { requestContext } from './middleware/request-context';
+import { validate } from './middleware/validate';
+import { buildOpenApi } from './openapi';
+import type { RouteSpec } from './route-table';
+import { adminRoutes } from './routes/admin';
+import { operationalRouter } from './routes/health';
+import { pipelineRoutes } from './routes/pipelines';
+import { schedulerRoutes } from './routes/scheduler';
+import { tenantRoutes } from './routes/tenants';
+import type { ApiContext, ApiState } from './types';
+
+/** The whole route table; one screen per resource file. */
+export function routeTable(deps: ApiDeps): RouteSpec[] {
+  return [...tenantRoutes(deps), ...adminRoutes(deps), ...pipelineRoutes(deps), ...schedulerRoutes(deps)];
+}
+
+/** Guard chain of a route: who may call it, then which limiter counts it, then validation. */
+function guards(spec: RouteSpec, deps: ApiDeps): Middleware<ApiState>[] {
+  const chain: Middleware<ApiState>[] = [];
+  if (spec.auth === 'tenant') {
+    chain.push(requireTenant(deps.auth), deps.rateLimits.perTenant);
+    if (spec.runLimited) chain.push(deps.rateLimits.perTenantRun);
+  } else {
+    chain.push(deps.rateLimits.perIp);
+    if (spec.auth === 'admin') chain.push(requireAdmin(deps.auth));
+  }
+  chain.push(validate({ ...(spec.params ? { params: spec.params } : {}), ...(spec.query ? { query: spec.query } : {}), ...(spec.body ? { body: spec.body } : {}) }));
+  return chain;
+}
+
+export function createApp(deps: ApiDeps): Koa<ApiState> {
+  const app = new Koa<ApiState>({ proxy: true });
+  const routes = routeTable(deps);
+  let openApi: Record<string, unknown> | undefined;
+  const ops = operationalRouter(deps, () => (openApi ??= buildOpenApi(routes, { version: deps.version })));
+
+  const api = new Router<ApiState>();
+  for (const spec of routes) {
+    api[spec.method](spec.path, ...guards(spec, deps), (ctx) => spec.handler(ctx as unknown as ApiContext));
+  }
+
+  app.use(requestContext(deps.logger, deps.metrics));
+  app.use(errorHandler());
+  app.use(ops.routes());
+  if (deps.bullBoard) app.use(deps.bullBoard);
+  app.use(async (ctx, next) => {
+    if (deps.isShuttingDown() && ctx.path.startsWith('/api/')) throw new AppError(503, 'SHUTTING_DOWN', 'Server is shutting down', { headers: { Connection: 'close', 'Retry-After': '5' } });
+    await next();
+  });
+  app.use(jsonBody());
+  app.use(api.routes());
+  app.use(
+    api.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new AppError(405, 'METHOD_NOT_ALLOWED', 'Method not allowed on this path'),
+      notImplemented: () => new AppError(405, 'METHOD_NOT_ALLOWED', 'Method not allowed on this path'),
+    }),
+  );
+  app.use(async (ctx) => {
+    if (ctx.body === undefined && ctx.status === 404) throw new AppError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+  });
+  // Errors thrown outside the middleware chain (client aborts, socket errors) are logged, never crash.
+  app.on('error', (err: Error) => deps.logger.debug({ err: err.message }, 'koa error'));
+  return app;
+}

@@ -1,0 +1,129 @@
+import type { Context, Middleware, Next } from 'koa';
+import type { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Config } from '../../config';
+import type { RedisKeys } from '../../redis/keys';
+import type { Clock } from '../../shared/clock';
+import { systemClock } from '../../shared/clock';
+import { AppError, dependencyUnavailable } from '../../shared/errors';
+
+/**
+ * Fixed-window rate limits kept in Redis (rate-limiter-flexible), so every API process shares one
+ * count per tenant or IP. With ioredis the library needs no adapter flag (`useRedisPackage` is for
+ * node-redis). `rejectIfRedisNotReady` makes a lost Redis fail at once instead of queueing, and the
+ * failure becomes 503 DEPENDENCY_UNAVAILABLE rather than letting traffic through unmetered.
+ */
+export interface RateLimitersDeps {
+  redis: Redis;
+  keys: RedisKeys;
+  limits: Config['rateLimits'];
+  /** Only used to turn "ms until reset" into the epoch seconds of `X-RateLimit-Reset`. */
+  clock?: Clock;
+}
+
+export interface AuthFailureLimiter {
+  /** Throws 429 AUTH_RATE_LIMITED when this IP has used up its failed attempts for the window. */
+  assertNotBlocked(ip: string): Promise<void>;
+  /** Counts one failed authentication of this IP. */
+  recordFailure(ip: string): Promise<void>;
+}
+
+export interface RateLimiters {
+  /** Pipeline run/validate routes: per tenant (needs `ctx.state.auth`). */
+  perTenantRun: Middleware;
+  /** Every tenant route: per tenant (needs `ctx.state.auth`). */
+  perTenant: Middleware;
+  /** Unauthenticated and admin routes: per client IP. */
+  perIp: Middleware;
+  authFailures: AuthFailureLimiter;
+}
+
+const WINDOW_SECONDS = 60;
+
+interface AuthState {
+  tenantId: string;
+}
+
+const isAuthState = (value: unknown): value is AuthState =>
+  typeof value === 'object' && value !== null && typeof (value as { tenantId?: unknown }).tenantId === 'string';
+
+/** Tenant routes count per tenant; should one ever run before auth, it falls back to the IP. */
+const tenantKey = (ctx: Context): string => {
+  const auth: unknown = ctx.state.auth;
+  return isAuthState(auth) ? `tenant:${auth.tenantId}` : `ip:${ctx.ip}`;
+};
+
+const ipKey = (ctx: Context): string => `ip:${ctx.ip}`;
+
+export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
+  const clock = deps.clock ?? systemClock;
+  const limiter = (name: string, points: number): RateLimiterRedis =>
+    new RateLimiterRedis({
+      storeClient: deps.redis,
+      keyPrefix: deps.keys.rateLimit(name),
+      points,
+      duration: WINDOW_SECONDS,
+      rejectIfRedisNotReady: true,
+    });
+
+  const headersOf = (points: number, res: RateLimiterRes): Record<string, string> => ({
+    'X-RateLimit-Limit': String(points),
+    'X-RateLimit-Remaining': String(Math.max(0, res.remainingPoints)),
+    'X-RateLimit-Reset': String(Math.ceil((clock.now().getTime() + res.msBeforeNext) / 1000)),
+  });
+
+  const middleware = (name: string, points: number, keyOf: (ctx: Context) => string): Middleware => {
+    const rl = limiter(name, points);
+    return async (ctx: Context, next: Next) => {
+      let res: RateLimiterRes;
+      try {
+        res = await rl.consume(keyOf(ctx));
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw dependencyUnavailable('Rate limiter store (Redis)', rejection);
+        const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+        const headers = { ...headersOf(points, rejection), 'Retry-After': String(retryAfter) };
+        // Set on ctx too: the error middleware may or may not copy AppError headers.
+        ctx.set(headers);
+        throw new AppError(429, 'RATE_LIMITED', `Rate limit exceeded: ${points} requests per minute. Retry after ${retryAfter} seconds.`, {
+          headers,
+        });
+      }
+      ctx.set(headersOf(points, res));
+      await next();
+    };
+  };
+
+  return {
+    perTenantRun: middleware('run', deps.limits.runPerMinute, tenantKey),
+    perTenant: middleware('tenant', deps.limits.tenantPerMinute, tenantKey),
+    perIp: middleware('ip', deps.limits.ipPerMinute, ipKey),
+    authFailures: authFailureLimiter(limiter('authfail', deps.limits.authFailuresPerMinute), deps.limits.authFailuresPerMinute),
+  };
+}
+
+function authFailureLimiter(rl: RateLimiterRedis, points: number): AuthFailureLimiter {
+  return {
+    async assertNotBlocked(ip) {
+      let res: RateLimiterRes | null;
+      try {
+        res = await rl.get(ip);
+      } catch (err) {
+        throw dependencyUnavailable('Rate limiter store (Redis)', err);
+      }
+      if (res === null || res.consumedPoints < points) return;
+      const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+      throw new AppError(429, 'AUTH_RATE_LIMITED', `Too many failed authentication attempts. Retry after ${retryAfter} seconds.`, {
+        headers: { 'Retry-After': String(retryAfter) },
+      });
+    },
+    async recordFailure(ip) {
+      try {
+        await rl.consume(ip);
+      } catch (rejection) {
+        // Going over the limit is expected here; assertNotBlocked refuses the next attempt.
+        if (rejection instanceof RateLimiterRes) return;
+        throw dependencyUnavailable('Rate limiter store (Redis)', rejection);
+      }
+    },
+  };
+}

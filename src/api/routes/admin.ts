@@ -1,0 +1,69 @@
+import Joi from 'joi';
+import type { ApiDeps } from '../deps';
+import { route, validated } from '../route-table';
+import type { RouteSpec } from '../route-table';
+import { param } from '../types';
+import { idParam, tenantParams } from '../schemas';
+
+type Json = Record<string, unknown>;
+
+const sampleDataBody = Joi.object({
+  days: Joi.number().integer().min(1).max(400).default(30),
+  rows_per_day: Joi.number().integer().min(1).max(20000).default(500),
+  seed: Joi.number().integer().default(42),
+});
+
+export function adminRoutes(deps: ApiDeps): RouteSpec[] {
+  const t = deps.tenants;
+  const routes: RouteSpec[] = [
+    route({
+      method: 'post', path: '/api/v1/admin/bootstrap', auth: 'admin', tag: 'admin', summary: 'Create the central datasets and tables (idempotent)',
+      responses: { 200: 'What exists now and what was created' },
+      handler: async (ctx) => {
+        ctx.body = await t.bootstrap();
+      },
+    }),
+    route({
+      method: 'get', path: '/api/v1/admin/tenants/:tenant_id', auth: 'admin', tag: 'admin', summary: 'Read a tenant',
+      params: tenantParams, responses: { 200: 'Tenant', 404: 'Unknown tenant' },
+      handler: async (ctx) => {
+        ctx.body = await t.get(param(ctx, 'tenant_id'));
+      },
+    }),
+    route({
+      method: 'patch', path: '/api/v1/admin/tenants/:tenant_id', auth: 'admin', tag: 'admin', summary: 'Change a tenant plan or status (ACTIVE/SUSPENDED)',
+      params: tenantParams, body: t.updateSchema, responses: { 200: 'Updated tenant', 404: 'Unknown tenant', 422: 'Invalid body' },
+      handler: async (ctx) => {
+        ctx.body = await t.update(param(ctx, 'tenant_id'), validated<Json>(ctx, 'body'));
+      },
+    }),
+    route({
+      method: 'post', path: '/api/v1/admin/tenants/:tenant_id/api-keys', auth: 'admin', tag: 'admin', summary: 'Issue an additional API key (shown once)',
+      params: tenantParams, responses: { 201: 'New key', 404: 'Unknown tenant' },
+      handler: async (ctx) => {
+        ctx.status = 201;
+        ctx.body = await t.issueKey(param(ctx, 'tenant_id'));
+      },
+    }),
+    route({
+      method: 'delete', path: '/api/v1/admin/api-keys/:key_id', auth: 'admin', tag: 'admin', summary: 'Revoke an API key (effective on the next request)',
+      params: Joi.object({ key_id: idParam }), responses: { 200: 'Revoked', 404: 'Unknown key' },
+      handler: async (ctx) => {
+        ctx.body = await t.revokeKey(param(ctx, 'key_id'));
+      },
+    }),
+  ];
+  if (t.loadSampleData) {
+    const load = t.loadSampleData;
+    routes.push(
+      route({
+        method: 'post', path: '/api/v1/admin/tenants/:tenant_id/sample-data', auth: 'admin', tag: 'admin', summary: 'Load synthetic GCP billing export rows into the tenant dataset',
+        params: tenantParams, body: sampleDataBody, responses: { 200: 'Rows loaded', 404: 'Unknown tenant' },
+        handler: async (ctx) => {
+          ctx.body = await load(param(ctx, 'tenant_id'), validated<Json>(ctx, 'body'));
+        },
+      }),
+    );
+  }
+  return routes;
+}

@@ -1,0 +1,59 @@
+import Router from '@koa/router';
+import fs from 'node:fs';
+import path from 'node:path';
+import { getAbsoluteFSPath } from 'swagger-ui-dist';
+import type { ApiDeps } from '../deps';
+import type { ApiState } from '../types';
+import { requireAdmin } from '../middleware/auth';
+
+const SWAGGER_ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png', 'favicon-16x16.png']);
+
+const SWAGGER_HTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Convergence API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui' });</script>
+</body></html>`;
+
+/** Unauthenticated operational routes: health probes, metrics, OpenAPI and Swagger UI (assets served offline). */
+export function operationalRouter(deps: ApiDeps, openApi: () => Record<string, unknown>): Router<ApiState> {
+  const router = new Router<ApiState>();
+  router.get('/health', (ctx) => {
+    ctx.body = { status: 'ok', version: deps.version };
+  });
+  router.get('/health/live', (ctx) => {
+    ctx.body = { status: 'alive' };
+  });
+  router.get('/health/ready', async (ctx) => {
+    if (deps.isShuttingDown()) {
+      ctx.status = 503;
+      ctx.body = { status: 'shutting_down' };
+      return;
+    }
+    const checks = await deps.readiness();
+    const ready = Object.values(checks).every(Boolean);
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : 'not_ready', checks };
+  });
+  const metricsGuard = deps.metricsRequireAdmin ? [requireAdmin(deps.auth)] : [];
+  router.get('/metrics', ...metricsGuard, async (ctx) => {
+    ctx.type = deps.metrics.registry.contentType;
+    ctx.body = await deps.metrics.registry.metrics();
+  });
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = openApi();
+  });
+  router.get('/docs', (ctx) => {
+    ctx.type = 'html';
+    ctx.body = SWAGGER_HTML;
+  });
+  router.get('/docs/:asset', (ctx) => {
+    const asset = ctx.params.asset ?? '';
+    if (!SWAGGER_ASSETS.has(asset)) return;
+    ctx.type = path.extname(asset);
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.body = fs.createReadStream(path.join(getAbsoluteFSPath(), asset));
+  });
+  return router;
+}

@@ -1,0 +1,22 @@
+import Joi from 'joi';
+import { PATH_SEGMENT_PATTERN, TENANT_ID_PATTERN, UUID_PATTERN } from '../shared/ids';
+
+/** Path-parameter schemas shared by the route files. Provider and domain are case-insensitive in URLs. */
+export const tenantIdParam = Joi.string().pattern(TENANT_ID_PATTERN).required();
+export const segmentParam = Joi.string().lowercase().pattern(PATH_SEGMENT_PATTERN).max(64).required();
+export const runIdParam = Joi.string().lowercase().pattern(UUID_PATTERN).required();
+export const idParam = Joi.string().pattern(/^[A-Za-z0-9_-]{1,64}$/).required();
+
+export const tenantParams = Joi.object({ tenant_id: tenantIdParam });
+
+export const templateParams = Joi.object({
+  tenant_id: tenantIdParam,
+  provider: segmentParam,
+  domain: segmentParam,
+  template_name: segmentParam,
+});
+
+/** Run parameters: any keys; the template's declarations decide what is allowed (422 names the field). */
+export const runParametersBody = Joi.object().pattern(Joi.string().max(64), Joi.alternatives(Joi.string().max(4096), Joi.number(), Joi.boolean(), Joi.valid(null)));
+
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;

@@ -1,0 +1,74 @@
+import type { Clock } from '../shared/clock';
+import type { Logger } from '../shared/logger';
+import type { Metrics } from '../observability/metrics';
+import type { PipelineRunJob, RunStatus } from './pipeline-runs';
+import type { RunStore } from './run-store';
+
+export interface RunFinaliserDeps {
+  runStore: RunStore;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Writes the warehouse terminal row of a run that ended without executing (cancelled while waiting, crashed, orphaned). */
+  recordTerminal(job: PipelineRunJob, outcome: { status: RunStatus; errorMessage: string | null; at: Date }): Promise<void>;
+  /** Frees the run's concurrency slot (idempotent) and counts its outcome for the day. */
+  release(job: PipelineRunJob, status: RunStatus, fingerprint: string | null): Promise<void>;
+  /** Called once per finished run after its slot is free (scheduler stats, deferred runs of the tenant). */
+  onRunFinished?(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void>;
+}
+
+export interface ExecutedOutcome {
+  status: 'COMPLETED' | 'FAILED' | 'CANCELLED';
+  errorMessage?: string;
+  stepsTotal: number;
+  stepsDone: number;
+  steps: unknown[];
+  durationMs: number;
+}
+
+/**
+ * Ends runs exactly once, whoever gets there first: the worker that executed it, BullMQ's failed
+ * handler for a job that stalled too often, a cancellation of a waiting run, or orphan cleanup.
+ * RunStore.markTerminal is first-writer-wins; only that writer releases the slot and counts the outcome.
+ */
+export class RunFinaliser {
+  constructor(private readonly deps: RunFinaliserDeps) {}
+
+  /** After executeRun returned (it wrote the warehouse rows itself). Returns whether this call ended the run. */
+  async finishExecuted(job: PipelineRunJob, outcome: ExecutedOutcome): Promise<boolean> {
+    const fresh = await this.deps.runStore.markTerminal(job.pipelineLoggingId, {
+      status: outcome.status,
+      at: this.deps.clock.now(),
+      durationMs: outcome.durationMs,
+      errorMessage: outcome.errorMessage ?? null,
+      steps: outcome.steps,
+      stepsDone: outcome.stepsDone,
+      stepsTotal: outcome.stepsTotal,
+    });
+    if (fresh) await this.afterTerminal(job, outcome.status, outcome.durationMs);
+    return fresh;
+  }
+
+  /** Ends a run that did not execute (or no longer can); writes its warehouse row too. No-op when already terminal. */
+  async finishUnexecuted(job: PipelineRunJob, status: RunStatus, errorMessage: string | null): Promise<boolean> {
+    const at = this.deps.clock.now();
+    const fresh = await this.deps.runStore.markTerminal(job.pipelineLoggingId, { status, at, durationMs: null, errorMessage });
+    if (!fresh) return false;
+    await this.deps.recordTerminal(job, { status, errorMessage, at });
+    await this.afterTerminal(job, status, null);
+    return true;
+  }
+
+  private async afterTerminal(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void> {
+    const fingerprint = (await this.deps.runStore.get(job.pipelineLoggingId))?.fingerprint ?? null;
+    await this.deps.release(job, status, fingerprint);
+    const template = `${job.provider}/${job.domain}/${job.templateName}`;
+    this.deps.metrics.runsTotal.inc({ tenant_id: job.tenantId, template, status });
+    if (durationMs !== null) this.deps.metrics.runDuration.observe({ template, status }, durationMs / 1000);
+    try {
+      await this.deps.onRunFinished?.(job, status, durationMs);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, pipeline_logging_id: job.pipelineLoggingId }, 'after-run hook failed');
+    }
+  }
+}

@@ -1,0 +1,195 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { AppError } from '../shared/errors';
+import type { Clock } from '../shared/clock';
+import type { RedisKeys } from '../redis/keys';
+import type { Warehouse, Row } from '../warehouse/types';
+import { pipelineRuns, stepLogs } from '../warehouse/tables';
+import type { PipelineRunJob, RunStatus } from './pipeline-runs';
+import { TERMINAL_STATUSES } from './pipeline-runs';
+import type { RunFinaliser } from './run-finaliser';
+import type { LiveRun, RunStore } from './run-store';
+
+export interface RunServiceDeps {
+  runStore: RunStore;
+  warehouse: Warehouse;
+  queue: Queue<PipelineRunJob>;
+  redis: Redis;
+  keys: RedisKeys;
+  finaliser: RunFinaliser;
+  clock: Clock;
+  /** How long DELETE waits for a running run to reach CANCELLED before answering. */
+  cancelWaitMs?: number;
+}
+
+type Json = Record<string, unknown>;
+
+export interface RunListFilters {
+  pipeline_id?: string;
+  status?: RunStatus;
+  since?: Date;
+  until?: Date;
+  limit: number;
+  cursor?: string;
+}
+
+const runNotFound = (): AppError => new AppError(404, 'RUN_NOT_FOUND', 'Pipeline run not found');
+
+function liveToJson(r: LiveRun): Json {
+  return {
+    pipeline_logging_id: r.pipelineLoggingId,
+    pipeline_id: r.pipelineId,
+    tenant_id: r.tenantId,
+    user_id: r.userId,
+    trigger_type: r.triggerType,
+    status: r.status,
+    parameters: r.parameters,
+    created_at: r.createdAt,
+    start_time: r.startedAt,
+    end_time: r.endedAt,
+    duration_ms: r.durationMs,
+    progress: progressOf(r.stepsDone, r.stepsTotal),
+    steps: r.steps,
+    error_message: r.errorMessage,
+    ...(r.configId ? { config_id: r.configId, scheduled_time: r.scheduledTime } : {}),
+  };
+}
+
+const progressOf = (done: number, total: number): Json => ({ steps_done: done, steps_total: total, percent: total > 0 ? Math.round((done / total) * 100) : 0 });
+
+function warehouseToJson(row: Row, steps: Row[]): Json {
+  const done = Number(row.steps_done ?? steps.filter((s) => s.status === 'COMPLETED' || s.status === 'SKIPPED').length);
+  const total = Number(row.steps_total ?? steps.length);
+  return {
+    pipeline_logging_id: row.pipeline_logging_id,
+    pipeline_id: row.pipeline_id,
+    tenant_id: row.tenant_id,
+    user_id: row.user_id ?? null,
+    trigger_type: row.trigger_type,
+    status: row.status,
+    parameters: row.parameters ?? {},
+    created_at: row.created_at ?? null,
+    start_time: row.start_time ?? null,
+    end_time: row.end_time ?? null,
+    duration_ms: row.duration_ms ?? null,
+    progress: progressOf(done, total),
+    steps: steps.map((s) => ({
+      id: s.step_name,
+      type: s.step_type,
+      status: s.status,
+      start_time: s.start_time ?? null,
+      end_time: s.end_time ?? null,
+      duration_ms: s.duration_ms ?? null,
+      rows_processed: s.rows_processed ?? null,
+      error_message: s.error_message ?? null,
+    })),
+    error_message: row.error_message ?? null,
+  };
+}
+
+const encodeCursor = (createdAt: string, id: string): string => Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'string' && !Number.isNaN(Date.parse(value[0]))) return [value[0], value[1]];
+  } catch {
+    // fall through
+  }
+  throw new AppError(422, 'VALIDATION_ERROR', 'Invalid cursor', { errors: [{ field: 'cursor', message: 'is not a cursor this API returned' }] });
+}
+
+/** Reads and cancels runs: Redis while a run is recent, the tenant's warehouse dataset after that. */
+export class RunService {
+  constructor(private readonly deps: RunServiceDeps) {}
+
+  async getRun(tenantId: string, runId: string): Promise<Json> {
+    const live = await this.deps.runStore.get(runId);
+    if (live) {
+      if (live.tenantId !== tenantId) throw runNotFound();
+      return liveToJson(live);
+    }
+    const rows = await this.deps.warehouse.query(`SELECT * FROM \`${tenantId}.${pipelineRuns.name}\` WHERE pipeline_logging_id = @id`, { params: { id: runId } });
+    const row = rows.rows[0];
+    if (!row) throw runNotFound();
+    const steps = await this.deps.warehouse.query(`SELECT * FROM \`${tenantId}.${stepLogs.name}\` WHERE pipeline_logging_id = @id ORDER BY step_index, start_time`, { params: { id: runId } });
+    return warehouseToJson(row, steps.rows);
+  }
+
+  async listRuns(tenantId: string, filters: RunListFilters): Promise<Json> {
+    const conditions: string[] = ['TRUE'];
+    const params: Record<string, string | Date> = {};
+    if (filters.pipeline_id) (conditions.push('pipeline_id = @pipeline_id'), (params.pipeline_id = filters.pipeline_id));
+    if (filters.status) (conditions.push('status = @status'), (params.status = filters.status));
+    if (filters.since) (conditions.push('created_at >= @since'), (params.since = filters.since));
+    if (filters.until) (conditions.push('created_at <= @until'), (params.until = filters.until));
+    let before: [string, string] | null = null;
+    if (filters.cursor) {
+      before = decodeCursor(filters.cursor);
+      conditions.push('(created_at < @cursor_time OR (created_at = @cursor_time AND pipeline_logging_id < @cursor_id))');
+      params.cursor_time = new Date(before[0]);
+      params.cursor_id = before[1];
+    }
+    const sql = `SELECT * FROM \`${tenantId}.${pipelineRuns.name}\` WHERE ${conditions.join(' AND ')} ORDER BY created_at DESC, pipeline_logging_id DESC LIMIT ${filters.limit + 1}`;
+    const stored = (await this.deps.warehouse.query(sql, { params })).rows.map((r) => warehouseToJson(r, []));
+    // Recent runs (PENDING ones are not in the warehouse yet) come from Redis and win over stored rows.
+    const untilMs = before ? Date.parse(before[0]) : (filters.until?.getTime() ?? Number.MAX_SAFE_INTEGER);
+    const ids = await this.deps.runStore.recentIds(tenantId, filters.since?.getTime() ?? 0, untilMs, filters.limit + 1);
+    const lives = (await Promise.all(ids.map((id) => this.deps.runStore.get(id)))).filter((r): r is LiveRun => r !== null && r.tenantId === tenantId);
+    const merged = new Map<string, Json>();
+    for (const r of stored) merged.set(String(r.pipeline_logging_id), r);
+    for (const r of lives) {
+      if (filters.pipeline_id && r.pipelineId !== filters.pipeline_id) continue;
+      if (filters.status && r.status !== filters.status) continue;
+      if (before && (r.createdAt > before[0] || (r.createdAt === before[0] && r.pipelineLoggingId >= before[1]))) continue;
+      merged.set(r.pipelineLoggingId, { ...liveToJson(r), steps: undefined });
+    }
+    const sorted = [...merged.values()].sort((a, b) => {
+      const ta = new Date(String(a.created_at)).toISOString();
+      const tb = new Date(String(b.created_at)).toISOString();
+      return ta === tb ? String(b.pipeline_logging_id).localeCompare(String(a.pipeline_logging_id)) : tb.localeCompare(ta);
+    });
+    const page = sorted.slice(0, filters.limit);
+    const last = page[page.length - 1];
+    const more = sorted.length > filters.limit;
+    return {
+      runs: page,
+      next_cursor: more && last ? encodeCursor(new Date(String(last.created_at)).toISOString(), String(last.pipeline_logging_id)) : null,
+    };
+  }
+
+  async cancelRun(tenantId: string, runId: string): Promise<Json> {
+    const live = await this.deps.runStore.get(runId);
+    if (!live || live.tenantId !== tenantId) {
+      const stored = await this.getRun(tenantId, runId); // 404 when it is not this tenant's
+      throw new AppError(409, 'RUN_ALREADY_FINISHED', `Run already finished with status ${String(stored.status)}`);
+    }
+    if (TERMINAL_STATUSES.includes(live.status)) throw new AppError(409, 'RUN_ALREADY_FINISHED', `Run already finished with status ${live.status}`);
+    const job = await this.deps.runStore.getJob(runId);
+    await this.deps.runStore.requestCancel(runId);
+    const queued = await this.deps.queue.getJob(runId);
+    if (queued && job) {
+      const removed = await queued.remove().then(
+        () => true,
+        () => false, // locked by a worker: it is running, so it is cancelled through the channel below
+      );
+      if (removed) {
+        await this.deps.finaliser.finishUnexecuted(job, 'CANCELLED', 'Cancelled by user');
+        return { pipeline_logging_id: runId, status: 'CANCELLED' };
+      }
+    }
+    await this.deps.redis.publish(this.deps.keys.cancelChannel(), runId);
+    const status = await this.waitForTerminal(runId, this.deps.cancelWaitMs ?? 3000);
+    return { pipeline_logging_id: runId, status: status ?? 'CANCELLING' };
+  }
+
+  private async waitForTerminal(runId: string, timeoutMs: number): Promise<RunStatus | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await this.deps.runStore.status(runId);
+      if (status && TERMINAL_STATUSES.includes(status)) return status;
+      if (Date.now() >= deadline) return null;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

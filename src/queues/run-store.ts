@@ -1,0 +1,172 @@
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis/keys';
+import { ScriptRunner } from '../redis/scripts';
+import type { PipelineRunJob, RunStatus } from './pipeline-runs';
+import { TERMINAL_STATUSES } from './pipeline-runs';
+
+/** Live view of one run as kept in Redis while it is recent; the warehouse keeps the history. */
+export interface LiveRun {
+  pipelineLoggingId: string;
+  pipelineId: string;
+  tenantId: string;
+  provider: string;
+  domain: string;
+  templateName: string;
+  userId: string | null;
+  triggerType: string;
+  status: RunStatus;
+  parameters: Record<string, unknown>;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  durationMs: number | null;
+  stepsTotal: number;
+  stepsDone: number;
+  steps: unknown[];
+  errorMessage: string | null;
+  workerInstance: string | null;
+  fingerprint: string | null;
+  idempotencyKey: string | null;
+  configId: string | null;
+  scheduledTime: string | null;
+  cancelRequested: boolean;
+}
+
+export interface RunStoreOptions {
+  /** How long a finished run stays readable from Redis (the warehouse answers after that). */
+  terminalTtlSeconds: number;
+  /** How many recent run ids each tenant's index keeps for listing. */
+  recentPerTenant: number;
+}
+
+const str = (v: string | undefined): string | null => (v === undefined || v === '' ? null : v);
+const num = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
+
+export class RunStore {
+  private readonly scripts: ScriptRunner;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly options: RunStoreOptions = { terminalTtlSeconds: 7 * 86400, recentPerTenant: 1000 },
+  ) {
+    this.scripts = new ScriptRunner(redis);
+  }
+
+  /** Records a newly admitted run as PENDING, with the job payload it will run with. */
+  async createPending(job: PipelineRunJob, extra: { fingerprint?: string; idempotencyKey?: string; leaseMs: number }): Promise<void> {
+    const key = this.keys.run(job.pipelineLoggingId);
+    const createdMs = new Date(job.admittedAt).getTime();
+    await this.redis
+      .multi()
+      .hset(key, {
+        pipeline_logging_id: job.pipelineLoggingId,
+        pipeline_id: job.pipelineId,
+        tenant_id: job.tenantId,
+        provider: job.provider,
+        domain: job.domain,
+        template_name: job.templateName,
+        user_id: job.userId ?? '',
+        trigger_type: job.triggerType,
+        status: 'PENDING',
+        parameters: JSON.stringify(job.parameters),
+        created_at: job.admittedAt,
+        steps_total: '0',
+        steps_done: '0',
+        steps: '[]',
+        fingerprint: extra.fingerprint ?? '',
+        idempotency_key: extra.idempotencyKey ?? '',
+        config_id: job.configId ?? '',
+        scheduled_time: job.scheduledTime ?? '',
+        job: JSON.stringify(job),
+      })
+      .zadd(this.keys.tenantRuns(job.tenantId), createdMs, job.pipelineLoggingId)
+      .zremrangebyrank(this.keys.tenantRuns(job.tenantId), 0, -(this.options.recentPerTenant + 1))
+      .exec();
+  }
+
+  async get(runId: string): Promise<LiveRun | null> {
+    const h = await this.redis.hgetall(this.keys.run(runId));
+    if (!h.pipeline_logging_id) return null;
+    return {
+      pipelineLoggingId: h.pipeline_logging_id,
+      pipelineId: h.pipeline_id ?? '',
+      tenantId: h.tenant_id ?? '',
+      provider: h.provider ?? '',
+      domain: h.domain ?? '',
+      templateName: h.template_name ?? '',
+      userId: str(h.user_id),
+      triggerType: h.trigger_type ?? 'api',
+      status: (h.status ?? 'PENDING') as RunStatus,
+      parameters: JSON.parse(h.parameters ?? '{}') as Record<string, unknown>,
+      createdAt: h.created_at ?? '',
+      startedAt: str(h.started_at),
+      endedAt: str(h.ended_at),
+      durationMs: num(h.duration_ms),
+      stepsTotal: num(h.steps_total) ?? 0,
+      stepsDone: num(h.steps_done) ?? 0,
+      steps: JSON.parse(h.steps ?? '[]') as unknown[],
+      errorMessage: str(h.error_message),
+      workerInstance: str(h.worker_instance),
+      fingerprint: str(h.fingerprint),
+      idempotencyKey: str(h.idempotency_key),
+      configId: str(h.config_id),
+      scheduledTime: str(h.scheduled_time),
+      cancelRequested: h.cancel_requested === '1',
+    };
+  }
+
+  async getJob(runId: string): Promise<PipelineRunJob | null> {
+    const raw = await this.redis.hget(this.keys.run(runId), 'job');
+    return raw ? (JSON.parse(raw) as PipelineRunJob) : null;
+  }
+
+  async status(runId: string): Promise<RunStatus | null> {
+    return (await this.redis.hget(this.keys.run(runId), 'status')) as RunStatus | null;
+  }
+
+  async markRunning(runId: string, at: Date, workerInstance: string): Promise<void> {
+    await this.redis.hset(this.keys.run(runId), { status: 'RUNNING', started_at: at.toISOString(), worker_instance: workerInstance });
+  }
+
+  async recordProgress(runId: string, progress: { stepsDone: number; stepsTotal: number; steps: unknown[] }): Promise<void> {
+    await this.redis.hset(this.keys.run(runId), {
+      steps_done: String(progress.stepsDone),
+      steps_total: String(progress.stepsTotal),
+      steps: JSON.stringify(progress.steps),
+    });
+  }
+
+  /**
+   * Moves the run to a terminal status once: returns false when it already was terminal
+   * (so the caller does not release or count it twice).
+   */
+  async markTerminal(runId: string, outcome: { status: RunStatus; at: Date; durationMs: number | null; errorMessage?: string | null; steps?: unknown[]; stepsDone?: number; stepsTotal?: number }): Promise<boolean> {
+    const key = this.keys.run(runId);
+    const fields: Record<string, string> = {
+      status: outcome.status,
+      ended_at: outcome.at.toISOString(),
+      duration_ms: outcome.durationMs === null ? '' : String(outcome.durationMs),
+      error_message: outcome.errorMessage ?? '',
+    };
+    if (outcome.steps) fields.steps = JSON.stringify(outcome.steps);
+    if (outcome.stepsDone !== undefined) fields.steps_done = String(outcome.stepsDone);
+    if (outcome.stepsTotal !== undefined) fields.steps_total = String(outcome.stepsTotal);
+    const previous = await this.scripts.run<string>('run-terminal', [key], [this.options.terminalTtlSeconds, ...Object.entries(fields).flat()]);
+    return previous !== 'MISSING' && !TERMINAL_STATUSES.includes(previous as RunStatus);
+  }
+
+  async requestCancel(runId: string): Promise<void> {
+    await this.redis.hset(this.keys.run(runId), 'cancel_requested', '1');
+  }
+
+  /** Removes a run that never got enqueued (admission refunded). */
+  async discard(runId: string, tenantId: string): Promise<void> {
+    await this.redis.multi().del(this.keys.run(runId)).zrem(this.keys.tenantRuns(tenantId), runId).exec();
+  }
+
+  /** Recent run ids of a tenant, newest first, created within [sinceMs, untilMs]. */
+  async recentIds(tenantId: string, sinceMs: number, untilMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrevrangebyscore(this.keys.tenantRuns(tenantId), untilMs, sinceMs, 'LIMIT', 0, limit);
+  }
+}

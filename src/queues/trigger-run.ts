@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { AppError, notFound } from '../shared/errors';
+import type { Clock } from '../shared/clock';
+import { newRunId, pipelineIdOf } from '../shared/ids';
+import type { PipelineRunJob, RunParameters, TriggerRequest, TriggerResult, TriggerRun } from './pipeline-runs';
+import type { RunStore } from './run-store';
+
+/** The outcome of the atomic admission script (see src/tenants/admission.ts). */
+export type AdmitOutcome = { outcome: 'admitted' } | { outcome: 'existing'; runId: string } | { outcome: 'already_admitted' } | { outcome: 'profile_missing' };
+
+export interface TriggerDeps<T> {
+  /** The template and how long a run of it may take (its lease is that plus a margin). */
+  resolveTemplate(provider: string, domain: string, name: string): { template: T; timeoutMs: number } | undefined;
+  validateParameters(template: T, raw: Record<string, unknown>, now: Date): RunParameters;
+  admit(request: { tenantId: string; runId: string; leaseMs: number; fingerprint?: string; idempotencyKey?: string }): Promise<AdmitOutcome>;
+  refund(request: { tenantId: string; runId: string; admittedAt: Date; fingerprint?: string; idempotencyKey?: string }): Promise<void>;
+  touchProvider(tenantId: string, provider: string): Promise<void>;
+  /** Reloads a tenant's Redis profile from the warehouse (only when Redis lost it); false if the tenant is unknown. */
+  reloadProfile(tenantId: string): Promise<boolean>;
+  runStore: RunStore;
+  enqueue(job: PipelineRunJob): Promise<void>;
+  clock: Clock;
+  leaseMarginMs: number;
+}
+
+/** Same pipeline + same parameters = same fingerprint: a second identical trigger returns the run in flight. */
+export function runFingerprint(pipelineId: string, parameters: RunParameters): string {
+  const canonical = JSON.stringify(Object.keys(parameters).sort().map((k) => [k, parameters[k]]));
+  return createHash('sha256').update(`${pipelineId}\n${canonical}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * Builds the one routine that starts runs, for the API and the scheduler alike. It touches only Redis:
+ * admission (quotas, running set, de-duplication) is one Lua script; the job is added with the run id as
+ * its BullMQ job id; a run that cannot be enqueued after admission is refunded.
+ */
+export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
+  return async (req: TriggerRequest): Promise<TriggerResult> => {
+    const provider = req.provider.toLowerCase();
+    const domain = req.domain.toLowerCase();
+    const resolved = deps.resolveTemplate(provider, domain, req.templateName);
+    if (!resolved) throw notFound('TEMPLATE_NOT_FOUND', `Template not found: configs/${provider}/${domain}/${req.templateName}.yml`);
+    const now = deps.clock.now();
+    const parameters = deps.validateParameters(resolved.template, req.parameters, now);
+    const pipelineId = pipelineIdOf(req.tenantId, provider, domain, req.templateName);
+    const runId = req.runId ?? newRunId();
+    // Scheduled fires are de-duplicated by their deterministic run id, API triggers by fingerprint.
+    const fingerprint = req.triggerType === 'api' ? runFingerprint(pipelineId, parameters) : undefined;
+    const admission = {
+      tenantId: req.tenantId,
+      runId,
+      leaseMs: resolved.timeoutMs + deps.leaseMarginMs,
+      ...(fingerprint ? { fingerprint } : {}),
+      ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
+    };
+    await deps.touchProvider(req.tenantId, provider);
+    let outcome = await deps.admit(admission);
+    if (outcome.outcome === 'profile_missing') {
+      if (!(await deps.reloadProfile(req.tenantId))) throw new AppError(401, 'INVALID_API_KEY', 'Invalid or missing API key');
+      outcome = await deps.admit(admission);
+    }
+    if (outcome.outcome === 'profile_missing') throw new AppError(503, 'DEPENDENCY_UNAVAILABLE', 'Tenant profile unavailable, retry shortly');
+    if (outcome.outcome !== 'admitted') {
+      const existingId = outcome.outcome === 'existing' ? outcome.runId : runId;
+      const status = (await deps.runStore.status(existingId)) ?? 'PENDING';
+      return { kind: 'existing', pipelineLoggingId: existingId, pipelineId, tenantId: req.tenantId, status };
+    }
+    const job: PipelineRunJob = {
+      pipelineLoggingId: runId,
+      pipelineId,
+      tenantId: req.tenantId,
+      provider,
+      domain,
+      templateName: req.templateName,
+      parameters,
+      userId: req.userId,
+      triggerType: req.triggerType,
+      ...(req.configId ? { configId: req.configId } : {}),
+      ...(req.scheduledTime ? { scheduledTime: req.scheduledTime } : {}),
+      admittedAt: now.toISOString(),
+    };
+    try {
+      await deps.runStore.createPending(job, { ...(fingerprint ? { fingerprint } : {}), ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}), leaseMs: admission.leaseMs });
+      await deps.enqueue(job);
+    } catch (err) {
+      await deps.refund({ tenantId: req.tenantId, runId, admittedAt: now, ...(fingerprint ? { fingerprint } : {}), ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}) });
+      await deps.runStore.discard(runId, req.tenantId).catch(() => undefined);
+      throw err;
+    }
+    return { kind: 'created', pipelineLoggingId: runId, pipelineId, tenantId: req.tenantId, status: 'PENDING' };
+  };
+}

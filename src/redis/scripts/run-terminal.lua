@@ -1,0 +1,17 @@
+--[[
+  Moves a run's live hash to a terminal status exactly once (first writer wins), so a run finished by
+  its worker, cancelled by a user and failed by orphan cleanup at the same time is counted once.
+
+  KEYS[1]  run hash (keys.run(runId))
+  ARGV[1]  TTL in seconds for the hash once terminal
+  ARGV[2…] field, value pairs to write (status, ended_at, …)
+
+  Returns the status the run had before: 'PENDING' or 'RUNNING' when this call made it terminal,
+  the terminal status when it already was terminal, or 'MISSING' when the hash does not exist.
+]]
+local current = redis.call('HGET', KEYS[1], 'status')
+if current == false then return 'MISSING' end
+if current == 'COMPLETED' or current == 'FAILED' or current == 'CANCELLED' then return current end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+return current
