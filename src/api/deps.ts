@@ -24,6 +24,8 @@ export interface ApiDeps {
   rateLimits: { perIp: Middleware<ApiState>; perTenant: Middleware<ApiState>; perTenantRun: Middleware<ApiState> };
   readiness(): Promise<Record<string, boolean>>;
   isShuttingDown(): boolean;
+  /** Refreshes gauges (queue depth) right before /metrics is scraped. */
+  beforeMetrics?(): Promise<void>;
   tenants: {
     onboardSchema: Joi.ObjectSchema;
     updateSchema: Joi.ObjectSchema;

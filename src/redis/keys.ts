@@ -58,6 +58,10 @@ export class RedisKeys {
   usageDirty(): string {
     return `${this.prefix}:usage:dirty`;
   }
+  /** String marker: the UTC day's final usage rows were written ('closing' while in progress). */
+  usageDayClosed(day: string): string {
+    return `${this.prefix}:usage:closed:${day}`;
+  }
 
   // --- runs ------------------------------------------------------------------------------
   /** Hash: live state of one run (tenant, pipeline, status, progress, steps JSON, timings). */
@@ -97,6 +101,22 @@ export class RedisKeys {
   /** Sorted set: deferred run entries waiting for a concurrency slot, by enqueue time. */
   deferredQueue(): string {
     return `${this.prefix}:sched:deferred`;
+  }
+  /**
+   * Sorted set: `<configId>|<fireMs>` → lease deadline (ms); fires claimed by a tick and not yet
+   * settled, so a tick that dies mid-way is finished by a later one. Its hash tag is the full
+   * name of `scheduleDue()`, which puts both keys in one cluster slot for the claim script.
+   */
+  scheduleInflight(): string {
+    return `{${this.scheduleDue()}}:inflight`;
+  }
+  /** Hash: deferred run id → entry JSON (the request to retry and why it waits). */
+  deferredEntries(): string {
+    return `${this.prefix}:sched:deferred:entries`;
+  }
+  /** Sorted set: one tenant's deferred run ids by enqueue time (processing one tenant is O(its queue)). */
+  tenantDeferred(tenantId: string): string {
+    return this.tenant(tenantId, 'deferred');
   }
   /** Hash of scheduler counters for one UTC day (completed, failed, total duration). */
   schedulerDaily(day: string): string {

@@ -103,8 +103,8 @@ export class PipelineWorker {
   }
 
   /** Stops taking jobs, lets in-flight ones finish (or hands them back when the timeout passes), closes. */
-  async close(): Promise<void> {
-    await this.worker.close();
+  async close(force = false): Promise<void> {
+    await this.worker.close(force);
     await this.deps.subscriber.unsubscribe().catch(() => undefined);
   }
 }

@@ -10,8 +10,9 @@ import { AppError, dependencyUnavailable } from '../../shared/errors';
 /**
  * Fixed-window rate limits kept in Redis (rate-limiter-flexible), so every API process shares one
  * count per tenant or IP. With ioredis the library needs no adapter flag (`useRedisPackage` is for
- * node-redis). `rejectIfRedisNotReady` makes a lost Redis fail at once instead of queueing, and the
- * failure becomes 503 DEPENDENCY_UNAVAILABLE rather than letting traffic through unmetered.
+ * node-redis). `rejectIfRedisNotReady` makes a lost Redis fail at once instead of queueing (whatever
+ * the client's offline-queue setting), and the failure becomes 503 DEPENDENCY_UNAVAILABLE rather
+ * than letting traffic through unmetered. So the client must be ready before the API serves.
  */
 export interface RateLimitersDeps {
   redis: Redis;

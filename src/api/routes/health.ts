@@ -38,6 +38,7 @@ export function operationalRouter(deps: ApiDeps, openApi: () => Record<string, u
   });
   const metricsGuard = deps.metricsRequireAdmin ? [requireAdmin(deps.auth)] : [];
   router.get('/metrics', ...metricsGuard, async (ctx) => {
+    await deps.beforeMetrics?.().catch(() => undefined);
     ctx.type = deps.metrics.registry.contentType;
     ctx.body = await deps.metrics.registry.metrics();
   });

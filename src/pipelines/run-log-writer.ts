@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '../shared/clock';
+import { systemClock } from '../shared/clock';
+import type { Logger } from '../shared/logger';
+import { dqResults, eventsTableName, pipelineRuns, stepLogs } from '../warehouse/tables';
+import type { Row, TableRef, Warehouse } from '../warehouse/types';
+
+/**
+ * Batches run, step and data-quality log rows of every run in this process into few streaming
+ * inserts: rows wait up to `flushIntervalMs` (or until `maxBatchRows` are buffered) and each flush
+ * sends one insertRows per (dataset, table). Run and step rows are full snapshots appended to the
+ * `_events` tables; the views of tables.ts keep the highest `event_seq` per key. Nothing is UPDATEd.
+ *
+ * Failed flushes keep their rows and retry with exponential backoff. Rows are only ever dropped when
+ * more than `maxBufferedRows` pile up (warehouse down for long), and then with an error log naming
+ * how many — never silently. Insert ids are derived from the row identity, so a retried request that
+ * had in fact succeeded is de-duplicated by BigQuery.
+ */
+export interface RunSnapshot {
+  pipeline_logging_id: string;
+  pipeline_id: string;
+  tenant_id: string;
+  user_id: string | null;
+  trigger_type: string;
+  status: string;
+  start_time: string | null;
+  end_time: string | null;
+  duration_ms: number | null;
+  parameters: Record<string, unknown>;
+  error_message: string | null;
+  worker_instance: string | null;
+  steps_total: number;
+  steps_done: number;
+  created_at: string | null;
+}
+
+export interface StepSnapshot {
+  pipeline_logging_id: string;
+  step_name: string;
+  step_type: string;
+  step_index: number;
+  status: string;
+  start_time: string | null;
+  end_time: string | null;
+  duration_ms: number | null;
+  rows_processed: number | null;
+  bytes_processed: number | null;
+  error_message: string | null;
+  attempt: number;
+}
+
+export interface DqResultRow {
+  pipeline_logging_id: string;
+  step_name: string;
+  target_table: string;
+  check_name: string;
+  check_type: string;
+  severity: string;
+  passed: boolean;
+  observed: Record<string, unknown>;
+  executed_at: string;
+  overall_status: 'PASS' | 'WARNING' | 'FAIL';
+}
+
+export interface RunLogWriter {
+  /** `seq` orders snapshots of one run (see executor.ts); higher wins in the view. */
+  writeRun(tenantId: string, snapshot: RunSnapshot, seq: number): void;
+  writeStep(tenantId: string, snapshot: StepSnapshot, seq: number): void;
+  writeDq(tenantId: string, rows: DqResultRow[]): void;
+  /** Writes everything buffered now; rejects if a group failed (its rows stay buffered for retry). */
+  flush(): Promise<void>;
+  /** Stops the timer and flushes, retrying a few times; logs what could not be written. */
+  close(): Promise<void>;
+  /** Rows not yet confirmed written (buffered or in flight). */
+  pendingCount(): number;
+}
+
+export interface RunLogWriterOptions {
+  warehouse: Warehouse;
+  logger: Logger;
+  clock?: Clock;
+  flushIntervalMs?: number;
+  maxBatchRows?: number;
+  maxBufferedRows?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  closeAttempts?: number;
+}
+
+interface Group {
+  ref: TableRef;
+  rows: Row[];
+  insertIds: string[];
+}
+
+/** BigQuery caps insert ids at 128 characters; long ones are hashed (still deterministic). */
+const insertId = (text: string): string => (text.length <= 100 ? text : createHash('sha256').update(text).digest('hex'));
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
+  const { warehouse, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const flushIntervalMs = options.flushIntervalMs ?? 500;
+  const maxBatchRows = options.maxBatchRows ?? 500;
+  const maxBufferedRows = options.maxBufferedRows ?? 100_000;
+  const retryBaseMs = options.retryBaseMs ?? 1000;
+  const retryMaxMs = options.retryMaxMs ?? 30_000;
+  const closeAttempts = options.closeAttempts ?? 3;
+
+  let groups = new Map<string, Group>();
+  let buffered = 0;
+  let inFlight = 0;
+  let failures = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let current: Promise<void> | null = null;
+  let closed = false;
+
+  const schedule = (ms: number): void => {
+    if (timer || closed) return;
+    timer = setTimeout(() => {
+      timer = null;
+      flush().catch(() => undefined); // already logged; rows stay buffered
+    }, ms);
+    timer.unref();
+  };
+
+  const add = (ref: TableRef, rows: Row[], ids: string[]): void => {
+    const key = `${ref.dataset}.${ref.table}`;
+    const group = groups.get(key) ?? { ref, rows: [], insertIds: [] };
+    group.rows.push(...rows);
+    group.insertIds.push(...ids);
+    groups.set(key, group);
+    buffered += rows.length;
+    if (buffered > maxBufferedRows) dropOldest(buffered - maxBufferedRows);
+    if (closed) return;
+    if (buffered >= maxBatchRows && failures === 0) {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      schedule(0);
+    } else {
+      schedule(failures === 0 ? flushIntervalMs : backoffMs());
+    }
+  };
+
+  const dropOldest = (excess: number): void => {
+    let left = excess;
+    for (const group of groups.values()) {
+      const n = Math.min(left, group.rows.length);
+      group.rows.splice(0, n);
+      group.insertIds.splice(0, n);
+      left -= n;
+      if (left === 0) break;
+    }
+    buffered -= excess;
+    logger.error({ dropped: excess, maxBufferedRows }, 'run log buffer full: dropped the oldest log rows');
+  };
+
+  const backoffMs = (): number => Math.min(retryMaxMs, retryBaseMs * 2 ** Math.max(0, failures - 1));
+
+  const flushOnce = async (): Promise<void> => {
+    const batch = groups;
+    groups = new Map();
+    const count = buffered;
+    buffered = 0;
+    inFlight += count;
+    const failed: Group[] = [];
+    await Promise.all(
+      [...batch.values()].map(async (g) => {
+        if (g.rows.length === 0) return;
+        try {
+          await warehouse.insertRows(g.ref, g.rows, { insertIds: g.insertIds });
+        } catch (err) {
+          failed.push(g);
+          logger.warn({ err, table: `${g.ref.dataset}.${g.ref.table}`, rows: g.rows.length }, 'run log flush failed; will retry');
+        }
+      }),
+    );
+    inFlight -= count;
+    for (const g of failed) {
+      // Put failed rows back in front of anything written meanwhile, keeping per-key order.
+      const key = `${g.ref.dataset}.${g.ref.table}`;
+      const newer = groups.get(key);
+      groups.set(key, { ref: g.ref, rows: [...g.rows, ...(newer?.rows ?? [])], insertIds: [...g.insertIds, ...(newer?.insertIds ?? [])] });
+      buffered += g.rows.length;
+    }
+    if (failed.length > 0) {
+      failures++;
+      schedule(backoffMs());
+      throw new Error(`run log flush failed for ${failed.length} table(s); ${buffered} rows pending`);
+    }
+    failures = 0;
+    if (buffered > 0) schedule(buffered >= maxBatchRows ? 0 : flushIntervalMs);
+  };
+
+  const flush = async (): Promise<void> => {
+    while (current) await current.catch(() => undefined);
+    if (buffered === 0) return;
+    if (timer) clearTimeout(timer);
+    timer = null;
+    current = flushOnce().finally(() => {
+      current = null;
+    });
+    return current;
+  };
+
+  const eventRow = (row: object, seq: number): Row => ({ ...row, event_time: clock.now().toISOString(), event_seq: seq });
+
+  return {
+    writeRun(tenantId, snapshot, seq) {
+      add({ dataset: tenantId, table: eventsTableName(pipelineRuns) }, [eventRow(snapshot, seq)], [insertId(`run:${snapshot.pipeline_logging_id}:${seq}`)]);
+    },
+    writeStep(tenantId, snapshot, seq) {
+      add({ dataset: tenantId, table: eventsTableName(stepLogs) }, [eventRow(snapshot, seq)], [insertId(`step:${snapshot.pipeline_logging_id}:${snapshot.step_name}:${seq}`)]);
+    },
+    writeDq(tenantId, rows) {
+      if (rows.length === 0) return;
+      add(
+        { dataset: tenantId, table: dqResults.name },
+        rows.map((r) => ({ ...r })),
+        rows.map((r) => insertId(`dq:${r.pipeline_logging_id}:${r.step_name}:${r.check_name}:${r.executed_at}`)),
+      );
+    },
+    flush,
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      for (let attempt = 1; attempt <= closeAttempts && (buffered > 0 || current); attempt++) {
+        try {
+          await flush();
+        } catch {
+          if (attempt < closeAttempts) await delay(Math.min(retryBaseMs * 2 ** (attempt - 1), retryMaxMs));
+        }
+      }
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (buffered > 0) logger.error({ pending: buffered }, 'run log writer closed with unwritten rows');
+    },
+    pendingCount: () => buffered + inFlight,
+  };
+}

@@ -1,0 +1,112 @@
+import type { Clock } from '../shared/clock';
+import { isAppError } from '../shared/errors';
+import { StepFailure, runStep } from './steps';
+import type { StepContext } from './steps';
+import type { RetryPolicy, StepDef, StepState } from './types';
+
+/**
+ * Runs one step to a final state: each attempt gets its own AbortController, aborted by the step
+ * timeout or by the run's signal (run timeout, cancellation); the abort reaches the warehouse call,
+ * which cancels its job. Failed attempts are retried with exponential backoff, except failures that
+ * retrying cannot fix (a failed data-quality check, an invalid template).
+ */
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+
+export const abortableSleep: Sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+
+export class StepTimeoutError extends Error {
+  constructor(minutes: number) {
+    super(`Step timed out after ${minutes} minute(s)`);
+    this.name = 'StepTimeoutError';
+  }
+}
+
+/** Settles with `work`, or rejects as soon as `signal` aborts even if the work ignores the signal. */
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => undefined); // the loser of the race must not become an unhandled rejection
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+export interface StepRunnerDeps {
+  clock: Clock;
+  sleep: Sleep;
+}
+
+export interface StepRunInput {
+  step: StepDef;
+  /** Template-level retry, overridden by the step's own. */
+  retry: RetryPolicy;
+  /** Everything but the per-attempt signal. */
+  context: Omit<StepContext, 'signal' | 'stepId'>;
+  runSignal: AbortSignal;
+  /** Called with every state change (RUNNING per attempt, the final state). */
+  update(state: StepState): void;
+}
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+/** Retrying helps with warehouse hiccups; not with a failed check or a template that does not render. */
+const retryable = (err: unknown): boolean => !(err instanceof StepFailure && !err.retryable) && !isAppError(err);
+
+export async function runStepWithRetries(deps: StepRunnerDeps, input: StepRunInput): Promise<StepState> {
+  const { step, runSignal } = input;
+  const policy = step.retry ?? input.retry;
+  const started = deps.clock.now();
+  const state: StepState = { id: step.id, type: step.type, status: 'RUNNING', attempt: 0, startTime: started.toISOString() };
+  const finish = (status: StepState['status'], errorMessage?: string): StepState => {
+    const end = deps.clock.now();
+    Object.assign(state, { status, endTime: end.toISOString(), durationMs: end.getTime() - started.getTime() });
+    if (errorMessage === undefined) delete state.errorMessage;
+    else state.errorMessage = errorMessage;
+    input.update({ ...state });
+    return state;
+  };
+
+  for (let attempt = 1; ; attempt++) {
+    state.attempt = attempt;
+    state.status = 'RUNNING';
+    input.update({ ...state });
+    const controller = new AbortController();
+    const onRunAbort = (): void => controller.abort(runSignal.reason);
+    if (runSignal.aborted) onRunAbort();
+    runSignal.addEventListener('abort', onRunAbort, { once: true });
+    const timer =
+      step.timeout_minutes === undefined ? null : setTimeout(() => controller.abort(new StepTimeoutError(step.timeout_minutes ?? 0)), step.timeout_minutes * 60_000);
+    try {
+      const result = await raceAbort(runStep(step, { ...input.context, stepId: step.id, signal: controller.signal }), controller.signal);
+      if (result.rowsProcessed !== undefined) state.rowsProcessed = result.rowsProcessed;
+      if (result.bytesProcessed !== undefined) state.bytesProcessed = result.bytesProcessed;
+      return finish('COMPLETED');
+    } catch (err) {
+      if (runSignal.aborted) return finish('CANCELLED', errorText(runSignal.reason));
+      const timedOut = controller.signal.aborted && controller.signal.reason instanceof StepTimeoutError;
+      const message = timedOut ? errorText(controller.signal.reason) : errorText(err);
+      if (attempt >= policy.attempts || (!timedOut && !retryable(err))) return finish('FAILED', message);
+      state.errorMessage = `attempt ${attempt} failed: ${message}`;
+      try {
+        await deps.sleep(policy.backoff_seconds * 1000 * 2 ** (attempt - 1), runSignal);
+      } catch {
+        return finish('CANCELLED', errorText(runSignal.reason));
+      }
+    } finally {
+      if (timer) clearTimeout(timer);
+      runSignal.removeEventListener('abort', onRunAbort);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis/keys';
+
+/**
+ * The maintenance queue: repeatable jobs (BullMQ job schedulers) that drive the scheduler when
+ * SCHEDULER_MODE=internal. With `external`, Cloud Scheduler calls the admin endpoints instead and
+ * the repeatables are removed. Running both at once is harmless: every routine is idempotent and
+ * the tick is exactly-once per fire.
+ */
+export const MAINTENANCE_QUEUE = 'maintenance';
+
+export const MAINTENANCE_JOB_NAMES = ['scheduler-tick', 'process-queue', 'usage-refresh', 'cleanup-orphans', 'reset-daily-quotas'] as const;
+export type MaintenanceJobName = (typeof MAINTENANCE_JOB_NAMES)[number];
+
+/** Cron patterns, all in UTC; minute-aligned so a tick handles the fires of the minute that just began. */
+export const MAINTENANCE_SCHEDULES: Record<MaintenanceJobName, string> = {
+  'scheduler-tick': '* * * * *',
+  'process-queue': '* * * * *',
+  'usage-refresh': '* * * * *',
+  'cleanup-orphans': '*/15 * * * *',
+  'reset-daily-quotas': '0 0 * * *',
+};
+
+export const isMaintenanceJobName = (name: string): name is MaintenanceJobName =>
+  (MAINTENANCE_JOB_NAMES as readonly string[]).includes(name);
+
+export type MaintenanceQueue = Queue<Record<string, never>, unknown, MaintenanceJobName>;
+
+export function createMaintenanceQueue(connection: Redis, keys: RedisKeys): MaintenanceQueue {
+  return new Queue<Record<string, never>, unknown, MaintenanceJobName>(MAINTENANCE_QUEUE, { connection, prefix: keys.bullPrefix });
+}
+
+/**
+ * Installs (internal) or removes (external) the repeatables. Upserting is idempotent, so every
+ * scheduler process may call it at boot; the job scheduler id is the job name.
+ */
+export async function syncMaintenanceSchedulers(queue: MaintenanceQueue, mode: 'internal' | 'external'): Promise<void> {
+  for (const name of MAINTENANCE_JOB_NAMES) {
+    if (mode === 'external') {
+      await queue.removeJobScheduler(name);
+      continue;
+    }
+    await queue.upsertJobScheduler(
+      name,
+      { pattern: MAINTENANCE_SCHEDULES[name], tz: 'UTC' },
+      {
+        name,
+        data: {},
+        // Bounded history: enough to see recent results in Bull Board, never an unbounded list.
+        opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
+      },
+    );
+  }
+}

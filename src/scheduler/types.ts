@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../shared/logger';
+import type { RedisKeys } from '../redis/keys';
+import type { Warehouse } from '../warehouse/types';
+
+export const OVERLAP_POLICIES = ['skip', 'queue', 'allow'] as const;
+export const MISFIRE_POLICIES = ['skip', 'run_once'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+export type MisfirePolicy = (typeof MISFIRE_POLICIES)[number];
+
+/** What happened to one fire; one `customers.scheduled_pipeline_runs` row each. */
+export type FireState = 'TRIGGERED' | 'SKIPPED' | 'SKIPPED_QUOTA' | 'QUEUED' | 'MISFIRED' | 'FAILED';
+
+/** A schedule config as stored (Redis hash and warehouse row carry the same fields). */
+export interface ScheduleConfig {
+  config_id: string;
+  tenant_id: string;
+  provider: string;
+  domain: string;
+  pipeline_template: string;
+  schedule_cron: string;
+  timezone: string;
+  is_active: boolean;
+  parameters: Record<string, unknown>;
+  overlap_policy: OverlapPolicy;
+  misfire_policy: MisfirePolicy;
+  last_run_time: string | null;
+  last_run_status: string | null;
+  /** Run id of the latest fire that started or waits in the deferred queue (overlap checks). */
+  last_run_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** What the API answers for a config. */
+export interface ScheduleView extends Omit<ScheduleConfig, 'last_run_id'> {
+  next_run_time: string | null;
+  next_run_times: string[];
+}
+
+/** The clients every scheduler routine needs. */
+export interface SchedulerBaseDeps {
+  redis: Redis;
+  keys: RedisKeys;
+  warehouse: Warehouse;
+  logger?: Logger;
+}

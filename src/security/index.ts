@@ -1,0 +1,27 @@
+import type { AuthClient } from 'google-auth-library';
+import type { Config } from '../config';
+import type { Logger } from '../shared/logger';
+import { CloudKms } from './cloud-kms';
+import { LocalKeyring } from './local-keyring';
+import type { KeyManager } from './key-manager';
+
+export type { KeyManager };
+
+export interface KeyManagerFactoryOptions {
+  logger?: Logger;
+  /** Overrides the credentials Cloud KMS uses (tests, emulators). */
+  authClient?: AuthClient;
+}
+
+/** Builds the key manager the configuration names: local keyring (default) or Cloud KMS. */
+export async function createKeyManager(cfg: Config['keyManager'], options: KeyManagerFactoryOptions = {}): Promise<KeyManager> {
+  if (cfg.kind === 'local') {
+    return LocalKeyring.open(cfg.keyringPath, options.logger ? { logger: options.logger } : {});
+  }
+  if (!cfg.kmsKeyName) throw new Error('KMS_KEY_NAME is required when KEY_MANAGER=gcp');
+  return new CloudKms({
+    keyName: cfg.kmsKeyName,
+    ...(cfg.kmsApiEndpoint ? { apiEndpoint: cfg.kmsApiEndpoint } : {}),
+    ...(options.authClient ? { authClient: options.authClient } : {}),
+  });
+}

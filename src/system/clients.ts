@@ -1,0 +1,48 @@
+import type { Config } from '../config';
+import type { Logger } from '../shared/logger';
+import { closeRedis, createRedis, waitForReady } from '../redis/connection';
+import type { Redis } from '../redis/connection';
+import { createKeyManager } from '../security';
+import type { KeyManager } from '../security/key-manager';
+import { createWarehouse } from '../warehouse';
+import type { Warehouse } from '../warehouse/types';
+
+/** Every external connection of one process, and the order they close in. */
+export interface Clients {
+  /** Fail-fast connection for the request path (no offline queue, bounded command time). */
+  redis: Redis;
+  /** BullMQ connection (`maxRetriesPerRequest: null`), shared by queues and workers of this process. */
+  bull: Redis;
+  /** Subscriber connection for run cancellation messages. */
+  subscriber: Redis;
+  warehouse: Warehouse;
+  keyManager: KeyManager;
+  close(): Promise<void>;
+}
+
+export interface ClientOverrides {
+  warehouse?: Warehouse;
+  keyManager?: KeyManager;
+}
+
+export async function createClients(config: Config, logger: Logger, overrides: ClientOverrides = {}): Promise<Clients> {
+  const redis = createRedis(config.redis.url, { failFast: true, commandTimeoutMs: config.redis.commandTimeoutMs, connectionName: 'cv-api' });
+  const bull = createRedis(config.redis.url, { forBullMQ: true, connectionName: 'cv-bull' });
+  const subscriber = createRedis(config.redis.url, { forBullMQ: true, connectionName: 'cv-sub' });
+  for (const c of [redis, bull, subscriber]) c.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
+  await waitForReady(redis, 10000);
+  const warehouse = overrides.warehouse ?? (await createWarehouse(config.warehouse, { dataDir: config.dataDir, logger }));
+  const keyManager = overrides.keyManager ?? (await createKeyManager(config.keyManager, { logger }));
+  return {
+    redis,
+    bull,
+    subscriber,
+    warehouse,
+    keyManager,
+    async close() {
+      await Promise.allSettled([closeRedis(subscriber), closeRedis(bull), closeRedis(redis)]);
+      if (!overrides.warehouse) await warehouse.close();
+      if (!overrides.keyManager) await keyManager.close();
+    },
+  };
+}

@@ -1,0 +1,157 @@
+import type { Queue } from 'bullmq';
+import type { Config } from '../config';
+import type { Clock } from '../shared/clock';
+import { utcDay } from '../shared/clock';
+import type { Logger } from '../shared/logger';
+import type { Metrics } from '../observability/metrics';
+import type { RedisKeys } from '../redis/keys';
+import type { Redis } from '../redis/connection';
+import type { Warehouse } from '../warehouse/types';
+import { AppError } from '../shared/errors';
+import { pipelineIdOf } from '../shared/ids';
+import { executeRun } from '../pipelines/executor';
+import { validatePipeline } from '../pipelines/validate';
+import { validateRunParameters } from '../pipelines/parameters';
+import type { RunLogWriter } from '../pipelines/run-log-writer';
+import type { TemplateRegistry } from '../pipelines/template-registry';
+import type { Template } from '../pipelines/types';
+import type { RenderOverrides } from '../pipelines/render';
+import { createPipelineRunsQueue, enqueuePipelineRun } from '../queues/pipeline-runs';
+import type { PipelineRunJob, RunStatus, TriggerRun } from '../queues/pipeline-runs';
+import { RunFinaliser } from '../queues/run-finaliser';
+import { RunService } from '../queues/run-service';
+import { RunStore } from '../queues/run-store';
+import { createTriggerRun } from '../queues/trigger-run';
+import type { Admission } from '../tenants/admission';
+import { reloadProfileCache } from '../tenants/profile-loader';
+import { getProvider } from '../tenants/provider-settings';
+import type { PlanCatalog } from '../tenants/plans';
+import type { TeamAndProviders } from '../tenants/team-and-providers';
+import type { TenantDeps } from '../tenants/tenant-deps';
+import type { ExecutionOutcome, PipelineWorkerDeps } from '../workers/pipeline-worker';
+
+export interface RunServicesDeps {
+  config: Config;
+  redis: Redis;
+  bull: Redis;
+  keys: RedisKeys;
+  warehouse: Warehouse;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  templates: TemplateRegistry;
+  plans: PlanCatalog;
+  admission: Admission;
+  teamProviders: TeamAndProviders;
+  logWriter: RunLogWriter;
+  tenantDeps: TenantDeps;
+  /** Called after every run ends (scheduler stats, the tenant's deferred runs). */
+  onRunFinished(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void>;
+}
+
+export interface RunServices {
+  queue: Queue<PipelineRunJob>;
+  runStore: RunStore;
+  finaliser: RunFinaliser;
+  trigger: TriggerRun;
+  runService: RunService;
+  execute: PipelineWorkerDeps['execute'];
+  /** Renders and checks a run without executing it (BigQuery adds dry-run byte estimates). */
+  validate(tenantId: string, provider: string, domain: string, name: string, raw: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+const SOURCE_CACHE_MS = 30_000;
+
+/** Everything about runs: the queue, the live store, the trigger routine, finalisation, reads and the executor. */
+export function buildRunServices(deps: RunServicesDeps): RunServices {
+  const { config, clock, keys } = deps;
+  const queue = createPipelineRunsQueue(deps.bull, keys);
+  const runStore = new RunStore(deps.redis, keys, { terminalTtlSeconds: Math.max(config.worker.completedRetentionSeconds, 3600) * 24, recentPerTenant: 1000 });
+  const finaliser = new RunFinaliser({
+    runStore,
+    clock,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    recordTerminal: async (job, outcome) => {
+      deps.logWriter.writeRun(job.tenantId, terminalSnapshot(job, outcome.status, outcome.errorMessage, outcome.at), outcome.at.getTime() + 1_000_000);
+    },
+    release: async (job, status, fingerprint) => {
+      await deps.admission.release(job.tenantId, job.pipelineLoggingId, status === 'PENDING' || status === 'RUNNING' ? 'FAILED' : status, fingerprint ?? undefined);
+    },
+    onRunFinished: deps.onRunFinished,
+  });
+  const trigger = createTriggerRun<Template>({
+    resolveTemplate: (provider, domain, name) => {
+      const template = deps.templates.get(provider, domain, name);
+      return template ? { template, timeoutMs: template.timeout_minutes * 60_000 } : undefined;
+    },
+    validateParameters: (template, raw, now) => validateRunParameters(template, raw, now),
+    admit: (req) => deps.admission.admit(req),
+    refund: async (req) => {
+      await deps.admission.refund(req.tenantId, req.runId, utcDay(req.admittedAt), req.fingerprint, req.idempotencyKey);
+    },
+    touchProvider: async (tenantId, provider) => {
+      await deps.teamProviders.touchProvider(tenantId, provider);
+    },
+    reloadProfile: async (tenantId) => (await reloadProfileCache(deps.tenantDeps, tenantId)) !== null,
+    runStore,
+    enqueue: (job) => enqueuePipelineRun(queue, job, { retentionSeconds: config.worker.completedRetentionSeconds, retentionCount: config.worker.retainedJobCount }),
+    clock,
+    leaseMarginMs: config.scheduler.orphanMarginMinutes * 60_000,
+  });
+  const runService = new RunService({ runStore, warehouse: deps.warehouse, queue, redis: deps.redis, keys, finaliser, clock });
+
+  // The GCP billing export table comes from the tenant's provider settings; cached briefly per process.
+  const sourceCache = new Map<string, { value: RenderOverrides; until: number }>();
+  const overridesFor = async (job: Pick<PipelineRunJob, 'provider' | 'tenantId'>): Promise<RenderOverrides> => {
+    if (job.provider !== 'gcp') return {};
+    const hit = sourceCache.get(job.tenantId);
+    if (hit && hit.until > Date.now()) return hit.value;
+    const table = await getProvider(deps.tenantDeps, job.tenantId, 'gcp').then(
+      (p) => p.settings.billing_export_table,
+      () => undefined,
+    );
+    const value: RenderOverrides = typeof table === 'string' && table !== '' ? { source_table: table } : {};
+    sourceCache.set(job.tenantId, { value, until: Date.now() + SOURCE_CACHE_MS });
+    return value;
+  };
+  const execute: PipelineWorkerDeps['execute'] = async (job, options): Promise<ExecutionOutcome> => {
+    const outcome = await executeRun(
+      { warehouse: deps.warehouse, logWriter: deps.logWriter, logger: deps.logger, clock, templates: deps.templates },
+      job,
+      { signal: options.signal, workerInstance: options.workerInstance, attempt: options.attempt, onProgress: options.onProgress, context: await overridesFor(job) },
+    );
+    for (const step of outcome.steps) {
+      if (step.durationMs !== undefined) deps.metrics.stepDuration.observe({ step_type: step.type, status: step.status }, step.durationMs / 1000);
+    }
+    return outcome;
+  };
+  const validate: RunServices['validate'] = async (tenantId, provider, domain, name, raw) => {
+    const template = deps.templates.get(provider, domain, name);
+    if (!template) throw new AppError(404, 'TEMPLATE_NOT_FOUND', `Template not found: configs/${provider}/${domain}/${name}.yml`);
+    const params = validateRunParameters(template, raw, clock.now());
+    const report = await validatePipeline({ warehouse: deps.warehouse }, template, params, { tenantId, ...(await overridesFor({ provider, tenantId })) });
+    return { pipeline_id: pipelineIdOf(tenantId, provider, domain, name), parameters: params, ...report };
+  };
+  return { queue, runStore, finaliser, trigger, runService, execute, validate };
+}
+
+function terminalSnapshot(job: PipelineRunJob, status: RunStatus, errorMessage: string | null, at: Date): Parameters<RunLogWriter['writeRun']>[1] {
+  return {
+    pipeline_logging_id: job.pipelineLoggingId,
+    pipeline_id: job.pipelineId,
+    tenant_id: job.tenantId,
+    user_id: job.userId,
+    trigger_type: job.triggerType,
+    status,
+    start_time: null,
+    end_time: at.toISOString(),
+    duration_ms: null,
+    parameters: job.parameters,
+    error_message: errorMessage,
+    worker_instance: null,
+    steps_total: 0,
+    steps_done: 0,
+    created_at: job.admittedAt,
+  };
+}

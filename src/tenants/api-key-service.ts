@@ -1,0 +1,158 @@
+import Joi from 'joi';
+import { AppError, dependencyUnavailable, notFound } from '../shared/errors';
+import { newId } from '../shared/ids';
+import { generateApiKey, hashApiKey, keyPrefix, tenantIdOfKey } from '../security/api-keys';
+import { readApiKeyCache, readProfileCache, writeApiKeyCache, writeNegativeApiKeyCache } from './profile-cache';
+import type { CachedApiKey } from './profile-cache';
+import { reloadProfileCache } from './profile-loader';
+import { readApiKeyByHash, readApiKeyById, readProfile, writeApiKey } from './tenant-store';
+import type { ApiKeyRecord } from './tenant-store';
+import type { TenantDeps } from './tenant-deps';
+
+/**
+ * Tenant API keys after onboarding: authentication (Redis first, warehouse second), issue, revoke
+ * and rotate. Every change rewrites the Redis entry, so it holds on the very next request.
+ * Plaintext keys are returned to the caller once and never logged or put in an error.
+ */
+
+export interface AuthenticatedKey {
+  tenantId: string;
+  keyId: string;
+}
+
+export interface IssuedKey {
+  tenant_id: string;
+  key_id: string;
+  /** The plaintext key: shown once. */
+  api_key: string;
+  key_prefix: string;
+  created_at: string;
+}
+
+export interface RotatedKey extends IssuedKey {
+  previous_key_id: string;
+  /** When the previous key stops working (now when no grace was asked for). */
+  previous_key_expires_at: string;
+}
+
+export const MAX_GRACE_SECONDS = 86_400;
+
+export const rotateBodySchema = Joi.object({
+  grace_seconds: Joi.number().integer().min(0).max(MAX_GRACE_SECONDS).default(0)
+    .description('Seconds the current key keeps working after rotation (max 86400)'),
+}).label('RotateApiKeyRequest');
+
+/** `{tenantId, keyId}` for a valid, active, unexpired key of an ACTIVE tenant; otherwise null. */
+export async function authenticate(deps: TenantDeps, apiKey: string): Promise<AuthenticatedKey | null> {
+  const claimedTenant = tenantIdOfKey(apiKey);
+  if (claimedTenant === null) return null;
+  const keyHash = hashApiKey(apiKey);
+  const entry = await lookupKey(deps, keyHash);
+  if (!entry || !entry.active || entry.tenantId !== claimedTenant) return null;
+  if (entry.expiresAtMs !== null && deps.clock.now().getTime() >= entry.expiresAtMs) return null;
+  const profile = (await readProfileCache(deps.redis, deps.keys, entry.tenantId)) ?? (await fromWarehouse(() => reloadProfileCache(deps, entry.tenantId)));
+  if (!profile || profile.status !== 'ACTIVE') return null;
+  return { tenantId: entry.tenantId, keyId: entry.keyId };
+}
+
+async function lookupKey(deps: TenantDeps, keyHash: string): Promise<CachedApiKey | null> {
+  const hit = await readApiKeyCache(deps.redis, deps.keys, keyHash);
+  if (hit.kind === 'key') return hit.entry;
+  if (hit.kind === 'unknown') return null;
+  const row = await fromWarehouse(() => readApiKeyByHash(deps.warehouse, keyHash));
+  if (!row) {
+    await writeNegativeApiKeyCache(deps.redis, deps.keys, keyHash);
+    return null;
+  }
+  const entry = cacheEntryOf(row);
+  await writeApiKeyCache(deps.redis, deps.keys, keyHash, entry);
+  return entry;
+}
+
+/** Issues an additional key for an existing tenant (admin). */
+export async function issueKey(deps: TenantDeps, tenantId: string): Promise<IssuedKey> {
+  if (!(await readProfile(deps.warehouse, tenantId))) throw notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
+  const now = deps.clock.now();
+  const apiKey = generateApiKey(tenantId);
+  const record: ApiKeyRecord = {
+    keyId: newId(),
+    tenantId,
+    keyHash: hashApiKey(apiKey),
+    encryptedKey: await deps.keyManager.encrypt(Buffer.from(apiKey, 'utf8')),
+    keyPrefix: keyPrefix(apiKey),
+    isActive: true,
+    expiresAt: null,
+    createdAt: now.toISOString(),
+    revokedAt: null,
+    lastUsedAt: null,
+  };
+  await saveKey(deps, record, now);
+  deps.logger.info({ tenant_id: tenantId, key_id: record.keyId }, 'api key issued');
+  return { tenant_id: tenantId, key_id: record.keyId, api_key: apiKey, key_prefix: record.keyPrefix, created_at: record.createdAt };
+}
+
+/** Deactivates a key at once (admin). Revoking an already revoked key is a no-op that succeeds. */
+export async function revokeKey(deps: TenantDeps, keyId: string): Promise<{ key_id: string; tenant_id: string; revoked_at: string }> {
+  const row = await readApiKeyById(deps.warehouse, keyId);
+  if (!row) throw notFound('API_KEY_NOT_FOUND', `API key '${keyId}' not found`);
+  const now = deps.clock.now();
+  const revokedAt = row.revokedAt ?? now.toISOString();
+  await saveKey(deps, { ...row, isActive: false, revokedAt }, now);
+  deps.logger.info({ tenant_id: row.tenantId, key_id: keyId }, 'api key revoked');
+  return { key_id: keyId, tenant_id: row.tenantId, revoked_at: revokedAt };
+}
+
+/**
+ * Issues a new key and retires `currentKeyId`: at once (grace 0) or when `graceSeconds` have
+ * passed (via expires_at), so clients can switch over without downtime.
+ */
+export async function rotateKey(deps: TenantDeps, tenantId: string, currentKeyId: string, graceSeconds = 0): Promise<RotatedKey> {
+  if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
+    throw new AppError(422, 'VALIDATION_ERROR', `grace_seconds must be an integer between 0 and ${MAX_GRACE_SECONDS}`, {
+      errors: [{ field: 'grace_seconds', message: `must be between 0 and ${MAX_GRACE_SECONDS}` }],
+    });
+  }
+  const current = await readApiKeyById(deps.warehouse, currentKeyId);
+  // Another tenant's key id is reported as absent: never reveal that it exists.
+  if (!current || current.tenantId !== tenantId) throw notFound('API_KEY_NOT_FOUND', `API key '${currentKeyId}' not found`);
+  const issued = await issueKey(deps, tenantId);
+  const now = deps.clock.now();
+  const graceEnd = new Date(now.getTime() + graceSeconds * 1000);
+  const earlierExpiry = current.expiresAt !== null && new Date(current.expiresAt) < graceEnd ? current.expiresAt : null;
+  const retired: ApiKeyRecord =
+    graceSeconds === 0
+      ? { ...current, isActive: false, revokedAt: current.revokedAt ?? now.toISOString() }
+      : { ...current, expiresAt: earlierExpiry ?? graceEnd.toISOString() };
+  await saveKey(deps, retired, now);
+  deps.logger.info({ tenant_id: tenantId, key_id: issued.key_id, previous_key_id: currentKeyId, grace_seconds: graceSeconds }, 'api key rotated');
+  return {
+    ...issued,
+    previous_key_id: currentKeyId,
+    previous_key_expires_at: retired.isActive ? (retired.expiresAt ?? now.toISOString()) : (retired.revokedAt ?? now.toISOString()),
+  };
+}
+
+/** Warehouse row first (the record of truth), then the cache entry the next request reads. */
+async function saveKey(deps: TenantDeps, record: ApiKeyRecord, now: Date): Promise<void> {
+  await writeApiKey(deps.warehouse, record, now);
+  await writeApiKeyCache(deps.redis, deps.keys, record.keyHash, cacheEntryOf(record));
+}
+
+function cacheEntryOf(row: ApiKeyRecord): CachedApiKey {
+  return {
+    tenantId: row.tenantId,
+    keyId: row.keyId,
+    active: row.isActive && row.revokedAt === null,
+    expiresAtMs: row.expiresAt === null ? null : new Date(row.expiresAt).getTime(),
+  };
+}
+
+/** A warehouse failure on the auth path is a 503, not a 500 and not a silent "invalid key". */
+async function fromWarehouse<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw dependencyUnavailable('Warehouse', err);
+  }
+}

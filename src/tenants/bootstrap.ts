@@ -1,0 +1,109 @@
+import { AppError } from '../shared/errors';
+import { TENANT_ID_PATTERN } from '../shared/ids';
+import type { Warehouse } from '../warehouse/types';
+import {
+  CENTRAL_DATASET,
+  CENTRAL_STATE_TABLES,
+  CUSTOMERS_DATASET,
+  CUSTOMER_STATE_TABLES,
+  TENANT_STATE_TABLES,
+  dqResults,
+  eventsTableName,
+} from '../warehouse/tables';
+import type { StateTable } from '../warehouse/tables';
+import { ensureStateTable } from '../warehouse/state-tables';
+
+export interface BootstrapResult {
+  datasetsCreated: string[];
+  /** `dataset.table` names of the state tables whose events table did not exist before. */
+  tablesCreated: string[];
+}
+
+/** Creates the central datasets `tenants` and `customers` with all their tables; safe to run at every boot. */
+export async function bootstrapCentral(deps: { warehouse: Warehouse }): Promise<BootstrapResult> {
+  const { warehouse } = deps;
+  const result: BootstrapResult = { datasetsCreated: [], tablesCreated: [] };
+  const layout: [string, StateTable[]][] = [
+    [CENTRAL_DATASET, CENTRAL_STATE_TABLES],
+    [CUSTOMERS_DATASET, CUSTOMER_STATE_TABLES],
+  ];
+  for (const [dataset, tables] of layout) {
+    if (await warehouse.createDataset(dataset)) result.datasetsCreated.push(dataset);
+    for (const table of tables) {
+      const existed = await warehouse.tableExists({ dataset, table: eventsTableName(table) });
+      // Re-run even when present: ensureStateTable also (re)creates the latest-row view.
+      await ensureStateTable(warehouse, dataset, table);
+      if (!existed) result.tablesCreated.push(`${dataset}.${table.name}`);
+    }
+  }
+  return result;
+}
+
+export interface TenantDatasetOptions {
+  /** Drop the whole dataset `{tenant_id}` (pipeline output included) before creating it. */
+  forceRecreateDataset?: boolean;
+  /** Drop and recreate the tenant's x_meta tables (their history is lost). */
+  forceRecreateTables?: boolean;
+  /** Test hook called before each meta table is created. */
+  beforeTable?: (name: string) => void | Promise<void>;
+}
+
+export interface TenantDatasetResult {
+  datasetCreated: boolean;
+  /** Guide names of the meta tables this call created, in the guide's order. */
+  tablesCreated: string[];
+}
+
+/**
+ * Dataset `{tenant_id}` with x_meta_pipeline_runs, x_meta_step_logs (events + view) and
+ * x_meta_dq_results. Idempotent without force flags. On failure it removes what it created itself
+ * (the dataset if new, else the tables it made) before rethrowing, so callers roll back nothing here.
+ */
+export async function createTenantDataset(
+  deps: { warehouse: Warehouse },
+  tenantId: string,
+  options: TenantDatasetOptions = {},
+): Promise<TenantDatasetResult> {
+  // The id becomes a dataset name in SQL text: allow-listed here whatever the caller checked.
+  if (!TENANT_ID_PATTERN.test(tenantId)) throw new AppError(422, 'VALIDATION_ERROR', `Invalid tenant_id '${tenantId}'`);
+  const { warehouse } = deps;
+  if (options.forceRecreateDataset) await warehouse.dropDataset(tenantId);
+  const datasetCreated = await warehouse.createDataset(tenantId, { description: `Convergence tenant ${tenantId}` });
+  const tablesCreated: string[] = [];
+  try {
+    if (options.forceRecreateTables && !datasetCreated) await dropMetaTables(warehouse, tenantId);
+    for (const table of TENANT_STATE_TABLES) {
+      await options.beforeTable?.(table.name);
+      const existed = await warehouse.tableExists({ dataset: tenantId, table: eventsTableName(table) });
+      await ensureStateTable(warehouse, tenantId, table);
+      if (!existed) tablesCreated.push(table.name);
+    }
+    await options.beforeTable?.(dqResults.name);
+    if (await warehouse.createTable({ dataset: tenantId, table: dqResults.name }, dqResults.spec)) tablesCreated.push(dqResults.name);
+  } catch (err) {
+    await removeCreated(warehouse, tenantId, { datasetCreated, tablesCreated }).catch(() => undefined);
+    throw err;
+  }
+  return { datasetCreated, tablesCreated };
+}
+
+/** Undoes a createTenantDataset result: drops the dataset it created, or else the tables it created. */
+export async function removeCreated(warehouse: Warehouse, tenantId: string, created: TenantDatasetResult): Promise<void> {
+  if (created.datasetCreated) {
+    await warehouse.dropDataset(tenantId);
+    return;
+  }
+  for (const name of created.tablesCreated) await dropMetaTable(warehouse, tenantId, name);
+}
+
+async function dropMetaTables(warehouse: Warehouse, tenantId: string): Promise<void> {
+  for (const table of TENANT_STATE_TABLES) await dropMetaTable(warehouse, tenantId, table.name);
+  await dropMetaTable(warehouse, tenantId, dqResults.name);
+}
+
+/** A state table is a view over `<name>_events`; drop both (the view first, it depends on the table). */
+async function dropMetaTable(warehouse: Warehouse, tenantId: string, name: string): Promise<void> {
+  const state = TENANT_STATE_TABLES.find((t) => t.name === name);
+  await warehouse.dropTable({ dataset: tenantId, table: name });
+  if (state) await warehouse.dropTable({ dataset: tenantId, table: eventsTableName(state) });
+}

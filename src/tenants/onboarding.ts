@@ -1,0 +1,226 @@
+import { AppError } from '../shared/errors';
+import { utcDay } from '../shared/clock';
+import { newId } from '../shared/ids';
+import { generateApiKey, hashApiKey, keyPrefix } from '../security/api-keys';
+import { createTenantDataset, removeCreated } from './bootstrap';
+import type { TenantDatasetResult } from './bootstrap';
+import { deleteApiKeyCache, deleteProfileCache, writeApiKeyCache, writeProfileCache } from './profile-cache';
+import { reloadProfileCache } from './profile-loader';
+import * as store from './tenant-store';
+import type { Plan } from './plans';
+import type { TenantDeps } from './tenant-deps';
+import { validateOnboardRequest } from './onboarding-schema';
+import type { ValidOnboardRequest } from './onboarding-schema';
+
+/**
+ * Onboarding (SPEC §5, guide §2): profile → API key → subscription → today's usage row → dataset
+ * `{tenant_id}` with its x_meta tables → Redis caches. All or nothing: a failing step triggers the
+ * removal of everything this call created, then 500 ONBOARDING_FAILED naming the step.
+ *
+ * Force flags on an EXISTING tenant repair its infrastructure only: the dataset (force_recreate_dataset)
+ * or the meta tables (force_recreate_tables) are recreated; profile, subscription and keys are kept and
+ * no new key is issued (`api_key: null`), because silently replacing a working key would lock the
+ * tenant out. Without a force flag an existing tenant gets 409 TENANT_EXISTS.
+ */
+
+export const ONBOARDING_STEPS = ['profile', 'api_key', 'subscription', 'usage_quota', 'dataset', 'cache'] as const;
+export type OnboardingStep = (typeof ONBOARDING_STEPS)[number];
+
+export interface OnboardResult {
+  tenant_id: string;
+  /** Shown once; null when force flags repaired an existing tenant (its keys are unchanged). */
+  api_key: string | null;
+  subscription_plan: string;
+  dataset_created: boolean;
+  tables_created: string[];
+  message: string;
+}
+
+/** Test hooks: throwing from one makes that step fail (before it acts, or after it acted). */
+export interface OnboardingFaults {
+  beforeStep?: (step: OnboardingStep) => void | Promise<void>;
+  afterStep?: (step: OnboardingStep) => void | Promise<void>;
+}
+
+export type OnboardingDeps = TenantDeps & { faults?: OnboardingFaults };
+
+const LOCK_TTL_MS = 120_000;
+
+export async function onboardTenant(deps: OnboardingDeps, body: unknown): Promise<OnboardResult> {
+  const { req, plan } = validateOnboardRequest(deps, body);
+  const tenantId = req.tenant_id;
+  const lockKey = deps.keys.lock(`onboard:${tenantId}`);
+  const token = newId();
+  // Two concurrent onboardings of one id would both see "no profile"; the lock makes the check-then-create safe.
+  const locked = await deps.redis.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX');
+  if (locked !== 'OK') throw new AppError(409, 'TENANT_EXISTS', `Onboarding of tenant '${tenantId}' is already in progress`);
+  try {
+    const existing = await store.readProfile(deps.warehouse, tenantId);
+    if (existing) {
+      if (!req.force_recreate_dataset && !req.force_recreate_tables) {
+        throw new AppError(409, 'TENANT_EXISTS', `Tenant '${tenantId}' already exists`);
+      }
+      return await repairExisting(deps, req, existing.subscriptionPlan);
+    }
+    return await createNew(deps, req, plan);
+  } finally {
+    // Release only our own lock (it may have expired and been taken by someone else).
+    if ((await deps.redis.get(lockKey)) === token) await deps.redis.del(lockKey);
+  }
+}
+
+interface Created {
+  profile?: true;
+  apiKey?: { keyId: string; keyHash: string };
+  subscription?: true;
+  usageDate?: string;
+  dataset?: TenantDatasetResult;
+  cache?: true;
+}
+
+async function createNew(deps: OnboardingDeps, req: ValidOnboardRequest, plan: Plan): Promise<OnboardResult> {
+  const { warehouse, clock } = deps;
+  const tenantId = req.tenant_id;
+  const now = clock.now();
+  const nowIso = now.toISOString();
+  const created: Created = {};
+  const apiKey = generateApiKey(tenantId);
+  const keyHash = hashApiKey(apiKey);
+  const keyId = newId();
+  const usageDate = utcDay(now);
+  let dataset: TenantDatasetResult = { datasetCreated: false, tablesCreated: [] };
+
+  const steps: [OnboardingStep, () => Promise<void>][] = [
+    ['profile', async () => {
+      created.profile = true;
+      await store.writeProfile(warehouse, {
+        tenantId, companyName: req.company_name, adminEmail: req.admin_email, status: 'ACTIVE',
+        subscriptionPlan: plan.name, createdAt: nowIso, updatedAt: nowIso,
+      }, now, 'dml');
+    }],
+    ['api_key', async () => {
+      const encryptedKey = await deps.keyManager.encrypt(Buffer.from(apiKey, 'utf8'));
+      created.apiKey = { keyId, keyHash };
+      await store.writeApiKey(warehouse, {
+        keyId, tenantId, keyHash, encryptedKey, keyPrefix: keyPrefix(apiKey), isActive: true,
+        expiresAt: null, createdAt: nowIso, revokedAt: null, lastUsedAt: null,
+      }, now, 'dml');
+    }],
+    ['subscription', async () => {
+      created.subscription = true;
+      await store.writeSubscription(warehouse, {
+        tenantId, planName: plan.name, status: 'ACTIVE', dailyLimit: plan.dailyLimit, monthlyLimit: plan.monthlyLimit,
+        concurrentLimit: plan.concurrentLimit, teamLimit: plan.teamLimit, providerLimit: plan.providerLimit,
+        createdAt: nowIso, updatedAt: nowIso,
+      }, now, 'dml');
+    }],
+    ['usage_quota', async () => {
+      created.usageDate = usageDate;
+      await store.writeInitialUsage(warehouse, {
+        tenantId, usageDate, dailyLimit: plan.dailyLimit, monthlyLimit: plan.monthlyLimit, concurrentLimit: plan.concurrentLimit,
+      }, now, 'dml');
+    }],
+    ['dataset', async () => {
+      dataset = await createTenantDataset(deps, tenantId, {
+        forceRecreateDataset: req.force_recreate_dataset,
+        forceRecreateTables: req.force_recreate_tables,
+      });
+      created.dataset = dataset;
+    }],
+    ['cache', async () => {
+      created.cache = true;
+      await writeProfileCache(deps.redis, deps.keys, tenantId, {
+        status: 'ACTIVE', plan: plan.name, dailyLimit: plan.dailyLimit, monthlyLimit: plan.monthlyLimit,
+        concurrentLimit: plan.concurrentLimit, teamLimit: plan.teamLimit, providerLimit: plan.providerLimit,
+        companyName: req.company_name, adminEmail: req.admin_email, createdAt: nowIso,
+      });
+      await writeApiKeyCache(deps.redis, deps.keys, keyHash, { tenantId, keyId, active: true, expiresAtMs: null });
+      await deps.redis.sadd(deps.keys.tenantIndex(), tenantId);
+    }],
+  ];
+
+  for (const [step, run] of steps) {
+    try {
+      await deps.faults?.beforeStep?.(step);
+      await run();
+      await deps.faults?.afterStep?.(step);
+    } catch (err) {
+      deps.logger.error({ err, tenant_id: tenantId, step }, 'onboarding failed; rolling back');
+      await rollback(deps, tenantId, created);
+      throw new AppError(500, 'ONBOARDING_FAILED', `Onboarding failed at step '${step}'; nothing was created`, {
+        expose: true,
+        cause: err,
+        extra: { step },
+      });
+    }
+  }
+
+  deps.logger.info({ tenant_id: tenantId, plan: plan.name, key_id: keyId }, 'tenant onboarded');
+  return {
+    tenant_id: tenantId,
+    api_key: apiKey,
+    subscription_plan: plan.name,
+    dataset_created: dataset.datasetCreated,
+    tables_created: dataset.tablesCreated,
+    message: `Tenant ${tenantId} onboarded on plan ${plan.name}. Store the API key securely: it is shown only once.`,
+  };
+}
+
+/** Undoes, newest first, whatever `created` records; keeps going past individual failures. */
+async function rollback(deps: OnboardingDeps, tenantId: string, created: Created): Promise<void> {
+  const undo: [string, () => Promise<void>][] = [];
+  if (created.cache) {
+    undo.push(['cache', async () => {
+      await deleteProfileCache(deps.redis, deps.keys, tenantId);
+      if (created.apiKey) await deleteApiKeyCache(deps.redis, deps.keys, created.apiKey.keyHash);
+      await deps.redis.srem(deps.keys.tenantIndex(), tenantId);
+    }]);
+  }
+  const dataset = created.dataset;
+  if (dataset) undo.push(['dataset', () => removeCreated(deps.warehouse, tenantId, dataset)]);
+  const usageDate = created.usageDate;
+  if (usageDate) undo.push(['usage_quota', () => store.deleteUsageRows(deps.warehouse, tenantId, usageDate)]);
+  if (created.subscription) undo.push(['subscription', () => store.deleteSubscriptionRows(deps.warehouse, tenantId)]);
+  const apiKey = created.apiKey;
+  if (apiKey) undo.push(['api_key', () => store.deleteApiKeyRows(deps.warehouse, apiKey.keyId)]);
+  if (created.profile) undo.push(['profile', () => store.deleteProfileRows(deps.warehouse, tenantId)]);
+  for (const [step, run] of undo) {
+    try {
+      await run();
+    } catch (err) {
+      deps.logger.error({ err, tenant_id: tenantId, step }, 'onboarding rollback step failed; manual cleanup needed');
+    }
+  }
+}
+
+async function repairExisting(deps: OnboardingDeps, req: ValidOnboardRequest, currentPlan: string): Promise<OnboardResult> {
+  const tenantId = req.tenant_id;
+  let dataset: TenantDatasetResult;
+  try {
+    await deps.faults?.beforeStep?.('dataset');
+    dataset = await createTenantDataset(deps, tenantId, {
+      forceRecreateDataset: req.force_recreate_dataset,
+      forceRecreateTables: req.force_recreate_tables,
+    });
+    await deps.faults?.afterStep?.('dataset');
+  } catch (err) {
+    deps.logger.error({ err, tenant_id: tenantId, step: 'dataset' }, 're-onboarding failed');
+    throw new AppError(500, 'ONBOARDING_FAILED', `Onboarding failed at step 'dataset'`, { expose: true, cause: err, extra: { step: 'dataset' } });
+  }
+  await reloadProfileCache(deps, tenantId);
+  await deps.redis.sadd(deps.keys.tenantIndex(), tenantId);
+  deps.logger.info({ tenant_id: tenantId, dataset_created: dataset.datasetCreated }, 'tenant infrastructure recreated');
+  return {
+    tenant_id: tenantId,
+    api_key: null,
+    subscription_plan: currentPlan,
+    dataset_created: dataset.datasetCreated,
+    tables_created: dataset.tablesCreated,
+    message: `Tenant ${tenantId} already exists: its dataset and tables were recreated as requested; existing API keys are unchanged.`,
+  };
+}
+
+export { onboardBodySchema, validateOnboardRequest } from './onboarding-schema';
+export type { OnboardRequest } from './onboarding-schema';
+export { dryRunOnboarding, dryRunBodySchema } from './onboarding-dry-run';
+export type { DryRunResult, DryRunCheck } from './onboarding-dry-run';

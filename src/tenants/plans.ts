@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Joi from 'joi';
+import YAML from 'yaml';
+
+/** A subscription plan's limits (configs/plans.yml). */
+export interface Plan {
+  name: string;
+  dailyLimit: number;
+  monthlyLimit: number;
+  concurrentLimit: number;
+  teamLimit: number;
+  providerLimit: number;
+}
+
+export interface PlanCatalog {
+  /** Case-insensitive lookup; undefined for an unknown plan. */
+  get(name: string): Plan | undefined;
+  /** The plan used when onboarding names none. */
+  readonly defaultPlan: Plan;
+  /** Upper-case plan names in file order. */
+  names(): string[];
+}
+
+const limit = Joi.number().integer().min(0);
+
+const fileSchema = Joi.object({
+  default: Joi.string().required(),
+  plans: Joi.object()
+    .pattern(
+      Joi.string().pattern(/^[A-Za-z][A-Za-z0-9_]*$/),
+      Joi.object({
+        daily_limit: limit.required(),
+        monthly_limit: limit,
+        concurrent_limit: limit.required(),
+        team_limit: limit.required(),
+        provider_limit: limit.required(),
+      }),
+    )
+    .min(1)
+    .required(),
+});
+
+interface PlansFile {
+  default: string;
+  plans: Record<string, { daily_limit: number; monthly_limit?: number; concurrent_limit: number; team_limit: number; provider_limit: number }>;
+}
+
+export class PlanConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanConfigError';
+  }
+}
+
+/** Builds a catalog from the parsed YAML document; throws PlanConfigError naming what is wrong. */
+export function parsePlans(document: unknown, source = 'plans.yml'): PlanCatalog {
+  const { value, error } = fileSchema.validate(document, { abortEarly: false, convert: true });
+  if (error) throw new PlanConfigError(`${source} is invalid: ${error.details.map((d) => d.message).join('; ')}`);
+  const file = value as PlansFile;
+  const plans = new Map<string, Plan>();
+  for (const [rawName, p] of Object.entries(file.plans)) {
+    const name = rawName.toUpperCase();
+    if (plans.has(name)) throw new PlanConfigError(`${source} defines plan ${name} twice (names are case-insensitive)`);
+    plans.set(name, {
+      name,
+      dailyLimit: p.daily_limit,
+      monthlyLimit: p.monthly_limit ?? p.daily_limit * 30,
+      concurrentLimit: p.concurrent_limit,
+      teamLimit: p.team_limit,
+      providerLimit: p.provider_limit,
+    });
+  }
+  const defaultPlan = plans.get(file.default.toUpperCase());
+  if (!defaultPlan) throw new PlanConfigError(`${source}: default plan ${file.default} is not defined`);
+  return {
+    get: (name) => plans.get(name.toUpperCase()),
+    defaultPlan,
+    names: () => [...plans.keys()],
+  };
+}
+
+/** Reads and validates `<configsDir>/plans.yml` once at boot. */
+export function loadPlans(configsDir: string): PlanCatalog {
+  const file = path.join(configsDir, 'plans.yml');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new PlanConfigError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  return parsePlans(YAML.parse(text) as unknown, file);
+}

@@ -1,0 +1,124 @@
+import type { Redis } from '../redis/connection';
+import type { RedisKeys } from '../redis/keys';
+
+/**
+ * The Redis copies of tenant profiles and API keys that the trigger path reads instead of the
+ * warehouse. Field names are a contract: the admission Lua script reads the profile hash by name.
+ * Both are written on every change (onboarding, plan/status update, revoke, rotate), so a change
+ * takes effect on the next request rather than when a TTL runs out.
+ */
+export type TenantStatus = 'ACTIVE' | 'SUSPENDED';
+
+export interface CachedProfile {
+  status: TenantStatus;
+  plan: string;
+  dailyLimit: number;
+  monthlyLimit: number;
+  concurrentLimit: number;
+  teamLimit: number;
+  providerLimit: number;
+  companyName: string;
+  adminEmail: string;
+  /** ISO timestamp. */
+  createdAt: string;
+}
+
+export interface CachedApiKey {
+  tenantId: string;
+  keyId: string;
+  active: boolean;
+  /** Epoch ms after which the key stops working (rotation grace), or null. */
+  expiresAtMs: number | null;
+}
+
+/** Positive API-key entries are re-read from the warehouse daily at most; changes overwrite them at once. */
+export const API_KEY_CACHE_TTL_SECONDS = 24 * 3600;
+/** Unknown hashes are remembered briefly so a flood of bad keys does not reach the warehouse. */
+export const NEGATIVE_CACHE_TTL_SECONDS = 60;
+
+const NEGATIVE_MARKER = 'unknown';
+
+export async function writeProfileCache(redis: Redis, keys: RedisKeys, tenantId: string, profile: CachedProfile): Promise<void> {
+  const key = keys.tenantProfile(tenantId);
+  // Replace the whole hash atomically so no reader sees a mix of old and new limits.
+  await redis
+    .multi()
+    .del(key)
+    .hset(key, {
+      status: profile.status,
+      plan: profile.plan,
+      daily_limit: String(profile.dailyLimit),
+      monthly_limit: String(profile.monthlyLimit),
+      concurrent_limit: String(profile.concurrentLimit),
+      team_limit: String(profile.teamLimit),
+      provider_limit: String(profile.providerLimit),
+      company_name: profile.companyName,
+      admin_email: profile.adminEmail,
+      created_at: profile.createdAt,
+    })
+    .exec();
+}
+
+export async function readProfileCache(redis: Redis, keys: RedisKeys, tenantId: string): Promise<CachedProfile | null> {
+  const h = await redis.hgetall(keys.tenantProfile(tenantId));
+  if (h.status !== 'ACTIVE' && h.status !== 'SUSPENDED') return null;
+  return {
+    status: h.status,
+    plan: h.plan ?? '',
+    dailyLimit: Number(h.daily_limit ?? 0),
+    monthlyLimit: Number(h.monthly_limit ?? 0),
+    concurrentLimit: Number(h.concurrent_limit ?? 0),
+    teamLimit: Number(h.team_limit ?? 0),
+    providerLimit: Number(h.provider_limit ?? 0),
+    companyName: h.company_name ?? '',
+    adminEmail: h.admin_email ?? '',
+    createdAt: h.created_at ?? '',
+  };
+}
+
+export async function deleteProfileCache(redis: Redis, keys: RedisKeys, tenantId: string): Promise<void> {
+  await redis.del(keys.tenantProfile(tenantId));
+}
+
+export async function writeApiKeyCache(redis: Redis, keys: RedisKeys, keyHash: string, entry: CachedApiKey): Promise<void> {
+  const key = keys.apiKey(keyHash);
+  await redis
+    .multi()
+    .del(key)
+    .hset(key, {
+      tenant_id: entry.tenantId,
+      key_id: entry.keyId,
+      active: entry.active ? '1' : '0',
+      expires_at: entry.expiresAtMs === null ? '' : String(entry.expiresAtMs),
+    })
+    .expire(key, API_KEY_CACHE_TTL_SECONDS)
+    .exec();
+}
+
+/** Remembers that no key has this hash (fields empty, inactive) for a short while. */
+export async function writeNegativeApiKeyCache(redis: Redis, keys: RedisKeys, keyHash: string): Promise<void> {
+  const key = keys.apiKey(keyHash);
+  await redis
+    .multi()
+    .del(key)
+    .hset(key, { tenant_id: '', key_id: '', active: '0', expires_at: '', [NEGATIVE_MARKER]: '1' })
+    .expire(key, NEGATIVE_CACHE_TTL_SECONDS)
+    .exec();
+}
+
+export type ApiKeyCacheHit = { kind: 'miss' } | { kind: 'unknown' } | { kind: 'key'; entry: CachedApiKey };
+
+export async function readApiKeyCache(redis: Redis, keys: RedisKeys, keyHash: string): Promise<ApiKeyCacheHit> {
+  const h = await redis.hgetall(keys.apiKey(keyHash));
+  if (h.active === undefined) return { kind: 'miss' };
+  if (h[NEGATIVE_MARKER] === '1' || !h.tenant_id || !h.key_id) return { kind: 'unknown' };
+  const expires = h.expires_at ? Number(h.expires_at) : null;
+  return {
+    kind: 'key',
+    entry: { tenantId: h.tenant_id, keyId: h.key_id, active: h.active === '1', expiresAtMs: Number.isFinite(expires) ? expires : null },
+  };
+}
+
+export async function deleteApiKeyCache(redis: Redis, keys: RedisKeys, keyHash: string): Promise<void> {
+  await redis.del(keys.apiKey(keyHash));
+}

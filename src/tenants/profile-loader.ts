@@ -1,0 +1,39 @@
+import type { Redis } from '../redis/connection';
+import type { RedisKeys } from '../redis/keys';
+import type { Warehouse } from '../warehouse/types';
+import { deleteProfileCache, writeProfileCache } from './profile-cache';
+import type { CachedProfile } from './profile-cache';
+import type { PlanCatalog } from './plans';
+import { readProfile, readSubscription } from './tenant-store';
+
+/**
+ * Rebuilds a tenant's Redis profile from the warehouse (profile + subscription). Called when the
+ * cache is missing (Redis restart, admission answered `profile_missing`) and after every change.
+ * Returns null, and removes any stale copy, when the tenant does not exist.
+ */
+export async function reloadProfileCache(
+  deps: { warehouse: Warehouse; redis: Redis; keys: RedisKeys; plans: PlanCatalog },
+  tenantId: string,
+): Promise<CachedProfile | null> {
+  const [profile, subscription] = await Promise.all([readProfile(deps.warehouse, tenantId), readSubscription(deps.warehouse, tenantId)]);
+  if (!profile) {
+    await deleteProfileCache(deps.redis, deps.keys, tenantId);
+    return null;
+  }
+  // The subscription row carries the limits granted; the plan catalog is only the fallback.
+  const plan = deps.plans.get(subscription?.planName ?? profile.subscriptionPlan) ?? deps.plans.defaultPlan;
+  const cached: CachedProfile = {
+    status: profile.status,
+    plan: subscription?.planName ?? plan.name,
+    dailyLimit: subscription?.dailyLimit ?? plan.dailyLimit,
+    monthlyLimit: subscription?.monthlyLimit ?? plan.monthlyLimit,
+    concurrentLimit: subscription?.concurrentLimit ?? plan.concurrentLimit,
+    teamLimit: subscription?.teamLimit ?? plan.teamLimit,
+    providerLimit: subscription?.providerLimit ?? plan.providerLimit,
+    companyName: profile.companyName,
+    adminEmail: profile.adminEmail,
+    createdAt: profile.createdAt,
+  };
+  await writeProfileCache(deps.redis, deps.keys, tenantId, cached);
+  return cached;
+}

@@ -1,0 +1,161 @@
+import Joi from 'joi';
+import { AppError, notFound, validationError } from '../shared/errors';
+import { PATH_SEGMENT_PATTERN } from '../shared/ids';
+import type { Warehouse } from '../warehouse/types';
+import { CENTRAL_DATASET, tenantProviders } from '../warehouse/tables';
+import { reloadProfileCache } from './profile-loader';
+import { bytes, iso, jsonObject, str } from './row-values';
+import { TeamAndProviders } from './team-and-providers';
+import { readProfile, write } from './tenant-store';
+import type { TenantDeps } from './tenant-deps';
+
+/**
+ * Per-tenant provider settings (e.g. GCP billing export table and project) with optional
+ * credentials. Credentials are encrypted with the key manager before they reach the warehouse and
+ * are never returned by these functions; only workers read them, via readProviderCredentials.
+ */
+
+export interface ProviderView {
+  tenant_id: string;
+  provider: string;
+  settings: Record<string, unknown>;
+  has_credentials: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PutProviderRequest {
+  settings?: Record<string, unknown>;
+  /** A service-account JSON object or a string secret; `null` removes stored credentials; absent keeps them. */
+  credentials?: Record<string, unknown> | string | null;
+}
+
+const MAX_CREDENTIALS_BYTES = 64 * 1024;
+
+export const providerBodySchema = Joi.object({
+  settings: Joi.object().unknown(true).default({})
+    .description('Provider settings, e.g. for gcp: {"billing_export_table": "project.dataset.table", "project_id": "…"}'),
+  credentials: Joi.alternatives(Joi.object().unknown(true), Joi.string().min(1).max(MAX_CREDENTIALS_BYTES)).allow(null)
+    .description('Optional secret (e.g. service-account JSON). Stored encrypted, never returned.'),
+}).label('ProviderSettingsRequest');
+
+interface StoredProvider {
+  settings: Record<string, unknown>;
+  encryptedCredentials: Buffer | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export async function putProvider(deps: TenantDeps, tenantId: string, providerName: string, body: unknown): Promise<ProviderView> {
+  const provider = normalizeProvider(providerName);
+  const { value, error } = providerBodySchema.validate(body, { abortEarly: false, stripUnknown: true });
+  if (error) throw validationError(error.details.map((d) => ({ field: d.path.join('.') || 'body', message: d.message })));
+  const req = value as PutProviderRequest;
+  if (!(await readProfile(deps.warehouse, tenantId))) throw notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
+
+  const existing = await readStored(deps.warehouse, tenantId, provider);
+  // A provider is a seat of the plan's provider limit, shared with the providers the tenant runs.
+  if (!existing) await claimProviderSeat(deps, tenantId, provider);
+
+  let encryptedCredentials = existing?.encryptedCredentials ?? null;
+  if (req.credentials === null) encryptedCredentials = null;
+  else if (req.credentials !== undefined) {
+    const secret = typeof req.credentials === 'string' ? req.credentials : JSON.stringify(req.credentials);
+    if (Buffer.byteLength(secret) > MAX_CREDENTIALS_BYTES) {
+      throw validationError([{ field: 'credentials', message: `must be at most ${MAX_CREDENTIALS_BYTES} bytes` }]);
+    }
+    encryptedCredentials = await deps.keyManager.encrypt(Buffer.from(secret, 'utf8'));
+  }
+  const now = deps.clock.now();
+  const stored: StoredProvider = {
+    settings: req.settings ?? {},
+    encryptedCredentials,
+    createdAt: existing?.createdAt ?? now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+  await writeRow(deps.warehouse, tenantId, provider, stored, false, now);
+  deps.logger.info({ tenant_id: tenantId, provider, has_credentials: encryptedCredentials !== null }, 'provider settings saved');
+  return toView(tenantId, provider, stored);
+}
+
+export async function getProvider(deps: TenantDeps, tenantId: string, providerName: string): Promise<ProviderView> {
+  const provider = normalizeProvider(providerName);
+  const stored = await readStored(deps.warehouse, tenantId, provider);
+  if (!stored) throw providerNotFound(tenantId, provider);
+  return toView(tenantId, provider, stored);
+}
+
+/** Removes the settings (tombstone row) and frees the provider's seat. */
+export async function deleteProvider(deps: TenantDeps, tenantId: string, providerName: string): Promise<void> {
+  const provider = normalizeProvider(providerName);
+  const stored = await readStored(deps.warehouse, tenantId, provider);
+  if (!stored) throw providerNotFound(tenantId, provider);
+  const now = deps.clock.now();
+  await writeRow(deps.warehouse, tenantId, provider, { ...stored, encryptedCredentials: null, updatedAt: now.toISOString() }, true, now);
+  await new TeamAndProviders(deps).forgetProvider(tenantId, provider);
+  deps.logger.info({ tenant_id: tenantId, provider }, 'provider settings deleted');
+}
+
+/** Settings plus decrypted credentials, for the worker that runs a pipeline; null when not configured. */
+export async function readProviderCredentials(
+  deps: Pick<TenantDeps, 'warehouse' | 'keyManager'>,
+  tenantId: string,
+  providerName: string,
+): Promise<{ settings: Record<string, unknown>; credentials: string | null } | null> {
+  const stored = await readStored(deps.warehouse, tenantId, normalizeProvider(providerName));
+  if (!stored) return null;
+  const credentials = stored.encryptedCredentials ? (await deps.keyManager.decrypt(stored.encryptedCredentials)).toString('utf8') : null;
+  return { settings: stored.settings, credentials };
+}
+
+async function claimProviderSeat(deps: TenantDeps, tenantId: string, provider: string): Promise<void> {
+  const seats = new TeamAndProviders(deps);
+  if ((await seats.touchProvider(tenantId, provider)) !== 'profile_missing') return;
+  if (!(await reloadProfileCache(deps, tenantId))) throw notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
+  if ((await seats.touchProvider(tenantId, provider)) === 'profile_missing') {
+    throw new AppError(503, 'DEPENDENCY_UNAVAILABLE', 'Tenant profile cache is unavailable, retry shortly', { headers: { 'Retry-After': '1' } });
+  }
+}
+
+function normalizeProvider(name: string): string {
+  const provider = name.toLowerCase();
+  if (!PATH_SEGMENT_PATTERN.test(provider) || provider.length > 64) {
+    throw validationError([{ field: 'provider', message: 'provider must be 1-64 characters of a-z, 0-9 and _' }]);
+  }
+  return provider;
+}
+
+async function readStored(wh: Warehouse, tenantId: string, provider: string): Promise<StoredProvider | null> {
+  const { rows } = await wh.query(
+    `SELECT settings, encrypted_credentials, created_at, updated_at FROM \`${CENTRAL_DATASET}.${tenantProviders.name}\`
+     WHERE tenant_id = @tenant_id AND provider = @provider`,
+    { params: { tenant_id: tenantId, provider } },
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return { settings: jsonObject(r.settings), encryptedCredentials: bytes(r.encrypted_credentials), createdAt: iso(r.created_at) ?? '', updatedAt: iso(r.updated_at) ?? str(r.updated_at) };
+}
+
+function writeRow(wh: Warehouse, tenantId: string, provider: string, p: StoredProvider, isDeleted: boolean, now: Date): Promise<void> {
+  return write(wh, tenantProviders, [{
+    tenant_id: tenantId,
+    provider,
+    settings: JSON.stringify(p.settings),
+    encrypted_credentials: p.encryptedCredentials,
+    is_deleted: isDeleted,
+    created_at: new Date(p.createdAt),
+    updated_at: new Date(p.updatedAt),
+  }], now, 'stream');
+}
+
+const toView = (tenantId: string, provider: string, p: StoredProvider): ProviderView => ({
+  tenant_id: tenantId,
+  provider,
+  settings: p.settings,
+  has_credentials: p.encryptedCredentials !== null,
+  created_at: p.createdAt,
+  updated_at: p.updatedAt,
+});
+
+const providerNotFound = (tenantId: string, provider: string): AppError =>
+  notFound('PROVIDER_NOT_FOUND', `Provider '${provider}' is not configured for tenant '${tenantId}'`);

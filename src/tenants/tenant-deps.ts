@@ -1,0 +1,18 @@
+import type { Redis } from '../redis/connection';
+import type { RedisKeys } from '../redis/keys';
+import type { KeyManager } from '../security/key-manager';
+import type { Clock } from '../shared/clock';
+import type { Logger } from '../shared/logger';
+import type { Warehouse } from '../warehouse/types';
+import type { PlanCatalog } from './plans';
+
+/** What the tenant services (onboarding, API keys, tenant admin) need; built once in main. */
+export interface TenantDeps {
+  warehouse: Warehouse;
+  redis: Redis;
+  keys: RedisKeys;
+  keyManager: KeyManager;
+  plans: PlanCatalog;
+  clock: Clock;
+  logger: Logger;
+}

@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto';
+import { BigQuery } from '@google-cloud/bigquery';
+import type { BigQueryOptions, Job, Query } from '@google-cloud/bigquery';
+import { OAuth2Client } from 'google-auth-library';
+import type { Logger } from '../shared/logger';
+import { DEFAULT_RETRY, mapBigQueryError, withRetry } from './bigquery-errors';
+import type { RetryPolicy } from './bigquery-errors';
+import { fromRow, toInsertJson, toQueryParameter } from './bigquery-values';
+import type { Cell, QueryParameter, SchemaField } from './bigquery-values';
+import { WarehouseError } from './types';
+import type { DryRunResult, InsertOptions, QueryOptions, QueryResult, Row, TableRef, TableSpec, Warehouse } from './types';
+
+export interface BigQueryWarehouseOptions {
+  projectId: string;
+  location: string;
+  /** e.g. 'http://127.0.0.1:9050' for a local server (SPEC §12). */
+  apiEndpoint?: string;
+  authClient?: BigQueryOptions['authClient'];
+  logger?: Logger;
+  retry?: RetryPolicy;
+  /** insertAll request size limits (BigQuery recommends ≤ 500 rows, hard cap 10 MB). */
+  maxRowsPerInsert?: number;
+  maxBytesPerInsert?: number;
+}
+
+interface QueryResultsPage {
+  jobComplete?: boolean;
+  schema?: { fields?: SchemaField[] };
+  rows?: Array<{ f: Cell[] }>;
+  pageToken?: string;
+  numDmlAffectedRows?: string;
+  totalBytesProcessed?: string;
+}
+
+const isLocalEndpoint = (url: string): boolean => /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/.test(url);
+
+/** A fixed-token client for local servers, which check no credentials (SPEC §12). */
+export function localAuthClient(): OAuth2Client {
+  const client = new OAuth2Client();
+  client.setCredentials({ access_token: 'local' });
+  return client;
+}
+
+export class BigQueryWarehouse implements Warehouse {
+  readonly kind = 'bigquery' as const;
+  private readonly retry: RetryPolicy;
+  private readonly maxRows: number;
+  private readonly maxBytes: number;
+
+  private constructor(
+    private readonly client: BigQuery,
+    private readonly options: BigQueryWarehouseOptions,
+  ) {
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.maxRows = options.maxRowsPerInsert ?? 500;
+    this.maxBytes = options.maxBytesPerInsert ?? 5 * 1024 * 1024;
+  }
+
+  static async create(options: BigQueryWarehouseOptions): Promise<BigQueryWarehouse> {
+    const authClient = options.authClient ?? (options.apiEndpoint && isLocalEndpoint(options.apiEndpoint) ? localAuthClient() : undefined);
+    const client = new BigQuery({
+      projectId: options.projectId,
+      location: options.location,
+      // Retries are ours (withRetry), so a request is never retried twice over.
+      autoRetry: false,
+      ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
+      ...(authClient ? { authClient } : {}),
+    });
+    return new BigQueryWarehouse(client, options);
+  }
+
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return withRetry(this.retry, fn);
+  }
+
+  async ping(): Promise<void> {
+    await this.call(() => this.client.getDatasets({ maxResults: 1, autoPaginate: false }));
+  }
+
+  async close(): Promise<void> {
+    // The REST client holds no sockets of its own beyond the shared agent; nothing to release.
+  }
+
+  async datasetExists(dataset: string): Promise<boolean> {
+    const [exists] = await this.call(() => this.client.dataset(dataset).exists());
+    return exists;
+  }
+
+  async createDataset(dataset: string, options: { description?: string } = {}): Promise<boolean> {
+    try {
+      await this.call(() =>
+        this.client.createDataset(dataset, {
+          location: this.options.location,
+          ...(options.description ? { description: options.description } : {}),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof WarehouseError && err.reason === 'already_exists') return false;
+      throw err;
+    }
+  }
+
+  async dropDataset(dataset: string): Promise<void> {
+    try {
+      await this.call(() => this.client.dataset(dataset).delete({ force: true }));
+    } catch (err) {
+      if (!(err instanceof WarehouseError && err.reason === 'not_found')) throw err;
+    }
+  }
+
+  async tableExists(ref: TableRef): Promise<boolean> {
+    const [exists] = await this.call(() => this.client.dataset(ref.dataset).table(ref.table).exists());
+    return exists;
+  }
+
+  async createTable(ref: TableRef, spec: TableSpec): Promise<boolean> {
+    const metadata = {
+      schema: { fields: spec.columns.map((c) => ({ name: c.name, type: c.type, mode: c.mode ?? 'NULLABLE', ...(c.description ? { description: c.description } : {}) })) },
+      ...(spec.partitionBy ? { timePartitioning: { type: 'DAY', field: spec.partitionBy.column } } : {}),
+      ...(spec.clusterBy && spec.clusterBy.length > 0 ? { clustering: { fields: spec.clusterBy.slice(0, 4) } } : {}),
+      ...(spec.description ? { description: spec.description } : {}),
+    };
+    try {
+      await this.call(() => this.client.dataset(ref.dataset).createTable(ref.table, metadata));
+      return true;
+    } catch (err) {
+      if (err instanceof WarehouseError && err.reason === 'already_exists') return false;
+      throw err;
+    }
+  }
+
+  async dropTable(ref: TableRef): Promise<void> {
+    try {
+      await this.call(() => this.client.dataset(ref.dataset).table(ref.table).delete());
+    } catch (err) {
+      if (!(err instanceof WarehouseError && err.reason === 'not_found')) throw err;
+    }
+  }
+
+  /** CREATE OR REPLACE VIEW as a query: one request, and replacing is atomic on BigQuery. */
+  async createView(ref: TableRef, sql: string): Promise<void> {
+    await this.query(`CREATE OR REPLACE VIEW \`${ref.dataset}.${ref.table}\` AS ${sql}`);
+  }
+
+  async listTables(dataset: string): Promise<string[]> {
+    const [tables] = await this.call(() => this.client.dataset(dataset).getTables());
+    return tables.map((t) => t.id ?? '').filter((id) => id !== '').sort();
+  }
+
+  /** Streaming inserts (tabledata.insertAll) in chunks, each retried as a whole with the same insert ids. */
+  async insertRows(ref: TableRef, rows: Row[], options: InsertOptions = {}): Promise<void> {
+    const table = this.client.dataset(ref.dataset).table(ref.table);
+    const raw = rows.map((row, i) => ({ insertId: options.insertIds?.[i] ?? randomUUID(), json: toInsertJson(row) }));
+    for (const chunk of this.chunks(raw)) {
+      await this.call(async () => {
+        try {
+          await table.insert(chunk, { raw: true, partialRetries: 0, skipInvalidRows: false, ignoreUnknownValues: false });
+        } catch (err) {
+          throw insertError(err);
+        }
+      });
+    }
+  }
+
+  private *chunks<T extends { json: Record<string, unknown> }>(rows: T[]): Generator<T[]> {
+    let current: T[] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const size = JSON.stringify(row.json).length + 64;
+      if (current.length > 0 && (current.length >= this.maxRows || bytes + size > this.maxBytes)) {
+        yield current;
+        current = [];
+        bytes = 0;
+      }
+      current.push(row);
+      bytes += size;
+    }
+    if (current.length > 0) yield current;
+  }
+
+  private jobConfig(sql: string, options: QueryOptions, extra: Partial<Query> = {}): Query {
+    const queryParameters: QueryParameter[] = Object.entries(options.params ?? {}).map(([name, v]) =>
+      toQueryParameter(name, v, options.paramTypes?.[name]),
+    );
+    return {
+      query: sql,
+      useLegacySql: false,
+      location: this.options.location,
+      ...(queryParameters.length > 0 ? { parameterMode: 'NAMED', queryParameters } : {}),
+      ...(options.labels ? { labels: options.labels } : {}),
+      ...extra,
+    } as Query;
+  }
+
+  /** Inserts the query job under our own job id, so a retried insert cannot start a second job. */
+  private async startJob(config: Query): Promise<Job> {
+    const jobId = randomUUID();
+    return this.call(async () => {
+      try {
+        const [job] = await this.client.createQueryJob({ ...config, jobId });
+        return job;
+      } catch (err) {
+        if ((err as { code?: number }).code === 409) return this.client.job(jobId, { location: this.options.location });
+        throw err;
+      }
+    });
+  }
+
+  async query<R extends Row = Row>(sql: string, options: QueryOptions = {}): Promise<QueryResult<R>> {
+    const { signal } = options;
+    if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
+    const job = await this.startJob(this.jobConfig(sql, options));
+    if (!signal) return (await this.collect(job)) as QueryResult<R>;
+    let onAbort: () => void = () => undefined;
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => {
+        // Best effort: the job is cancelled server-side; the caller is released at once either way.
+        job.cancel().catch((err: unknown) => this.options.logger?.warn({ err, jobId: job.id }, 'bigquery: job cancel failed'));
+        reject(new WarehouseError('Query cancelled', 'cancelled'));
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return (await Promise.race([this.collect(job), aborted])) as QueryResult<R>;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Polls getQueryResults until the job is done, then pages through the rows. */
+  private async collect(job: Job): Promise<QueryResult> {
+    const rows: Row[] = [];
+    let fields: SchemaField[] = [];
+    let pageToken: string | undefined;
+    let first: QueryResultsPage | undefined;
+    for (;;) {
+      const [page, , resp] = await this.call(() =>
+        job.getQueryResults({ autoPaginate: false, skipParsing: true, ...(pageToken ? { pageToken } : {}) }),
+      );
+      const meta = (resp ?? {}) as QueryResultsPage;
+      if (meta.jobComplete === false) continue;
+      if (!first) {
+        first = meta;
+        fields = meta.schema?.fields ?? [];
+      }
+      for (const raw of (page ?? []) as unknown as Array<{ f: Cell[] }>) rows.push(fromRow(fields, raw.f));
+      pageToken = meta.pageToken;
+      if (!pageToken) break;
+    }
+    const result: QueryResult = { rows };
+    if (first?.numDmlAffectedRows !== undefined) {
+      result.rows = [];
+      result.affectedRows = Number(first.numDmlAffectedRows);
+    }
+    if (first?.totalBytesProcessed !== undefined) result.bytesProcessed = Number(first.totalBytesProcessed);
+    return result;
+  }
+
+  async dryRun(sql: string, options: QueryOptions = {}): Promise<DryRunResult> {
+    const [, response] = await this.call(() => this.client.createQueryJob(this.jobConfig(sql, options, { dryRun: true })));
+    const stats = (response as { statistics?: { totalBytesProcessed?: string; query?: { totalBytesProcessed?: string } } }).statistics;
+    return { bytesProcessed: Number(stats?.query?.totalBytesProcessed ?? stats?.totalBytesProcessed ?? 0) };
+  }
+}
+
+/** insertAll answers 200 with per-row errors; those are data errors, never worth a retry. */
+function insertError(err: unknown): unknown {
+  const partial = err as { name?: string; errors?: Array<{ errors?: Array<{ message?: string; reason?: string }> }> };
+  if (partial.name !== 'PartialFailureError') return err;
+  const first = partial.errors?.flatMap((e) => e.errors ?? []).find((e) => e.reason !== 'stopped');
+  return new WarehouseError(`Insert rejected: ${first?.message ?? 'invalid row'}`, 'invalid_query', { cause: err });
+}

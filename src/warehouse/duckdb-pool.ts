@@ -1,0 +1,59 @@
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { WarehouseError } from './types';
+
+/**
+ * A few connections of one DuckDB instance. Each query borrows one exclusively, so queries run in
+ * parallel and `interrupt()` on a borrowed connection can only ever stop that query.
+ */
+export class DuckDbPool {
+  private readonly idle: DuckDBConnection[] = [];
+  private readonly all: DuckDBConnection[] = [];
+  private readonly waiters: Array<(conn: DuckDBConnection) => void> = [];
+  private closed = false;
+
+  private constructor(private readonly instance: DuckDBInstance) {}
+
+  static async create(instance: DuckDBInstance, size: number, setup: (c: DuckDBConnection) => Promise<void>): Promise<DuckDbPool> {
+    const pool = new DuckDbPool(instance);
+    for (let i = 0; i < size; i++) {
+      const conn = await instance.connect();
+      await setup(conn);
+      pool.all.push(conn);
+      pool.idle.push(conn);
+    }
+    return pool;
+  }
+
+  async use<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    const conn = await this.acquire();
+    try {
+      return await fn(conn);
+    } finally {
+      this.release(conn);
+    }
+  }
+
+  private acquire(): Promise<DuckDBConnection> {
+    if (this.closed) return Promise.reject(new WarehouseError('The DuckDB warehouse is closed', 'unavailable'));
+    const conn = this.idle.pop();
+    if (conn) return Promise.resolve(conn);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(conn: DuckDBConnection): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(conn);
+    else this.idle.push(conn);
+  }
+
+  /** Interrupts running queries, then closes every connection and the instance. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const conn of this.all) {
+      conn.interrupt();
+      conn.closeSync();
+    }
+    this.instance.closeSync();
+  }
+}

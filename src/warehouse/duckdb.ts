@@ -1,0 +1,314 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance, StatementType } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { acquireDuckDbLock, duckDbLockError, isDuckDbLockError } from './duckdb-lock';
+import type { DuckDbLock } from './duckdb-lock';
+import { DUCKDB_MACROS } from './duckdb-macros';
+import { DuckDbPool } from './duckdb-pool';
+import { DUCKDB_COLUMN_TYPES, bigQueryTypeOf, fromDuckDb, toColumnValue, toParam } from './duckdb-values';
+import { quoteIdent, renderDuckDbSql } from './sql-dialect';
+import { WarehouseError } from './types';
+import type { DryRunResult, InsertOptions, QueryOptions, QueryResult, Row, TableRef, TableSpec, Warehouse } from './types';
+
+/**
+ * The embedded warehouse: one DuckDB file, dataset = schema. Partitioning and clustering in a
+ * TableSpec are accepted and ignored — DuckDB has no equivalent and needs none at this size (its
+ * zone maps prune row groups on sorted inserts anyway); the spec only matters for BigQuery cost.
+ */
+export interface DuckDbWarehouseOptions {
+  /** Database file; ':memory:' for a private in-memory database. */
+  path: string;
+  /** Connections in the pool, i.e. queries that can run at once. */
+  poolSize?: number;
+  /** Take the cross-process lock file (default true for files). */
+  lock?: boolean;
+}
+
+/** A result column described in BigQuery terms (used by the local fake BigQuery server). */
+export interface ResultField {
+  name: string;
+  type: string;
+  mode: 'NULLABLE' | 'REPEATED';
+}
+
+export type TypedQueryResult = QueryResult & { fields: ResultField[] };
+
+const IDENT = /^[A-Za-z0-9_]{1,1024}$/;
+const DML = new Set<number>([StatementType.INSERT, StatementType.UPDATE, StatementType.DELETE, StatementType.MERGE_INTO]);
+
+export function assertIdentifier(kind: string, name: string): void {
+  if (!IDENT.test(name)) throw new WarehouseError(`Invalid ${kind} name: ${JSON.stringify(name)}`, 'invalid_query');
+}
+
+const tableSql = (ref: TableRef): string => {
+  assertIdentifier('dataset', ref.dataset);
+  assertIdentifier('table', ref.table);
+  return `${quoteIdent(ref.dataset)}.${quoteIdent(ref.table)}`;
+};
+
+export class DuckDbWarehouse implements Warehouse {
+  readonly kind = 'duckdb' as const;
+
+  private constructor(
+    private readonly pool: DuckDbPool,
+    private readonly lock: DuckDbLock | null,
+  ) {}
+
+  static async open(options: DuckDbWarehouseOptions): Promise<DuckDbWarehouse> {
+    const inMemory = options.path === ':memory:';
+    if (!inMemory) fs.mkdirSync(path.dirname(options.path), { recursive: true });
+    const lock = !inMemory && options.lock !== false ? acquireDuckDbLock(options.path) : null;
+    try {
+      const instance = await DuckDBInstance.create(options.path).catch((err: unknown) => {
+        throw isDuckDbLockError(err) ? duckDbLockError(options.path, err) : err;
+      });
+      const pool = await DuckDbPool.create(instance, options.poolSize ?? 4, async (conn) => {
+        await conn.run(`SET TimeZone = 'UTC'`);
+      });
+      await pool.use(async (conn) => {
+        for (const macro of DUCKDB_MACROS) await conn.run(macro);
+      });
+      return new DuckDbWarehouse(pool, lock);
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.run('SELECT 1 AS ok', {}, {});
+  }
+
+  async close(): Promise<void> {
+    this.pool.close();
+    this.lock?.release();
+  }
+
+  async datasetExists(dataset: string): Promise<boolean> {
+    assertIdentifier('dataset', dataset);
+    const { rows } = await this.run(
+      'SELECT 1 AS found FROM information_schema.schemata WHERE catalog_name = current_database() AND schema_name = $d',
+      { d: dataset },
+      {},
+    );
+    return rows.length > 0;
+  }
+
+  async createDataset(dataset: string): Promise<boolean> {
+    if (await this.datasetExists(dataset)) return false;
+    await this.ddl(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(dataset)}`);
+    return true;
+  }
+
+  async dropDataset(dataset: string): Promise<void> {
+    assertIdentifier('dataset', dataset);
+    await this.ddl(`DROP SCHEMA IF EXISTS ${quoteIdent(dataset)} CASCADE`);
+  }
+
+  private async tableType(ref: TableRef): Promise<string | null> {
+    tableSql(ref);
+    const { rows } = await this.run(
+      `SELECT table_type FROM information_schema.tables
+       WHERE table_catalog = current_database() AND table_schema = $d AND table_name = $t`,
+      { d: ref.dataset, t: ref.table },
+      {},
+    );
+    const t = rows[0]?.['table_type'];
+    return typeof t === 'string' ? t : null;
+  }
+
+  async tableExists(ref: TableRef): Promise<boolean> {
+    return (await this.tableType(ref)) !== null;
+  }
+
+  async createTable(ref: TableRef, spec: TableSpec): Promise<boolean> {
+    const name = tableSql(ref);
+    if (await this.tableExists(ref)) return false;
+    if (spec.columns.length === 0) throw new WarehouseError(`Table ${ref.table} needs at least one column`, 'invalid_query');
+    const cols = spec.columns.map((c) => {
+      assertIdentifier('column', c.name);
+      return `${quoteIdent(c.name)} ${DUCKDB_COLUMN_TYPES[c.type]}${c.mode === 'REQUIRED' ? ' NOT NULL' : ''}`;
+    });
+    try {
+      await this.ddl(`CREATE TABLE ${name} (${cols.join(', ')})`);
+      return true;
+    } catch (err) {
+      if (err instanceof WarehouseError && err.reason === 'already_exists') return false;
+      throw err;
+    }
+  }
+
+  async dropTable(ref: TableRef): Promise<void> {
+    const type = await this.tableType(ref);
+    if (type === null) return;
+    await this.ddl(`DROP ${type === 'VIEW' ? 'VIEW' : 'TABLE'} IF EXISTS ${tableSql(ref)}`);
+  }
+
+  async createView(ref: TableRef, sql: string): Promise<void> {
+    const rendered = renderDuckDbSql(sql);
+    if (rendered.params.length > 0) throw new WarehouseError('A view cannot take query parameters', 'invalid_query');
+    await this.ddl(`CREATE OR REPLACE VIEW ${tableSql(ref)} AS ${rendered.sql}`);
+  }
+
+  async listTables(dataset: string): Promise<string[]> {
+    assertIdentifier('dataset', dataset);
+    const { rows } = await this.run(
+      `SELECT table_name FROM information_schema.tables
+       WHERE table_catalog = current_database() AND table_schema = $d ORDER BY table_name`,
+      { d: dataset },
+      {},
+    );
+    return rows.map((r) => String(r['table_name']));
+  }
+
+  /**
+   * Appends through DuckDB's appender inside one transaction: all rows or none. Insert ids are not
+   * needed here (one process, no retried streaming requests) and are ignored.
+   */
+  async insertRows(ref: TableRef, rows: Row[], _options?: InsertOptions): Promise<void> {
+    if (rows.length === 0) return;
+    tableSql(ref);
+    await this.pool.use(async (conn) => {
+      const columns = await columnNames(conn, ref);
+      if (columns.length === 0) throw new WarehouseError(`Table ${ref.dataset}.${ref.table} was not found`, 'not_found');
+      const known = new Set(columns);
+      for (const row of rows) {
+        for (const key of Object.keys(row)) {
+          if (!known.has(key)) throw new WarehouseError(`no such field: ${key} in ${ref.dataset}.${ref.table}`, 'invalid_query');
+        }
+      }
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        const appender = await conn.createAppender(ref.table, ref.dataset);
+        try {
+          const types: DuckDBType[] = columns.map((_, i) => appender.columnType(i));
+          for (const row of rows) {
+            columns.forEach((col, i) => {
+              const type = types[i] as DuckDBType;
+              const value = toColumnValue(row[col], type, col);
+              if (value === null) appender.appendNull();
+              else appender.appendValue(value, type);
+            });
+            appender.endRow();
+          }
+          appender.flushSync();
+        } catch (err) {
+          appender.clear();
+          throw err;
+        } finally {
+          appender.closeSync();
+        }
+        await conn.run('COMMIT');
+      } catch (err) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        throw mapDuckDbError(err);
+      }
+    });
+  }
+
+  async query<R extends Row = Row>(sql: string, options: QueryOptions = {}): Promise<QueryResult<R>> {
+    const { fields: _fields, ...result } = await this.queryWithFields(sql, options);
+    return result as QueryResult<R>;
+  }
+
+  /** `query` plus the result columns' types; not part of the Warehouse contract. */
+  async queryWithFields(sql: string, options: QueryOptions = {}): Promise<TypedQueryResult> {
+    const jsonParams = Object.entries(options.paramTypes ?? {}).filter(([, t]) => t === 'JSON');
+    const rendered = renderDuckDbSql(sql, { castParams: Object.fromEntries(jsonParams.map(([n]) => [n, 'JSON'])) });
+    const values: Record<string, DuckDBValue> = {};
+    const types: Record<string, DuckDBType | undefined> = {};
+    for (const name of rendered.params) {
+      const value = options.params?.[name];
+      if (value === undefined) throw new WarehouseError(`Query parameter @${name} was not provided`, 'invalid_query');
+      const bound = toParam(name, value, options.paramTypes?.[name]);
+      values[name] = bound.value;
+      types[name] = bound.type;
+    }
+    return this.run(rendered.sql, values, types, options.signal);
+  }
+
+  /** DuckDB cannot estimate bytes; the statement is still prepared so an invalid query fails here too. */
+  async dryRun(sql: string): Promise<DryRunResult | null> {
+    const rendered = renderDuckDbSql(sql);
+    await this.pool.use(async (conn) => {
+      try {
+        const prepared = await conn.prepare(rendered.sql);
+        prepared.destroySync();
+      } catch (err) {
+        throw mapDuckDbError(err);
+      }
+    });
+    return null;
+  }
+
+  /** DDL retried on DuckDB's optimistic catalog conflicts (two writers creating the same object). */
+  private async ddl(sql: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.run(sql, {}, {});
+        return;
+      } catch (err) {
+        const conflict = err instanceof WarehouseError && /conflict/i.test(err.message);
+        if (!conflict || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  private async run(
+    sql: string,
+    values: Record<string, DuckDBValue>,
+    types: Record<string, DuckDBType | undefined>,
+    signal?: AbortSignal,
+  ): Promise<TypedQueryResult> {
+    if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
+    return this.pool.use(async (conn) => {
+      const onAbort = (): void => conn.interrupt();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const hasParams = Object.keys(values).length > 0;
+        const reader = await conn.runAndReadAll(sql, hasParams ? values : undefined, hasParams ? types : undefined);
+        if (DML.has(reader.statementType)) return { rows: [], affectedRows: reader.rowsChanged, fields: [] };
+        const names = reader.deduplicatedColumnNames();
+        const colTypes = reader.columnTypes();
+        const fields = names.map((name, i): ResultField => {
+          const bq = bigQueryTypeOf(colTypes[i] as DuckDBType);
+          return { name, type: bq.type, mode: bq.repeated ? 'REPEATED' : 'NULLABLE' };
+        });
+        const rows = reader.getRows().map((raw) => {
+          const row: Row = {};
+          names.forEach((name, i) => {
+            row[name] = fromDuckDb(raw[i] ?? null, colTypes[i] as DuckDBType);
+          });
+          return row;
+        });
+        return { rows, fields };
+      } catch (err) {
+        throw mapDuckDbError(err, signal);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    });
+  }
+}
+
+async function columnNames(conn: DuckDBConnection, ref: TableRef): Promise<string[]> {
+  const reader = await conn.runAndReadAll(
+    `SELECT column_name FROM information_schema.columns
+     WHERE table_catalog = current_database() AND table_schema = $d AND table_name = $t ORDER BY ordinal_position`,
+    { d: ref.dataset, t: ref.table },
+  );
+  return reader.getRows().map((r) => String(r[0]));
+}
+
+export function mapDuckDbError(err: unknown, signal?: AbortSignal): WarehouseError {
+  if (err instanceof WarehouseError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (signal?.aborted || /^INTERRUPT Error/i.test(message)) return new WarehouseError('Query cancelled', 'cancelled', { cause: err });
+  if (/Catalog Error: .*(does not exist|not found)/is.test(message)) return new WarehouseError(message, 'not_found', { cause: err });
+  if (/already exists/i.test(message)) return new WarehouseError(message, 'already_exists', { cause: err });
+  if (/^(Parser|Binder|Conversion|Constraint|Invalid Input|Catalog|Out of Range|Not implemented|Dependency) Error/i.test(message)) {
+    return new WarehouseError(message, 'invalid_query', { cause: err });
+  }
+  return new WarehouseError(message, 'unknown', { cause: err });
+}

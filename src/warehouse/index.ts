@@ -1,0 +1,34 @@
+import type { Config } from '../config';
+import type { Logger } from '../shared/logger';
+import { BigQueryWarehouse } from './bigquery';
+import { DuckDbWarehouse } from './duckdb';
+import type { Warehouse } from './types';
+
+export type { Warehouse } from './types';
+
+export interface CreateWarehouseDeps {
+  dataDir: string;
+  logger: Logger;
+}
+
+/**
+ * Builds the configured warehouse. DuckDB takes the cross-process lock first, so a second role
+ * process against the same file fails at boot with a message naming the fix. BigQuery uses
+ * Application Default Credentials unless an API endpoint override (a local server) is configured.
+ */
+export async function createWarehouse(cfg: Config['warehouse'], deps: CreateWarehouseDeps): Promise<Warehouse> {
+  if (cfg.kind === 'duckdb') {
+    const wh = await DuckDbWarehouse.open({ path: cfg.duckdbPath });
+    deps.logger.info({ path: cfg.duckdbPath }, 'warehouse: duckdb opened');
+    return wh;
+  }
+  if (!cfg.gcpProjectId) throw new Error('GCP_PROJECT_ID is required when WAREHOUSE=bigquery');
+  const wh = await BigQueryWarehouse.create({
+    projectId: cfg.gcpProjectId,
+    location: cfg.bigqueryLocation,
+    ...(cfg.bigqueryApiEndpoint ? { apiEndpoint: cfg.bigqueryApiEndpoint } : {}),
+    logger: deps.logger,
+  });
+  deps.logger.info({ projectId: cfg.gcpProjectId, location: cfg.bigqueryLocation }, 'warehouse: bigquery client ready');
+  return wh;
+}

@@ -1,0 +1,169 @@
+import Koa from 'koa';
+import type { Context, Next } from 'koa';
+import request from 'supertest';
+import { expect } from 'chai';
+import { createTestRedis, TEST_REDIS_URL } from '../helpers/redis';
+import type { TestRedis } from '../helpers/redis';
+import { loadConfig } from '../../src/config';
+import { createRedis, closeRedis, waitForReady } from '../../src/redis/connection';
+import type { Redis } from '../../src/redis/connection';
+import type { RedisKeys } from '../../src/redis/keys';
+import { AppError, isAppError } from '../../src/shared/errors';
+import { createRateLimiters } from '../../src/api/middleware/rate-limit';
+import type { RateLimiters } from '../../src/api/middleware/rate-limit';
+
+const limits = loadConfig({}).rateLimits;
+
+/** A stand-in for the real app: AppError → status + body + headers, and a fake auth from a header. */
+function tinyApp(limiters: RateLimiters): Koa {
+  const app = new Koa();
+  app.proxy = true;
+  app.use(async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (err) {
+      if (!isAppError(err)) throw err;
+      ctx.status = err.status;
+      ctx.set(err.headers);
+      ctx.body = { detail: err.message, code: err.code };
+    }
+  });
+  app.use(async (ctx: Context, next: Next) => {
+    const tenantId = ctx.get('X-Test-Tenant');
+    if (tenantId) ctx.state.auth = { tenantId, keyId: 'k1', userId: null };
+    await next();
+  });
+  app.use(async (ctx: Context, next: Next) => {
+    if (ctx.path === '/run') return limiters.perTenantRun(ctx, next);
+    if (ctx.path === '/tenant') return limiters.perTenant(ctx, next);
+    return limiters.perIp(ctx, next);
+  });
+  app.use((ctx: Context) => {
+    ctx.body = { ok: true };
+  });
+  return app;
+}
+
+const hit = (app: Koa, path: string, tenant = 'acme_corp', ip = '10.0.0.1') =>
+  request(app.callback()).post(path).set('X-Test-Tenant', tenant).set('X-Forwarded-For', ip);
+
+async function hitTimes(app: Koa, path: string, times: number, tenant?: string): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < times; i += 1) statuses.push((await hit(app, path, tenant)).status);
+  return statuses;
+}
+
+describe('rate limits', () => {
+  let t: TestRedis;
+  let limiters: RateLimiters;
+  let app: Koa;
+  const build = (redis: Redis, keys: RedisKeys) => createRateLimiters({ redis, keys, limits });
+
+  beforeEach(async () => {
+    t = await createTestRedis();
+    // The limiters refuse at once while the client is not ready; the API connects before serving.
+    await waitForReady(t.redis);
+    limiters = build(t.redis, t.keys);
+    app = tinyApp(limiters);
+  });
+  afterEach(async () => t.cleanup());
+
+  describe('on pipeline run routes', () => {
+    it('serves 50 requests a minute per tenant with X-RateLimit headers', async () => {
+      const first = await hit(app, '/run');
+      expect(first.status).to.equal(200);
+      expect(first.headers['x-ratelimit-limit']).to.equal('50');
+      expect(first.headers['x-ratelimit-remaining']).to.equal('49');
+      const resetSeconds = Number(first.headers['x-ratelimit-reset']) - Date.now() / 1000;
+      expect(resetSeconds).to.be.within(0, 61);
+      expect(await hitTimes(app, '/run', 49)).to.deep.equal(Array(49).fill(200));
+    });
+
+    it('answers the 51st with 429 RATE_LIMITED and a Retry-After', async () => {
+      await hitTimes(app, '/run', 50);
+      const res = await hit(app, '/run');
+      expect(res.status).to.equal(429);
+      expect(res.body.code).to.equal('RATE_LIMITED');
+      expect(Number(res.headers['retry-after'])).to.be.within(1, 60);
+      expect(res.headers['x-ratelimit-remaining']).to.equal('0');
+      expect(res.headers['x-ratelimit-limit']).to.equal('50');
+    });
+
+    it('counts per tenant: another tenant is not affected', async () => {
+      await hitTimes(app, '/run', 51);
+      expect((await hit(app, '/run', 'globex')).status).to.equal(200);
+    });
+
+    describe('when the requests are spread over two API processes', () => {
+      it('still answers the 51st with 429', async () => {
+        const otherRedis = createRedis(TEST_REDIS_URL);
+        try {
+          await waitForReady(otherRedis);
+          const otherApp = tinyApp(build(otherRedis, t.keys));
+          await hitTimes(app, '/run', 25);
+          await hitTimes(otherApp, '/run', 25);
+          expect((await hit(otherApp, '/run')).status).to.equal(429);
+          expect((await hit(app, '/run')).status).to.equal(429);
+        } finally {
+          await closeRedis(otherRedis);
+        }
+      });
+    });
+  });
+
+  describe('on other tenant routes', () => {
+    it('allows 600 requests a minute per tenant', async () => {
+      const res = await hit(app, '/tenant');
+      expect(res.status).to.equal(200);
+      expect(res.headers['x-ratelimit-limit']).to.equal('600');
+    });
+  });
+
+  describe('on unauthenticated and admin routes', () => {
+    it('answers the 31st request of one IP with 429, and serves another IP', async () => {
+      const statuses = await hitTimes(app, '/health', 31);
+      expect(statuses.slice(0, 30)).to.deep.equal(Array(30).fill(200));
+      expect(statuses[30]).to.equal(429);
+      expect((await hit(app, '/health', 'acme_corp', '10.0.0.2')).status).to.equal(200);
+    });
+  });
+
+  describe('failed authentications', () => {
+    it('blocks an IP with 429 AUTH_RATE_LIMITED after 20 failures in a minute', async () => {
+      const { authFailures } = limiters;
+      for (let i = 0; i < 19; i += 1) await authFailures.recordFailure('10.0.0.9');
+      await authFailures.assertNotBlocked('10.0.0.9');
+      await authFailures.recordFailure('10.0.0.9');
+      let blocked: unknown;
+      await authFailures.assertNotBlocked('10.0.0.9').catch((err: unknown) => {
+        blocked = err;
+      });
+      expect(blocked).to.be.instanceOf(AppError);
+      expect([(blocked as AppError).status, (blocked as AppError).code]).to.deep.equal([429, 'AUTH_RATE_LIMITED']);
+      expect(Number((blocked as AppError).headers['Retry-After'])).to.be.within(1, 60);
+      await authFailures.assertNotBlocked('10.0.0.10');
+    });
+  });
+
+  describe('when Redis is unreachable', () => {
+    it('answers 503 DEPENDENCY_UNAVAILABLE at once instead of hanging', async () => {
+      const dead = createRedis('redis://127.0.0.1:1', { failFast: true, commandTimeoutMs: 500 });
+      dead.on('error', () => undefined);
+      try {
+        const deadApp = tinyApp(build(dead, t.keys));
+        const started = Date.now();
+        const res = await hit(deadApp, '/run');
+        expect(res.status).to.equal(503);
+        expect(res.body.code).to.equal('DEPENDENCY_UNAVAILABLE');
+        expect(Date.now() - started).to.be.below(1000);
+        let err: unknown;
+        await build(dead, t.keys).authFailures.assertNotBlocked('10.0.0.1').catch((e: unknown) => {
+          err = e;
+        });
+        expect((err as AppError).code).to.equal('DEPENDENCY_UNAVAILABLE');
+      } finally {
+        dead.disconnect();
+      }
+    });
+  });
+});

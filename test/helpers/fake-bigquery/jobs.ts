@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import type { DuckDbWarehouse, TypedQueryResult } from '../../../src/warehouse/duckdb';
+import { WarehouseError } from '../../../src/warehouse/types';
+import { RestError, fromRestParameters, restSchema, toRestRows } from './encoding';
+import type { RestQueryParameter } from './encoding';
+
+/** Query jobs of the fake BigQuery server: each runs on the server's own DuckDB warehouse. */
+
+export interface QueryConfig {
+  query?: string;
+  queryParameters?: RestQueryParameter[];
+  useLegacySql?: boolean;
+}
+
+export interface FakeJob {
+  id: string;
+  projectId: string;
+  location: string;
+  sql: string;
+  statementType: string;
+  labels: Record<string, string>;
+  state: 'RUNNING' | 'DONE';
+  result?: TypedQueryResult;
+  error?: RestError;
+  bytesProcessed: number;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+const DML = ['INSERT', 'UPDATE', 'DELETE', 'MERGE'] as const;
+export type DmlKind = (typeof DML)[number];
+
+export function statementTypeOf(sql: string): string {
+  const stripped = sql.replace(/--[^\n]*|#[^\n]*|\/\*[\s\S]*?\*\//g, ' ').trim();
+  const word = /^\(*\s*([A-Za-z]+)/.exec(stripped)?.[1]?.toUpperCase() ?? 'SELECT';
+  if (word === 'WITH') return 'SELECT';
+  if (word === 'CREATE') return /^CREATE\s+(OR\s+REPLACE\s+)?VIEW/i.test(stripped) ? 'CREATE_VIEW' : 'CREATE_TABLE';
+  return word;
+}
+
+export const isDml = (statementType: string): statementType is DmlKind => (DML as readonly string[]).includes(statementType);
+
+export function toRestError(err: unknown): RestError {
+  if (err instanceof RestError) return err;
+  if (err instanceof WarehouseError) {
+    if (err.reason === 'not_found') return new RestError(404, 'notFound', `Not found: ${err.message}`);
+    if (err.reason === 'already_exists') return new RestError(409, 'duplicate', `Already Exists: ${err.message}`);
+    if (err.reason === 'cancelled') return new RestError(400, 'stopped', 'Job execution was cancelled: User requested cancellation');
+    if (err.reason === 'invalid_query') return new RestError(400, 'invalidQuery', err.message);
+  }
+  return new RestError(500, 'backendError', err instanceof Error ? err.message : String(err));
+}
+
+export class JobRunner {
+  private readonly jobs = new Map<string, FakeJob>();
+
+  constructor(private readonly warehouse: DuckDbWarehouse) {}
+
+  get(id: string): FakeJob {
+    const job = this.jobs.get(id);
+    if (!job) throw new RestError(404, 'notFound', `Not found: Job ${id}`);
+    return job;
+  }
+
+  /** Rough size estimate: 8 bytes per cell of every table the text names. */
+  async estimateBytes(sql: string): Promise<number> {
+    let total = 0;
+    for (const m of sql.matchAll(/`(?:[\w-]+\.)?(\w+)\.(\w+)`/g)) {
+      const [, dataset, table] = m;
+      if (!dataset || !table) continue;
+      try {
+        const cols = await this.warehouse.query(
+          'SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_schema = @d AND table_name = @t',
+          { params: { d: dataset, t: table } },
+        );
+        const rows = await this.warehouse.query(`SELECT COUNT(*) AS n FROM \`${dataset}.${table}\``);
+        total += Number(cols.rows[0]?.['n'] ?? 0) * Number(rows.rows[0]?.['n'] ?? 0) * 8;
+      } catch {
+        // A table created by this very statement does not exist yet.
+      }
+    }
+    return total;
+  }
+
+  /** Validates like BigQuery does before a job starts: unknown tables and syntax errors fail at insert. */
+  async validate(sql: string): Promise<void> {
+    try {
+      await this.warehouse.dryRun(sql);
+    } catch (err) {
+      throw toRestError(err);
+    }
+  }
+
+  start(input: { jobId?: string; projectId: string; location: string; config: QueryConfig; labels?: Record<string, string> }): FakeJob {
+    const id = input.jobId ?? randomUUID();
+    if (this.jobs.has(id)) throw new RestError(409, 'duplicate', `Already Exists: Job ${input.projectId}:${input.location}.${id}`);
+    const sql = input.config.query ?? '';
+    const { params, paramTypes } = fromRestParameters(input.config.queryParameters);
+    const controller = new AbortController();
+    const job: FakeJob = {
+      id,
+      projectId: input.projectId,
+      location: input.location,
+      sql,
+      statementType: statementTypeOf(sql),
+      labels: input.labels ?? {},
+      state: 'RUNNING',
+      bytesProcessed: 0,
+      controller,
+      done: Promise.resolve(),
+    };
+    job.done = (async () => {
+      try {
+        job.bytesProcessed = await this.estimateBytes(sql);
+        job.result = await this.warehouse.queryWithFields(sql, { params, paramTypes, signal: controller.signal });
+      } catch (err) {
+        job.error = toRestError(err);
+      } finally {
+        job.state = 'DONE';
+      }
+    })();
+    this.jobs.set(id, job);
+    return job;
+  }
+
+  cancel(id: string): FakeJob {
+    const job = this.get(id);
+    job.controller.abort();
+    return job;
+  }
+
+  async waitFor(job: FakeJob, timeoutMs: number): Promise<boolean> {
+    if (job.state === 'DONE') return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const finished = await Promise.race([job.done.then(() => true as const), timeout]);
+    if (timer) clearTimeout(timer);
+    return finished;
+  }
+
+  resource(job: FakeJob): Record<string, unknown> {
+    const dml = job.result?.affectedRows;
+    return {
+      kind: 'bigquery#job',
+      id: `${job.projectId}:${job.location}.${job.id}`,
+      jobReference: { projectId: job.projectId, jobId: job.id, location: job.location },
+      configuration: { jobType: 'QUERY', query: { query: job.sql, useLegacySql: false }, labels: job.labels },
+      status: job.state === 'DONE' && job.error ? { state: 'DONE', errorResult: job.error.body() } : { state: job.state },
+      statistics: {
+        totalBytesProcessed: String(job.bytesProcessed),
+        query: {
+          totalBytesProcessed: String(job.bytesProcessed),
+          statementType: job.statementType,
+          ...(dml !== undefined && isDml(job.statementType) ? { numDmlAffectedRows: String(dml) } : {}),
+        },
+      },
+    };
+  }
+
+  /** The getQueryResults / jobs.query body of a finished job, one page of rows. */
+  results(job: FakeJob, page: { startIndex: number; maxResults: number; int64Timestamps: boolean }): Record<string, unknown> {
+    if (job.error) throw job.error;
+    const result = job.result ?? { rows: [], fields: [] };
+    const base = {
+      jobReference: { projectId: job.projectId, jobId: job.id, location: job.location },
+      jobComplete: true,
+      totalBytesProcessed: String(job.bytesProcessed),
+      cacheHit: false,
+    };
+    if (isDml(job.statementType)) {
+      return { ...base, totalRows: '0', numDmlAffectedRows: String(result.affectedRows ?? 0) };
+    }
+    const slice = result.rows.slice(page.startIndex, page.startIndex + page.maxResults);
+    const next = page.startIndex + slice.length;
+    return {
+      ...base,
+      schema: restSchema(result.fields),
+      totalRows: String(result.rows.length),
+      rows: toRestRows(result.fields, slice, page.int64Timestamps),
+      ...(next < result.rows.length ? { pageToken: String(next) } : {}),
+    };
+  }
+}

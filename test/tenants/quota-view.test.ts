@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { createTestRedis } from '../helpers/redis';
+import type { TestRedis } from '../helpers/redis';
+import { ManualClock } from '../../src/shared/clock';
+import { Admission } from '../../src/tenants/admission';
+import { getQuotaView } from '../../src/tenants/quota-view';
+import { TeamAndProviders } from '../../src/tenants/team-and-providers';
+import { writeProfileCache } from '../../src/tenants/profile-cache';
+import type { CachedProfile } from '../../src/tenants/profile-cache';
+
+const STARTER: CachedProfile = {
+  status: 'ACTIVE',
+  plan: 'STARTER',
+  dailyLimit: 6,
+  monthlyLimit: 180,
+  concurrentLimit: 3,
+  teamLimit: 2,
+  providerLimit: 3,
+  companyName: 'Acme',
+  adminEmail: 'ops@acme.test',
+  createdAt: '2025-03-01T00:00:00.000Z',
+};
+
+describe('quota view', () => {
+  const tenantId = 'acme_corp';
+  let t: TestRedis;
+  let clock: ManualClock;
+
+  beforeEach(async () => {
+    t = await createTestRedis();
+    clock = new ManualClock('2025-03-10T12:00:00.000Z');
+    await writeProfileCache(t.redis, t.keys, tenantId, STARTER);
+  });
+  afterEach(async () => t.cleanup());
+
+  describe('for a tenant with some usage', () => {
+    it('reports usage, limits and what remains, from Redis only', async () => {
+      const admission = new Admission({ redis: t.redis, keys: t.keys, clock });
+      const limits = new TeamAndProviders({ redis: t.redis, keys: t.keys, clock });
+      const first = randomUUID();
+      await admission.admit({ tenantId, runId: first, leaseMs: 60_000 });
+      await admission.admit({ tenantId, runId: randomUUID(), leaseMs: 60_000 });
+      await admission.release(tenantId, first, 'COMPLETED');
+      await limits.touchTeamMember(tenantId, 'alice@acme.test');
+      await limits.touchProvider(tenantId, 'GCP');
+
+      expect(await getQuotaView({ redis: t.redis, keys: t.keys, clock }, tenantId)).to.deep.equal({
+        tenant_id: tenantId,
+        plan: 'STARTER',
+        usage_date: '2025-03-10',
+        pipelines_run_today: 2,
+        daily_limit: 6,
+        remaining_today: 4,
+        pipelines_run_month: 2,
+        monthly_limit: 180,
+        remaining_month: 178,
+        concurrent_pipelines_running: 1,
+        concurrent_limit: 3,
+        team_members: 1,
+        team_limit: 2,
+        providers_used: 1,
+        provider_limit: 3,
+        resets_at: '2025-03-11T00:00:00.000Z',
+      });
+    });
+  });
+
+  describe('after a plan downgrade below today’s usage', () => {
+    it('never reports a negative remainder', async () => {
+      await t.redis.hset(t.keys.dailyUsage(tenantId, '2025-03-10'), 'run', '9');
+      const view = await getQuotaView({ redis: t.redis, keys: t.keys, clock }, tenantId);
+      expect(view?.remaining_today).to.equal(0);
+    });
+  });
+
+  describe('when the profile is not cached', () => {
+    it('answers null so the caller reloads it', async () => {
+      await t.redis.del(t.keys.tenantProfile(tenantId));
+      expect(await getQuotaView({ redis: t.redis, keys: t.keys, clock }, tenantId)).to.equal(null);
+    });
+  });
+});

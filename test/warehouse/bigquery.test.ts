@@ -1,0 +1,115 @@
+import { expect } from 'chai';
+import { appendStateRows, ensureStateTable } from '../../src/warehouse/state-tables';
+import type { StateTable } from '../../src/warehouse/tables';
+import { WarehouseError } from '../../src/warehouse/types';
+import { createTestBigQuery } from '../helpers/warehouse';
+import type { TestBigQuery } from '../helpers/warehouse';
+import { runWarehouseContract } from './contract';
+
+runWarehouseContract('bigquery (local fake server)', () => createTestBigQuery());
+
+const runs: StateTable = {
+  name: 'runs',
+  key: ['run_id'],
+  columns: [
+    { name: 'run_id', type: 'STRING', mode: 'REQUIRED' },
+    { name: 'status', type: 'STRING' },
+  ],
+};
+
+describe('bigquery warehouse against the fake server', () => {
+  let t: TestBigQuery;
+
+  beforeEach(async () => {
+    t = await createTestBigQuery();
+    await t.warehouse.createDataset('shapes');
+    t.server.resetStats();
+  });
+  afterEach(async () => t.cleanup());
+
+  describe('when a query has parameters', () => {
+    it('sends them as named queryParameters and never in the query text', async () => {
+      const secret = "O'Brien; DROP TABLE x";
+      await t.warehouse.query('SELECT @who AS who, @n AS n', { params: { who: secret, n: 5 }, labels: { tenant_id: 'acme' } });
+      const insert = t.server.requests.find((r) => r.kind === 'queryJobs');
+      const config = (insert?.body as { configuration: { query: Record<string, unknown>; labels: Record<string, string> } }).configuration;
+      expect(config.query['query']).to.equal('SELECT @who AS who, @n AS n');
+      expect(config.query['parameterMode']).to.equal('NAMED');
+      expect(config.query['queryParameters']).to.deep.equal([
+        { name: 'who', parameterType: { type: 'STRING' }, parameterValue: { value: secret } },
+        { name: 'n', parameterType: { type: 'INT64' }, parameterValue: { value: '5' } },
+      ]);
+      expect(config.labels).to.deep.equal({ tenant_id: 'acme' });
+      expect(JSON.stringify(config.query['query'])).not.to.contain('Brien');
+    });
+  });
+
+  describe('when state rows are appended', () => {
+    it('uses one insertAll request with insert ids and no DML', async () => {
+      await ensureStateTable(t.warehouse, 'shapes', runs);
+      t.server.resetStats();
+      await appendStateRows(t.warehouse, 'shapes', runs, [{ run_id: 'a', status: 'RUNNING' }, { run_id: 'b', status: 'PENDING' }], { seq: 1, now: new Date() });
+      const stats = t.server.stats();
+      expect(stats.insertAll).to.equal(1);
+      expect(stats.dml).to.equal(0);
+      const body = t.server.requests.find((r) => r.kind === 'insertAll')?.body as { rows: Array<{ insertId: string }> };
+      expect(body.rows.map((r) => r.insertId)).to.deep.equal(['runs:a:1', 'runs:b:1']);
+    });
+  });
+
+  describe('when many rows are inserted', () => {
+    it('splits them into requests of at most 500 rows', async () => {
+      const ref = { dataset: 'shapes', table: 'bulk' };
+      await t.warehouse.createTable(ref, { columns: [{ name: 'i', type: 'INT64' }] });
+      t.server.resetStats();
+      await t.warehouse.insertRows(ref, Array.from({ length: 1201 }, (_, i) => ({ i })));
+      const sizes = t.server.requests.filter((r) => r.kind === 'insertAll').map((r) => (r.body as { rows: unknown[] }).rows.length);
+      expect(sizes).to.deep.equal([500, 500, 201]);
+    });
+  });
+
+  describe('when the server fails transiently', () => {
+    it('retries an insert with the same insert ids and stores the rows once', async () => {
+      const ref = { dataset: 'shapes', table: 'r' };
+      await t.warehouse.createTable(ref, { columns: [{ name: 'i', type: 'INT64' }] });
+      t.server.failNext(2);
+      await t.warehouse.insertRows(ref, [{ i: 1 }, { i: 2 }], { insertIds: ['x1', 'x2'] });
+      const { rows } = await t.warehouse.query('SELECT COUNT(*) AS n FROM `shapes.r`');
+      expect(rows).to.deep.equal([{ n: 2 }]);
+      expect(t.server.stats().injectedFailures).to.equal(2);
+    });
+
+    it('answers unavailable once the retries are used up', async () => {
+      t.server.setFailing(true);
+      let caught: unknown;
+      try {
+        await t.warehouse.datasetExists('shapes');
+      } catch (err) {
+        caught = err;
+      }
+      t.server.setFailing(false);
+      expect(caught).to.be.instanceOf(WarehouseError);
+      expect((caught as WarehouseError).reason).to.equal('unavailable');
+    });
+  });
+
+  describe('when a running query is aborted', () => {
+    it('cancels the job on the server', async () => {
+      const controller = new AbortController();
+      const running = t.warehouse.query('SELECT COUNT(*) AS n FROM range(100000000000) AS a', { signal: controller.signal });
+      setTimeout(() => controller.abort(), 100);
+      await running.catch(() => undefined);
+      const deadline = Date.now() + 5000;
+      while (t.server.stats().cancels === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      expect(t.server.stats().cancels).to.equal(1);
+    });
+  });
+
+  describe('when a dry run is asked for', () => {
+    it('sends a dry-run job and reports the estimate without running anything', async () => {
+      const result = await t.warehouse.dryRun('SELECT 1 AS x');
+      expect(result).to.deep.equal({ bytesProcessed: 0 });
+      expect(t.server.stats()).to.include({ dryRuns: 1, queryJobs: 0 });
+    });
+  });
+});

@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { renderDuckDbSql } from '../../src/warehouse/sql-dialect';
+
+const render = (sql: string): string => renderDuckDbSql(sql).sql;
+
+describe('sql dialect for duckdb', () => {
+  describe('table references', () => {
+    it('renders `dataset.table` as quoted schema and table', () => {
+      expect(render('SELECT * FROM `acme_corp.x_meta_pipeline_runs`')).to.equal('SELECT * FROM "acme_corp"."x_meta_pipeline_runs"');
+    });
+
+    it('drops the project of `project.dataset.table`', () => {
+      expect(render('SELECT 1 FROM `my-proj.ds.t`')).to.equal('SELECT 1 FROM "ds"."t"');
+    });
+  });
+
+  describe('parameters', () => {
+    it('renders @name as $name and reports each name once', () => {
+      expect(renderDuckDbSql('SELECT @a, @b_2 WHERE x = @a')).to.deep.equal({ sql: 'SELECT $a, $b_2 WHERE x = $a', params: ['a', 'b_2'] });
+    });
+
+    it('leaves @@ system variables alone', () => {
+      expect(renderDuckDbSql('SELECT @@project_id')).to.deep.equal({ sql: 'SELECT @@project_id', params: [] });
+    });
+
+    it('wraps a parameter in a cast when asked', () => {
+      expect(renderDuckDbSql('SELECT @doc', { castParams: { doc: 'JSON' } }).sql).to.equal('SELECT CAST($doc AS JSON)');
+    });
+  });
+
+  describe('text that must not change', () => {
+    it('skips string literals, including escaped quotes', () => {
+      expect(render("SELECT '@x `a.b` DATE_SUB(' AS s, 'it''s' AS t")).to.equal("SELECT '@x `a.b` DATE_SUB(' AS s, 'it''s' AS t");
+    });
+
+    it('turns BigQuery backslash escapes into DuckDB quoting', () => {
+      expect(render("SELECT 'it\\'s', 'a\\\\b'")).to.equal("SELECT 'it''s', 'a\\b'");
+    });
+
+    it('skips comments and quoted identifiers', () => {
+      expect(render('SELECT "@x" -- @y `a.b`\n/* @z */ FROM t')).to.equal('SELECT "@x" -- @y `a.b`\n/* @z */ FROM t');
+    });
+
+    it('turns # comments into -- comments', () => {
+      expect(render('SELECT 1 # note @p\n')).to.equal('SELECT 1 -- note @p\n');
+    });
+  });
+
+  describe('BigQuery functions', () => {
+    it('renames date functions to the bq_ macros and quotes bare date parts', () => {
+      expect(render('SELECT DATE_TRUNC(d, MONTH), TIMESTAMP_DIFF(a, b, SECOND), date_sub(d, INTERVAL 1 DAY)')).to.equal(
+        "SELECT bq_date_trunc(d, 'month'), bq_timestamp_diff(a, b, 'second'), bq_date_sub(d, INTERVAL 1 DAY)",
+      );
+    });
+
+    it('leaves a column named like a date part alone outside those functions', () => {
+      expect(render('SELECT COALESCE(x, day), day FROM t')).to.equal('SELECT COALESCE(x, day), day FROM t');
+    });
+
+    it('maps type names inside casts only', () => {
+      expect(render('SELECT SAFE_CAST(x AS INT64), CAST(y AS FLOAT64) AS numeric, CAST(z AS NUMERIC)')).to.equal(
+        'SELECT TRY_CAST(x AS BIGINT), CAST(y AS DOUBLE) AS numeric, CAST(z AS DECIMAL(38,9))',
+      );
+    });
+  });
+});
