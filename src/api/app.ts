@@ -56,6 +56,11 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
     await next();
   });
   app.use(jsonBody());
+  // Runs after everything below: a request nothing answered is a 404 with our error body.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.body === undefined && ctx.status === 404) throw new AppError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+  });
   app.use(api.routes());
   app.use(
     api.allowedMethods({
@@ -64,9 +69,6 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
       notImplemented: () => new AppError(405, 'METHOD_NOT_ALLOWED', 'Method not allowed on this path'),
     }),
   );
-  app.use(async (ctx) => {
-    if (ctx.body === undefined && ctx.status === 404) throw new AppError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
-  });
   // Errors thrown outside the middleware chain (client aborts, socket errors) are logged, never crash.
   app.on('error', (err: Error) => deps.logger.debug({ err: err.message }, 'koa error'));
   return app;

@@ -190,7 +190,9 @@ async function runDag(
   for (;;) {
     // Repeat until stable: skipping one step may block its own dependants.
     for (let blocked = blockedSteps(template.steps, statusMap()); blocked.length > 0; blocked = blockedSteps(template.steps, statusMap())) {
-      for (const s of blocked) setStep({ id: s.id, type: s.type, status: 'SKIPPED', attempt: 0, errorMessage: 'an upstream step did not complete' });
+      for (const s of blocked) {
+        setStep(signal.aborted ? { id: s.id, type: s.type, status: 'CANCELLED', attempt: 0 } : { id: s.id, type: s.type, status: 'SKIPPED', attempt: 0, errorMessage: 'an upstream step did not complete' });
+      }
     }
     if (!signal.aborted && !stoppedBy) {
       for (const step of readySteps(template.steps, statusMap())) {

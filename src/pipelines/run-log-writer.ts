@@ -3,6 +3,7 @@ import type { Clock } from '../shared/clock';
 import { systemClock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import { dqResults, eventsTableName, pipelineRuns, stepLogs } from '../warehouse/tables';
+import { WarehouseError } from '../warehouse/types';
 import type { Row, TableRef, Warehouse } from '../warehouse/types';
 
 /**
@@ -11,9 +12,10 @@ import type { Row, TableRef, Warehouse } from '../warehouse/types';
  * sends one insertRows per (dataset, table). Run and step rows are full snapshots appended to the
  * `_events` tables; the views of tables.ts keep the highest `event_seq` per key. Nothing is UPDATEd.
  *
- * Failed flushes keep their rows and retry with exponential backoff. Rows are only ever dropped when
- * more than `maxBufferedRows` pile up (warehouse down for long), and then with an error log naming
- * how many — never silently. Insert ids are derived from the row identity, so a retried request that
+ * Failed flushes keep their rows and retry with exponential backoff, per table, so a broken tenant
+ * dataset delays nobody else's logs. Rows are only dropped when more than `maxBufferedRows` pile up
+ * (warehouse down for long) or when a table keeps answering not_found (dataset deleted), and then
+ * with an error log naming how many — never silently. Insert ids are derived from the row identity, so a retried request that
  * had in fact succeeded is de-duplicated by BigQuery.
  */
 export interface RunSnapshot {
@@ -85,12 +87,17 @@ export interface RunLogWriterOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   closeAttempts?: number;
+  /** Consecutive `not_found` failures (dataset or table gone) after which a table's pending rows are dropped, with an error log. */
+  maxNotFoundAttempts?: number;
 }
 
 interface Group {
   ref: TableRef;
   rows: Row[];
   insertIds: string[];
+  /** Consecutive failed inserts; each group backs off on its own so one broken dataset delays no one else. */
+  failures: number;
+  retryAtMs: number;
 }
 
 /** BigQuery caps insert ids at 128 characters; long ones are hashed (still deterministic). */
@@ -107,40 +114,51 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
   const retryBaseMs = options.retryBaseMs ?? 1000;
   const retryMaxMs = options.retryMaxMs ?? 30_000;
   const closeAttempts = options.closeAttempts ?? 3;
+  const maxNotFoundAttempts = options.maxNotFoundAttempts ?? 20;
 
-  let groups = new Map<string, Group>();
-  let buffered = 0;
+  const groups = new Map<string, Group>();
   let inFlight = 0;
-  let failures = 0;
   let timer: NodeJS.Timeout | null = null;
   let current: Promise<void> | null = null;
   let closed = false;
 
+  const buffered = (): number => [...groups.values()].reduce((n, g) => n + g.rows.length, 0);
+  const backoffMs = (failures: number): number => Math.min(retryMaxMs, retryBaseMs * 2 ** Math.max(0, failures - 1));
+
+  let timerDueMs = 0;
+  /** Arms the flush timer for `ms` from now, unless it is already due sooner. */
   const schedule = (ms: number): void => {
-    if (timer || closed) return;
+    if (closed) return;
+    const due = Date.now() + ms;
+    if (timer && timerDueMs <= due) return;
+    if (timer) clearTimeout(timer);
+    timerDueMs = due;
     timer = setTimeout(() => {
       timer = null;
-      flush().catch(() => undefined); // already logged; rows stay buffered
+      runFlush(false).catch(() => undefined); // already logged; rows stay buffered
     }, ms);
     timer.unref();
   };
 
+  /** When the next timed flush is due: the interval, or the earliest retry when every pending group backs off. */
+  const scheduleNext = (): void => {
+    const pending = [...groups.values()].filter((g) => g.rows.length > 0);
+    if (pending.length === 0) return;
+    const now = Date.now();
+    const waits = pending.map((g) => (g.failures === 0 ? (g.rows.length >= maxBatchRows ? 0 : flushIntervalMs) : Math.max(0, g.retryAtMs - now)));
+    schedule(Math.min(...waits));
+  };
+
   const add = (ref: TableRef, rows: Row[], ids: string[]): void => {
     const key = `${ref.dataset}.${ref.table}`;
-    const group = groups.get(key) ?? { ref, rows: [], insertIds: [] };
+    const group = groups.get(key) ?? { ref, rows: [], insertIds: [], failures: 0, retryAtMs: 0 };
     group.rows.push(...rows);
     group.insertIds.push(...ids);
     groups.set(key, group);
-    buffered += rows.length;
-    if (buffered > maxBufferedRows) dropOldest(buffered - maxBufferedRows);
+    const total = buffered();
+    if (total > maxBufferedRows) dropOldest(total - maxBufferedRows);
     if (closed) return;
-    if (buffered >= maxBatchRows && failures === 0) {
-      if (timer) clearTimeout(timer);
-      timer = null;
-      schedule(0);
-    } else {
-      schedule(failures === 0 ? flushIntervalMs : backoffMs());
-    }
+    scheduleNext();
   };
 
   const dropOldest = (excess: number): void => {
@@ -152,57 +170,60 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
       left -= n;
       if (left === 0) break;
     }
-    buffered -= excess;
     logger.error({ dropped: excess, maxBufferedRows }, 'run log buffer full: dropped the oldest log rows');
   };
 
-  const backoffMs = (): number => Math.min(retryMaxMs, retryBaseMs * 2 ** Math.max(0, failures - 1));
-
-  const flushOnce = async (): Promise<void> => {
-    const batch = groups;
-    groups = new Map();
-    const count = buffered;
-    buffered = 0;
-    inFlight += count;
-    const failed: Group[] = [];
-    await Promise.all(
-      [...batch.values()].map(async (g) => {
-        if (g.rows.length === 0) return;
-        try {
-          await warehouse.insertRows(g.ref, g.rows, { insertIds: g.insertIds });
-        } catch (err) {
-          failed.push(g);
-          logger.warn({ err, table: `${g.ref.dataset}.${g.ref.table}`, rows: g.rows.length }, 'run log flush failed; will retry');
-        }
-      }),
-    );
-    inFlight -= count;
-    for (const g of failed) {
-      // Put failed rows back in front of anything written meanwhile, keeping per-key order.
-      const key = `${g.ref.dataset}.${g.ref.table}`;
-      const newer = groups.get(key);
-      groups.set(key, { ref: g.ref, rows: [...g.rows, ...(newer?.rows ?? [])], insertIds: [...g.insertIds, ...(newer?.insertIds ?? [])] });
-      buffered += g.rows.length;
+  const sendGroup = async (g: Group): Promise<boolean> => {
+    const rows = g.rows.splice(0);
+    const ids = g.insertIds.splice(0);
+    inFlight += rows.length;
+    try {
+      await warehouse.insertRows(g.ref, rows, { insertIds: ids });
+      g.failures = 0;
+      return true;
+    } catch (err) {
+      // Back in front of anything written meanwhile, keeping per-key order.
+      g.rows.unshift(...rows);
+      g.insertIds.unshift(...ids);
+      g.failures++;
+      g.retryAtMs = Date.now() + backoffMs(g.failures);
+      const table = `${g.ref.dataset}.${g.ref.table}`;
+      if (err instanceof WarehouseError && err.reason === 'not_found' && g.failures >= maxNotFoundAttempts) {
+        logger.error({ err, table, dropped: g.rows.length }, 'run log table does not exist; dropped its pending rows');
+        g.rows.splice(0);
+        g.insertIds.splice(0);
+        g.failures = 0;
+      } else {
+        logger.warn({ err, table, rows: g.rows.length, failures: g.failures }, 'run log flush failed; will retry');
+      }
+      return false;
+    } finally {
+      inFlight -= rows.length;
     }
-    if (failed.length > 0) {
-      failures++;
-      schedule(backoffMs());
-      throw new Error(`run log flush failed for ${failed.length} table(s); ${buffered} rows pending`);
-    }
-    failures = 0;
-    if (buffered > 0) schedule(buffered >= maxBatchRows ? 0 : flushIntervalMs);
   };
 
-  const flush = async (): Promise<void> => {
+  /** One pass over the groups; `force` ignores backoff (explicit flush, close). */
+  const flushOnce = async (force: boolean): Promise<void> => {
+    const now = Date.now();
+    const due = [...groups.values()].filter((g) => g.rows.length > 0 && (force || g.retryAtMs <= now));
+    const results = await Promise.all(due.map(sendGroup));
+    for (const [key, g] of groups) if (g.rows.length === 0 && g.failures === 0) groups.delete(key);
+    scheduleNext();
+    const failed = results.filter((ok) => !ok).length;
+    if (failed > 0) throw new Error(`run log flush failed for ${failed} table(s); ${buffered()} rows pending`);
+  };
+
+  const runFlush = async (force: boolean): Promise<void> => {
     while (current) await current.catch(() => undefined);
-    if (buffered === 0) return;
+    if (buffered() === 0) return;
     if (timer) clearTimeout(timer);
     timer = null;
-    current = flushOnce().finally(() => {
+    current = flushOnce(force).finally(() => {
       current = null;
     });
     return current;
   };
+  const flush = (): Promise<void> => runFlush(true);
 
   const eventRow = (row: object, seq: number): Row => ({ ...row, event_time: clock.now().toISOString(), event_seq: seq });
 
@@ -226,7 +247,7 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
       closed = true;
       if (timer) clearTimeout(timer);
       timer = null;
-      for (let attempt = 1; attempt <= closeAttempts && (buffered > 0 || current); attempt++) {
+      for (let attempt = 1; attempt <= closeAttempts && (buffered() > 0 || current); attempt++) {
         try {
           await flush();
         } catch {
@@ -235,8 +256,8 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
       }
       if (timer) clearTimeout(timer);
       timer = null;
-      if (buffered > 0) logger.error({ pending: buffered }, 'run log writer closed with unwritten rows');
+      if (buffered() > 0) logger.error({ pending: buffered() }, 'run log writer closed with unwritten rows');
     },
-    pendingCount: () => buffered + inFlight,
+    pendingCount: () => buffered() + inFlight,
   };
 }

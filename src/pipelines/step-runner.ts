@@ -1,7 +1,8 @@
+import { WarehouseError } from '../warehouse/types';
 import type { Clock } from '../shared/clock';
 import { isAppError } from '../shared/errors';
 import { StepFailure, runStep } from './steps';
-import type { StepContext } from './steps';
+import type { StepContext, StepResult } from './steps';
 import type { RetryPolicy, StepDef, StepState } from './types';
 
 /**
@@ -47,6 +48,17 @@ export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> 
 export interface StepRunnerDeps {
   clock: Clock;
   sleep: Sleep;
+  /** How long an aborted step may take to wind down before the runner moves on anyway. */
+  abortGraceMs?: number;
+}
+
+const DEFAULT_ABORT_GRACE_MS = 30_000;
+
+/** Waits for `work` to settle, but no longer than `ms`. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.then(() => undefined, () => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 export interface StepRunInput {
@@ -62,7 +74,9 @@ export interface StepRunInput {
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 /** Retrying helps with warehouse hiccups; not with a failed check or a template that does not render. */
-const retryable = (err: unknown): boolean => !(err instanceof StepFailure && !err.retryable) && !isAppError(err);
+const PERMANENT_WAREHOUSE_ERRORS = new Set(['not_found', 'invalid_query', 'already_exists']);
+const retryable = (err: unknown): boolean =>
+  !(err instanceof StepFailure && !err.retryable) && !isAppError(err) && !(err instanceof WarehouseError && PERMANENT_WAREHOUSE_ERRORS.has(err.reason));
 
 export async function runStepWithRetries(deps: StepRunnerDeps, input: StepRunInput): Promise<StepState> {
   const { step, runSignal } = input;
@@ -79,6 +93,7 @@ export async function runStepWithRetries(deps: StepRunnerDeps, input: StepRunInp
   };
 
   for (let attempt = 1; ; attempt++) {
+    let work: Promise<StepResult> | undefined;
     state.attempt = attempt;
     state.status = 'RUNNING';
     input.update({ ...state });
@@ -89,11 +104,15 @@ export async function runStepWithRetries(deps: StepRunnerDeps, input: StepRunInp
     const timer =
       step.timeout_minutes === undefined ? null : setTimeout(() => controller.abort(new StepTimeoutError(step.timeout_minutes ?? 0)), step.timeout_minutes * 60_000);
     try {
-      const result = await raceAbort(runStep(step, { ...input.context, stepId: step.id, signal: controller.signal }), controller.signal);
+      work = runStep(step, { ...input.context, stepId: step.id, signal: controller.signal });
+      const result = await raceAbort(work, controller.signal);
       if (result.rowsProcessed !== undefined) state.rowsProcessed = result.rowsProcessed;
       if (result.bytesProcessed !== undefined) state.bytesProcessed = result.bytesProcessed;
       return finish('COMPLETED');
     } catch (err) {
+      // An aborted statement may still be finishing on the warehouse: let it end before a retry (or the
+      // run's end) so a late INSERT can never land after its replacement.
+      if (controller.signal.aborted && work) await settledWithin(work, deps.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS);
       if (runSignal.aborted) return finish('CANCELLED', errorText(runSignal.reason));
       const timedOut = controller.signal.aborted && controller.signal.reason instanceof StepTimeoutError;
       const message = timedOut ? errorText(controller.signal.reason) : errorText(err);

@@ -49,11 +49,17 @@ function liveToJson(r: LiveRun): Json {
     end_time: r.endedAt,
     duration_ms: r.durationMs,
     progress: progressOf(r.stepsDone, r.stepsTotal),
-    steps: r.steps,
+    steps: r.steps.map(stepToJson),
     error_message: r.errorMessage,
     ...(r.configId ? { config_id: r.configId, scheduled_time: r.scheduledTime } : {}),
   };
 }
+
+const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Live step states are kept as the executor reports them (camelCase); the API speaks snake_case like the warehouse. */
+const stepToJson = (step: unknown): Json =>
+  Object.fromEntries(Object.entries(step as Json).map(([k, v]) => [snake(k), v]));
 
 const progressOf = (done: number, total: number): Json => ({ steps_done: done, steps_total: total, percent: total > 0 ? Math.round((done / total) * 100) : 0 });
 

@@ -7,7 +7,7 @@ import type { Metrics } from '../observability/metrics';
 import type { RedisKeys } from '../redis/keys';
 import type { Redis } from '../redis/connection';
 import type { Warehouse } from '../warehouse/types';
-import { AppError } from '../shared/errors';
+import { AppError, isAppError } from '../shared/errors';
 import { pipelineIdOf } from '../shared/ids';
 import { executeRun } from '../pipelines/executor';
 import { validatePipeline } from '../pipelines/validate';
@@ -61,6 +61,7 @@ export interface RunServices {
 }
 
 const SOURCE_CACHE_MS = 30_000;
+const QUOTA_CODES = new Set<string>(['DAILY_QUOTA_EXCEEDED', 'MONTHLY_QUOTA_EXCEEDED', 'CONCURRENT_LIMIT_REACHED', 'TEAM_LIMIT_REACHED', 'PROVIDER_LIMIT_REACHED']);
 
 /** Everything about runs: the queue, the live store, the trigger routine, finalisation, reads and the executor. */
 export function buildRunServices(deps: RunServicesDeps): RunServices {
@@ -80,7 +81,7 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     },
     onRunFinished: deps.onRunFinished,
   });
-  const trigger = createTriggerRun<Template>({
+  const startRun = createTriggerRun<Template>({
     resolveTemplate: (provider, domain, name) => {
       const template = deps.templates.get(provider, domain, name);
       return template ? { template, timeoutMs: template.timeout_minutes * 60_000 } : undefined;
@@ -99,6 +100,14 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     clock,
     leaseMarginMs: config.scheduler.orphanMarginMinutes * 60_000,
   });
+  const trigger: TriggerRun = async (request) => {
+    try {
+      return await startRun(request);
+    } catch (err) {
+      if (isAppError(err) && QUOTA_CODES.has(err.code)) deps.metrics.quotaRejections.inc({ reason: err.code });
+      throw err;
+    }
+  };
   const runService = new RunService({ runStore, warehouse: deps.warehouse, queue, redis: deps.redis, keys, finaliser, clock });
 
   // The GCP billing export table comes from the tenant's provider settings; cached briefly per process.

@@ -180,12 +180,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
           s.closeIdleConnections();
         });
       }
-      if (pipelineWorker) {
-        const w = pipelineWorker;
-        const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownTimeoutMs).unref());
-        // In-flight runs finish; past the timeout they are handed back (their lock lapses and another worker takes them).
-        if ((await Promise.race([w.close().then(() => 'closed' as const), timeout])) === 'timeout') await w.close(true);
-      }
+      await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();
       await logWriter.close();
       await Promise.allSettled([runs.queue.close(), maintenanceQueue.close()]);

@@ -102,9 +102,15 @@ export class PipelineWorker {
     }
   }
 
-  /** Stops taking jobs, lets in-flight ones finish (or hands them back when the timeout passes), closes. */
-  async close(force = false): Promise<void> {
-    await this.worker.close(force);
+  /**
+   * Stops taking jobs and lets in-flight runs finish for up to `graceMs`; runs still going then are handed
+   * back: the worker closes without them, their locks lapse, and BullMQ re-delivers them to another worker.
+   */
+  async close(graceMs = 0): Promise<void> {
+    await this.worker.pause(true);
+    const deadline = Date.now() + graceMs;
+    while (this.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await this.worker.close(this.running.size > 0);
     await this.deps.subscriber.unsubscribe().catch(() => undefined);
   }
 }

@@ -1,0 +1,120 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import supertest from 'supertest';
+import type { Role } from '../../src/config';
+import { loadConfig } from '../../src/config';
+import { createLogger, silentLogger } from '../../src/shared/logger';
+import type { Logger } from '../../src/shared/logger';
+import type { Clock } from '../../src/shared/clock';
+import { createSystem } from '../../src/system/system';
+import type { System, SystemOptions } from '../../src/system/system';
+import type { Warehouse } from '../../src/warehouse/types';
+import { closeRedis, createRedis } from '../../src/redis/connection';
+import { createTestDuckDb } from './warehouse';
+import { deleteByPattern, TEST_REDIS_URL } from './redis';
+
+export interface TestSystem {
+  system: System;
+  request: supertest.Agent;
+  adminKey: string;
+  warehouse: Warehouse;
+  prefix: string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export interface TestSystemOptions {
+  role?: Role;
+  env?: Record<string, string>;
+  warehouse?: Warehouse;
+  logger?: Logger;
+  clock?: Clock;
+  onboardingFaults?: SystemOptions['onboardingFaults'];
+}
+
+/**
+ * The whole product in this process against the real Redis (a private key prefix) and a fresh DuckDB file:
+ * the same composition `npm start` uses, with an HTTP server on a random port.
+ */
+export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
+  const prefix = `t${randomBytes(4).toString('hex')}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-sys-'));
+  const owned = options.warehouse ? null : await createTestDuckDb();
+  const warehouse = options.warehouse ?? owned?.warehouse;
+  if (!warehouse) throw new Error('no warehouse');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    ADMIN_API_KEY: `admin_${randomBytes(12).toString('hex')}`,
+    RATE_LIMIT_IP_PER_MINUTE: '100000',
+    RATE_LIMIT_TENANT_PER_MINUTE: '100000',
+    RATE_LIMIT_RUN_PER_MINUTE: '100000',
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000',
+    SCHEDULER_MODE: 'external',
+    WORKER_LOCK_DURATION_MS: '5000',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    ...options.env,
+  });
+  const system = await createSystem(config, {
+    logger: options.logger ?? silentLogger(),
+    warehouse,
+    logFlushIntervalMs: 50,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.onboardingFaults ? { onboardingFaults: options.onboardingFaults } : {}),
+  });
+  await system.start(options.role ?? 'all');
+  const server = system.server();
+  const request = server ? supertest.agent(server) : supertest.agent('http://127.0.0.1:1');
+  return {
+    system,
+    request,
+    adminKey: system.adminApiKey,
+    warehouse,
+    prefix,
+    dataDir,
+    async close() {
+      await system.close();
+      const redis = createRedis(TEST_REDIS_URL);
+      await deleteByPattern(redis, `${prefix}:*`);
+      await deleteByPattern(redis, `{${prefix}:*`);
+      await closeRedis(redis);
+      await owned?.cleanup();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Onboards a tenant through the API and returns its key. */
+export async function onboard(t: TestSystem, tenantId: string, plan = 'STARTER'): Promise<string> {
+  const res = await t.request
+    .post('/api/v1/tenants/onboard')
+    .set('X-Admin-Key', t.adminKey)
+    .send({ tenant_id: tenantId, company_name: `${tenantId} Inc`, admin_email: `admin@${tenantId.replace(/_/g, '')}.com`, subscription_plan: plan });
+  if (res.status !== 201) throw new Error(`onboarding ${tenantId} failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return (res.body as { api_key: string }).api_key;
+}
+
+/** Polls a run until it is terminal (the worker runs in this process). */
+export async function waitForRun(t: TestSystem, apiKey: string, runId: string, timeoutMs = 15000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await t.request.get(`/api/v1/pipelines/runs/${runId}`).set('X-API-Key', apiKey);
+    const status = (res.body as { status?: string }).status;
+    if (status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED') return res.body as Record<string, unknown>;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export const captureLogger = (): { logger: Logger; lines: string[] } => {
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } });
+  return { logger, lines };
+};

@@ -1,0 +1,204 @@
+import { expect } from 'chai';
+import { ManualClock } from '../../src/shared/clock';
+import { createRunLogWriter } from '../../src/pipelines/run-log-writer';
+import type { RunSnapshot, StepSnapshot } from '../../src/pipelines/run-log-writer';
+import { WarehouseError } from '../../src/warehouse/types';
+import type { InsertOptions, Row, TableRef, Warehouse } from '../../src/warehouse/types';
+import { quietLogger } from './helpers';
+
+/** Records insertRows calls; fails the next `failNext` of them. */
+function fakeWarehouse() {
+  const calls: Array<{ table: string; rows: Row[]; insertIds: string[] }> = [];
+  const waiters: Array<() => void> = [];
+  const state = { failNext: 0 };
+  const warehouse = {
+    kind: 'duckdb',
+    async insertRows(ref: TableRef, rows: Row[], options?: InsertOptions) {
+      if (state.failNext > 0) {
+        state.failNext--;
+        throw new WarehouseError('backend unavailable', 'unavailable');
+      }
+      calls.push({ table: `${ref.dataset}.${ref.table}`, rows, insertIds: options?.insertIds ?? [] });
+      waiters.splice(0).forEach((w) => w());
+    },
+  } as unknown as Warehouse;
+  const nextInsert = () => new Promise<void>((resolve) => waiters.push(resolve));
+  return { warehouse, calls, state, nextInsert };
+}
+
+const run = (id: string, status: string): RunSnapshot => ({
+  pipeline_logging_id: id,
+  pipeline_id: 'acme_corp-gcp-cost-dryrun',
+  tenant_id: 'acme_corp',
+  user_id: null,
+  trigger_type: 'api',
+  status,
+  start_time: '2025-11-15T08:00:00.000Z',
+  end_time: null,
+  duration_ms: null,
+  parameters: {},
+  error_message: null,
+  worker_instance: 'w',
+  steps_total: 1,
+  steps_done: 0,
+  created_at: null,
+});
+const step = (id: string, name: string): StepSnapshot => ({
+  pipeline_logging_id: id,
+  step_name: name,
+  step_type: 'dryrun',
+  step_index: 0,
+  status: 'RUNNING',
+  start_time: null,
+  end_time: null,
+  duration_ms: null,
+  rows_processed: null,
+  bytes_processed: null,
+  error_message: null,
+  attempt: 1,
+});
+
+describe('run log writer', () => {
+  const clock = new ManualClock('2025-11-15T08:00:00Z');
+
+  describe('when several runs write within one interval', () => {
+    it('sends one insert per (dataset, table) with event time and seq on every row', async () => {
+      const fake = fakeWarehouse();
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000 });
+      writer.writeRun('acme_corp', run('r1', 'RUNNING'), 10);
+      writer.writeRun('acme_corp', run('r2', 'RUNNING'), 10);
+      writer.writeStep('acme_corp', step('r1', 'a'), 11);
+      writer.writeRun('beta_corp', run('r3', 'RUNNING'), 10);
+      expect(writer.pendingCount()).to.equal(4);
+      await writer.flush();
+      expect(fake.calls.map((c) => [c.table, c.rows.length]).sort()).to.deep.equal([
+        ['acme_corp.x_meta_pipeline_runs_events', 2],
+        ['acme_corp.x_meta_step_logs_events', 1],
+        ['beta_corp.x_meta_pipeline_runs_events', 1],
+      ]);
+      expect(fake.calls[0]?.rows[0]).to.include({ event_time: '2025-11-15T08:00:00.000Z', event_seq: 10 });
+      expect(new Set(fake.calls.flatMap((c) => c.insertIds)).size).to.equal(4);
+      expect(writer.pendingCount()).to.equal(0);
+      await writer.close();
+    });
+  });
+
+  describe('when the interval passes', () => {
+    it('flushes by itself', async () => {
+      const fake = fakeWarehouse();
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 5 });
+      const inserted = fake.nextInsert();
+      writer.writeRun('acme_corp', run('r1', 'RUNNING'), 10);
+      await inserted;
+      expect(fake.calls).to.have.length(1);
+      await writer.close();
+    });
+  });
+
+  describe('when maxBatchRows rows are buffered', () => {
+    it('flushes without waiting for the interval', async () => {
+      const fake = fakeWarehouse();
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000, maxBatchRows: 3 });
+      const inserted = fake.nextInsert();
+      for (let i = 0; i < 3; i++) writer.writeRun('acme_corp', run(`r${i}`, 'RUNNING'), 10);
+      await inserted;
+      expect(fake.calls[0]?.rows).to.have.length(3);
+      await writer.close();
+    });
+  });
+
+  describe('when the warehouse fails', () => {
+    it('keeps the rows, reports them pending, and writes them in order once it recovers', async () => {
+      const fake = fakeWarehouse();
+      fake.state.failNext = 2;
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000, retryBaseMs: 60_000 });
+      writer.writeRun('acme_corp', run('r1', 'RUNNING'), 10);
+      await writer.flush().then(
+        () => expect.fail('flush should reject'),
+        (err: Error) => expect(err.message).to.match(/1 rows pending/),
+      );
+      writer.writeRun('acme_corp', run('r1', 'COMPLETED'), 1000);
+      expect(writer.pendingCount()).to.equal(2);
+      await writer.flush().catch(() => undefined);
+      expect(writer.pendingCount()).to.equal(2);
+      await writer.flush();
+      expect(writer.pendingCount()).to.equal(0);
+      expect(fake.calls).to.have.length(1);
+      expect(fake.calls[0]?.rows.map((r) => r['status'])).to.deep.equal(['RUNNING', 'COMPLETED']);
+      await writer.close();
+    });
+
+    it('retries on its own with backoff', async () => {
+      const fake = fakeWarehouse();
+      fake.state.failNext = 1;
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 1, retryBaseMs: 1 });
+      const inserted = fake.nextInsert();
+      writer.writeRun('acme_corp', run('r1', 'RUNNING'), 10);
+      await inserted;
+      await writer.flush(); // lets the in-flight retry finish its bookkeeping
+      expect(writer.pendingCount()).to.equal(0);
+      expect(fake.calls).to.have.length(1);
+      await writer.close();
+    });
+
+    it("backs off per table, so one tenant's missing dataset does not hold back another's logs", async () => {
+      const fake = fakeWarehouse();
+      const inner = fake.warehouse.insertRows.bind(fake.warehouse);
+      const errors: unknown[] = [];
+      const logger = Object.assign(Object.create(quietLogger), { error: (o: unknown) => errors.push(o) });
+      fake.warehouse.insertRows = async (ref, rows, options) => {
+        if (ref.dataset === 'ghost_corp') throw new WarehouseError('Not found: Dataset ghost_corp', 'not_found');
+        return inner(ref, rows, options);
+      };
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger, clock, flushIntervalMs: 1, retryBaseMs: 60_000, maxNotFoundAttempts: 2 });
+      writer.writeRun('ghost_corp', run('g1', 'RUNNING'), 10);
+      await writer.flush().catch(() => undefined);
+      const inserted = fake.nextInsert();
+      writer.writeRun('acme_corp', run('a1', 'RUNNING'), 10);
+      await inserted; // the timed flush went out although ghost_corp is backing off for a minute
+      await new Promise((resolve) => setImmediate(resolve)); // the insert's bookkeeping completes
+      expect(fake.calls.map((c) => c.table)).to.deep.equal(['acme_corp.x_meta_pipeline_runs_events']);
+      expect(writer.pendingCount()).to.equal(1);
+      await writer.flush().catch(() => undefined);
+      expect(writer.pendingCount()).to.equal(0);
+      expect(errors[0]).to.deep.include({ table: 'ghost_corp.x_meta_pipeline_runs_events', dropped: 1 });
+      await writer.close();
+    });
+
+    it('drops rows only past maxBufferedRows, and says so', async () => {
+      const fake = fakeWarehouse();
+      fake.state.failNext = 100;
+      const errors: unknown[] = [];
+      const logger = Object.assign(Object.create(quietLogger), { error: (o: unknown) => errors.push(o) });
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger, clock, flushIntervalMs: 60_000, retryBaseMs: 60_000, maxBufferedRows: 2, closeAttempts: 1 });
+      for (let i = 0; i < 3; i++) writer.writeRun('acme_corp', run(`r${i}`, 'RUNNING'), 10);
+      expect(writer.pendingCount()).to.equal(2);
+      expect(errors[0]).to.deep.include({ dropped: 1 });
+      await writer.close();
+      expect(errors.at(-1)).to.deep.include({ pending: 2 });
+    });
+  });
+
+  describe('close', () => {
+    it('writes what is buffered', async () => {
+      const fake = fakeWarehouse();
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000 });
+      writer.writeDq('acme_corp', [
+        {
+          pipeline_logging_id: 'r1',
+          step_name: 'dq',
+          target_table: 'acme_corp.t',
+          check_name: 'has_rows',
+          check_type: 'row_count',
+          severity: 'error',
+          passed: true,
+          observed: { row_count: 3 },
+          executed_at: '2025-11-15T08:00:00.000Z',
+          overall_status: 'PASS',
+        },
+      ]);
+      await writer.close();
+      expect(fake.calls.map((c) => c.table)).to.deep.equal(['acme_corp.x_meta_dq_results']);
+    });
+  });
+});
