@@ -97,7 +97,10 @@ export function buildSchedulerServices(deps: SchedulerServicesDeps): SchedulerSe
     remove: (tenantId, id) => deleteSchedule(storeDeps, tenantId, id),
     trigger: async (now) => json(await routines.tick(now)),
     processQueue: async (now) => json(await routines.processQueue(now)),
-    resetDailyQuotas: async (now) => json(await routines.resetDailyQuotas(now)),
+    resetDailyQuotas: async (now) => {
+      const r = await resetDailyQuotas({ redis, keys, warehouse }, now);
+      return { closed_day: r.closedDay, already_closed: r.alreadyClosed, tenants: r.tenants };
+    },
     cleanupOrphans: async (now) => json(await routines.cleanupOrphans(now)),
     status: async (now) => json(await getSchedulerStatus({ redis, keys }, now)),
   };

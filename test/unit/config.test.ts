@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('gives the embedded defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.port).to.equal(8080);
+    expect(c.role).to.equal('all');
+    expect(c.warehouse.kind).to.equal('duckdb');
+    expect(c.warehouse.duckdbPath).to.match(/data\/warehouse\.duckdb$/);
+    expect(c.keyManager.keyringPath).to.match(/data\/keyring\.json$/);
+    expect(c.redis.url).to.equal('redis://127.0.0.1:6379');
+    expect(c.scheduler.mode).to.equal('internal');
+  });
+
+  it('takes the role from the CLI argument over ROLE', () => {
+    expect(loadConfig({ ROLE: 'api' }, 'worker').role).to.equal('worker');
+  });
+
+  it('treats an empty value (VAR= in .env) as unset', () => {
+    expect(loadConfig({ PORT: '' }).port).to.equal(8080);
+  });
+
+  const rejects = (env: Record<string, string>, variable: string): void => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      expect(err).to.be.instanceOf(ConfigError);
+      expect((err as ConfigError).variables).to.include(variable);
+      expect((err as Error).message).to.include(variable);
+      return;
+    }
+    expect.fail(`expected ${variable} to be rejected`);
+  };
+
+  describe('when a value is bad', () => {
+    it('names PORT for a non-number', () => rejects({ PORT: 'eighty' }, 'PORT'));
+    it('names WAREHOUSE for an unknown warehouse', () => rejects({ WAREHOUSE: 'snowflake' }, 'WAREHOUSE'));
+    it('names REDIS_URL for a non-redis URL', () => rejects({ REDIS_URL: 'http://x' }, 'REDIS_URL'));
+    it('names GCP_PROJECT_ID when BigQuery is chosen without it', () => rejects({ WAREHOUSE: 'bigquery' }, 'GCP_PROJECT_ID'));
+    it('names KMS_KEY_NAME when Cloud KMS is chosen without it', () => rejects({ KEY_MANAGER: 'gcp' }, 'KMS_KEY_NAME'));
+    it('names WORKER_CONCURRENCY when it is zero', () => rejects({ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'));
+  });
+
+  describe('in production', () => {
+    it('refuses DISABLE_AUTH=true', () => rejects({ NODE_ENV: 'production', DISABLE_AUTH: 'true', ADMIN_API_KEY: 'x'.repeat(32) }, 'DISABLE_AUTH'));
+    it('refuses to start without ADMIN_API_KEY', () => rejects({ NODE_ENV: 'production' }, 'ADMIN_API_KEY'));
+    it('starts with an admin key and auth on', () => {
+      expect(loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: 'x'.repeat(32) }).isProduction).to.equal(true);
+    });
+  });
+});
