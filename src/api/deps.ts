@@ -66,6 +66,8 @@ export interface ApiDeps {
     cleanupOrphans: Now;
     status: Now;
   };
+  /** Runs one read-only query (the guide's SQL) against the warehouse; admin only. */
+  warehouseQuery(sql: string): Promise<Json>;
   /** Bull Board, mounted at /admin/queues behind HTTP basic auth. */
   bullBoard?: Middleware;
 }

@@ -73,7 +73,7 @@ export interface StepRunInput {
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-/** Retrying helps with warehouse hiccups; not with a failed check or a template that does not render. */
+/** Retrying helps with warehouse hiccups; not with a failed check, a template that does not render, or SQL naming a missing table. */
 const PERMANENT_WAREHOUSE_ERRORS = new Set(['not_found', 'invalid_query', 'already_exists']);
 const retryable = (err: unknown): boolean =>
   !(err instanceof StepFailure && !err.retryable) && !isAppError(err) && !(err instanceof WarehouseError && PERMANENT_WAREHOUSE_ERRORS.has(err.reason));

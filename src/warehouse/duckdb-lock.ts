@@ -65,13 +65,8 @@ export function acquireDuckDbLock(dbPath: string): DuckDbLock {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = readPid(lockPath);
-    if (holder === process.pid) {
-      throw new WarehouseError(
-        `The DuckDB warehouse file ${dbPath} is already opened in this process; share one Warehouse instance.`,
-        'unavailable',
-      );
-    }
-    if (holder !== null && pidAlive(holder)) throw new WarehouseError(lockConflictMessage(dbPath, holder), 'unavailable');
+    // Our own pid: a second Warehouse in this process. Same fix, so the same message.
+    if (holder !== null && (holder === process.pid || pidAlive(holder))) throw new WarehouseError(lockConflictMessage(dbPath, holder), 'unavailable');
     // Stale (dead pid or unreadable): remove and retry the atomic create.
     fs.rmSync(lockPath, { force: true });
   }

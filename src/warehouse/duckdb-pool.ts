@@ -9,6 +9,7 @@ export class DuckDbPool {
   private readonly idle: DuckDBConnection[] = [];
   private readonly all: DuckDBConnection[] = [];
   private readonly waiters: Array<(conn: DuckDBConnection) => void> = [];
+  private readonly busy = new Set<DuckDBConnection>();
   private closed = false;
 
   private constructor(private readonly instance: DuckDBInstance) {}
@@ -26,9 +27,11 @@ export class DuckDbPool {
 
   async use<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
     const conn = await this.acquire();
+    this.busy.add(conn);
     try {
       return await fn(conn);
     } finally {
+      this.busy.delete(conn);
       this.release(conn);
     }
   }
@@ -41,19 +44,26 @@ export class DuckDbPool {
   }
 
   private release(conn: DuckDBConnection): void {
+    if (this.closed) return;
     const waiter = this.waiters.shift();
     if (waiter) waiter(conn);
     else this.idle.push(conn);
   }
 
-  /** Interrupts running queries, then closes every connection and the instance. */
-  close(): void {
+  /**
+   * Interrupts running queries and waits (bounded) for them to give their connection back before
+   * closing: a native query still running at process exit would keep the process from exiting.
+   * An interrupt sent just before a query starts can be missed, hence the repeated interrupts.
+   */
+  async close(graceMs = 2000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const conn of this.all) {
-      conn.interrupt();
-      conn.closeSync();
+    const deadline = Date.now() + graceMs;
+    while (this.busy.size > 0 && Date.now() < deadline) {
+      for (const conn of this.busy) conn.interrupt();
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
+    for (const conn of this.all) conn.closeSync();
     this.instance.closeSync();
   }
 }

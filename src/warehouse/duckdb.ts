@@ -5,6 +5,7 @@ import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api
 import { acquireDuckDbLock, duckDbLockError, isDuckDbLockError } from './duckdb-lock';
 import type { DuckDbLock } from './duckdb-lock';
 import { DUCKDB_MACROS } from './duckdb-macros';
+import { assertIdentifier, mapDuckDbError } from './duckdb-errors';
 import { DuckDbPool } from './duckdb-pool';
 import { DUCKDB_COLUMN_TYPES, bigQueryTypeOf, fromDuckDb, toColumnValue, toParam } from './duckdb-values';
 import { quoteIdent, renderDuckDbSql } from './sql-dialect';
@@ -34,12 +35,7 @@ export interface ResultField {
 
 export type TypedQueryResult = QueryResult & { fields: ResultField[] };
 
-const IDENT = /^[A-Za-z0-9_]{1,1024}$/;
 const DML = new Set<number>([StatementType.INSERT, StatementType.UPDATE, StatementType.DELETE, StatementType.MERGE_INTO]);
-
-export function assertIdentifier(kind: string, name: string): void {
-  if (!IDENT.test(name)) throw new WarehouseError(`Invalid ${kind} name: ${JSON.stringify(name)}`, 'invalid_query');
-}
 
 const tableSql = (ref: TableRef): string => {
   assertIdentifier('dataset', ref.dataset);
@@ -81,7 +77,7 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
-    this.pool.close();
+    await this.pool.close();
     this.lock?.release();
   }
 
@@ -263,7 +259,12 @@ export class DuckDbWarehouse implements Warehouse {
   ): Promise<TypedQueryResult> {
     if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
     return this.pool.use(async (conn) => {
-      const onAbort = (): void => conn.interrupt();
+      // Repeated until the query settles: an interrupt that lands just before execution starts is lost.
+      let repeat: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        conn.interrupt();
+        repeat = setInterval(() => conn.interrupt(), 25);
+      };
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const hasParams = Object.keys(values).length > 0;
@@ -286,6 +287,7 @@ export class DuckDbWarehouse implements Warehouse {
       } catch (err) {
         throw mapDuckDbError(err, signal);
       } finally {
+        if (repeat) clearInterval(repeat);
         signal?.removeEventListener('abort', onAbort);
       }
     });
@@ -299,16 +301,4 @@ async function columnNames(conn: DuckDBConnection, ref: TableRef): Promise<strin
     { d: ref.dataset, t: ref.table },
   );
   return reader.getRows().map((r) => String(r[0]));
-}
-
-export function mapDuckDbError(err: unknown, signal?: AbortSignal): WarehouseError {
-  if (err instanceof WarehouseError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  if (signal?.aborted || /^INTERRUPT Error/i.test(message)) return new WarehouseError('Query cancelled', 'cancelled', { cause: err });
-  if (/Catalog Error: .*(does not exist|not found)/is.test(message)) return new WarehouseError(message, 'not_found', { cause: err });
-  if (/already exists/i.test(message)) return new WarehouseError(message, 'already_exists', { cause: err });
-  if (/^(Parser|Binder|Conversion|Constraint|Invalid Input|Catalog|Out of Range|Not implemented|Dependency) Error/i.test(message)) {
-    return new WarehouseError(message, 'invalid_query', { cause: err });
-  }
-  return new WarehouseError(message, 'unknown', { cause: err });
 }

@@ -96,7 +96,7 @@ describe('pipeline runs over HTTP', () => {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const res = await t.request.get('/api/v1/pipelines/runs').query({ limit: 2, ...(cursor ? { cursor } : {}) }).set('X-API-Key', key);
+        const res: { status: number; body: { runs: Array<{ pipeline_logging_id: string }>; next_cursor: string | null } } = await t.request.get('/api/v1/pipelines/runs').query({ limit: 2, ...(cursor ? { cursor } : {}) }).set('X-API-Key', key);
         expect(res.status).to.equal(200);
         expect(res.body.runs.length).to.be.at.most(2);
         seen.push(...(res.body.runs as Array<{ pipeline_logging_id: string }>).map((r) => r.pipeline_logging_id));

@@ -44,6 +44,19 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
   }
 }
 
+/** Runs every cleanup step even when one fails (or its resource was never made), then throws the first error. */
+export async function closeAll(...steps: (() => unknown)[]): Promise<void> {
+  const errors: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length > 0) throw errors[0];
+}
+
 export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -158,6 +171,7 @@ export function createCluster(options: ClusterOptions): Cluster {
   const adminKey = `admin_${randomBytes(12).toString('hex')}`;
   const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
   const processes: RoleProcess[] = [];
+  let apiBoot: Promise<void> = Promise.resolve();
   const baseEnv: Record<string, string> = {
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
@@ -180,11 +194,24 @@ export function createCluster(options: ClusterOptions): Cluster {
     redisUrl,
     processes,
     async start(role, env = {}) {
-      const port = role === 'api' || role === 'all' ? await freePort() : 0;
-      const proc = spawnRole(role, { ...baseEnv, PORT: String(port), ...env }, port);
-      processes.push(proc);
-      await waitUntilReady(proc);
-      return proc;
+      const serves = role === 'api' || role === 'all';
+      // API processes boot one at a time: each runs bootstrapCentral (CREATE OR REPLACE VIEW …), and two at
+      // once collide on the warehouse catalog (the fake answers a DuckDB write-write conflict; real BigQuery
+      // can answer 409). Workers do not bootstrap and start in parallel.
+      const previous = serves ? apiBoot : Promise.resolve();
+      let done: () => void = () => undefined;
+      const mine = new Promise<void>((r) => (done = r));
+      if (serves) apiBoot = previous.then(() => mine);
+      await previous;
+      try {
+        const port = serves ? await freePort() : 0;
+        const proc = spawnRole(role, { ...baseEnv, PORT: String(port), ...env }, port);
+        processes.push(proc);
+        await waitUntilReady(proc);
+        return proc;
+      } finally {
+        done();
+      }
     },
     output: () => processes.map((p) => `── ${p.role} pid ${p.pid} ──\n${p.output()}`).join('\n'),
     async close() {

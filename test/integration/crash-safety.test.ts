@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { callApi, configsWith, createCluster, eventually, holdStatement, onboardTenant, startFakeBigQuery, waitForRunEnd } from '../helpers/processes';
+import { callApi, closeAll, configsWith, createCluster, eventually, holdStatement, onboardTenant, startFakeBigQuery, waitForRunEnd } from '../helpers/processes';
 import type { Cluster, FakeBigQuery, RoleProcess } from '../helpers/processes';
 
 /**
@@ -40,13 +40,9 @@ describe('crash safety across processes', function () {
     cluster = createCluster({ bigquery: bq, env: { CONFIGS_DIR: configs.dir, WORKER_LOCK_DURATION_MS: '2000', WORKER_CONCURRENCY: '1' } });
   });
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') process.stderr.write(`${cluster.output().slice(-20_000)}\n`);
+    if (this.currentTest?.state === 'failed') process.stderr.write(`${cluster?.output().slice(-20_000) ?? ''}\n`);
   });
-  after(async () => {
-    await cluster.close();
-    await bq.close();
-    configs.cleanup();
-  });
+  after(() => closeAll(() => cluster?.close(), () => bq?.close(), () => configs?.cleanup()));
 
   describe('when the worker running a run is killed with SIGKILL mid-run', () => {
     let api: RoleProcess;
@@ -110,6 +106,33 @@ describe('crash safety across processes', function () {
         return value === 'COMPLETED' ? value : undefined;
       }, 10_000, 100);
       expect(status).to.equal('COMPLETED');
+    });
+  });
+
+  describe('when the killed attempt’s INSERT finishes only after the re-delivered attempt wrote its rows', () => {
+    // KNOWN GAP (left pending for the lead): a query job outliving its killed worker by more than the lock
+    // duration commits after the next attempt's DELETE, so the table holds the rows twice (10, not 5).
+    // Needs the re-delivered attempt to wait for / cancel the previous attempt's jobs (e.g. deterministic
+    // job ids per run, step and attempt) before it deletes and re-inserts.
+    it.skip('still holds each row once', async () => {
+      // The workers of the scenario above must not take this run.
+      const earlier = cluster.processes.filter((p) => p.role === 'worker');
+      for (const p of earlier) p.kill('SIGKILL');
+      await Promise.all(earlier.map((p) => p.exited));
+      const api = await cluster.start('api');
+      const apiKey = await onboardTenant(api, cluster.adminKey, 'late_corp');
+      const held = holdStatement(bq.duckdb, (sql) => /^\s*INSERT INTO\b[^\n]*late_corp\.chaos_rows/i.test(sql));
+      const first = await cluster.start('worker');
+      const res = await callApi(api, 'POST', '/api/v1/pipelines/run/late_corp/gcp/chaos/write_rows', { apiKey, body: { date: '2024-03-01' } });
+      await held.arrived;
+      first.kill('SIGKILL');
+      await first.exited;
+      await cluster.start('worker');
+      const run = await waitForRunEnd(api, apiKey, String(res.body['pipeline_logging_id']), 30_000);
+      held.release();
+      await held.finished;
+      const rows = await bq.duckdb.query('SELECT COUNT(*) AS n FROM `late_corp.chaos_rows`');
+      expect({ status: run['status'], rows: Number(rows.rows[0]?.['n']) }).to.deep.equal({ status: 'COMPLETED', rows: 5 });
     });
   });
 });

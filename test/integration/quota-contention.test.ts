@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { callApi, configsWith, createCluster, onboardTenant, startFakeBigQuery, waitForRunEnd } from '../helpers/processes';
+import { callApi, closeAll, configsWith, createCluster, onboardTenant, startFakeBigQuery, waitForRunEnd } from '../helpers/processes';
 import type { ApiResponse, Cluster, FakeBigQuery, RoleProcess } from '../helpers/processes';
 
 /**
@@ -30,14 +30,17 @@ describe('quotas across two API processes', function () {
   let bq: FakeBigQuery;
   let cluster: Cluster;
   let configs: { dir: string; cleanup(): void };
-  let apis: RoleProcess[];
+  let apiA: RoleProcess;
+  let apiB: RoleProcess;
+  /** Requests alternate between the two API processes. */
+  const apiFor = (i: number): RoleProcess => (i % 2 === 0 ? apiA : apiB);
   let apiKey: string;
   const quotaReads: ApiResponse['body'][] = [];
 
   const trigger = (i: number): Promise<ApiResponse> =>
-    callApi(apis[i % 2] ?? '', 'POST', `/api/v1/pipelines/run/${TENANT}/gcp/chaos/read_day`, { apiKey, body: { date: day(i) } });
+    callApi(apiFor(i), 'POST', `/api/v1/pipelines/run/${TENANT}/gcp/chaos/read_day`, { apiKey, body: { date: day(i) } });
   const quota = async (): Promise<ApiResponse['body']> => {
-    const res = await callApi(apis[0] ?? '', 'GET', `/api/v1/tenants/${TENANT}/quota`, { apiKey });
+    const res = await callApi(apiA, 'GET', `/api/v1/tenants/${TENANT}/quota`, { apiKey });
     expect(res.status).to.equal(200);
     quotaReads.push(res.body);
     return res.body;
@@ -69,17 +72,13 @@ describe('quotas across two API processes', function () {
         RATE_LIMIT_IP_PER_MINUTE: '100000',
       },
     });
-    apis = await Promise.all([cluster.start('api'), cluster.start('api')]);
-    apiKey = await onboardTenant(apis[0] ?? '', cluster.adminKey, TENANT, 'STARTER');
+    [apiA, apiB] = await Promise.all([cluster.start('api'), cluster.start('api')]);
+    apiKey = await onboardTenant(apiA, cluster.adminKey, TENANT, 'STARTER');
   });
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') process.stderr.write(`${cluster.output().slice(-20_000)}\n`);
+    if (this.currentTest?.state === 'failed') process.stderr.write(`${cluster?.output().slice(-20_000) ?? ''}\n`);
   });
-  after(async () => {
-    await cluster.close();
-    await bq.close();
-    configs.cleanup();
-  });
+  after(() => closeAll(() => cluster?.close(), () => bq?.close(), () => configs?.cleanup()));
 
   describe('when 200 different runs are triggered at once with no worker running', () => {
     let answers: ApiResponse[];
@@ -112,7 +111,7 @@ describe('quotas across two API processes', function () {
       before(async () => {
         const worker = await cluster.start('worker');
         await whilePolling(async () => {
-          for (const id of admittedIds) expect((await waitForRunEnd(apis[0] as RoleProcess, apiKey, id))['status']).to.equal('COMPLETED');
+          for (const id of admittedIds) expect((await waitForRunEnd(apiA, apiKey, id))['status']).to.equal('COMPLETED');
           for (let i = 1000; ; i++) {
             const res = await trigger(i);
             if (res.status !== 202) {
@@ -120,7 +119,7 @@ describe('quotas across two API processes', function () {
               break;
             }
             extraAdmitted++;
-            expect((await waitForRunEnd(apis[i % 2] as RoleProcess, apiKey, String(res.body['pipeline_logging_id'])))['status']).to.equal('COMPLETED');
+            expect((await waitForRunEnd(apiFor(i), apiKey, String(res.body['pipeline_logging_id'])))['status']).to.equal('COMPLETED');
             if (extraAdmitted > 10) break;
           }
           burst = await Promise.all(Array.from({ length: 40 }, (_, i) => trigger(2000 + i)));

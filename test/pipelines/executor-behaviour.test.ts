@@ -189,16 +189,33 @@ steps:
 
     it('gives up after the last attempt', async () => {
       const template = inlineTemplate(`
-description: broken
+description: always down
 retry: { attempts: 2, backoff_seconds: 1 }
+steps:
+  - { id: down, type: query, sql: "SELECT 1 AS n" }
+`);
+      const spy = instrument(wh.warehouse, () => {
+        throw new WarehouseError('backend error', 'unavailable');
+      });
+      const { sleep, waits } = recordingSleep();
+      const { outcome } = await execute(template, {}, { warehouse: spy, sleep });
+      expect(outcome.status).to.equal('FAILED');
+      expect(outcome.steps[0]).to.include({ status: 'FAILED', attempt: 2, errorMessage: 'backend error' });
+      expect(waits).to.deep.equal([1000]);
+    });
+
+    it('does not retry an error retrying cannot fix (a missing table)', async () => {
+      const template = inlineTemplate(`
+description: broken
+retry: { attempts: 3, backoff_seconds: 1 }
 steps:
   - { id: broken, type: query, sql: "SELECT * FROM \`{tenant_id}.missing_table\`" }
 `);
       const { sleep, waits } = recordingSleep();
       const { outcome } = await execute(template, {}, { sleep });
-      expect(outcome.status).to.equal('FAILED');
-      expect(outcome.steps[0]).to.include({ status: 'FAILED', attempt: 2 });
-      expect(waits).to.deep.equal([1000]);
+      expect(outcome.steps[0]).to.include({ status: 'FAILED', attempt: 1 });
+      expect(outcome.steps[0]?.errorMessage).to.match(/missing_table does not exist/);
+      expect(waits).to.deep.equal([]);
     });
   });
 

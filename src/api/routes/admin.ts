@@ -52,6 +52,13 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
         ctx.body = await t.revokeKey(param(ctx, 'key_id'));
       },
     }),
+    route({
+      method: 'post', path: '/api/v1/admin/warehouse/query', auth: 'admin', tag: 'admin', summary: 'Run one read-only SELECT against the warehouse (the guide’s SQL works as written)',
+      body: Joi.object({ sql: Joi.string().min(1).max(20000).required() }), responses: { 200: 'Rows (at most 10,000)', 422: 'Not a single read-only SELECT' },
+      handler: async (ctx) => {
+        ctx.body = await deps.warehouseQuery(validated<{ sql: string }>(ctx, 'body').sql);
+      },
+    }),
   ];
   if (t.loadSampleData) {
     const load = t.loadSampleData;

@@ -123,6 +123,18 @@ export class JobRunner {
     return job;
   }
 
+  /** Stops every running job and waits for them, at most `graceMs` (a test may hold a job forever). */
+  async cancelAll(graceMs = 2000): Promise<void> {
+    const running = [...this.jobs.values()].filter((j) => j.state === 'RUNNING');
+    for (const job of running) job.controller.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.all(running.map((j) => j.done)), timeout]);
+    if (timer) clearTimeout(timer);
+  }
+
   cancel(id: string): FakeJob {
     const job = this.get(id);
     job.controller.abort();

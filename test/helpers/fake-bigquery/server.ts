@@ -119,6 +119,7 @@ export class FakeBigQueryServer {
   }
 
   async stop(): Promise<void> {
+    await this.jobs.cancelAll();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

@@ -1,0 +1,105 @@
+/**
+ * `npm run bench`: runs every benchmark (or those named: `npm run bench -- trigger worker scheduler cost`)
+ * and prints, for each, our figure, the bare baseline measured in the same run, the ratio and the target.
+ * Needs Redis at REDIS_URL (default redis://127.0.0.1:6379). BENCH_JSON=1 also prints the raw results.
+ */
+import os from 'node:os';
+import { runSchedulerTickBench } from './scheduler-tick';
+import { all202, runTriggerPathBench } from './trigger-path';
+import { runWorkerPathBench } from './worker-path';
+import { runWarehouseCostBench } from './warehouse-cost';
+
+interface Row {
+  benchmark: string;
+  ours: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  met: boolean | null;
+}
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const log = (line: string): void => void process.stderr.write(`· ${line}\n`);
+
+const BENCHES: Record<string, () => Promise<{ rows: Row[]; raw: unknown }>> = {
+  async trigger() {
+    const r = await runTriggerPathBench(log);
+    const ok = all202(r.ours) && all202(r.fixedRate);
+    const answers: Record<string, number> = {};
+    for (const f of [r.ours, r.fixedRate]) for (const [code, n] of Object.entries(f.statuses)) answers[code] = (answers[code] ?? 0) + n;
+    return {
+      raw: r,
+      rows: [
+        { benchmark: `trigger path, req/s (${r.connections} conns, ${r.durationSec} s)`, ours: fmt(r.ours.requestsPerSec), baseline: fmt(r.baseline.requestsPerSec), ratio: fmt(r.ratio, 2), target: 'ratio ≥ 0.5', met: r.ratio >= 0.5 },
+        { benchmark: '  latency p50 / p99 at saturation, ms', ours: `${r.ours.p50Ms} / ${r.ours.p99Ms}`, baseline: `${r.baseline.p50Ms} / ${r.baseline.p99Ms}`, ratio: '', target: '', met: null },
+        { benchmark: '  latency p50 / p99 at 300 req/s, ms', ours: `${r.fixedRate.p50Ms} / ${r.fixedRate.p99Ms}`, baseline: `${r.baselineFixedRate.p50Ms} / ${r.baselineFixedRate.p99Ms}`, ratio: '', target: 'p99 ≤ 50 ms', met: r.fixedRate.p99Ms <= 50 },
+        { benchmark: '  API process RSS now / peak, MB', ours: `${fmt(r.apiRss.rssMb)} / ${fmt(r.apiRss.peakMb)}`, baseline: `${fmt(r.baselineRss.rssMb)} / ${fmt(r.baselineRss.peakMb)}`, ratio: '', target: '≤ 200 MB', met: r.apiRss.peakMb <= 200 },
+        { benchmark: '  every answer 202', ours: `${JSON.stringify(answers)}, ${r.ours.errors + r.fixedRate.errors} socket errors`, baseline: '', ratio: '', target: 'all 202', met: ok },
+      ],
+    };
+  },
+  async worker() {
+    const r = await runWorkerPathBench(log);
+    return {
+      raw: r,
+      rows: [
+        { benchmark: `worker path, runs/s (${r.runs} runs, concurrency ${r.concurrency})`, ours: fmt(r.oursRunsPerSec), baseline: `${fmt(r.baselineJobsPerSec)} no-op jobs/s`, ratio: fmt(r.ratio, 3), target: 'ratio ≥ 0.25', met: r.ratio >= 0.25 },
+        { benchmark: '  completed / warehouse run rows', ours: `${r.completed} / ${r.warehouseRunRows}`, baseline: '', ratio: '', target: `${r.runs} / ${r.runs}`, met: r.completed === r.runs && r.warehouseRunRows === r.runs },
+      ],
+    };
+  },
+  async scheduler() {
+    log('scheduler tick: 100,000 schedules, 1,000 due');
+    const r = await runSchedulerTickBench();
+    return {
+      raw: r,
+      rows: [
+        { benchmark: 'scheduler tick, 1,000 due of 100,000, ms', ours: fmt(r.tickMs, 1), baseline: fmt(r.baselineMs, 1), ratio: `${fmt(r.ratio, 1)}× slower`, target: 'O(due)', met: null },
+        { benchmark: '  same tick with 1,000 defined, ms', ours: fmt(r.tickSmallMs, 1), baseline: '', ratio: `${fmt(r.scaling, 2)}×`, target: 'cost follows due, not defined', met: null },
+      ],
+    };
+  },
+  async cost() {
+    const r = await runWarehouseCostBench(log);
+    return {
+      raw: r,
+      rows: [
+        { benchmark: `warehouse cost, BigQuery insertAll per run (${r.runs} runs)`, ours: fmt(r.insertAllPerRun, 2), baseline: '1 per row: ' + fmt(r.insertedRowsPerRun, 1), ratio: fmt(r.insertAllPerRun / r.insertedRowsPerRun, 3), target: '≤ 3', met: r.insertAllPerRun <= 3 },
+        { benchmark: '  DML statements / all requests per run', ours: `${r.dml} / ${fmt(r.requestsPerRun, 2)}`, baseline: '', ratio: '', target: 'no DML', met: r.dml === 0 },
+      ],
+    };
+  },
+};
+
+function print(rows: Row[]): void {
+  const cols: (keyof Row)[] = ['benchmark', 'ours', 'baseline', 'ratio', 'target', 'met'];
+  const cell = (r: Row, c: keyof Row): string => (c === 'met' ? (r.met === null ? '' : r.met ? 'yes' : 'NO') : String(r[c]));
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)));
+  const line = (values: string[]): string => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join(' | ');
+  console.log(line(cols));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const r of rows) console.log(line(cols.map((c) => cell(r, c))));
+}
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(BENCHES);
+  const unknown = wanted.filter((w) => !(w in BENCHES));
+  if (unknown.length > 0) throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`);
+  const rows: Row[] = [];
+  const raw: Record<string, unknown> = {};
+  for (const name of wanted) {
+    const bench = BENCHES[name];
+    if (!bench) continue;
+    const result = await bench();
+    rows.push(...result.rows);
+    raw[name] = result.raw;
+  }
+  console.log(`\nmachine: ${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, node ${process.version}, ${os.platform()} ${os.release()}\n`);
+  print(rows);
+  if (process.env.BENCH_JSON) console.log(JSON.stringify(raw, null, 2));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

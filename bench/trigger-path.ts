@@ -1,0 +1,131 @@
+/**
+ * Trigger-path benchmark. The product's API runs as a real child process (`src/main.ts api`, info
+ * logging as in production, BigQuery role config against the local fake server — the trigger path
+ * itself touches only Redis). autocannon sends authenticated `POST /api/v1/pipelines/run/…` with a
+ * fresh `{"n": i}` per request (see support.ts for why), and every answer must be 202.
+ * Baseline: a bare Koa route doing one BullMQ `add`, also its own process, under the same load.
+ *
+ *   npx tsx bench/trigger-path.ts          (REDIS_URL, default redis://127.0.0.1:6379)
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
+import { callApi, createCluster, onboardTenant, startFakeBigQuery } from '../test/helpers/processes';
+import { BENCH_PLAN, BENCH_RUN_PATH, BENCH_TENANT, benchConfigs, dropPrefix, REDIS_URL, rssOf, UNTHROTTLED_ENV } from './support';
+
+export interface LoadFigures {
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  total: number;
+  /** Answers by status; for the product every one must be 202. */
+  statuses: Record<string, number>;
+  errors: number;
+}
+
+export interface TriggerPathResult {
+  ours: LoadFigures;
+  baseline: LoadFigures;
+  /** ours / baseline, requests per second at saturation. */
+  ratio: number;
+  /** The product at a fixed 300 req/s. */
+  fixedRate: LoadFigures;
+  baselineFixedRate: LoadFigures;
+  apiRss: { rssMb: number; peakMb: number };
+  baselineRss: { rssMb: number; peakMb: number };
+  connections: number;
+  durationSec: number;
+}
+
+const CONNECTIONS = 50;
+const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC ?? 10);
+const FIXED_RATE = 300;
+
+/** One autocannon run: every request gets its own `n`, so no two are the same run. */
+async function load(baseUrl: string, pathOf: (n: number) => string, headers: Record<string, string>, options: { durationSec: number; overallRate?: number; connections?: number }): Promise<LoadFigures> {
+  let n = Math.floor(Math.random() * 1e9);
+  const result = await autocannon({
+    url: baseUrl,
+    connections: options.connections ?? CONNECTIONS,
+    duration: options.durationSec,
+    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...headers },
+        setupRequest: (req) => {
+          n += 1;
+          return { ...req, path: pathOf(n), body: JSON.stringify({ n }) };
+        },
+      },
+    ],
+  });
+  const statuses: Record<string, number> = {};
+  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = stat.count ?? 0;
+  return { requestsPerSec: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, total: result.requests.total, statuses, errors: result.errors };
+}
+
+function startBaseline(prefix: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'baseline-koa-server.ts'), REDIS_URL, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
+    child.stdout?.on('data', (b: Buffer) => {
+      const m = /listening (\d+)/.exec(b.toString('utf8'));
+      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}` });
+    });
+  });
+}
+
+export async function runTriggerPathBench(log: (line: string) => void = () => undefined): Promise<TriggerPathResult> {
+  const bigquery = await startFakeBigQuery();
+  const configs = benchConfigs();
+  const cluster = createCluster({ bigquery, redisUrl: REDIS_URL, env: { CONFIGS_DIR: configs.dir, ...UNTHROTTLED_ENV } });
+  const basePrefix = `benchbase${randomBytes(3).toString('hex')}`;
+  let baseline: { child: ChildProcess; url: string } | undefined;
+  try {
+    const api = await cluster.start('api');
+    const apiKey = await onboardTenant(api, cluster.adminKey, BENCH_TENANT, BENCH_PLAN);
+    const probe = await callApi(api, 'POST', BENCH_RUN_PATH, { apiKey, body: { n: -1 } });
+    if (probe.status !== 202) throw new Error(`probe trigger answered ${probe.status} ${JSON.stringify(probe.body)}`);
+    const ourPath = (): string => BENCH_RUN_PATH;
+    const auth = { 'X-API-Key': apiKey };
+
+    log('trigger path: warm-up (product)');
+    await load(api.url, ourPath, auth, { durationSec: 2 });
+    log(`trigger path: product at saturation, ${CONNECTIONS} connections, ${DURATION_SEC} s`);
+    const ours = await load(api.url, ourPath, auth, { durationSec: DURATION_SEC });
+    log(`trigger path: product at a fixed ${FIXED_RATE} req/s, ${DURATION_SEC} s`);
+    const fixedRate = await load(api.url, ourPath, auth, { durationSec: DURATION_SEC, overallRate: FIXED_RATE, connections: 10 });
+    const apiRss = rssOf(api.pid);
+
+    baseline = await startBaseline(basePrefix);
+    const basePath = (n: number): string => `/run/${BENCH_TENANT}/gcp/cost/${n}`;
+    log('trigger path: warm-up (baseline)');
+    await load(baseline.url, basePath, {}, { durationSec: 2 });
+    log(`trigger path: baseline at saturation, ${CONNECTIONS} connections, ${DURATION_SEC} s`);
+    const base = await load(baseline.url, basePath, {}, { durationSec: DURATION_SEC });
+    const baselineFixedRate = await load(baseline.url, basePath, {}, { durationSec: DURATION_SEC, overallRate: FIXED_RATE, connections: 10 });
+    const baselineRss = rssOf(baseline.child.pid ?? 0);
+    return { ours, baseline: base, ratio: ours.requestsPerSec / base.requestsPerSec, fixedRate, baselineFixedRate, apiRss, baselineRss, connections: CONNECTIONS, durationSec: DURATION_SEC };
+  } finally {
+    baseline?.child.kill('SIGKILL');
+    await cluster.close();
+    await bigquery.close();
+    configs.cleanup();
+    await dropPrefix(basePrefix);
+  }
+}
+
+/** Every answer of the product's load was 202 (no 200 de-dup, no 429, no 5xx) and nothing failed at the socket. */
+export const all202 = (f: LoadFigures): boolean => f.errors === 0 && Object.keys(f.statuses).every((code) => code === '202');
+
+if (require.main === module) {
+  runTriggerPathBench((line) => console.error(line))
+    .then((r) => console.log(JSON.stringify(r, null, 2)))
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,99 @@
+/**
+ * Worker-path benchmark: N one-step runs (the dryrun template) are admitted and queued, then the
+ * pipeline worker starts and the clock runs until every run is COMPLETED and its run/step/validation
+ * rows are flushed to the warehouse (embedded DuckDB, as `npm start` uses). Baseline: a bare BullMQ
+ * worker with a no-op processor over N queued jobs, same Redis, same concurrency.
+ *
+ *   npx tsx bench/worker-path.ts           (REDIS_URL; BENCH_RUNS, default 1000)
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import { createRedis, closeRedis } from '../src/redis/connection';
+import { createTestDuckDb } from '../test/helpers/warehouse';
+import { BENCH_TENANT, dropPrefix, REDIS_URL, startBenchSystem, until } from './support';
+
+export interface WorkerPathResult {
+  runs: number;
+  concurrency: number;
+  oursRunsPerSec: number;
+  baselineJobsPerSec: number;
+  ratio: number;
+  completed: number;
+  failed: number;
+  /** Run rows in the warehouse view after the flush (must equal `runs`). */
+  warehouseRunRows: number;
+}
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 1000);
+const CONCURRENCY = Number(process.env.WORKER_CONCURRENCY ?? 5);
+
+async function timeOurs(): Promise<{ perSec: number; completed: number; failed: number; warehouseRunRows: number }> {
+  const duck = await createTestDuckDb();
+  const bench = await startBenchSystem({ warehouse: duck.warehouse, env: { WORKER_CONCURRENCY: String(CONCURRENCY) } });
+  try {
+    const { system } = bench;
+    await bench.triggerMany(RUNS);
+    const queue = system.runs.queue;
+    const started = process.hrtime.bigint();
+    await system.start('worker');
+    let counts: Record<string, number> = {};
+    await until('every run to finish', async () => {
+      counts = await queue.getJobCounts('completed', 'failed');
+      return (counts.completed ?? 0) + (counts.failed ?? 0) >= RUNS;
+    });
+    await system.logWriter.flush();
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const { rows } = await duck.warehouse.query(`SELECT count(*) AS n FROM \`${BENCH_TENANT}.x_meta_pipeline_runs\` WHERE status = 'COMPLETED'`);
+    return { perSec: RUNS / seconds, completed: counts.completed ?? 0, failed: counts.failed ?? 0, warehouseRunRows: Number(rows[0]?.n ?? 0) };
+  } finally {
+    await bench.close();
+    await duck.cleanup();
+  }
+}
+
+async function timeBaseline(): Promise<number> {
+  const prefix = `benchbase${randomBytes(3).toString('hex')}`;
+  const connection = createRedis(REDIS_URL, { forBullMQ: true });
+  const queue = new Queue('baseline-noop', { connection, prefix });
+  try {
+    await queue.addBulk(Array.from({ length: RUNS }, (_, i) => ({ name: 'noop', data: { n: i }, opts: { removeOnComplete: { count: RUNS } } })));
+    let done = 0;
+    const started = process.hrtime.bigint();
+    const worker = new Worker('baseline-noop', async () => undefined, { connection, prefix, concurrency: CONCURRENCY });
+    worker.on('completed', () => (done += 1));
+    await until('every baseline job to finish', async () => done >= RUNS);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    await worker.close();
+    return RUNS / seconds;
+  } finally {
+    await queue.close();
+    await closeRedis(connection);
+    await dropPrefix(prefix);
+  }
+}
+
+export async function runWorkerPathBench(log: (line: string) => void = () => undefined): Promise<WorkerPathResult> {
+  log(`worker path: ${RUNS} dryrun runs, concurrency ${CONCURRENCY} (product)`);
+  const ours = await timeOurs();
+  log(`worker path: ${RUNS} no-op jobs, concurrency ${CONCURRENCY} (baseline)`);
+  const baselineJobsPerSec = await timeBaseline();
+  return {
+    runs: RUNS,
+    concurrency: CONCURRENCY,
+    oursRunsPerSec: ours.perSec,
+    baselineJobsPerSec,
+    ratio: ours.perSec / baselineJobsPerSec,
+    completed: ours.completed,
+    failed: ours.failed,
+    warehouseRunRows: ours.warehouseRunRows,
+  };
+}
+
+if (require.main === module) {
+  runWorkerPathBench((line) => console.error(line))
+    .then((r) => console.log(JSON.stringify(r, null, 2)))
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+}

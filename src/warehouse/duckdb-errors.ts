@@ -1,0 +1,21 @@
+import { WarehouseError } from './types';
+
+/** DuckDB error texts → WarehouseError reasons, and the identifier allow-list of the DuckDB adapter. */
+
+const IDENT = /^[A-Za-z0-9_]{1,1024}$/;
+
+export function assertIdentifier(kind: string, name: string): void {
+  if (!IDENT.test(name)) throw new WarehouseError(`Invalid ${kind} name: ${JSON.stringify(name)}`, 'invalid_query');
+}
+
+export function mapDuckDbError(err: unknown, signal?: AbortSignal): WarehouseError {
+  if (err instanceof WarehouseError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (signal?.aborted || /^INTERRUPT Error/i.test(message)) return new WarehouseError('Query cancelled', 'cancelled', { cause: err });
+  if (/Catalog Error: .*(does not exist|not found)/is.test(message)) return new WarehouseError(message, 'not_found', { cause: err });
+  if (/already exists/i.test(message)) return new WarehouseError(message, 'already_exists', { cause: err });
+  if (/^(Parser|Binder|Conversion|Constraint|Invalid Input|Catalog|Out of Range|Not implemented|Dependency) Error/i.test(message)) {
+    return new WarehouseError(message, 'invalid_query', { cause: err });
+  }
+  return new WarehouseError(message, 'unknown', { cause: err });
+}
