@@ -140,7 +140,13 @@ export class BigQueryWarehouse implements Warehouse {
 
   /** CREATE OR REPLACE VIEW as a query: one request, and replacing is atomic on BigQuery. */
   async createView(ref: TableRef, sql: string): Promise<void> {
-    await this.query(`CREATE OR REPLACE VIEW \`${ref.dataset}.${ref.table}\` AS ${sql}`);
+    try {
+      await this.query(`CREATE OR REPLACE VIEW \`${ref.dataset}.${ref.table}\` AS ${sql}`);
+    } catch (err) {
+      // Several processes booting at once replace the same view; BigQuery answers the loser 409 duplicate.
+      // The view the winner wrote is the same definition, so that is success.
+      if (!(err instanceof WarehouseError && err.reason === 'already_exists')) throw err;
+    }
   }
 
   async listTables(dataset: string): Promise<string[]> {

@@ -267,6 +267,8 @@ export class DuckDbWarehouse implements Warehouse {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
+        // Aborted while waiting for a pooled connection: the listener came too late to hear it.
+        if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
         const hasParams = Object.keys(values).length > 0;
         const reader = await conn.runAndReadAll(sql, hasParams ? values : undefined, hasParams ? types : undefined);
         if (DML.has(reader.statementType)) return { rows: [], affectedRows: reader.rowsChanged, fields: [] };

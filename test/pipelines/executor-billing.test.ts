@@ -66,7 +66,7 @@ describe('executor: gcp/cost/billing_cost on DuckDB', () => {
   const dayTotals = async (day: string) =>
     (
       await wh.warehouse.query(
-        'SELECT COUNT(*) AS n, SUM(cost) AS cost, SUM(credits) AS credits, SUM(net_cost) AS net FROM `acme_corp.gcp_cost_daily` WHERE cost_date = @d',
+        'SELECT COUNT(*) AS n, ROUND(SUM(cost), 6) AS cost, ROUND(SUM(credits), 6) AS credits, ROUND(SUM(net_cost), 6) AS net FROM `acme_corp.gcp_cost_daily` WHERE cost_date = @d',
         { params: { d: day }, paramTypes: { d: 'DATE' } },
       )
     ).rows[0] ?? {};

@@ -47,6 +47,8 @@ export function toRestError(err: unknown): RestError {
     if (err.reason === 'already_exists') return new RestError(409, 'duplicate', `Already Exists: ${err.message}`);
     if (err.reason === 'cancelled') return new RestError(400, 'stopped', 'Job execution was cancelled: User requested cancellation');
     if (err.reason === 'invalid_query') return new RestError(400, 'invalidQuery', err.message);
+    // Concurrent DDL on one object: BigQuery answers such races with 409 duplicate as well.
+    if (/write-write conflict|Conflict on/i.test(err.message)) return new RestError(409, 'duplicate', `Already Exists: ${err.message}`);
   }
   return new RestError(500, 'backendError', err instanceof Error ? err.message : String(err));
 }
