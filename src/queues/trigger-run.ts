@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError, notFound } from '../shared/errors';
+import { AppError, dependencyUnavailable, isAppError, notFound } from '../shared/errors';
 import type { Clock } from '../shared/clock';
 import { newRunId, pipelineIdOf } from '../shared/ids';
 import type { PipelineRunJob, RunParameters, TriggerRequest, TriggerResult, TriggerRun } from './pipeline-runs';
@@ -85,7 +85,7 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
     } catch (err) {
       await deps.refund({ tenantId: req.tenantId, runId, admittedAt: now, ...(fingerprint ? { fingerprint } : {}), ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}) });
       await deps.runStore.discard(runId, req.tenantId).catch(() => undefined);
-      throw err;
+      throw isAppError(err) ? err : dependencyUnavailable('The run queue', err);
     }
     return { kind: 'created', pipelineLoggingId: runId, pipelineId, tenantId: req.tenantId, status: 'PENDING' };
   };

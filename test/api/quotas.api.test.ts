@@ -1,0 +1,107 @@
+import { expect } from 'chai';
+import { onboard, startTestSystem } from '../helpers/system';
+import type { TestSystem } from '../helpers/system';
+
+const trigger = (t: TestSystem, key: string, date: string, userId?: string) => {
+  const req = t.request.post('/api/v1/pipelines/run/quota_corp/gcp/cost/billing_cost').set('X-API-Key', key);
+  if (userId) req.set('X-User-ID', userId);
+  return req.send({ date });
+};
+
+describe('plans and quotas over HTTP (no worker: runs stay in flight)', () => {
+  let t: TestSystem;
+  let key: string;
+  beforeEach(async () => {
+    t = await startTestSystem({ role: 'api' });
+    key = await onboard(t, 'quota_corp', 'STARTER');
+  });
+  afterEach(async () => t.close());
+
+  describe('when the concurrent limit (STARTER: 3) is used up', () => {
+    it('answers 429 CONCURRENT_LIMIT_REACHED with the guide’s text and Retry-After', async () => {
+      for (const d of ['2025-01-01', '2025-01-02', '2025-01-03']) expect((await trigger(t, key, d)).status).to.equal(202);
+      const res = await trigger(t, key, '2025-01-04');
+      expect(res.status).to.equal(429);
+      expect(res.body.code).to.equal('CONCURRENT_LIMIT_REACHED');
+      expect(res.body.detail).to.equal('Concurrent pipeline limit reached. Wait for running pipelines to complete.');
+      expect(Number(res.headers['retry-after'])).to.be.greaterThan(0);
+      const quota = await t.request.get('/api/v1/tenants/quota_corp/quota').set('X-API-Key', key);
+      expect(quota.body).to.include({ pipelines_run_today: 3, daily_limit: 6, remaining_today: 3, concurrent_pipelines_running: 3 });
+    });
+
+    it('obeys a plan change on the very next trigger', async () => {
+      for (const d of ['2025-01-01', '2025-01-02', '2025-01-03']) await trigger(t, key, d);
+      expect((await trigger(t, key, '2025-01-04')).status).to.equal(429);
+      const patch = await t.request.patch('/api/v1/admin/tenants/quota_corp').set('X-Admin-Key', t.adminKey).send({ subscription_plan: 'professional' });
+      expect(patch.status).to.equal(200);
+      expect((await trigger(t, key, '2025-01-04')).status).to.equal(202);
+      const quota = await t.request.get('/api/v1/tenants/quota_corp/quota').set('X-API-Key', key);
+      expect(quota.body).to.include({ plan: 'PROFESSIONAL', daily_limit: 25, concurrent_limit: 5 });
+    });
+  });
+
+  describe('when the daily quota is used up', () => {
+    it('answers 429 DAILY_QUOTA_EXCEEDED with the guide’s text once 6 runs were admitted today', async () => {
+      for (let i = 1; i <= 6; i += 1) {
+        const res = await trigger(t, key, `2025-02-0${i}`);
+        expect(res.status).to.equal(202);
+        const cancel = await t.request.delete(`/api/v1/pipelines/runs/${res.body.pipeline_logging_id}`).set('X-API-Key', key);
+        expect(cancel.body.status).to.equal('CANCELLED');
+      }
+      const res = await trigger(t, key, '2025-02-07');
+      expect(res.status).to.equal(429);
+      expect(res.body.code).to.equal('DAILY_QUOTA_EXCEEDED');
+      expect(res.body.detail).to.equal('Daily pipeline quota exceeded. Upgrade or wait until tomorrow.');
+      expect(Number(res.headers['retry-after'])).to.be.within(1, 86400);
+    });
+  });
+
+  describe('team limit (STARTER: 2 distinct X-User-IDs)', () => {
+    it('answers 403 TEAM_LIMIT_REACHED for a third user, and keeps serving the first two', async () => {
+      for (const user of ['alice', 'bob']) expect((await t.request.get('/api/v1/tenants/quota_corp').set('X-API-Key', key).set('X-User-ID', user)).status).to.equal(200);
+      const carol = await t.request.get('/api/v1/tenants/quota_corp').set('X-API-Key', key).set('X-User-ID', 'carol');
+      expect(carol.status).to.equal(403);
+      expect(carol.body.code).to.equal('TEAM_LIMIT_REACHED');
+      expect((await t.request.get('/api/v1/tenants/quota_corp').set('X-API-Key', key).set('X-User-ID', 'alice')).status).to.equal(200);
+    });
+  });
+
+  describe('provider limit (STARTER: 3 providers)', () => {
+    it('answers 403 PROVIDER_LIMIT_REACHED for a fourth provider', async () => {
+      for (const p of ['gcp', 'aws', 'azure']) {
+        expect((await t.request.put(`/api/v1/tenants/quota_corp/providers/${p}`).set('X-API-Key', key).send({ settings: {} })).status).to.equal(200);
+      }
+      const res = await t.request.put('/api/v1/tenants/quota_corp/providers/snowflake').set('X-API-Key', key).send({ settings: {} });
+      expect(res.status).to.equal(403);
+      expect(res.body.code).to.equal('PROVIDER_LIMIT_REACHED');
+    });
+  });
+
+  describe('when the enqueue fails after admission', () => {
+    it('answers 503 and refunds the run: usage and running set are unchanged', async () => {
+      const queue = t.system.runs.queue as unknown as { add: unknown };
+      const original = queue.add;
+      queue.add = () => Promise.reject(new Error('Connection is closed.'));
+      try {
+        const res = await trigger(t, key, '2025-03-01');
+        expect(res.status).to.equal(503);
+        expect(res.body.code).to.equal('DEPENDENCY_UNAVAILABLE');
+      } finally {
+        queue.add = original;
+      }
+      const quota = await t.request.get('/api/v1/tenants/quota_corp/quota').set('X-API-Key', key);
+      expect(quota.body).to.include({ pipelines_run_today: 0, concurrent_pipelines_running: 0 });
+      expect((await trigger(t, key, '2025-03-01')).status).to.equal(202);
+    });
+  });
+
+  describe('key rotation', () => {
+    it('stops the old key on the next request and serves the new one', async () => {
+      const rotated = await t.request.post('/api/v1/tenants/quota_corp/api-keys/rotate').set('X-API-Key', key).send({});
+      expect(rotated.status).to.equal(201);
+      expect(rotated.body.api_key).to.match(/^quota_corp_api_[A-Za-z0-9]{16}$/);
+      expect((await t.request.get('/api/v1/tenants/quota_corp').set('X-API-Key', key)).status).to.equal(401);
+      expect((await t.request.get('/api/v1/tenants/quota_corp').set('X-API-Key', rotated.body.api_key)).status).to.equal(200);
+    });
+  });
+});
