@@ -8,6 +8,7 @@ import type { TestRedis } from '../helpers/redis';
 import { ManualClock, utcDay, utcMonth } from '../../src/shared/clock';
 import { Admission } from '../../src/tenants/admission';
 import { writeProfileCache } from '../../src/tenants/profile-cache';
+import { STARTER_PROFILE as STARTER } from '../helpers/profiles';
 
 interface AdmitBatch {
   admitted: string[];
@@ -53,18 +54,6 @@ class AdmissionChild {
   }
 }
 
-const STARTER = {
-  status: 'ACTIVE' as const,
-  plan: 'STARTER',
-  dailyLimit: 6,
-  monthlyLimit: 180,
-  concurrentLimit: 3,
-  teamLimit: 2,
-  providerLimit: 3,
-  companyName: 'Acme',
-  adminEmail: 'ops@acme.test',
-  createdAt: '2025-03-01T00:00:00.000Z',
-};
 
 describe('admission under contention from two processes', function () {
   this.timeout(60_000);

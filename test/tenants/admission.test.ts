@@ -7,20 +7,8 @@ import { AppError } from '../../src/shared/errors';
 import { Admission } from '../../src/tenants/admission';
 import type { AdmitRequest } from '../../src/tenants/admission';
 import { writeProfileCache } from '../../src/tenants/profile-cache';
-import type { CachedProfile } from '../../src/tenants/profile-cache';
+import { STARTER_PROFILE as STARTER } from '../helpers/profiles';
 
-const STARTER: CachedProfile = {
-  status: 'ACTIVE',
-  plan: 'STARTER',
-  dailyLimit: 6,
-  monthlyLimit: 180,
-  concurrentLimit: 3,
-  teamLimit: 2,
-  providerLimit: 3,
-  companyName: 'Acme',
-  adminEmail: 'ops@acme.test',
-  createdAt: '2025-03-01T00:00:00.000Z',
-};
 
 const tenantId = 'acme_corp';
 

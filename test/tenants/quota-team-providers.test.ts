@@ -5,20 +5,8 @@ import { ManualClock } from '../../src/shared/clock';
 import { AppError } from '../../src/shared/errors';
 import { TeamAndProviders } from '../../src/tenants/team-and-providers';
 import { writeProfileCache } from '../../src/tenants/profile-cache';
-import type { CachedProfile } from '../../src/tenants/profile-cache';
+import { STARTER_PROFILE as STARTER } from '../helpers/profiles';
 
-const STARTER: CachedProfile = {
-  status: 'ACTIVE',
-  plan: 'STARTER',
-  dailyLimit: 6,
-  monthlyLimit: 180,
-  concurrentLimit: 3,
-  teamLimit: 2,
-  providerLimit: 3,
-  companyName: 'Acme',
-  adminEmail: 'ops@acme.test',
-  createdAt: '2025-03-01T00:00:00.000Z',
-};
 
 const DAY_MS = 24 * 3600 * 1000;
 

@@ -7,25 +7,13 @@ import type { TestWarehouse } from '../helpers/warehouse';
 import { ManualClock } from '../../src/shared/clock';
 import { Admission } from '../../src/tenants/admission';
 import { writeProfileCache } from '../../src/tenants/profile-cache';
-import type { CachedProfile } from '../../src/tenants/profile-cache';
 import { refreshUsageRows, resetDailyQuotas } from '../../src/tenants/usage-sync';
 import type { UsageSyncDeps } from '../../src/tenants/usage-sync';
 import { ensureStateTable } from '../../src/warehouse/state-tables';
 import { CENTRAL_DATASET, tenantUsageQuotas } from '../../src/warehouse/tables';
 import type { Warehouse } from '../../src/warehouse/types';
+import { STARTER_PROFILE as STARTER } from '../helpers/profiles';
 
-const STARTER: CachedProfile = {
-  status: 'ACTIVE',
-  plan: 'STARTER',
-  dailyLimit: 6,
-  monthlyLimit: 180,
-  concurrentLimit: 3,
-  teamLimit: 2,
-  providerLimit: 3,
-  companyName: 'Acme',
-  adminEmail: 'ops@acme.test',
-  createdAt: '2025-03-01T00:00:00.000Z',
-};
 
 const GUIDE_SQL = `SELECT tenant_id, pipelines_run_today, daily_limit,
        (daily_limit - pipelines_run_today) as remaining
