@@ -52,8 +52,8 @@ describe('executor: gcp/cost/billing_cost through the BigQuery adapter', () => {
     const after = bq.server.stats();
     expect(after.insertAll - before.insertAll).to.be.at.most(3);
     expect(after.dml - before.dml).to.equal(0);
-    // The step's own writes are DML (DELETE of the partition, then INSERT … SELECT): exactly two.
-    expect(before.dmlByKind).to.deep.include({ DELETE: 1, INSERT: 1 });
+    // The step's own write is one DML statement: a MERGE that replaces the day's partition atomically.
+    expect(before.dmlByKind).to.deep.equal({ MERGE: 1 });
 
     const second = await executeRun(deps, jobFor(billingCost, TENANT, { date: '2025-11-14' }), options);
     expect(second.status).to.equal('COMPLETED');

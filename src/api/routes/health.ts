@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import fs from 'node:fs';
 import path from 'node:path';
-import getAbsoluteFSPath = require('swagger-ui-dist/absolute-path');
+import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path';
 import type { ApiDeps } from '../deps';
 import type { ApiState } from '../types';
 import { requireAdmin } from '../middleware/auth';

@@ -2,7 +2,7 @@ import type { ColumnSchema, ColumnType, QueryParams, TableSpec, Warehouse } from
 import { renderTableName, renderText } from '../render';
 import { RUN_ID_COLUMN } from '../template-checks';
 import type { Destination, QueryStep } from '../types';
-import { StepFailure, addBytes, runSql } from './context';
+import { StepFailure, runSql } from './context';
 import type { StepContext, StepResult } from './context';
 
 /**
@@ -10,12 +10,14 @@ import type { StepContext, StepResult } from './context';
  *
  * Idempotency (a run may be executed again after a crash, with the same pipeline_logging_id):
  * every destination table gets a `_pipeline_logging_id` column naming the run that wrote each row.
- *  - append: rows this run wrote before are deleted first, then inserted again;
- *  - truncate: everything is deleted, then inserted;
- *  - replace_partition: the partition (`partition_column = @partition_param`) is deleted, then only
- *    result rows of that partition are inserted — a rerun of a date replaces it, never duplicates;
+ *  - append: the rows this run wrote before are replaced by the new result;
+ *  - truncate: the whole table is replaced;
+ *  - replace_partition: the partition (`partition_column = @partition_param`) is replaced by the result
+ *    rows of that partition — a rerun of a date replaces it, never duplicates;
  *  - merge: MERGE on `merge_keys` (null-safe), updating matches and inserting the rest.
- * The delete and the insert are two statements: readers may briefly see the partition empty.
+ * The first three are one `MERGE … ON FALSE` statement each (delete what the write owns, insert the new
+ * rows), so readers never see a half-written partition and a late statement from a killed attempt cannot
+ * leave duplicates behind.
  */
 const RUN_PARAM = '_pipeline_logging_id';
 const PARTITION_PARAM = '_partition_value';
@@ -54,7 +56,6 @@ export async function runQueryStep(step: QueryStep, ctx: StepContext): Promise<S
   };
   const insertCols = [...cols, RUN_ID_COLUMN].map(q).join(', ');
   const selectCols = cols.map((c) => `_src.${q(c)}`).join(', ');
-  let bytes: number | undefined;
 
   if (dest.write_mode === 'merge') {
     const on = (dest.merge_keys ?? []).map((k) => `_dst.${q(k)} IS NOT DISTINCT FROM _src.${q(k)}`).join(' AND ');
@@ -67,12 +68,16 @@ export async function runQueryStep(step: QueryStep, ctx: StepContext): Promise<S
     return { rowsProcessed: r.affectedRows ?? 0, bytesProcessed: r.bytesProcessed };
   }
 
-  let where = '';
+  // One MERGE replaces exactly the rows this write owns (this run's rows, the whole table, or the
+  // partition) with the new result. Being one atomic statement, it stays correct in any order: a killed
+  // worker's statement that lands after its re-delivered replacement swaps the same rows again.
   const extra = { params: { ...runParams.params }, types: { ...runParams.types } };
+  let owned: string;
+  let where = '';
   if (dest.write_mode === 'append') {
-    bytes = (await runSql(ctx, `DELETE FROM ${target} WHERE ${q(RUN_ID_COLUMN)} = @${RUN_PARAM}`, runParams)).bytesProcessed;
+    owned = `_dst.${q(RUN_ID_COLUMN)} = @${RUN_PARAM}`;
   } else if (dest.write_mode === 'truncate') {
-    bytes = (await runSql(ctx, `DELETE FROM ${target} WHERE TRUE`)).bytesProcessed;
+    owned = 'TRUE';
   } else {
     const column = dest.partition_column ?? '';
     const paramName = dest.partition_param ?? '';
@@ -81,10 +86,13 @@ export async function runQueryStep(step: QueryStep, ctx: StepContext): Promise<S
     extra.params[PARTITION_PARAM] = value;
     const t = ctx.paramTypes[paramName];
     if (t) extra.types[PARTITION_PARAM] = t;
-    bytes = (await runSql(ctx, `DELETE FROM ${target} WHERE ${q(column)} = @${PARTITION_PARAM}`, extra)).bytesProcessed;
+    owned = `_dst.${q(column)} = @${PARTITION_PARAM}`;
     where = ` WHERE _src.${q(column)} = @${PARTITION_PARAM}`;
   }
-  const insert = `INSERT INTO ${target} (${insertCols}) SELECT ${selectCols}, @${RUN_PARAM} FROM (${sql}) AS _src${where}`;
-  const r = await runSql(ctx, insert, extra);
-  return { rowsProcessed: r.affectedRows ?? 0, bytesProcessed: addBytes(bytes, r.bytesProcessed) };
+  const replace =
+    `MERGE INTO ${target} AS _dst USING (SELECT ${selectCols} FROM (${sql}) AS _src${where}) AS _src ON FALSE ` +
+    `WHEN NOT MATCHED BY SOURCE AND ${owned} THEN DELETE ` +
+    `WHEN NOT MATCHED THEN INSERT (${insertCols}) VALUES (${selectCols}, @${RUN_PARAM})`;
+  const r = await runSql(ctx, replace, extra);
+  return { rowsProcessed: r.affectedRows ?? 0, bytesProcessed: r.bytesProcessed };
 }
