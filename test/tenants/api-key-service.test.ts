@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { AppError } from '../../src/shared/errors';
 import type { ManualClock } from '../../src/shared/clock';
 import { generateApiKey, hashApiKey } from '../../src/security/api-keys';
 import { authenticate, issueKey, revokeKey, rotateKey } from '../../src/tenants/api-key-service';
@@ -10,16 +9,7 @@ import type { TenantDeps } from '../../src/tenants/tenant-deps';
 import { createSharedTenantEnv, createTenantDeps, uniqueTenantId } from '../helpers/tenant-deps';
 import type { SharedTenantEnv } from '../helpers/tenant-deps';
 import type { TestRedis } from '../helpers/redis';
-
-async function caught(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
-}
+import { caught } from '../helpers/errors';
 
 describe('api key service', () => {
   let env: SharedTenantEnv;

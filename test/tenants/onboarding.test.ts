@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { AppError } from '../../src/shared/errors';
+import type { AppError } from '../../src/shared/errors';
 import { hashApiKey } from '../../src/security/api-keys';
 import { onboardTenant, dryRunOnboarding, ONBOARDING_STEPS } from '../../src/tenants/onboarding';
 import type { OnboardingStep } from '../../src/tenants/onboarding';
@@ -10,6 +10,7 @@ import type { Warehouse } from '../../src/warehouse/types';
 import { createSharedTenantEnv, createTenantDeps, uniqueTenantId } from '../helpers/tenant-deps';
 import type { SharedTenantEnv } from '../helpers/tenant-deps';
 import type { TestRedis } from '../helpers/redis';
+import { caught } from '../helpers/errors';
 
 const EVENTS_TABLES = ['tenant_profiles_events', 'tenant_api_keys_events', 'tenant_subscriptions_events', 'tenant_usage_quotas_events'];
 
@@ -20,16 +21,6 @@ async function rowsFor(wh: Warehouse, tenantId: string): Promise<Record<string, 
     counts[table] = Number(rows[0]?.n ?? -1);
   }
   return counts;
-}
-
-async function caught(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
 }
 
 describe('onboarding', () => {

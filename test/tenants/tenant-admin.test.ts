@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { AppError } from '../../src/shared/errors';
 import { onboardTenant } from '../../src/tenants/onboarding';
 import { readProfileCache } from '../../src/tenants/profile-cache';
 import { deleteProvider, getProvider, getTenant, putProvider, readProviderCredentials, updateTenant } from '../../src/tenants/tenant-admin';
@@ -7,16 +6,7 @@ import type { TenantDeps } from '../../src/tenants/tenant-deps';
 import { createSharedTenantEnv, createTenantDeps, uniqueTenantId } from '../helpers/tenant-deps';
 import type { SharedTenantEnv } from '../helpers/tenant-deps';
 import type { TestRedis } from '../helpers/redis';
-
-async function caught(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
-}
+import { caught } from '../helpers/errors';
 
 const SERVICE_ACCOUNT = { type: 'service_account', project_id: 'acme-prod', private_key: '-----BEGIN PRIVATE KEY-----\nsecret\n' };
 
