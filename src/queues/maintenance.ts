@@ -5,7 +5,7 @@ import type { RedisKeys } from '../redis/keys';
 /**
  * The maintenance queue: repeatable jobs (BullMQ job schedulers) that drive the scheduler when
  * SCHEDULER_MODE=internal. With `external`, Cloud Scheduler calls the admin endpoints instead and
- * the repeatables are removed. Running both at once is harmless: every routine is idempotent and
+ * those repeatables are removed (usage refresh, which no endpoint covers, stays). Running both at once is harmless: every routine is idempotent and
  * the tick is exactly-once per fire.
  */
 export const MAINTENANCE_QUEUE = 'maintenance';
@@ -22,6 +22,9 @@ export const MAINTENANCE_SCHEDULES: Record<MaintenanceJobName, string> = {
   'reset-daily-quotas': '0 0 * * *',
 };
 
+/** Jobs no Cloud Scheduler endpoint covers: they run in both modes (the warehouse usage rows stay fresh). */
+export const ALWAYS_INTERNAL: readonly MaintenanceJobName[] = ['usage-refresh'];
+
 export const isMaintenanceJobName = (name: string): name is MaintenanceJobName =>
   (MAINTENANCE_JOB_NAMES as readonly string[]).includes(name);
 
@@ -37,7 +40,7 @@ export function createMaintenanceQueue(connection: Redis, keys: RedisKeys): Main
  */
 export async function syncMaintenanceSchedulers(queue: MaintenanceQueue, mode: 'internal' | 'external'): Promise<void> {
   for (const name of MAINTENANCE_JOB_NAMES) {
-    if (mode === 'external') {
+    if (mode === 'external' && !ALWAYS_INTERNAL.includes(name)) {
       await queue.removeJobScheduler(name);
       continue;
     }

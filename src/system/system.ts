@@ -179,9 +179,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       }
       if (role === 'all' || role === 'scheduler') {
         await syncMaintenanceSchedulers(maintenanceQueue, config.scheduler.mode);
-        if (config.scheduler.mode === 'internal') {
-          maintenanceWorker = createMaintenanceWorker({ connection: clients.bull, keys, routines: schedulerRef.routines, clock, logger });
-        }
+        maintenanceWorker = createMaintenanceWorker({ connection: clients.bull, keys, routines: schedulerRef.routines, clock, logger });
         logger.info({ mode: config.scheduler.mode }, 'scheduler started');
       }
     },

@@ -38,10 +38,11 @@ describe('maintenance queue and worker', () => {
   });
 
   describe('with SCHEDULER_MODE=external', () => {
-    it('removes the job schedulers (Cloud Scheduler drives the endpoints)', async () => {
+    it('removes the job schedulers Cloud Scheduler replaces and keeps the usage refresh', async () => {
       await syncMaintenanceSchedulers(queue, 'internal');
       await syncMaintenanceSchedulers(queue, 'external');
-      expect(await queue.getJobSchedulersCount()).to.equal(0);
+      const schedulers = await queue.getJobSchedulers();
+      expect(schedulers.map((s) => s.key)).to.deep.equal(['usage-refresh']);
     });
   });
 
