@@ -4,6 +4,7 @@ import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../observability/metrics';
 import type { TriggerRun } from '../queues/pipeline-runs';
+import type { RunListFilters } from '../queues/run-service';
 import type { AuthDeps } from './middleware/auth';
 import type { ApiState } from './types';
 
@@ -49,7 +50,7 @@ export interface ApiDeps {
     listTemplates(): Json[];
     validate(tenantId: string, provider: string, domain: string, templateName: string, parameters: Json): Promise<Json>;
     getRun(tenantId: string, runId: string): Promise<Json>;
-    listRuns(tenantId: string, filters: Json): Promise<Json>;
+    listRuns(tenantId: string, filters: RunListFilters): Promise<Json>;
     cancelRun(tenantId: string, runId: string): Promise<Json>;
   };
   scheduler: {

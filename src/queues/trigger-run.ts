@@ -6,7 +6,11 @@ import type { PipelineRunJob, RunParameters, TriggerRequest, TriggerResult, Trig
 import type { RunStore } from './run-store';
 
 /** The outcome of the atomic admission script (see src/tenants/admission.ts). */
-export type AdmitOutcome = { outcome: 'admitted' } | { outcome: 'existing'; runId: string } | { outcome: 'already_admitted' } | { outcome: 'profile_missing' };
+export type AdmitOutcome =
+  | { outcome: 'admitted' }
+  | { outcome: 'existing'; runId: string; reason: 'idempotency_key' | 'in_flight' }
+  | { outcome: 'already_admitted' }
+  | { outcome: 'profile_missing' };
 
 export interface TriggerDeps<T> {
   /** The template and how long a run of it may take (its lease is that plus a margin). */
@@ -62,8 +66,12 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
     if (outcome.outcome === 'profile_missing') throw new AppError(503, 'DEPENDENCY_UNAVAILABLE', 'Tenant profile unavailable, retry shortly');
     if (outcome.outcome !== 'admitted') {
       const existingId = outcome.outcome === 'existing' ? outcome.runId : runId;
-      const status = (await deps.runStore.status(existingId)) ?? 'PENDING';
-      return { kind: 'existing', pipelineLoggingId: existingId, pipelineId, tenantId: req.tenantId, status };
+      const existing = await deps.runStore.get(existingId);
+      // The same Idempotency-Key with another pipeline or other parameters is a client bug, not a replay.
+      if (outcome.outcome === 'existing' && outcome.reason === 'idempotency_key' && existing && existing.fingerprint !== (fingerprint ?? null)) {
+        throw new AppError(409, 'IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used for a different pipeline or different parameters');
+      }
+      return { kind: 'existing', pipelineLoggingId: existingId, pipelineId: existing?.pipelineId ?? pipelineId, tenantId: req.tenantId, status: existing?.status ?? 'PENDING' };
     }
     const job: PipelineRunJob = {
       pipelineLoggingId: runId,

@@ -134,7 +134,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       listTemplates: () => templates.list().map((t) => ({ ...t, path: `/api/v1/pipelines/run/{tenant_id}/${t.provider}/${t.domain}/${t.name}` })),
       validate: (tenantId, provider, domain, name, params) => runs.validate(tenantId, provider, domain, name, params),
       getRun: (tenantId, runId) => runs.runService.getRun(tenantId, runId),
-      listRuns: (tenantId, filters) => runs.runService.listRuns(tenantId, filters as never),
+      listRuns: (tenantId, filters) => runs.runService.listRuns(tenantId, filters),
       cancelRun: (tenantId, runId) => runs.runService.cancelRun(tenantId, runId),
     },
     scheduler: scheduler.api,

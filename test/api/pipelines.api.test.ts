@@ -138,6 +138,14 @@ describe('pipeline runs over HTTP', () => {
       expect(b.body.pipeline_logging_id).to.equal(a.body.pipeline_logging_id);
     });
 
+    it('answers 409 IDEMPOTENCY_CONFLICT when the same key comes with other parameters', async () => {
+      const a = await t.request.post(`${RUN}/billing_cost`).set('X-API-Key', key).set('Idempotency-Key', 'req-43').send({ date: '2025-11-02' });
+      const b = await t.request.post(`${RUN}/billing_cost`).set('X-API-Key', key).set('Idempotency-Key', 'req-43').send({ date: '2025-11-03' });
+      expect(a.status).to.equal(202);
+      expect(b.status).to.equal(409);
+      expect(b.body.code).to.equal('IDEMPOTENCY_CONFLICT');
+    });
+
     it('cancels a waiting run: CANCELLED, slot released, then 409 on a second cancel', async () => {
       const run = await t.request.post(`${RUN}/billing_cost`).set('X-API-Key', key).send({ date: '2025-09-09' });
       const id = run.body.pipeline_logging_id as string;

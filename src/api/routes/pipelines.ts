@@ -6,6 +6,7 @@ import type { RouteSpec } from '../route-table';
 import { IDEMPOTENCY_KEY_PATTERN, runIdParam, runParametersBody, templateParams } from '../schemas';
 import { param } from '../types';
 import type { ApiContext } from '../types';
+import type { RunListFilters } from '../../queues/run-service';
 
 type Json = Record<string, unknown>;
 
@@ -73,7 +74,7 @@ export function pipelineRoutes(deps: ApiDeps): RouteSpec[] {
       method: 'get', path: '/api/v1/pipelines/runs', auth: 'tenant', tag: 'runs', summary: 'Runs of the tenant, newest first, with filters and an opaque cursor',
       query: listQuery, responses: { 200: 'A page of runs', 422: 'Invalid filter' },
       handler: async (ctx) => {
-        ctx.body = await p.listRuns(ctx.state.auth?.tenantId ?? '', validated<Json>(ctx, 'query'));
+        ctx.body = await p.listRuns(ctx.state.auth?.tenantId ?? '', validated<RunListFilters>(ctx, 'query'));
       },
     }),
     route({
