@@ -37,7 +37,7 @@ function guards(spec: RouteSpec, deps: ApiDeps): Middleware<ApiState>[] {
 }
 
 export function createApp(deps: ApiDeps): Koa<ApiState> {
-  const app = new Koa<ApiState>({ proxy: true });
+  const app = new Koa<ApiState>({ proxy: deps.trustProxy });
   const routes = routeTable(deps);
   let openApi: Record<string, unknown> | undefined;
   const ops = operationalRouter(deps, () => (openApi ??= buildOpenApi(routes, { version: deps.version })));

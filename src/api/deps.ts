@@ -21,6 +21,8 @@ export interface ApiDeps {
   metrics: Metrics;
   clock: Clock;
   metricsRequireAdmin: boolean;
+  /** Client IPs (rate limits, failed-auth limits) come from X-Forwarded-For only when true. */
+  trustProxy: boolean;
   auth: AuthDeps;
   rateLimits: { perIp: Middleware<ApiState>; perTenant: Middleware<ApiState>; perTenantRun: Middleware<ApiState> };
   readiness(): Promise<Record<string, boolean>>;

@@ -10,6 +10,8 @@ export interface Config {
   role: Role;
   host: string;
   port: number;
+  /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean;
   dataDir: string;
   configsDir: string;
   logLevel: string;
@@ -36,6 +38,7 @@ const schema = Joi.object({
   ROLE: Joi.string().valid(...ROLES).default('all'),
   HOST: Joi.string().default('0.0.0.0'),
   PORT: Joi.number().integer().min(0).max(65535).default(8080),
+  TRUST_PROXY: Joi.boolean().default(false),
   DATA_DIR: Joi.string().default('./data'),
   CONFIGS_DIR: Joi.string().default('./configs'),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
@@ -80,6 +83,7 @@ interface EnvValues {
   ROLE: Role;
   HOST: string;
   PORT: number;
+  TRUST_PROXY: boolean;
   DATA_DIR: string;
   CONFIGS_DIR: string;
   LOG_LEVEL: string;
@@ -144,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
     role: v.ROLE,
     host: v.HOST,
     port: v.PORT,
+    trustProxy: v.TRUST_PROXY,
     dataDir,
     configsDir: path.resolve(v.CONFIGS_DIR),
     logLevel: v.LOG_LEVEL,

@@ -25,6 +25,8 @@ export function createRedis(url: string, options: RedisConnectOptions = {}): Red
     return new Redis(url, {
       ...base,
       enableOfflineQueue: false,
+      // Commands issued in the same tick by concurrent requests share one round trip.
+      enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       commandTimeout: options.commandTimeoutMs ?? 1500,
       connectTimeout: options.commandTimeoutMs ?? 1500,

@@ -79,6 +79,7 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     release: async (job, status, fingerprint) => {
       await deps.admission.release(job.tenantId, job.pipelineLoggingId, status === 'PENDING' || status === 'RUNNING' ? 'FAILED' : status, fingerprint ?? undefined);
     },
+    flushLogs: () => deps.logWriter.flush(),
     onRunFinished: deps.onRunFinished,
   });
   const startRun = createTriggerRun<Template>({

@@ -104,6 +104,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     metrics,
     clock,
     metricsRequireAdmin: config.metricsAuth === 'admin',
+    trustProxy: config.trustProxy,
     auth: {
       authenticate: (key) => authenticate(tenantDeps, key),
       adminApiKey: admin.key,

@@ -1,7 +1,5 @@
 import type { Config } from '../config';
 import type { Logger } from '../shared/logger';
-import { BigQueryWarehouse } from './bigquery';
-import { DuckDbWarehouse } from './duckdb';
 import type { Warehouse } from './types';
 
 export type { Warehouse } from './types';
@@ -17,12 +15,15 @@ export interface CreateWarehouseDeps {
  * Application Default Credentials unless an API endpoint override (a local server) is configured.
  */
 export async function createWarehouse(cfg: Config['warehouse'], deps: CreateWarehouseDeps): Promise<Warehouse> {
+  // Adapters load on demand: a BigQuery process never loads DuckDB's native library, and vice versa.
   if (cfg.kind === 'duckdb') {
+    const { DuckDbWarehouse } = await import('./duckdb');
     const wh = await DuckDbWarehouse.open({ path: cfg.duckdbPath });
     deps.logger.info({ path: cfg.duckdbPath }, 'warehouse: duckdb opened');
     return wh;
   }
   if (!cfg.gcpProjectId) throw new Error('GCP_PROJECT_ID is required when WAREHOUSE=bigquery');
+  const { BigQueryWarehouse } = await import('./bigquery');
   const wh = await BigQueryWarehouse.create({
     projectId: cfg.gcpProjectId,
     location: cfg.bigqueryLocation,

@@ -102,11 +102,11 @@ describe('hostile input: oversized and malformed bodies', () => {
   });
 });
 
-describe('hostile input: brute-forced keys', () => {
+describe('hostile input: brute-forced keys (behind a trusted proxy that sets X-Forwarded-For)', () => {
   let t: TestSystem;
   let key: string;
   before(async () => {
-    t = await startTestSystem({ env: { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '20' } });
+    t = await startTestSystem({ env: { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '20', TRUST_PROXY: 'true' } });
     key = await onboard(t, 'brute_corp');
   });
   after(async () => t.close());
@@ -147,5 +147,23 @@ describe('hostile input: brute-forced keys', () => {
       for (let i = 0; i < 20; i += 1) expect((await t.request.get('/api/v1/tenants/brute_corp').set('X-Forwarded-For', ip)).status).to.equal(401);
       expect((await t.request.get('/api/v1/tenants/brute_corp').set('X-Forwarded-For', ip)).status).to.equal(429);
     });
+  });
+});
+
+describe('hostile input: brute force with a forged X-Forwarded-For (no trusted proxy)', () => {
+  let t: TestSystem;
+  before(async () => {
+    t = await startTestSystem({ env: { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '20' } });
+    await onboard(t, 'forge_corp');
+  });
+  after(async () => t.close());
+
+  it('still counts every guess against the real client address', async () => {
+    for (let i = 0; i < 20; i += 1) {
+      const res = await t.request.get('/api/v1/tenants/forge_corp').set('X-API-Key', `forge_corp_api_${String(i).padStart(16, 'y')}`).set('X-Forwarded-For', `198.18.0.${i}`);
+      expect(res.status, `attempt ${i + 1}`).to.equal(401);
+    }
+    const blocked = await t.request.get('/api/v1/tenants/forge_corp').set('X-API-Key', 'forge_corp_api_ZZZZZZZZZZZZZZZZ').set('X-Forwarded-For', '198.18.1.1');
+    expect([blocked.status, blocked.body.code]).to.deep.equal([429, 'AUTH_RATE_LIMITED']);
   });
 });
