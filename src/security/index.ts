@@ -15,11 +15,11 @@ export interface KeyManagerFactoryOptions {
 export async function createKeyManager(cfg: Config['keyManager'], options: KeyManagerFactoryOptions = {}): Promise<KeyManager> {
   // Loaded on demand: the Cloud KMS client (gRPC stack) only in processes configured for it.
   if (cfg.kind === 'local') {
-    const { LocalKeyring } = await import('./local-keyring');
+    const { LocalKeyring } = require('./local-keyring') as typeof import('./local-keyring');
     return LocalKeyring.open(cfg.keyringPath, options.logger ? { logger: options.logger } : {});
   }
   if (!cfg.kmsKeyName) throw new Error('KMS_KEY_NAME is required when KEY_MANAGER=gcp');
-  const { CloudKms } = await import('./cloud-kms');
+  const { CloudKms } = require('./cloud-kms') as typeof import('./cloud-kms');
   return new CloudKms({
     keyName: cfg.kmsKeyName,
     ...(cfg.kmsApiEndpoint ? { apiEndpoint: cfg.kmsApiEndpoint } : {}),

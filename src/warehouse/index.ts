@@ -17,13 +17,13 @@ export interface CreateWarehouseDeps {
 export async function createWarehouse(cfg: Config['warehouse'], deps: CreateWarehouseDeps): Promise<Warehouse> {
   // Adapters load on demand: a BigQuery process never loads DuckDB's native library, and vice versa.
   if (cfg.kind === 'duckdb') {
-    const { DuckDbWarehouse } = await import('./duckdb');
+    const { DuckDbWarehouse } = require('./duckdb') as typeof import('./duckdb');
     const wh = await DuckDbWarehouse.open({ path: cfg.duckdbPath });
     deps.logger.info({ path: cfg.duckdbPath }, 'warehouse: duckdb opened');
     return wh;
   }
   if (!cfg.gcpProjectId) throw new Error('GCP_PROJECT_ID is required when WAREHOUSE=bigquery');
-  const { BigQueryWarehouse } = await import('./bigquery');
+  const { BigQueryWarehouse } = require('./bigquery') as typeof import('./bigquery');
   const wh = await BigQueryWarehouse.create({
     projectId: cfg.gcpProjectId,
     location: cfg.bigqueryLocation,
