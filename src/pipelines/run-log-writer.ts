@@ -79,6 +79,11 @@ export interface RunLogWriter {
 
 export interface RunLogWriterOptions {
   warehouse: Warehouse;
+  /**
+   * Called after a successful insert with the ids of runs whose terminal row it carried, so the caller can
+   * stop tracking them as "finished but not yet in the warehouse" (see src/queues/run-log-outbox.ts).
+   */
+  onTerminalRunsWritten?(runIds: string[]): void;
   logger: Logger;
   clock?: Clock;
   flushIntervalMs?: number;
@@ -105,8 +110,11 @@ const insertId = (text: string): string => (text.length <= 100 ? text : createHa
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+const TERMINAL_RUN_STATUSES = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
 export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
   const { warehouse, logger } = options;
+  const runsTable = eventsTableName(pipelineRuns);
   const clock = options.clock ?? systemClock;
   const flushIntervalMs = options.flushIntervalMs ?? 500;
   const maxBatchRows = options.maxBatchRows ?? 500;
@@ -180,6 +188,10 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
     try {
       await warehouse.insertRows(g.ref, rows, { insertIds: ids });
       g.failures = 0;
+      if (options.onTerminalRunsWritten && g.ref.table === runsTable) {
+        const done = rows.filter((r) => TERMINAL_RUN_STATUSES.has(String(r.status))).map((r) => String(r.pipeline_logging_id));
+        if (done.length > 0) options.onTerminalRunsWritten(done);
+      }
       return true;
     } catch (err) {
       // Back in front of anything written meanwhile, keeping per-key order.

@@ -5,12 +5,12 @@ import type { RedisKeys } from '../redis/keys';
 /**
  * The maintenance queue: repeatable jobs (BullMQ job schedulers) that drive the scheduler when
  * SCHEDULER_MODE=internal. With `external`, Cloud Scheduler calls the admin endpoints instead and
- * those repeatables are removed (usage refresh, which no endpoint covers, stays). Running both at once is harmless: every routine is idempotent and
+ * those repeatables are removed (usage refresh and log reconciliation, which no endpoint covers, stay). Running both at once is harmless: every routine is idempotent and
  * the tick is exactly-once per fire.
  */
 export const MAINTENANCE_QUEUE = 'maintenance';
 
-export const MAINTENANCE_JOB_NAMES = ['scheduler-tick', 'process-queue', 'usage-refresh', 'cleanup-orphans', 'reset-daily-quotas'] as const;
+export const MAINTENANCE_JOB_NAMES = ['scheduler-tick', 'process-queue', 'usage-refresh', 'log-reconcile', 'cleanup-orphans', 'reset-daily-quotas'] as const;
 export type MaintenanceJobName = (typeof MAINTENANCE_JOB_NAMES)[number];
 
 /** Cron patterns, all in UTC; minute-aligned so a tick handles the fires of the minute that just began. */
@@ -18,12 +18,13 @@ export const MAINTENANCE_SCHEDULES: Record<MaintenanceJobName, string> = {
   'scheduler-tick': '* * * * *',
   'process-queue': '* * * * *',
   'usage-refresh': '* * * * *',
+  'log-reconcile': '* * * * *',
   'cleanup-orphans': '*/15 * * * *',
   'reset-daily-quotas': '0 0 * * *',
 };
 
 /** Jobs no Cloud Scheduler endpoint covers: they run in both modes (the warehouse usage rows stay fresh). */
-export const ALWAYS_INTERNAL: readonly MaintenanceJobName[] = ['usage-refresh'];
+export const ALWAYS_INTERNAL: readonly MaintenanceJobName[] = ['usage-refresh', 'log-reconcile'];
 
 export const isMaintenanceJobName = (name: string): name is MaintenanceJobName =>
   (MAINTENANCE_JOB_NAMES as readonly string[]).includes(name);

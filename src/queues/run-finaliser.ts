@@ -14,13 +14,10 @@ export interface RunFinaliserDeps {
   /** Frees the run's concurrency slot (idempotent) and counts its outcome for the day. */
   release(job: PipelineRunJob, status: RunStatus, fingerprint: string | null): Promise<void>;
   /**
-   * Writes the buffered warehouse log rows now. Awaited before a run is marked terminal, so a worker killed
-   * after that point has nothing of the run left in memory; one killed before it leaves the run unfinished
-   * in Redis, and BullMQ re-delivers it.
+   * Records that the run's terminal warehouse row is owed (RunLogOutbox): called before the run is marked
+   * terminal, so a worker killed after that point leaves a record another process reconciles from.
    */
-  flushLogs?(): Promise<void>;
-  /** How long to wait for that flush (the warehouse may be down) before finishing the run anyway. */
-  flushTimeoutMs?: number;
+  trackFinished?(job: PipelineRunJob, at: Date): Promise<void>;
   /** Called once per finished run after its slot is free (scheduler stats, deferred runs of the tenant). */
   onRunFinished?(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void>;
 }
@@ -44,7 +41,7 @@ export class RunFinaliser {
 
   /** After executeRun returned (it wrote the warehouse rows itself). Returns whether this call ended the run. */
   async finishExecuted(job: PipelineRunJob, outcome: ExecutedOutcome): Promise<boolean> {
-    await this.flushLogs(job);
+    await this.deps.trackFinished?.(job, this.deps.clock.now());
     const fresh = await this.deps.runStore.markTerminal(job.pipelineLoggingId, {
       status: outcome.status,
       at: this.deps.clock.now(),
@@ -61,27 +58,12 @@ export class RunFinaliser {
   /** Ends a run that did not execute (or no longer can); writes its warehouse row too. No-op when already terminal. */
   async finishUnexecuted(job: PipelineRunJob, status: RunStatus, errorMessage: string | null): Promise<boolean> {
     const at = this.deps.clock.now();
+    await this.deps.trackFinished?.(job, at);
     const fresh = await this.deps.runStore.markTerminal(job.pipelineLoggingId, { status, at, durationMs: null, errorMessage });
     if (!fresh) return false;
     await this.deps.recordTerminal(job, { status, errorMessage, at });
     await this.afterTerminal(job, status, null);
     return true;
-  }
-
-  private async flushLogs(job: PipelineRunJob): Promise<void> {
-    if (!this.deps.flushLogs) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), this.deps.flushTimeoutMs ?? 10_000);
-    });
-    try {
-      await Promise.race([this.deps.flushLogs(), timeout]);
-    } catch (err) {
-      // The rows stay buffered and are retried; only a process death before the warehouse recovers loses them.
-      this.deps.logger.warn({ err: (err as Error).message, pipeline_logging_id: job.pipelineLoggingId }, 'run logs not yet written; finishing the run anyway');
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private async afterTerminal(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void> {

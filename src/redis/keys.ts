@@ -76,6 +76,10 @@ export class RedisKeys {
   idempotency(tenantId: string, key: string): string {
     return this.tenant(tenantId, `idem:${key}`);
   }
+  /** Sorted set: run id → end time (ms) of finished runs whose terminal warehouse row is not confirmed yet. */
+  logsUnconfirmed(): string {
+    return `${this.prefix}:logs:unconfirmed`;
+  }
   /** Pub/sub channel on which cancellations are announced to every worker process. */
   cancelChannel(): string {
     return `${this.prefix}:runs:cancel`;

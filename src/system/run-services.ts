@@ -19,6 +19,7 @@ import type { RenderOverrides } from '../pipelines/render';
 import { createPipelineRunsQueue, enqueuePipelineRun } from '../queues/pipeline-runs';
 import type { PipelineRunJob, RunStatus, TriggerRun } from '../queues/pipeline-runs';
 import { RunFinaliser } from '../queues/run-finaliser';
+import type { RunLogOutbox } from '../queues/run-log-outbox';
 import { RunService } from '../queues/run-service';
 import { RunStore } from '../queues/run-store';
 import { createTriggerRun } from '../queues/trigger-run';
@@ -44,6 +45,7 @@ export interface RunServicesDeps {
   admission: Admission;
   teamProviders: TeamAndProviders;
   logWriter: RunLogWriter;
+  outbox: RunLogOutbox;
   tenantDeps: TenantDeps;
   /** Called after every run ends (scheduler stats, the tenant's deferred runs). */
   onRunFinished(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void>;
@@ -79,7 +81,7 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     release: async (job, status, fingerprint) => {
       await deps.admission.release(job.tenantId, job.pipelineLoggingId, status === 'PENDING' || status === 'RUNNING' ? 'FAILED' : status, fingerprint ?? undefined);
     },
-    flushLogs: () => deps.logWriter.flush(),
+    trackFinished: (job, at) => deps.outbox.track(job.pipelineLoggingId, at),
     onRunFinished: deps.onRunFinished,
   });
   const startRun = createTriggerRun<Template>({

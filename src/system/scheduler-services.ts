@@ -38,6 +38,8 @@ export interface SchedulerServicesDeps {
   queue: Queue<PipelineRunJob>;
   /** Resolved lazily: the trigger routine and the scheduler are built from each other's parts. */
   trigger: TriggerRun;
+  /** Rewrites warehouse rows of finished runs whose log write was never confirmed (RunLogOutbox). */
+  reconcileLogs(now: Date): Promise<unknown>;
 }
 
 export interface SchedulerServices {
@@ -70,6 +72,7 @@ export function buildSchedulerServices(deps: SchedulerServicesDeps): SchedulerSe
     tick: (now) => triggerDueSchedules(runDeps, now),
     processQueue: (now) => processDeferredQueue(runDeps, now),
     refreshUsage: (now) => refreshUsageRows({ redis, keys, warehouse }, now),
+    reconcileLogs: (now) => deps.reconcileLogs(now),
     resetDailyQuotas: (now) => resetDailyQuotas({ redis, keys, warehouse }, now),
     cleanupOrphans: (now) =>
       cleanupOrphanedRuns(

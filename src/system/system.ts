@@ -19,6 +19,7 @@ import { loadTemplateRegistry } from '../pipelines/template-registry';
 import { createRunLogWriter } from '../pipelines/run-log-writer';
 import type { RunLogWriter } from '../pipelines/run-log-writer';
 import { createMaintenanceQueue, syncMaintenanceSchedulers } from '../queues/maintenance';
+import { RunLogOutbox } from '../queues/run-log-outbox';
 import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
 import { Admission } from '../tenants/admission';
 import { authenticate } from '../tenants/api-key-service';
@@ -59,6 +60,7 @@ export interface System {
   runs: RunServices;
   scheduler: SchedulerServices;
   logWriter: RunLogWriter;
+  outbox: RunLogOutbox;
   tenantDeps: TenantDeps;
   /** Starts the given role(s) in this process. */
   start(role: Role): Promise<void>;
@@ -82,17 +84,25 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   const tenantDeps: TenantDeps = { warehouse, redis, keys, keyManager: clients.keyManager, plans, clock, logger };
   const admission = new Admission({ redis, keys, clock });
   const teamProviders = new TeamAndProviders({ redis, keys, clock });
-  const logWriter = createRunLogWriter({ warehouse, logger, clock, flushIntervalMs: options.logFlushIntervalMs ?? 500 });
+  const outbox = new RunLogOutbox(redis, keys, logger);
+  const logWriter = createRunLogWriter({
+    warehouse,
+    logger,
+    clock,
+    flushIntervalMs: options.logFlushIntervalMs ?? 500,
+    onTerminalRunsWritten: (runIds) => outbox.confirm(runIds),
+  });
 
   // The scheduler needs the trigger routine; the runs need the scheduler's after-run hook. Tie the knot lazily.
   let scheduler: SchedulerServices | undefined;
   const runs = buildRunServices({
-    config, redis, bull: clients.bull, keys, warehouse, clock, logger, metrics, templates, plans, admission, teamProviders, logWriter, tenantDeps,
+    config, redis, bull: clients.bull, keys, warehouse, clock, logger, metrics, templates, plans, admission, teamProviders, logWriter, outbox, tenantDeps,
     onRunFinished: (job: PipelineRunJob, status: RunStatus, durationMs: number | null) => scheduler?.onRunFinished(job, status, durationMs) ?? Promise.resolve(),
   });
   scheduler = buildSchedulerServices({
     redis, keys, warehouse, clock, logger, templates, teamProviders, admission,
     runStore: runs.runStore, finaliser: runs.finaliser, queue: runs.queue, trigger: runs.trigger,
+    reconcileLogs: (now) => outbox.reconcile({ runStore: runs.runStore, logWriter }, now),
   });
   const maintenanceQueue = createMaintenanceQueue(clients.bull, keys);
   const limiters = createRateLimiters({ redis, keys, limits: config.rateLimits, clock });
@@ -159,7 +169,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   const schedulerRef = scheduler;
 
   return {
-    config, clients, keys, metrics, adminApiKey: admin.key, apiDeps, runs, scheduler: schedulerRef, logWriter, tenantDeps,
+    config, clients, keys, metrics, adminApiKey: admin.key, apiDeps, runs, scheduler: schedulerRef, logWriter, outbox, tenantDeps,
     server: () => server,
     async start(role) {
       if (role === 'all' || role === 'api') {

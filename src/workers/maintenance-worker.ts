@@ -12,6 +12,7 @@ export interface MaintenanceRoutines {
   tick(now: Date): Promise<unknown>;
   processQueue(now: Date): Promise<unknown>;
   refreshUsage(now: Date): Promise<unknown>;
+  reconcileLogs(now: Date): Promise<unknown>;
   cleanupOrphans(now: Date): Promise<unknown>;
   resetDailyQuotas(now: Date): Promise<unknown>;
 }
@@ -36,6 +37,7 @@ const ROUTINE_OF: Record<MaintenanceJobName, keyof MaintenanceRoutines> = {
   'scheduler-tick': 'tick',
   'process-queue': 'processQueue',
   'usage-refresh': 'refreshUsage',
+  'log-reconcile': 'reconcileLogs',
   'cleanup-orphans': 'cleanupOrphans',
   'reset-daily-quotas': 'resetDailyQuotas',
 };

@@ -38,11 +38,11 @@ describe('maintenance queue and worker', () => {
   });
 
   describe('with SCHEDULER_MODE=external', () => {
-    it('removes the job schedulers Cloud Scheduler replaces and keeps the usage refresh', async () => {
+    it('removes the job schedulers Cloud Scheduler replaces and keeps usage refresh and log reconciliation', async () => {
       await syncMaintenanceSchedulers(queue, 'internal');
       await syncMaintenanceSchedulers(queue, 'external');
       const schedulers = await queue.getJobSchedulers();
-      expect(schedulers.map((s) => s.key)).to.deep.equal(['usage-refresh']);
+      expect(schedulers.map((s) => s.key).sort()).to.deep.equal(['log-reconcile', 'usage-refresh']);
     });
   });
 
@@ -60,6 +60,7 @@ describe('maintenance queue and worker', () => {
       tick: record('tick'),
       processQueue: record('processQueue'),
       refreshUsage: record('refreshUsage'),
+      reconcileLogs: record('reconcileLogs'),
       cleanupOrphans: record('cleanupOrphans'),
       resetDailyQuotas: record('resetDailyQuotas'),
     };
@@ -82,6 +83,7 @@ describe('maintenance queue and worker', () => {
         'scheduler-tick': 'tick',
         'process-queue': 'processQueue',
         'usage-refresh': 'refreshUsage',
+        'log-reconcile': 'reconcileLogs',
         'cleanup-orphans': 'cleanupOrphans',
         'reset-daily-quotas': 'resetDailyQuotas',
       };

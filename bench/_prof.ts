@@ -1,0 +1,22 @@
+import { Session } from 'node:inspector';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { createTestDuckDb } from '../test/helpers/warehouse';
+import { createLogger } from '../src/shared/logger';
+import { BENCH_RUN_PATH, startBenchSystem } from './support';
+(async () => {
+  const wh = await createTestDuckDb();
+  const b = await startBenchSystem({ warehouse: wh.warehouse, env: { LOG_LEVEL: 'info' } });
+  await b.system.start('api');
+  const port = (b.system.server()?.address() as { port: number }).port;
+  const key = String((await b.system.apiDeps.tenants.issueKey('bench_corp')).api_key);
+  const session = new Session(); session.connect();
+  const post = (m: string, p?: object) => new Promise<any>((res, rej) => session.post(m, p ?? {}, (e, r) => (e ? rej(e) : res(r))));
+  await post('Profiler.enable'); await post('Profiler.start');
+  const ac = spawn('npx', ['autocannon', '-c', '50', '-d', '8', '-m', 'POST', '-H', `X-API-Key=${key}`, '-H', 'Content-Type=application/json', '-b', '{"n":1}', '--idReplacement', `http://127.0.0.1:${port}${BENCH_RUN_PATH}`], { stdio: 'inherit' });
+  await new Promise((r) => ac.on('exit', r));
+  const { profile } = await post('Profiler.stop');
+  fs.writeFileSync('/tmp/api.cpuprofile', JSON.stringify(profile));
+  await b.close(); await wh.cleanup();
+  process.exit(0);
+})();

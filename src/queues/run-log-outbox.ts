@@ -1,0 +1,112 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../shared/logger';
+import type { RedisKeys } from '../redis/keys';
+import type { RunLogWriter } from '../pipelines/run-log-writer';
+import { TERMINAL_STATUSES } from './pipeline-runs';
+import type { LiveRun, RunStore } from './run-store';
+
+/**
+ * Finished runs whose terminal warehouse row is not confirmed written yet. Log rows are batched in
+ * memory for cost (≤ 3 insert requests per run); a worker that dies with rows still buffered would
+ * lose them. So a run is tracked here before it is marked terminal, the log writer confirms it once
+ * the insert that carried its terminal row succeeded, and `reconcile` rewrites the rows of anything
+ * left unconfirmed from the run's live record in Redis — from whichever process runs it.
+ */
+export interface ReconcileSummary {
+  checked: number;
+  rewritten: number;
+  expired: number;
+}
+
+/** Rewritten snapshots must win over anything the executor wrote (its seqs are millisecond times). */
+const REWRITE_SEQ_OFFSET = 2_000_000;
+
+export class RunLogOutbox {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly logger: Logger,
+  ) {}
+
+  async track(runId: string, at: Date): Promise<void> {
+    await this.redis.zadd(this.keys.logsUnconfirmed(), at.getTime(), runId);
+  }
+
+  /** Called by the log writer after a successful insert; a lost confirmation only costs a harmless rewrite. */
+  confirm(runIds: string[]): void {
+    this.redis.zrem(this.keys.logsUnconfirmed(), ...runIds).catch((err: Error) => this.logger.debug({ err: err.message }, 'log confirmation not recorded'));
+  }
+
+  async pending(): Promise<number> {
+    return this.redis.zcard(this.keys.logsUnconfirmed());
+  }
+
+  /** Rewrites the terminal rows of runs still unconfirmed `graceMs` after they ended. Idempotent. */
+  async reconcile(deps: { runStore: RunStore; logWriter: RunLogWriter }, now: Date, graceMs = 60_000): Promise<ReconcileSummary> {
+    const key = this.keys.logsUnconfirmed();
+    const ids = await this.redis.zrangebyscore(key, '-inf', now.getTime() - graceMs, 'LIMIT', 0, 1000);
+    const summary: ReconcileSummary = { checked: ids.length, rewritten: 0, expired: 0 };
+    for (const id of ids) {
+      const live = await deps.runStore.get(id);
+      if (!live) {
+        await this.redis.zrem(key, id);
+        summary.expired += 1;
+        this.logger.error({ pipeline_logging_id: id }, 'finished run expired from Redis before its warehouse row was confirmed');
+        continue;
+      }
+      if (!TERMINAL_STATUSES.includes(live.status)) continue;
+      writeSnapshots(deps.logWriter, live);
+      summary.rewritten += 1;
+    }
+    if (summary.rewritten > 0) await deps.logWriter.flush();
+    return summary;
+  }
+}
+
+type StepLike = { id?: string; type?: string; status?: string; startTime?: string; endTime?: string; durationMs?: number; rowsProcessed?: number; bytesProcessed?: number; errorMessage?: string; attempt?: number };
+
+function writeSnapshots(writer: RunLogWriter, live: LiveRun): void {
+  const seq = (live.endedAt ? Date.parse(live.endedAt) : Date.now()) + REWRITE_SEQ_OFFSET;
+  writer.writeRun(
+    live.tenantId,
+    {
+      pipeline_logging_id: live.pipelineLoggingId,
+      pipeline_id: live.pipelineId,
+      tenant_id: live.tenantId,
+      user_id: live.userId,
+      trigger_type: live.triggerType,
+      status: live.status,
+      start_time: live.startedAt,
+      end_time: live.endedAt,
+      duration_ms: live.durationMs,
+      parameters: live.parameters,
+      error_message: live.errorMessage,
+      worker_instance: live.workerInstance,
+      steps_total: live.stepsTotal,
+      steps_done: live.stepsDone,
+      created_at: live.createdAt,
+    },
+    seq,
+  );
+  (live.steps as StepLike[]).forEach((step, index) => {
+    if (!step.id) return;
+    writer.writeStep(
+      live.tenantId,
+      {
+        pipeline_logging_id: live.pipelineLoggingId,
+        step_name: step.id,
+        step_type: step.type ?? '',
+        step_index: index,
+        status: step.status ?? 'PENDING',
+        start_time: step.startTime ?? null,
+        end_time: step.endTime ?? null,
+        duration_ms: step.durationMs ?? null,
+        rows_processed: step.rowsProcessed ?? null,
+        bytes_processed: step.bytesProcessed ?? null,
+        error_message: step.errorMessage ?? null,
+        attempt: step.attempt ?? 0,
+      },
+      seq,
+    );
+  });
+}
