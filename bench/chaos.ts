@@ -40,6 +40,8 @@ async function withCluster<T>(workers: number, redisUrl: string, run: (s: Setup)
   try {
     const api = await cluster.start('api');
     for (let i = 0; i < workers; i += 1) await cluster.start('worker');
+    // The scheduler role runs the per-minute log reconciliation that rewrites rows a killed worker still held.
+    await cluster.start('scheduler');
     const apiKey = await onboardTenant(api, cluster.adminKey, BENCH_TENANT, BENCH_PLAN);
     return await run({ bigquery, cluster, api, apiKey, redisUrl });
   } catch (err) {
@@ -82,7 +84,7 @@ const SCENARIOS: Record<string, () => Promise<Outcome>> = {
       await s.cluster.start('worker');
       await sleep(2000);
       await load.stop();
-      const result = await audit({ redisUrl: s.redisUrl, prefix: s.cluster.prefix, duckdb: s.bigquery.duckdb, runIds: load.admitted });
+      const result = await audit({ redisUrl: s.redisUrl, prefix: s.cluster.prefix, duckdb: s.bigquery.duckdb, runIds: load.admitted, timeoutMs: 150_000 });
       return { scenario: 'worker-kill', note: `${active} jobs active at the kill`, answers: load.answers, audit: result };
     }),
   'redis-restart': async () => {

@@ -42,7 +42,7 @@ export class RunLogOutbox {
   }
 
   /** Rewrites the terminal rows of runs still unconfirmed `graceMs` after they ended. Idempotent. */
-  async reconcile(deps: { runStore: RunStore; logWriter: RunLogWriter }, now: Date, graceMs = 60_000): Promise<ReconcileSummary> {
+  async reconcile(deps: { runStore: RunStore; logWriter: RunLogWriter }, now: Date, graceMs = 30_000): Promise<ReconcileSummary> {
     const key = this.keys.logsUnconfirmed();
     const ids = await this.redis.zrangebyscore(key, '-inf', now.getTime() - graceMs, 'LIMIT', 0, 1000);
     const summary: ReconcileSummary = { checked: ids.length, rewritten: 0, expired: 0 };

@@ -27,9 +27,9 @@ import type { Admission } from '../tenants/admission';
 import { reloadProfileCache } from '../tenants/profile-loader';
 import { getProvider } from '../tenants/provider-settings';
 import type { PlanCatalog } from '../tenants/plans';
-import type { TeamAndProviders } from '../tenants/team-and-providers';
 import type { TenantDeps } from '../tenants/tenant-deps';
 import type { ExecutionOutcome, PipelineWorkerDeps } from '../workers/pipeline-worker';
+import type { Seats } from './seats';
 
 export interface RunServicesDeps {
   config: Config;
@@ -43,7 +43,7 @@ export interface RunServicesDeps {
   templates: TemplateRegistry;
   plans: PlanCatalog;
   admission: Admission;
-  teamProviders: TeamAndProviders;
+  seats: Seats;
   logWriter: RunLogWriter;
   outbox: RunLogOutbox;
   tenantDeps: TenantDeps;
@@ -94,9 +94,7 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     refund: async (req) => {
       await deps.admission.refund(req.tenantId, req.runId, utcDay(req.admittedAt), req.fingerprint, req.idempotencyKey);
     },
-    touchProvider: async (tenantId, provider) => {
-      await deps.teamProviders.touchProvider(tenantId, provider);
-    },
+    touchProvider: (tenantId, provider) => deps.seats.provider(tenantId, provider),
     reloadProfile: async (tenantId) => (await reloadProfileCache(deps.tenantDeps, tenantId)) !== null,
     runStore,
     enqueue: (job) => enqueuePipelineRun(queue, job, { retentionSeconds: config.worker.completedRetentionSeconds, retentionCount: config.worker.retainedJobCount }),

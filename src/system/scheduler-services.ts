@@ -17,7 +17,7 @@ import { createSchedule, deleteSchedule, getSchedule, listSchedules, patchSchedu
 import { getSchedulerStatus, recordRunOutcome } from '../scheduler/status';
 import { triggerDueSchedules } from '../scheduler/tick';
 import type { Admission } from '../tenants/admission';
-import type { TeamAndProviders } from '../tenants/team-and-providers';
+import type { Seats } from './seats';
 import { refreshUsageRows, resetDailyQuotas } from '../tenants/usage-sync';
 import type { MaintenanceRoutines } from '../workers/maintenance-worker';
 
@@ -31,7 +31,7 @@ export interface SchedulerServicesDeps {
   clock: Clock;
   logger: Logger;
   templates: TemplateRegistry;
-  teamProviders: TeamAndProviders;
+  seats: Seats;
   admission: Admission;
   runStore: RunStore;
   finaliser: RunFinaliser;
@@ -63,9 +63,7 @@ export function buildSchedulerServices(deps: SchedulerServicesDeps): SchedulerSe
       const template = deps.templates.get(p, d, n);
       if (template) validateRunParameters(template, params, deps.clock.now());
     },
-    touchProvider: async (tenantId: string, provider: string) => {
-      await deps.teamProviders.touchProvider(tenantId, provider);
-    },
+    touchProvider: (tenantId: string, provider: string) => deps.seats.provider(tenantId, provider),
   };
   const runDeps = { redis, keys, warehouse, logger, trigger: deps.trigger, getRunStatus };
   const routines: MaintenanceRoutines = {

@@ -27,6 +27,8 @@ import { bootstrapCentral } from '../tenants/bootstrap';
 import type { OnboardingFaults } from '../tenants/onboarding';
 import { loadPlans } from '../tenants/plans';
 import { TeamAndProviders } from '../tenants/team-and-providers';
+import { RecentTouches } from '../tenants/recent-touches';
+import type { Seats } from './seats';
 import type { TenantDeps } from '../tenants/tenant-deps';
 import { createMaintenanceWorker } from '../workers/maintenance-worker';
 import type { MaintenanceWorker } from '../workers/maintenance-worker';
@@ -84,6 +86,12 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   const tenantDeps: TenantDeps = { warehouse, redis, keys, keyManager: clients.keyManager, plans, clock, logger };
   const admission = new Admission({ redis, keys, clock });
   const teamProviders = new TeamAndProviders({ redis, keys, clock });
+  const recent = new RecentTouches();
+  const seats: Seats = {
+    provider: (tenantId, provider) => recent.touch(`p|${tenantId}|${provider}`, clock.now().getTime(), () => teamProviders.touchProvider(tenantId, provider)),
+    member: (tenantId, userId) => recent.touch(`u|${tenantId}|${userId}`, clock.now().getTime(), () => teamProviders.touchTeamMember(tenantId, userId)),
+    forgetProvider: (tenantId, provider) => recent.forget(`p|${tenantId}|${provider}`),
+  };
   const outbox = new RunLogOutbox(redis, keys, logger);
   const logWriter = createRunLogWriter({
     warehouse,
@@ -96,11 +104,11 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   // The scheduler needs the trigger routine; the runs need the scheduler's after-run hook. Tie the knot lazily.
   let scheduler: SchedulerServices | undefined;
   const runs = buildRunServices({
-    config, redis, bull: clients.bull, keys, warehouse, clock, logger, metrics, templates, plans, admission, teamProviders, logWriter, outbox, tenantDeps,
+    config, redis, bull: clients.bull, keys, warehouse, clock, logger, metrics, templates, plans, admission, seats, logWriter, outbox, tenantDeps,
     onRunFinished: (job: PipelineRunJob, status: RunStatus, durationMs: number | null) => scheduler?.onRunFinished(job, status, durationMs) ?? Promise.resolve(),
   });
   scheduler = buildSchedulerServices({
-    redis, keys, warehouse, clock, logger, templates, teamProviders, admission,
+    redis, keys, warehouse, clock, logger, templates, seats, admission,
     runStore: runs.runStore, finaliser: runs.finaliser, queue: runs.queue, trigger: runs.trigger,
     reconcileLogs: (now) => outbox.reconcile({ runStore: runs.runStore, logWriter }, now),
   });
@@ -120,9 +128,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       adminApiKey: admin.key,
       disableAuth: config.auth.disableAuth,
       authFailures: limiters.authFailures,
-      touchTeamMember: async (tenantId, userId) => {
-        await teamProviders.touchTeamMember(tenantId, userId);
-      },
+      touchTeamMember: seats.member,
     },
     rateLimits: { perIp: limiters.perIp, perTenant: limiters.perTenant, perTenantRun: limiters.perTenantRun },
     readiness: async () => {
@@ -139,7 +145,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue: q.name, state }, n);
       }
     },
-    tenants: tenantApi(tenantDeps, options.onboardingFaults),
+    tenants: tenantApi(tenantDeps, seats, options.onboardingFaults),
     pipelines: {
       trigger: runs.trigger,
       listTemplates: () => templates.list().map((t) => ({ ...t, path: `/api/v1/pipelines/run/{tenant_id}/${t.provider}/${t.domain}/${t.name}` })),

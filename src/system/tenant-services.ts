@@ -10,12 +10,13 @@ import { deleteProvider, getProvider, providerBodySchema, putProvider } from '..
 import { getQuotaView } from '../tenants/quota-view';
 import { getTenant, updateTenant, updateTenantBodySchema } from '../tenants/tenant-admin';
 import type { TenantDeps } from '../tenants/tenant-deps';
+import type { Seats } from './seats';
 
 type Json = Record<string, unknown>;
 const json = <T>(value: T): Json => value as unknown as Json;
 
 /** The tenant half of the HTTP layer's dependencies: onboarding, keys, plans, providers, quotas. */
-export function tenantApi(deps: TenantDeps, faults?: OnboardingFaults): ApiDeps['tenants'] {
+export function tenantApi(deps: TenantDeps, seats: Seats, faults?: OnboardingFaults): ApiDeps['tenants'] {
   const onboardingDeps = faults ? { ...deps, faults } : deps;
   const exists = async (tenantId: string): Promise<void> => {
     await getTenant(deps, tenantId); // 404 TENANT_NOT_FOUND
@@ -44,6 +45,7 @@ export function tenantApi(deps: TenantDeps, faults?: OnboardingFaults): ApiDeps[
     getProvider: async (tenantId, provider) => json(await getProvider(deps, tenantId, provider)),
     deleteProvider: async (tenantId, provider) => {
       await deleteProvider(deps, tenantId, provider);
+      seats.forgetProvider(tenantId, provider);
     },
     bootstrap: async () => json(await bootstrapCentral(deps)),
     loadSampleData: async (tenantId, options) => {
