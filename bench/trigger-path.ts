@@ -1,5 +1,6 @@
 /**
- * Trigger-path benchmark. The product's API runs as a real child process (`src/main.ts api`, info
+ * Trigger-path benchmark. The product's API runs as a real child process (`dist/main.js api`, compiled and
+ * with the heap cap of docker-compose.yml, as in production; info
  * logging as in production, BigQuery role config against the local fake server — the trigger path
  * itself touches only Redis). autocannon sends authenticated `POST /api/v1/pipelines/run/…` with a
  * fresh `{"n": i}` per request (see support.ts for why), and every answer must be 202.
@@ -7,7 +8,7 @@
  *
  *   npx tsx bench/trigger-path.ts          (REDIS_URL, default redis://127.0.0.1:6379)
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -42,6 +43,8 @@ export interface TriggerPathResult {
 const CONNECTIONS = 50;
 const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC ?? 10);
 const FIXED_RATE = 300;
+/** The api service's NODE_OPTIONS in docker-compose.yml. */
+export const PRODUCTION_NODE_OPTIONS = '--max-old-space-size=128';
 
 /** One autocannon run: every request gets its own `n`, so no two are the same run. */
 async function load(baseUrl: string, pathOf: (n: number) => string, headers: Record<string, string>, options: { durationSec: number; overallRate?: number; connections?: number }): Promise<LoadFigures> {
@@ -81,7 +84,10 @@ function startBaseline(prefix: string): Promise<{ child: ChildProcess; url: stri
 export async function runTriggerPathBench(log: (line: string) => void = () => undefined): Promise<TriggerPathResult> {
   const bigquery = await startFakeBigQuery();
   const configs = benchConfigs();
-  const cluster = createCluster({ bigquery, redisUrl: REDIS_URL, env: { CONFIGS_DIR: configs.dir, ...UNTHROTTLED_ENV } });
+  // The API runs as the production image runs it: the compiled build, with docker-compose.yml's heap cap.
+  log('trigger path: building dist/ (npm run build)');
+  execFileSync('npm', ['run', 'build'], { cwd: path.resolve(__dirname, '..'), stdio: 'ignore' });
+  const cluster = createCluster({ bigquery, redisUrl: REDIS_URL, compiled: true, env: { CONFIGS_DIR: configs.dir, NODE_OPTIONS: PRODUCTION_NODE_OPTIONS, ...UNTHROTTLED_ENV } });
   const basePrefix = `benchbase${randomBytes(3).toString('hex')}`;
   let baseline: { child: ChildProcess; url: string } | undefined;
   try {

@@ -149,6 +149,8 @@ export interface ClusterOptions {
   redisUrl?: string;
   /** Extra variables for every process (RATE_LIMIT_*, WORKER_LOCK_DURATION_MS, CONFIGS_DIR …). */
   env?: Record<string, string>;
+  /** Run the compiled build (`node dist/main.js`, as the production image does) instead of the sources under tsx. */
+  compiled?: boolean;
 }
 
 export interface Cluster {
@@ -205,7 +207,7 @@ export function createCluster(options: ClusterOptions): Cluster {
       await previous;
       try {
         const port = serves ? await freePort() : 0;
-        const proc = spawnRole(role, { ...baseEnv, PORT: String(port), ...env }, port);
+        const proc = spawnRole(role, { ...baseEnv, PORT: String(port), ...env }, port, options.compiled ?? false);
         processes.push(proc);
         await waitUntilReady(proc);
         return proc;
@@ -228,9 +230,10 @@ export function createCluster(options: ClusterOptions): Cluster {
   };
 }
 
-function spawnRole(role: ProcessRole, env: Record<string, string>, port: number): RoleProcess {
+function spawnRole(role: ProcessRole, env: Record<string, string>, port: number, compiled: boolean): RoleProcess {
   // `node --import tsx` keeps the product in this one pid (npx/tsx wrappers would add parent processes).
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
+  const args = compiled ? ['dist/main.js', role] : ['--import', 'tsx', 'src/main.ts', role];
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
