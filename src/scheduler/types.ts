@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../shared/logger';
 import type { RedisKeys } from '../redis/keys';
 import type { Warehouse } from '../warehouse/types';
+import type { CreateScheduleInput } from './schedule-schemas';
 
 export const OVERLAP_POLICIES = ['skip', 'queue', 'allow'] as const;
 export const MISFIRE_POLICIES = ['skip', 'run_once'] as const;
@@ -12,18 +13,9 @@ export type MisfirePolicy = (typeof MISFIRE_POLICIES)[number];
 export type FireState = 'TRIGGERED' | 'SKIPPED' | 'SKIPPED_QUOTA' | 'QUEUED' | 'MISFIRED' | 'FAILED';
 
 /** A schedule config as stored (Redis hash and warehouse row carry the same fields). */
-export interface ScheduleConfig {
+export interface ScheduleConfig extends CreateScheduleInput {
   config_id: string;
   tenant_id: string;
-  provider: string;
-  domain: string;
-  pipeline_template: string;
-  schedule_cron: string;
-  timezone: string;
-  is_active: boolean;
-  parameters: Record<string, unknown>;
-  overlap_policy: OverlapPolicy;
-  misfire_policy: MisfirePolicy;
   last_run_time: string | null;
   last_run_status: string | null;
   /** Run id of the latest fire that started or waits in the deferred queue (overlap checks). */
