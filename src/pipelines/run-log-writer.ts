@@ -248,10 +248,12 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
     },
     writeDq(tenantId, rows) {
       if (rows.length === 0) return;
+      // The check's execution time orders snapshots: a re-delivered execution's results replace the first's.
+      const seqOf = (r: DqResultRow): number => Date.parse(r.executed_at);
       add(
-        { dataset: tenantId, table: dqResults.name },
-        rows.map((r) => ({ ...r })),
-        rows.map((r) => insertId(`dq:${r.pipeline_logging_id}:${r.step_name}:${r.check_name}:${r.executed_at}`)),
+        { dataset: tenantId, table: eventsTableName(dqResults) },
+        rows.map((r) => eventRow(r, seqOf(r))),
+        rows.map((r) => insertId(`dq:${r.pipeline_logging_id}:${r.step_name}:${r.check_name}:${seqOf(r)}`)),
       );
     },
     flush,

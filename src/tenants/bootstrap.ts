@@ -7,7 +7,6 @@ import {
   CUSTOMERS_DATASET,
   CUSTOMER_STATE_TABLES,
   TENANT_STATE_TABLES,
-  dqResults,
   eventsTableName,
 } from '../warehouse/tables';
 import type { StateTable } from '../warehouse/tables';
@@ -55,8 +54,8 @@ export interface TenantDatasetResult {
 }
 
 /**
- * Dataset `{tenant_id}` with x_meta_pipeline_runs, x_meta_step_logs (events + view) and
- * x_meta_dq_results. Idempotent without force flags. On failure it removes what it created itself
+ * Dataset `{tenant_id}` with x_meta_pipeline_runs, x_meta_step_logs and x_meta_dq_results (each an
+ * events table + latest-row view). Idempotent without force flags. On failure it removes what it created itself
  * (the dataset if new, else the tables it made) before rethrowing, so callers roll back nothing here.
  */
 export async function createTenantDataset(
@@ -78,8 +77,6 @@ export async function createTenantDataset(
       await ensureStateTable(warehouse, tenantId, table);
       if (!existed) tablesCreated.push(table.name);
     }
-    await options.beforeTable?.(dqResults.name);
-    if (await warehouse.createTable({ dataset: tenantId, table: dqResults.name }, dqResults.spec)) tablesCreated.push(dqResults.name);
   } catch (err) {
     await removeCreated(warehouse, tenantId, { datasetCreated, tablesCreated }).catch(() => undefined);
     throw err;
@@ -98,7 +95,6 @@ export async function removeCreated(warehouse: Warehouse, tenantId: string, crea
 
 async function dropMetaTables(warehouse: Warehouse, tenantId: string): Promise<void> {
   for (const table of TENANT_STATE_TABLES) await dropMetaTable(warehouse, tenantId, table.name);
-  await dropMetaTable(warehouse, tenantId, dqResults.name);
 }
 
 /** A state table is a view over `<name>_events`; drop both (the view first, it depends on the table). */

@@ -245,29 +245,31 @@ export const stepLogs: StateTable = {
   ],
 };
 
-/** Data-quality results are facts, not state: a plain append-only table. */
-export const dqResults: PlainTable = {
+/**
+ * Data-quality results, one row per (run, step, check). Kept as events + latest view like the run logs, so
+ * an execution re-delivered after a crash replaces its checks' rows instead of adding a second set.
+ */
+export const dqResults: StateTable = {
   name: 'x_meta_dq_results',
-  spec: {
-    partitionBy: { column: 'executed_at' },
-    clusterBy: ['pipeline_logging_id', 'target_table'],
-    columns: [
-      col('pipeline_logging_id', 'STRING', 'REQUIRED'),
-      col('step_name', 'STRING'),
-      col('target_table', 'STRING'),
-      col('check_name', 'STRING'),
-      col('check_type', 'STRING'),
-      col('severity', 'STRING'),
-      col('passed', 'BOOL'),
-      col('observed', 'JSON'),
-      col('executed_at', 'TIMESTAMP', 'REQUIRED'),
-      col('overall_status', 'STRING'),
-    ],
-  },
+  key: ['pipeline_logging_id', 'step_name', 'check_name'],
+  partitionBy: { column: 'event_time' },
+  clusterBy: ['pipeline_logging_id', 'target_table'],
+  columns: [
+    col('pipeline_logging_id', 'STRING', 'REQUIRED'),
+    col('step_name', 'STRING'),
+    col('target_table', 'STRING'),
+    col('check_name', 'STRING'),
+    col('check_type', 'STRING'),
+    col('severity', 'STRING'),
+    col('passed', 'BOOL'),
+    col('observed', 'JSON'),
+    col('executed_at', 'TIMESTAMP', 'REQUIRED'),
+    col('overall_status', 'STRING'),
+  ],
 };
 
 export const CENTRAL_STATE_TABLES: StateTable[] = [tenantProfiles, tenantApiKeys, tenantSubscriptions, tenantUsageQuotas, tenantProviders];
 export const CUSTOMER_STATE_TABLES: StateTable[] = [customerPipelineConfigs, pipelineExecutionQueue, scheduledPipelineRuns];
-export const TENANT_STATE_TABLES: StateTable[] = [pipelineRuns, stepLogs];
+export const TENANT_STATE_TABLES: StateTable[] = [pipelineRuns, stepLogs, dqResults];
 /** The names onboarding reports in `tables_created`, as the guide shows them. */
 export const TENANT_META_TABLE_NAMES = ['x_meta_pipeline_runs', 'x_meta_step_logs', 'x_meta_dq_results'] as const;

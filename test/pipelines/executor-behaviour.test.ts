@@ -370,7 +370,7 @@ steps:
       });
       expect(outcome.status, outcome.errorMessage).to.equal('COMPLETED');
       await writer.close();
-      expect(spy.inserts.map((i) => i.table).sort()).to.deep.equal(['beta_corp.x_meta_dq_results', 'beta_corp.x_meta_pipeline_runs_events', 'beta_corp.x_meta_step_logs_events']);
+      expect(spy.inserts.map((i) => i.table).sort()).to.deep.equal(['beta_corp.x_meta_dq_results_events', 'beta_corp.x_meta_pipeline_runs_events', 'beta_corp.x_meta_step_logs_events']);
       const dq = await wh.warehouse.query('SELECT check_type, check_name, passed, overall_status FROM `beta_corp.x_meta_dq_results` WHERE pipeline_logging_id = @id', {
         params: { id: job.pipelineLoggingId },
       });

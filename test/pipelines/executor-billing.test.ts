@@ -106,6 +106,19 @@ describe('executor: gcp/cost/billing_cost on DuckDB', () => {
       expect(rows.every((r) => r['passed'] === true && r['overall_status'] === 'PASS')).to.equal(true);
     });
 
+    it('keeps one data-quality row per check when the same run executes again (a re-delivered job)', async () => {
+      const { job } = await run({ date: '2025-11-13' });
+      clock.advance(5_000);
+      await run({ date: '2025-11-13' }, { pipelineLoggingId: job.pipelineLoggingId });
+      const { rows } = await wh.warehouse.query('SELECT check_name, COUNT(*) AS n FROM `acme_corp.x_meta_dq_results` WHERE pipeline_logging_id = @id GROUP BY check_name', {
+        params: { id: job.pipelineLoggingId },
+      });
+      expect(rows).to.have.length(7);
+      expect(rows.every((r) => Number(r['n']) === 1)).to.equal(true);
+      const events = await wh.warehouse.query('SELECT COUNT(*) AS n FROM `acme_corp.x_meta_dq_results_events` WHERE pipeline_logging_id = @id', { params: { id: job.pipelineLoggingId } });
+      expect(Number(events.rows[0]?.['n'])).to.equal(14);
+    });
+
     it("answers the guide's run and step log queries with one current row each", async () => {
       const { job } = await run({ date: '2025-11-12' });
       const runs = await wh.warehouse.query(

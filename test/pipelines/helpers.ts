@@ -2,7 +2,7 @@ import { newRunId, pipelineIdOf } from '../../src/shared/ids';
 import { silentLogger } from '../../src/shared/logger';
 import type { Clock } from '../../src/shared/clock';
 import type { PipelineRunJob } from '../../src/queues/pipeline-runs';
-import { ensurePlainTable, ensureStateTable } from '../../src/warehouse/state-tables';
+import { ensureStateTable } from '../../src/warehouse/state-tables';
 import { dqResults, pipelineRuns, stepLogs } from '../../src/warehouse/tables';
 import type { QueryOptions, QueryResult, Row, Warehouse } from '../../src/warehouse/types';
 import { parseTemplate } from '../../src/pipelines/template-registry';
@@ -13,7 +13,7 @@ export async function createTenantTables(warehouse: Warehouse, tenantId: string)
   await warehouse.createDataset(tenantId);
   await ensureStateTable(warehouse, tenantId, pipelineRuns);
   await ensureStateTable(warehouse, tenantId, stepLogs);
-  await ensurePlainTable(warehouse, tenantId, dqResults);
+  await ensureStateTable(warehouse, tenantId, dqResults);
 }
 
 /** A template from inline YAML, as if it lived at configs/test/pipe/<name>.yml. */

@@ -198,7 +198,7 @@ describe('run log writer', () => {
         },
       ]);
       await writer.close();
-      expect(fake.calls.map((c) => c.table)).to.deep.equal(['acme_corp.x_meta_dq_results']);
+      expect(fake.calls.map((c) => c.table)).to.deep.equal(['acme_corp.x_meta_dq_results_events']);
     });
   });
 });

@@ -15,6 +15,7 @@ export const REQUIRED_META_TABLES: readonly string[] = [
   ...TENANT_META_TABLE_NAMES,
   eventsTableName(pipelineRuns),
   eventsTableName(stepLogs),
+  eventsTableName(dqResults),
 ];
 
 export async function runDryrunStep(ctx: StepContext): Promise<StepResult> {
