@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { eventsTableName, eventsTableSpec, latestViewSql } from './tables';
-import type { PlainTable, StateTable } from './tables';
+import type { StateTable } from './tables';
 import type { ColumnType, QueryParams, QueryValue, Row, Warehouse } from './types';
 
 /**
@@ -23,10 +23,6 @@ export async function ensureStateTable(wh: Warehouse, dataset: string, t: StateT
   // Always replaced: the view text may change between releases, and replacing is idempotent.
   await wh.createView({ dataset, table: t.name }, latestViewSql(dataset, t));
   return created;
-}
-
-export async function ensurePlainTable(wh: Warehouse, dataset: string, t: PlainTable): Promise<boolean> {
-  return wh.createTable({ dataset, table: t.name }, t.spec);
 }
 
 const keyText = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));

@@ -16,11 +16,6 @@ export interface StateTable {
   tombstone?: string;
 }
 
-export interface PlainTable {
-  name: string;
-  spec: TableSpec;
-}
-
 /** Columns every events table carries: when the snapshot was written, and an ordinal that breaks ties. */
 export const EVENT_COLUMNS: ColumnSchema[] = [
   { name: 'event_time', type: 'TIMESTAMP', mode: 'REQUIRED' },

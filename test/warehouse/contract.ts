@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { appendStateRows, ensurePlainTable, ensureStateTable, stateRowsViaDml } from '../../src/warehouse/state-tables';
+import { appendStateRows, ensureStateTable, stateRowsViaDml } from '../../src/warehouse/state-tables';
 import type { StateTable } from '../../src/warehouse/tables';
 import { WarehouseError } from '../../src/warehouse/types';
 import type { TableSpec, Warehouse } from '../../src/warehouse/types';
@@ -174,9 +174,9 @@ export function runWarehouseContract(name: string, factory: () => Promise<Contra
       });
 
       it('creates a plain table once', async () => {
-        const t = { name: 'facts', spec: ALL_TYPES };
-        expect(await ensurePlainTable(wh, ds, t)).to.equal(true);
-        expect(await ensurePlainTable(wh, ds, t)).to.equal(false);
+        const ref = { dataset: ds, table: 'facts' };
+        expect(await wh.createTable(ref, ALL_TYPES)).to.equal(true);
+        expect(await wh.createTable(ref, ALL_TYPES)).to.equal(false);
       });
     });
 
