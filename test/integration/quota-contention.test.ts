@@ -1,22 +1,14 @@
 import { expect } from 'chai';
 import { callApi, closeAll, configsWith, createCluster, onboardTenant, startFakeBigQuery, waitForRunEnd } from '../helpers/processes';
 import type { ApiResponse, Cluster, FakeBigQuery, RoleProcess } from '../helpers/processes';
+import { readDayTemplate } from '../helpers/templates';
 
 /**
  * Issue 4.3: quotas are exact when triggers for one tenant arrive at several API processes at once.
  * STARTER allows 3 concurrent runs and 6 a day. Each trigger asks for a different `date`, so no two are
  * the same run (identical pipeline + parameters would be de-duplicated, not refused).
  */
-const TEMPLATE = `description: Reads one day (quota contention test)
-version: 1.0.0
-parameters:
-  date: { type: date, required: true }
-timeout_minutes: 5
-steps:
-  - id: read_day
-    type: query
-    sql: SELECT @date AS day
-`;
+const TEMPLATE = readDayTemplate('quota contention test');
 
 const TENANT = 'contention_corp';
 const DAILY_DETAIL = 'Daily pipeline quota exceeded. Upgrade or wait until tomorrow.';

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { callApi, closeAll, configsWith, createCluster, eventually, onboardTenant, startFakeBigQuery, startPrivateRedis, waitForRunEnd } from '../helpers/processes';
 import type { ApiResponse, Cluster, FakeBigQuery, PrivateRedis, RoleProcess } from '../helpers/processes';
+import { readDayTemplate } from '../helpers/templates';
 
 /**
  * Issue 4.8: Redis stops answering. SIGSTOP is the hard case: the connections stay open and nothing
@@ -8,16 +9,7 @@ import type { ApiResponse, Cluster, FakeBigQuery, PrivateRedis, RoleProcess } fr
  * Redis is crashed and restarted from its AOF, runs admitted before the outage must not be lost.
  */
 const TENANT = 'outage_corp';
-const TEMPLATE = `description: Reads one day (Redis outage test)
-version: 1.0.0
-parameters:
-  date: { type: date, required: true }
-timeout_minutes: 5
-steps:
-  - id: read_day
-    type: query
-    sql: SELECT @date AS day
-`;
+const TEMPLATE = readDayTemplate('Redis outage test');
 
 describe('an API process when Redis stops answering', function () {
   this.timeout(60_000);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { callApi, closeAll, configsWith, createCluster, onboardTenant, startFakeBigQuery, waitForRunEnd } from '../helpers/processes';
 import type { ApiResponse, Cluster, FakeBigQuery, RoleProcess } from '../helpers/processes';
+import { readDayTemplate } from '../helpers/templates';
 
 /**
  * Issue 6.4, past one machine: two API processes and two worker processes against one Redis and a shared
@@ -8,16 +9,7 @@ import type { ApiResponse, Cluster, FakeBigQuery, RoleProcess } from '../helpers
  * plans — triggers, identical re-triggers, reads and schedules — must keep every quota exact, every
  * admitted run must finish exactly once, and each tenant's warehouse log must hold exactly its runs.
  */
-const TEMPLATE = `description: Reads one day (scale-out test)
-version: 1.0.0
-parameters:
-  date: { type: date, required: true }
-timeout_minutes: 5
-steps:
-  - id: read_day
-    type: query
-    sql: SELECT @date AS day
-`;
+const TEMPLATE = readDayTemplate('scale-out test');
 
 const TENANTS = [
   { id: 'starter_corp', plan: 'STARTER', daily: 6, concurrent: 3 },
