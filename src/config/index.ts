@@ -45,7 +45,7 @@ const schema = Joi.object({
   REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).default('redis://127.0.0.1:6379'),
   REDIS_AUTOSTART: Joi.boolean().default(true),
   REDIS_KEY_PREFIX: Joi.string().pattern(/^[A-Za-z0-9_-]{1,32}$/).default('cv'),
-  REDIS_COMMAND_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(1500),
+  REDIS_COMMAND_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(1000),
   WAREHOUSE: Joi.string().valid('duckdb', 'bigquery').default('duckdb'),
   DUCKDB_PATH: Joi.string(),
   GCP_PROJECT_ID: Joi.string().pattern(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/).when('WAREHOUSE', {

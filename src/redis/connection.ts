@@ -28,8 +28,8 @@ export function createRedis(url: string, options: RedisConnectOptions = {}): Red
       // Commands issued in the same tick by concurrent requests share one round trip.
       enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs ?? 1500,
-      connectTimeout: options.commandTimeoutMs ?? 1500,
+      commandTimeout: options.commandTimeoutMs ?? 1000,
+      connectTimeout: options.commandTimeoutMs ?? 1000,
     });
   }
   return new Redis(url, { ...base, maxRetriesPerRequest: 3 });

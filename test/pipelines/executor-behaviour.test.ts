@@ -226,9 +226,11 @@ description: a failing branch
 steps:
   - { id: bad, type: query, sql: "SELECT * FROM \`{tenant_id}.missing_table\`", on_failure: ${mode} }
   - { id: after_bad, type: query, sql: "SELECT 1 AS n", depends_on: [bad] }
-  - { id: first, type: query, sql: "SELECT 1 AS n" }
+  - { id: first, type: query, sql: "SELECT SUM(range) AS n FROM range(20000000)" }
   - { id: second, type: query, sql: "SELECT 1 AS n", depends_on: [first] }
 `);
+    // \`first\` is slow on purpose: \`bad\` fails at bind time, long before \`first\` ends, so in stop mode
+    // \`second\` (ready only after \`first\`) must never start.
 
     it('continue: independent steps carry on and the run completes', async () => {
       const { outcome } = await execute(template('continue'));
