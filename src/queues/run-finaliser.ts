@@ -10,7 +10,7 @@ export interface RunFinaliserDeps {
   logger: Logger;
   metrics: Metrics;
   /** Writes the warehouse terminal row of a run that ended without executing (cancelled while waiting, crashed, orphaned). */
-  recordTerminal(job: PipelineRunJob, outcome: { status: RunStatus; errorMessage: string | null; at: Date }): Promise<void>;
+  recordTerminal(job: PipelineRunJob): Promise<void>;
   /** Frees the run's concurrency slot (idempotent) and counts its outcome for the day. */
   release(job: PipelineRunJob, status: RunStatus, fingerprint: string | null): Promise<void>;
   /**
@@ -61,7 +61,7 @@ export class RunFinaliser {
     await this.deps.trackFinished?.(job, at);
     const fresh = await this.deps.runStore.markTerminal(job.pipelineLoggingId, { status, at, durationMs: null, errorMessage });
     if (!fresh) return false;
-    await this.deps.recordTerminal(job, { status, errorMessage, at });
+    await this.deps.recordTerminal(job);
     await this.afterTerminal(job, status, null);
     return true;
   }

@@ -55,7 +55,7 @@ export class RunLogOutbox {
         continue;
       }
       if (!TERMINAL_STATUSES.includes(live.status)) continue;
-      writeSnapshots(deps.logWriter, live);
+      writeRunFromLive(deps.logWriter, live);
       summary.rewritten += 1;
     }
     if (summary.rewritten > 0) await deps.logWriter.flush();
@@ -65,7 +65,12 @@ export class RunLogOutbox {
 
 type StepLike = { id?: string; type?: string; status?: string; startTime?: string; endTime?: string; durationMs?: number; rowsProcessed?: number; bytesProcessed?: number; errorMessage?: string; attempt?: number };
 
-function writeSnapshots(writer: RunLogWriter, live: LiveRun): void {
+/**
+ * Writes a finished run's run row and step rows from its live record in Redis. Used to rewrite unconfirmed
+ * runs and to record runs that end without executing (cancelled while waiting, orphaned): the live record
+ * keeps what the run got to (start time, steps), so nothing the worker wrote is blanked out.
+ */
+export function writeRunFromLive(writer: RunLogWriter, live: LiveRun): void {
   const seq = (live.endedAt ? Date.parse(live.endedAt) : Date.now()) + REWRITE_SEQ_OFFSET;
   writer.writeRun(
     live.tenantId,

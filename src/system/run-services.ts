@@ -19,6 +19,7 @@ import type { RenderOverrides } from '../pipelines/render';
 import { createPipelineRunsQueue, enqueuePipelineRun } from '../queues/pipeline-runs';
 import type { PipelineRunJob, RunStatus, TriggerRun } from '../queues/pipeline-runs';
 import { RunFinaliser } from '../queues/run-finaliser';
+import { writeRunFromLive } from '../queues/run-log-outbox';
 import type { RunLogOutbox } from '../queues/run-log-outbox';
 import { RunService } from '../queues/run-service';
 import { RunStore } from '../queues/run-store';
@@ -75,8 +76,9 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     clock,
     logger: deps.logger,
     metrics: deps.metrics,
-    recordTerminal: async (job, outcome) => {
-      deps.logWriter.writeRun(job.tenantId, terminalSnapshot(job, outcome.status, outcome.errorMessage, outcome.at), outcome.at.getTime() + 1_000_000);
+    recordTerminal: async (job) => {
+      const live = await runStore.get(job.pipelineLoggingId);
+      if (live) writeRunFromLive(deps.logWriter, live);
     },
     release: async (job, status, fingerprint) => {
       await deps.admission.release(job.tenantId, job.pipelineLoggingId, status === 'PENDING' || status === 'RUNNING' ? 'FAILED' : status, fingerprint ?? undefined);
@@ -144,24 +146,4 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     return { pipeline_id: pipelineIdOf(tenantId, provider, domain, name), parameters: params, ...report };
   };
   return { queue, runStore, finaliser, trigger, runService, execute, validate };
-}
-
-function terminalSnapshot(job: PipelineRunJob, status: RunStatus, errorMessage: string | null, at: Date): Parameters<RunLogWriter['writeRun']>[1] {
-  return {
-    pipeline_logging_id: job.pipelineLoggingId,
-    pipeline_id: job.pipelineId,
-    tenant_id: job.tenantId,
-    user_id: job.userId,
-    trigger_type: job.triggerType,
-    status,
-    start_time: null,
-    end_time: at.toISOString(),
-    duration_ms: null,
-    parameters: job.parameters,
-    error_message: errorMessage,
-    worker_instance: null,
-    steps_total: 0,
-    steps_done: 0,
-    created_at: job.admittedAt,
-  };
 }

@@ -160,6 +160,9 @@ describe('pipeline runs over HTTP', () => {
       expect(again.body.code).to.equal('RUN_ALREADY_FINISHED');
       const job = await t.system.runs.queue.getJob(id);
       expect(job).to.equal(undefined);
+      await t.system.logWriter.flush();
+      const stored = await t.warehouse.query('SELECT status, error_message FROM `acme_corp.x_meta_pipeline_runs` WHERE pipeline_logging_id = @id', { params: { id } });
+      expect(stored.rows).to.deep.equal([{ status: 'CANCELLED', error_message: 'Cancelled by user' }]);
     });
 
     it('still admits and enqueues while the warehouse is failing (the trigger path touches only Redis)', async () => {

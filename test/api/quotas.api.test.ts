@@ -27,6 +27,8 @@ describe('plans and quotas over HTTP (no worker: runs stay in flight)', () => {
       expect(Number(res.headers['retry-after'])).to.be.greaterThan(0);
       const quota = await t.request.get('/api/v1/tenants/quota_corp/quota').set('X-API-Key', key);
       expect(quota.body).to.include({ pipelines_run_today: 3, daily_limit: 6, remaining_today: 3, concurrent_pipelines_running: 3 });
+      const metrics = await t.request.get('/metrics');
+      expect(metrics.text).to.include('quota_rejections_total{reason="CONCURRENT_LIMIT_REACHED"} 1');
     });
 
     it('obeys a plan change on the very next trigger', async () => {
