@@ -64,13 +64,15 @@ export interface RunServices {
 }
 
 const SOURCE_CACHE_MS = 30_000;
+/** Finished runs stay readable from Redis for a day (log reconciliation reads them); the warehouse answers after. */
+const FINISHED_RUN_TTL_SECONDS = 86_400;
 const QUOTA_CODES = new Set<string>(['DAILY_QUOTA_EXCEEDED', 'MONTHLY_QUOTA_EXCEEDED', 'CONCURRENT_LIMIT_REACHED', 'TEAM_LIMIT_REACHED', 'PROVIDER_LIMIT_REACHED']);
 
 /** Everything about runs: the queue, the live store, the trigger routine, finalisation, reads and the executor. */
 export function buildRunServices(deps: RunServicesDeps): RunServices {
   const { config, clock, keys } = deps;
   const queue = createPipelineRunsQueue(deps.bull, keys);
-  const runStore = new RunStore(deps.redis, keys, { terminalTtlSeconds: Math.max(config.worker.completedRetentionSeconds, 3600) * 24, recentPerTenant: 1000 });
+  const runStore = new RunStore(deps.redis, keys, { terminalTtlSeconds: FINISHED_RUN_TTL_SECONDS, recentPerTenant: 1000 });
   const finaliser = new RunFinaliser({
     runStore,
     clock,

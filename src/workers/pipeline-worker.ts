@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { RedisKeys } from '../redis/keys';
-import { PIPELINE_RUNS_QUEUE } from '../queues/pipeline-runs';
+import { PIPELINE_RUNS_QUEUE, TERMINAL_STATUSES } from '../queues/pipeline-runs';
 import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
 import type { RunStore } from '../queues/run-store';
 import type { ExecutedOutcome, RunFinaliser } from '../queues/run-finaliser';
@@ -70,7 +70,7 @@ export class PipelineWorker {
     const data = job.data;
     const log = this.deps.logger.child({ pipeline_logging_id: data.pipelineLoggingId, tenant_id: data.tenantId });
     const live = await this.deps.runStore.get(data.pipelineLoggingId);
-    if (live && (live.cancelRequested || live.status === 'CANCELLED' || live.status === 'FAILED' || live.status === 'COMPLETED')) {
+    if (live && (live.cancelRequested || TERMINAL_STATUSES.includes(live.status))) {
       if (live.cancelRequested) await this.finaliseUnexecuted(data, 'CANCELLED', 'Cancelled before start');
       return null;
     }
