@@ -8,7 +8,8 @@ import type { DuckDbLock } from './duckdb-lock';
 import { DUCKDB_MACROS } from './duckdb-macros';
 import { assertIdentifier, mapDuckDbError } from './duckdb-errors';
 import { interruptOnAbort } from './duckdb-interrupt';
-import { lockDown } from './duckdb-lockdown';
+import { allowedDirectories, lockDown } from './duckdb-lockdown';
+import type { LockdownOptions } from './duckdb-lockdown';
 import { DuckDbPool } from './duckdb-pool';
 import { DuckDbSandbox } from './duckdb-sandbox';
 import { parseText } from './duckdb-statements';
@@ -61,21 +62,25 @@ export class DuckDbWarehouse implements Warehouse {
 
   static async open(options: DuckDbWarehouseOptions): Promise<DuckDbWarehouse> {
     const inMemory = options.path === ':memory:';
+    const lockdown: LockdownOptions = { databasePath: options.path, ...(options.exportsDir ? { exportsDir: options.exportsDir } : {}) };
+    allowedDirectories(lockdown); // a bad exports directory fails before anything is opened
     if (!inMemory) fs.mkdirSync(path.dirname(options.path), { recursive: true });
     const lock = !inMemory && options.lock !== false ? acquireDuckDbLock(options.path) : null;
+    let pool: DuckDbPool | undefined;
     try {
       const instance = await DuckDBInstance.create(options.path).catch((err: unknown) => {
         throw isDuckDbLockError(err) ? duckDbLockError(options.path, err) : err;
       });
-      const pool = await DuckDbPool.create(instance, options.poolSize ?? 4);
+      pool = await DuckDbPool.create(instance, options.poolSize ?? 4);
       await pool.use(async (conn) => {
         // Global, so every connection (the sandbox's too) reads and writes timestamps in UTC; set before the lock.
         await conn.run(`SET GLOBAL TimeZone = 'UTC'`);
         for (const macro of DUCKDB_MACROS) await conn.run(macro);
-        await lockDown(conn, { databasePath: options.path, ...(options.exportsDir ? { exportsDir: options.exportsDir } : {}) });
+        await lockDown(conn, lockdown);
       });
       return new DuckDbWarehouse(pool, await DuckDbSandbox.open(instance), lock);
     } catch (err) {
+      await pool?.close();
       lock?.release();
       throw err;
     }
