@@ -78,6 +78,7 @@ function sinkWarehouse(): Warehouse {
     listTables: async () => [],
     insertRows: async () => undefined,
     query: unsupported,
+    sandboxQuery: unsupported,
     dryRun: async () => null,
   };
 }

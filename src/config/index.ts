@@ -30,6 +30,8 @@ export interface Config {
   rateLimits: { runPerMinute: number; tenantPerMinute: number; ipPerMinute: number; authFailuresPerMinute: number };
   metricsAuth: 'none' | 'admin';
   shutdownTimeoutMs: number;
+  /** Operator queries (admin SQL endpoint, `npm run sql`). */
+  adminQuery: { maxBytesBilled: number; timeoutMs: number };
 }
 
 /** Every variable the process reads, with its default. `.env.example` mirrors this table. */
@@ -73,6 +75,8 @@ const schema = Joi.object({
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: Joi.number().integer().min(1).default(20),
   METRICS_AUTH: Joi.string().valid('none', 'admin').default('none'),
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(0).default(30000),
+  ADMIN_QUERY_MAX_BYTES_BILLED: Joi.number().integer().min(1).default(10 * 1024 ** 3),
+  ADMIN_QUERY_TIMEOUT_MS: Joi.number().integer().min(100).default(30000),
 })
   .unknown(true)
   .prefs({ convert: true, abortEarly: false });
@@ -113,6 +117,8 @@ interface EnvValues {
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: number;
   METRICS_AUTH: 'none' | 'admin';
   SHUTDOWN_TIMEOUT_MS: number;
+  ADMIN_QUERY_MAX_BYTES_BILLED: number;
+  ADMIN_QUERY_TIMEOUT_MS: number;
 }
 
 export class ConfigError extends Error {
@@ -182,5 +188,6 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
     },
     metricsAuth: v.METRICS_AUTH,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    adminQuery: { maxBytesBilled: v.ADMIN_QUERY_MAX_BYTES_BILLED, timeoutMs: v.ADMIN_QUERY_TIMEOUT_MS },
   };
 }

@@ -12,9 +12,7 @@ import type { ApiDeps } from '../api/deps';
 import { createBullBoardMiddleware } from '../api/bull-board';
 import { createRateLimiters } from '../api/middleware/rate-limit';
 import { resolveAdminKey } from '../security/admin-key';
-import { assertReadOnlySql } from '../warehouse/read-only';
-import { WarehouseError } from '../warehouse/types';
-import { AppError } from '../shared/errors';
+import { OPERATOR_QUERY_MAX_ROWS, runOperatorQuery } from '../warehouse/operator-query';
 import { loadTemplateRegistry } from '../pipelines/template-registry';
 import { createRunLogWriter } from '../pipelines/run-log-writer';
 import type { RunLogWriter } from '../pipelines/run-log-writer';
@@ -155,17 +153,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       cancelRun: (tenantId, runId) => runs.runService.cancelRun(tenantId, runId),
     },
     scheduler: scheduler.api,
-    warehouseQuery: async (sql) => {
-      const rows = (
-        await warehouse.query(assertReadOnlySql(sql)).catch((err: unknown) => {
-          if (err instanceof WarehouseError && (err.reason === 'invalid_query' || err.reason === 'not_found')) {
-            throw new AppError(422, 'WAREHOUSE_ERROR', err.message);
-          }
-          throw err;
-        })
-      ).rows;
-      return { rows: rows.slice(0, 10_000), truncated: rows.length > 10_000 };
-    },
+    warehouseQuery: async (sql) => ({ ...(await runOperatorQuery(warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery })) }),
     bullBoard: createBullBoardMiddleware([runs.queue, maintenanceQueue], admin.key),
   };
 

@@ -35,6 +35,7 @@ export function mapBigQueryError(err: unknown): WarehouseError {
   const reasons = reasonsOf(e);
   const options = { cause: err };
   if (reasons.includes('stopped')) return new WarehouseError('Query cancelled', 'cancelled', options);
+  if (reasons.includes('bytesBilledLimitExceeded')) return new WarehouseError(message, 'bytes_limit_exceeded', options);
   if (e.code === 404 || reasons.includes('notFound')) return new WarehouseError(message, 'not_found', options);
   if (e.code === 409 || reasons.includes('duplicate')) return new WarehouseError(message, 'already_exists', options);
   if (isTransient(err)) return new WarehouseError(message, 'unavailable', options);

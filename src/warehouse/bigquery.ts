@@ -5,10 +5,11 @@ import { OAuth2Client } from 'google-auth-library';
 import type { Logger } from '../shared/logger';
 import { DEFAULT_RETRY, mapBigQueryError, withRetry } from './bigquery-errors';
 import type { RetryPolicy } from './bigquery-errors';
-import { fromRow, toInsertJson, toQueryParameter } from './bigquery-values';
-import type { Cell, QueryParameter, SchemaField } from './bigquery-values';
+import { collectResults } from './bigquery-results';
+import { toInsertJson, toQueryParameter } from './bigquery-values';
+import type { QueryParameter } from './bigquery-values';
 import { WarehouseError } from './types';
-import type { DryRunResult, InsertOptions, QueryOptions, QueryResult, Row, TableRef, TableSpec, Warehouse } from './types';
+import type { DryRunResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from './types';
 
 export interface BigQueryWarehouseOptions {
   projectId: string;
@@ -23,13 +24,9 @@ export interface BigQueryWarehouseOptions {
   maxBytesPerInsert?: number;
 }
 
-interface QueryResultsPage {
-  jobComplete?: boolean;
-  schema?: { fields?: SchemaField[] };
-  rows?: Array<{ f: Cell[] }>;
-  pageToken?: string;
-  numDmlAffectedRows?: string;
+interface DryRunStatistics {
   totalBytesProcessed?: string;
+  query?: { totalBytesProcessed?: string; statementType?: string };
 }
 
 const isLocalEndpoint = (url: string): boolean => /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/.test(url);
@@ -214,10 +211,15 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   async query<R extends Row = Row>(sql: string, options: QueryOptions = {}): Promise<QueryResult<R>> {
-    const { signal } = options;
+    return (await this.runJob(this.jobConfig(sql, options), options.signal)) as QueryResult<R>;
+  }
+
+  /** Starts a query job and collects its rows (at most `maxRows`); aborting the signal cancels the job. */
+  private async runJob(config: Query, signal: AbortSignal | undefined, maxRows?: number): Promise<QueryResult> {
     if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
-    const job = await this.startJob(this.jobConfig(sql, options));
-    if (!signal) return (await this.collect(job)) as QueryResult<R>;
+    const job = await this.startJob(config);
+    const collect = (): Promise<QueryResult> => collectResults(job, (fn) => this.call(fn), maxRows);
+    if (!signal) return collect();
     let onAbort: () => void = () => undefined;
     const aborted = new Promise<never>((_resolve, reject) => {
       onAbort = () => {
@@ -229,45 +231,43 @@ export class BigQueryWarehouse implements Warehouse {
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return (await Promise.race([this.collect(job), aborted])) as QueryResult<R>;
+      return await Promise.race([collect(), aborted]);
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
   }
 
-  /** Polls getQueryResults until the job is done, then pages through the rows. */
-  private async collect(job: Job): Promise<QueryResult> {
-    const rows: Row[] = [];
-    let fields: SchemaField[] = [];
-    let pageToken: string | undefined;
-    let first: QueryResultsPage | undefined;
-    for (;;) {
-      const [page, , resp] = await this.call(() =>
-        job.getQueryResults({ autoPaginate: false, skipParsing: true, ...(pageToken ? { pageToken } : {}) }),
-      );
-      const meta = (resp ?? {}) as QueryResultsPage;
-      if (meta.jobComplete === false) continue;
-      if (!first) {
-        first = meta;
-        fields = meta.schema?.fields ?? [];
-      }
-      for (const raw of (page ?? []) as unknown as Array<{ f: Cell[] }>) rows.push(fromRow(fields, raw.f));
-      pageToken = meta.pageToken;
-      if (!pageToken) break;
-    }
-    const result: QueryResult = { rows };
-    if (first?.numDmlAffectedRows !== undefined) {
-      result.rows = [];
-      result.affectedRows = Number(first.numDmlAffectedRows);
-    }
-    if (first?.totalBytesProcessed !== undefined) result.bytesProcessed = Number(first.totalBytesProcessed);
-    return result;
+  async dryRun(sql: string, options: QueryOptions = {}): Promise<DryRunResult> {
+    const { bytesProcessed } = await this.dryRunStatistics(sql, options);
+    return { bytesProcessed };
   }
 
-  async dryRun(sql: string, options: QueryOptions = {}): Promise<DryRunResult> {
+  private async dryRunStatistics(sql: string, options: QueryOptions): Promise<{ bytesProcessed: number; statementType: string | undefined }> {
     const [, response] = await this.call(() => this.client.createQueryJob(this.jobConfig(sql, options, { dryRun: true })));
-    const stats = (response as { statistics?: { totalBytesProcessed?: string; query?: { totalBytesProcessed?: string } } }).statistics;
-    return { bytesProcessed: Number(stats?.query?.totalBytesProcessed ?? stats?.totalBytesProcessed ?? 0) };
+    const stats = (response as { statistics?: DryRunStatistics }).statistics;
+    return {
+      bytesProcessed: Number(stats?.query?.totalBytesProcessed ?? stats?.totalBytesProcessed ?? 0),
+      statementType: stats?.query?.statementType,
+    };
+  }
+
+  /**
+   * BigQuery classifies the text itself: a dry run (free, runs nothing) reports its statementType — SCRIPT for
+   * several statements — and its bytes. Only a SELECT within the bytes cap runs, with `maximumBytesBilled` so
+   * BigQuery enforces the cap again on what it actually bills. A SELECT job without a destination writes nothing.
+   */
+  async sandboxQuery(sql: string, options: SandboxOptions): Promise<SandboxResult> {
+    const plan = await this.dryRunStatistics(sql, {});
+    if (plan.statementType === 'SCRIPT') throw new WarehouseError('BigQuery reads this text as a script of several statements; send exactly one SELECT', 'not_single_statement');
+    if (plan.statementType !== 'SELECT') {
+      throw new WarehouseError(`Only a SELECT runs here; BigQuery reads this text as ${plan.statementType ?? 'an unknown statement type'}`, 'not_read_only');
+    }
+    if (plan.bytesProcessed > options.maxBytesBilled) {
+      throw new WarehouseError(`The query would process ${plan.bytesProcessed} bytes, over the cap of ${options.maxBytesBilled} (ADMIN_QUERY_MAX_BYTES_BILLED)`, 'bytes_limit_exceeded');
+    }
+    const config = this.jobConfig(sql, { labels: { purpose: 'operator_query' } }, { maximumBytesBilled: String(options.maxBytesBilled) });
+    const { rows } = await this.runJob(config, options.signal, options.maxRows + 1);
+    return { rows: rows.slice(0, options.maxRows), truncated: rows.length > options.maxRows };
   }
 }
 

@@ -10,9 +10,12 @@ export function assertIdentifier(kind: string, name: string): void {
 
 export function mapDuckDbError(err: unknown, signal?: AbortSignal): WarehouseError {
   if (err instanceof WarehouseError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  // extractStatements wraps the parser's error in a prefix of its own; the reason is the parser's.
+  const message = (err instanceof Error ? err.message : String(err)).replace(/^Failed to extract statements: /, '');
   if (signal?.aborted || /^INTERRUPT Error/i.test(message)) return new WarehouseError('Query cancelled', 'cancelled', { cause: err });
   if (/Catalog Error: .*(does not exist|not found)/is.test(message)) return new WarehouseError(message, 'not_found', { cause: err });
+  // With external access off, every file, network and extension access fails this way (see duckdb-lockdown.ts).
+  if (/^Permission Error/i.test(message)) return new WarehouseError(message, 'access_denied', { cause: err });
   if (/already exists/i.test(message)) return new WarehouseError(message, 'already_exists', { cause: err });
   if (/^(Parser|Binder|Conversion|Constraint|Invalid Input|Catalog|Out of Range|Not implemented|Dependency) Error/i.test(message)) {
     return new WarehouseError(message, 'invalid_query', { cause: err });

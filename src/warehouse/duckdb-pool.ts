@@ -14,11 +14,10 @@ export class DuckDbPool {
 
   private constructor(private readonly instance: DuckDBInstance) {}
 
-  static async create(instance: DuckDBInstance, size: number, setup: (c: DuckDBConnection) => Promise<void>): Promise<DuckDbPool> {
+  static async create(instance: DuckDBInstance, size: number): Promise<DuckDbPool> {
     const pool = new DuckDbPool(instance);
     for (let i = 0; i < size; i++) {
       const conn = await instance.connect();
-      await setup(conn);
       pool.all.push(conn);
       pool.idle.push(conn);
     }

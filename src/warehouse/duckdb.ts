@@ -1,16 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
-import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { appendRows } from './duckdb-append';
 import { acquireDuckDbLock, duckDbLockError, isDuckDbLockError } from './duckdb-lock';
 import type { DuckDbLock } from './duckdb-lock';
 import { DUCKDB_MACROS } from './duckdb-macros';
 import { assertIdentifier, mapDuckDbError } from './duckdb-errors';
+import { interruptOnAbort } from './duckdb-interrupt';
+import { allowedDirectories, lockDown } from './duckdb-lockdown';
+import type { LockdownOptions } from './duckdb-lockdown';
 import { DuckDbPool } from './duckdb-pool';
-import { DUCKDB_COLUMN_TYPES, bigQueryTypeOf, fromDuckDb, toColumnValue, toParam } from './duckdb-values';
+import { DuckDbSandbox } from './duckdb-sandbox';
+import { parseText } from './duckdb-statements';
+import { DUCKDB_COLUMN_TYPES, bigQueryTypeOf, fromDuckDb, toParam } from './duckdb-values';
 import { quoteIdent, renderDuckDbSql } from './sql-dialect';
 import { WarehouseError } from './types';
-import type { DryRunResult, InsertOptions, QueryOptions, QueryResult, Row, TableRef, TableSpec, Warehouse } from './types';
+import type { DryRunResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from './types';
 
 /**
  * The embedded warehouse: one DuckDB file, dataset = schema. Partitioning and clustering in a
@@ -24,6 +30,8 @@ export interface DuckDbWarehouseOptions {
   poolSize?: number;
   /** Take the cross-process lock file (default true for files). */
   lock?: boolean;
+  /** The one directory outside its own files the instance may use (tenant exports); see duckdb-lockdown.ts. */
+  exportsDir?: string;
 }
 
 /** A result column described in BigQuery terms (used by the local fake BigQuery server). */
@@ -48,25 +56,31 @@ export class DuckDbWarehouse implements Warehouse {
 
   private constructor(
     private readonly pool: DuckDbPool,
+    private readonly sandbox: DuckDbSandbox,
     private readonly lock: DuckDbLock | null,
   ) {}
 
   static async open(options: DuckDbWarehouseOptions): Promise<DuckDbWarehouse> {
     const inMemory = options.path === ':memory:';
+    const lockdown: LockdownOptions = { databasePath: options.path, ...(options.exportsDir ? { exportsDir: options.exportsDir } : {}) };
+    allowedDirectories(lockdown); // a bad exports directory fails before anything is opened
     if (!inMemory) fs.mkdirSync(path.dirname(options.path), { recursive: true });
     const lock = !inMemory && options.lock !== false ? acquireDuckDbLock(options.path) : null;
+    let pool: DuckDbPool | undefined;
     try {
       const instance = await DuckDBInstance.create(options.path).catch((err: unknown) => {
         throw isDuckDbLockError(err) ? duckDbLockError(options.path, err) : err;
       });
-      const pool = await DuckDbPool.create(instance, options.poolSize ?? 4, async (conn) => {
-        await conn.run(`SET TimeZone = 'UTC'`);
-      });
+      pool = await DuckDbPool.create(instance, options.poolSize ?? 4);
       await pool.use(async (conn) => {
+        // Global, so every connection (the sandbox's too) reads and writes timestamps in UTC; set before the lock.
+        await conn.run(`SET GLOBAL TimeZone = 'UTC'`);
         for (const macro of DUCKDB_MACROS) await conn.run(macro);
+        await lockDown(conn, lockdown);
       });
-      return new DuckDbWarehouse(pool, lock);
+      return new DuckDbWarehouse(pool, await DuckDbSandbox.open(instance), lock);
     } catch (err) {
+      await pool?.close();
       lock?.release();
       throw err;
     }
@@ -77,6 +91,7 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
+    await this.sandbox.close();
     await this.pool.close();
     this.lock?.release();
   }
@@ -158,49 +173,11 @@ export class DuckDbWarehouse implements Warehouse {
     return rows.map((r) => String(r['table_name']));
   }
 
-  /**
-   * Appends through DuckDB's appender inside one transaction: all rows or none. Insert ids are not
-   * needed here (one process, no retried streaming requests) and are ignored.
-   */
+  /** All rows or none (appendRows); insert ids are not needed here (one process, no retried streaming requests). */
   async insertRows(ref: TableRef, rows: Row[], _options?: InsertOptions): Promise<void> {
     if (rows.length === 0) return;
     tableSql(ref);
-    await this.pool.use(async (conn) => {
-      const columns = await columnNames(conn, ref);
-      if (columns.length === 0) throw new WarehouseError(`Table ${ref.dataset}.${ref.table} was not found`, 'not_found');
-      const known = new Set(columns);
-      for (const row of rows) {
-        for (const key of Object.keys(row)) {
-          if (!known.has(key)) throw new WarehouseError(`no such field: ${key} in ${ref.dataset}.${ref.table}`, 'invalid_query');
-        }
-      }
-      await conn.run('BEGIN TRANSACTION');
-      try {
-        const appender = await conn.createAppender(ref.table, ref.dataset);
-        try {
-          const types: DuckDBType[] = columns.map((_, i) => appender.columnType(i));
-          for (const row of rows) {
-            columns.forEach((col, i) => {
-              const type = types[i] as DuckDBType;
-              const value = toColumnValue(row[col], type, col);
-              if (value === null) appender.appendNull();
-              else appender.appendValue(value, type);
-            });
-            appender.endRow();
-          }
-          appender.flushSync();
-        } catch (err) {
-          appender.clear();
-          throw err;
-        } finally {
-          appender.closeSync();
-        }
-        await conn.run('COMMIT');
-      } catch (err) {
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw mapDuckDbError(err);
-      }
-    });
+    await this.pool.use((conn) => appendRows(conn, ref, rows));
   }
 
   async query<R extends Row = Row>(sql: string, options: QueryOptions = {}): Promise<QueryResult<R>> {
@@ -238,6 +215,28 @@ export class DuckDbWarehouse implements Warehouse {
     return null;
   }
 
+  sandboxQuery(sql: string, options: SandboxOptions): Promise<SandboxResult> {
+    return this.sandbox.query(sql, options);
+  }
+
+  /**
+   * How DuckDB's parser reads a text (after rendering): the number of statements and, for one, its type; the
+   * statement is prepared, so an invalid one fails here. Not part of the contract (the fake BigQuery server's dry run uses it).
+   */
+  async parseStatements(sql: string): Promise<{ count: number; type: StatementType | null }> {
+    const rendered = renderDuckDbSql(sql);
+    return this.pool.use(async (conn) => {
+      try {
+        const { count, single } = await parseText(conn, rendered.sql);
+        const type = single?.statementType ?? null;
+        single?.destroySync();
+        return { count, type };
+      } catch (err) {
+        throw mapDuckDbError(err);
+      }
+    });
+  }
+
   /** DDL retried on DuckDB's optimistic catalog conflicts (two writers creating the same object). */
   private async ddl(sql: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -259,13 +258,7 @@ export class DuckDbWarehouse implements Warehouse {
   ): Promise<TypedQueryResult> {
     if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
     return this.pool.use(async (conn) => {
-      // Repeated until the query settles: an interrupt that lands just before execution starts is lost.
-      let repeat: NodeJS.Timeout | undefined;
-      const onAbort = (): void => {
-        conn.interrupt();
-        repeat = setInterval(() => conn.interrupt(), 25);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const stopInterrupting = interruptOnAbort(conn, signal);
       try {
         // Aborted while waiting for a pooled connection: the listener came too late to hear it.
         if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
@@ -289,18 +282,8 @@ export class DuckDbWarehouse implements Warehouse {
       } catch (err) {
         throw mapDuckDbError(err, signal);
       } finally {
-        if (repeat) clearInterval(repeat);
-        signal?.removeEventListener('abort', onAbort);
+        stopInterrupting();
       }
     });
   }
-}
-
-async function columnNames(conn: DuckDBConnection, ref: TableRef): Promise<string[]> {
-  const reader = await conn.runAndReadAll(
-    `SELECT column_name FROM information_schema.columns
-     WHERE table_catalog = current_database() AND table_schema = $d AND table_name = $t ORDER BY ordinal_position`,
-    { d: ref.dataset, t: ref.table },
-  );
-  return reader.getRows().map((r) => String(r[0]));
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../shared/logger';
 import type { Warehouse } from './types';
@@ -18,7 +19,8 @@ export async function createWarehouse(cfg: Config['warehouse'], deps: CreateWare
   // Adapters load on demand: a BigQuery process never loads DuckDB's native library, and vice versa.
   if (cfg.kind === 'duckdb') {
     const { DuckDbWarehouse } = require('./duckdb') as typeof import('./duckdb');
-    const wh = await DuckDbWarehouse.open({ path: cfg.duckdbPath });
+    // DATA_DIR/exports is the one directory the embedded instance may use besides its own files (see duckdb-lockdown.ts).
+    const wh = await DuckDbWarehouse.open({ path: cfg.duckdbPath, exportsDir: path.join(deps.dataDir, 'exports') });
     deps.logger.info({ path: cfg.duckdbPath }, 'warehouse: duckdb opened');
     return wh;
   }

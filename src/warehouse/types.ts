@@ -62,6 +62,22 @@ export interface DryRunResult {
   bytesProcessed: number;
 }
 
+/** Limits of one operator query (`sandboxQuery`). */
+export interface SandboxOptions {
+  /** Rows returned at most; reading stops at the row after it, which only sets `truncated`. */
+  maxRows: number;
+  /** BigQuery `maximumBytesBilled` (also checked against the dry-run estimate first); unused on DuckDB, which bills nothing. */
+  maxBytesBilled: number;
+  /** Aborting interrupts the query (DuckDB interrupt, BigQuery jobs.cancel). */
+  signal?: AbortSignal;
+}
+
+export interface SandboxResult {
+  rows: Row[];
+  /** More rows existed than `maxRows`. */
+  truncated: boolean;
+}
+
 export interface Warehouse {
   readonly kind: 'duckdb' | 'bigquery';
   /** Checks the warehouse answers (readiness). */
@@ -88,12 +104,21 @@ export interface Warehouse {
   query<R extends Row = Row>(sql: string, options?: QueryOptions): Promise<QueryResult<R>>;
   /** Estimated bytes a query would process; null where the engine cannot estimate (DuckDB). */
   dryRun(sql: string, options?: QueryOptions): Promise<DryRunResult | null>;
+  /**
+   * Runs one read-only SELECT for an operator (the guide's SQL) inside the engine's own isolation, never a keyword
+   * filter: exactly one statement as the engine parses it, SELECT as the engine classifies it, no external access,
+   * nothing written. Refusals are WarehouseErrors with the `Refusal` reasons below.
+   */
+  sandboxQuery(sql: string, options: SandboxOptions): Promise<SandboxResult>;
 }
+
+/** Why `sandboxQuery` refused a text before or while running it. */
+export type Refusal = 'not_single_statement' | 'not_read_only' | 'function_not_allowed' | 'access_denied' | 'bytes_limit_exceeded';
 
 export class WarehouseError extends Error {
   constructor(
     message: string,
-    readonly reason: 'not_found' | 'already_exists' | 'invalid_query' | 'cancelled' | 'unavailable' | 'unknown',
+    readonly reason: 'not_found' | 'already_exists' | 'invalid_query' | 'cancelled' | 'unavailable' | 'unknown' | Refusal,
     options?: { cause?: unknown },
   ) {
     super(message, options);

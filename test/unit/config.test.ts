@@ -11,6 +11,7 @@ describe('loadConfig', () => {
     expect(c.keyManager.keyringPath).to.match(/data\/keyring\.json$/);
     expect(c.redis.url).to.equal('redis://127.0.0.1:6379');
     expect(c.scheduler.mode).to.equal('internal');
+    expect(c.adminQuery).to.deep.equal({ maxBytesBilled: 10 * 1024 ** 3, timeoutMs: 30_000 });
   });
 
   it('takes the role from the CLI argument over ROLE', () => {
@@ -40,6 +41,7 @@ describe('loadConfig', () => {
     it('names GCP_PROJECT_ID when BigQuery is chosen without it', () => rejects({ WAREHOUSE: 'bigquery' }, 'GCP_PROJECT_ID'));
     it('names KMS_KEY_NAME when Cloud KMS is chosen without it', () => rejects({ KEY_MANAGER: 'gcp' }, 'KMS_KEY_NAME'));
     it('names WORKER_CONCURRENCY when it is zero', () => rejects({ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'));
+    it('names ADMIN_QUERY_MAX_BYTES_BILLED when it is not a whole number', () => rejects({ ADMIN_QUERY_MAX_BYTES_BILLED: '10GB' }, 'ADMIN_QUERY_MAX_BYTES_BILLED'));
   });
 
   describe('in production', () => {

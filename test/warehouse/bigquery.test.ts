@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { appendStateRows, ensureStateTable } from '../../src/warehouse/state-tables';
 import type { StateTable } from '../../src/warehouse/tables';
+import { mapBigQueryError } from '../../src/warehouse/bigquery-errors';
 import { WarehouseError } from '../../src/warehouse/types';
+import { warehouseRejection } from '../helpers/errors';
 import { createTestBigQuery } from '../helpers/warehouse';
 import type { TestBigQuery } from '../helpers/warehouse';
 import { runWarehouseContract } from './contract';
@@ -110,6 +112,59 @@ describe('bigquery warehouse against the fake server', () => {
       const result = await t.warehouse.dryRun('SELECT 1 AS x');
       expect(result).to.deep.equal({ bytesProcessed: 0 });
       expect(t.server.stats()).to.include({ dryRuns: 1, queryJobs: 0 });
+    });
+  });
+
+  describe('when an operator query runs (sandboxQuery)', () => {
+    const limits = { maxRows: 5, maxBytesBilled: 10 * 1024 ** 3 };
+    const kinds = (): string[] => t.server.requests.map((r) => r.kind);
+
+    beforeEach(async () => {
+      await t.warehouse.createTable({ dataset: 'shapes', table: 'pts' }, { columns: [{ name: 'i', type: 'INT64' }] });
+      await t.warehouse.insertRows({ dataset: 'shapes', table: 'pts' }, Array.from({ length: 40 }, (_, i) => ({ i })));
+      t.server.resetStats();
+    });
+
+    it('dry-runs first and refuses a statement BigQuery does not classify as SELECT, starting no job', async () => {
+      const err = await warehouseRejection(t.warehouse.sandboxQuery('DELETE FROM `shapes.pts` WHERE TRUE', limits));
+      expect(err.reason).to.equal('not_read_only');
+      expect(err.message).to.contain('DELETE');
+      expect(kinds()).to.deep.equal(['queryJobs']);
+      expect(t.server.stats()).to.include({ dryRuns: 1, queryJobs: 0, dml: 0 });
+      expect((await t.warehouse.query('SELECT COUNT(*) AS n FROM `shapes.pts`')).rows).to.deep.equal([{ n: 40 }]);
+    });
+
+    it('refuses a script of several statements (dry-run statementType SCRIPT)', async () => {
+      const err = await warehouseRejection(t.warehouse.sandboxQuery("SELECT '--' AS a; DELETE FROM `shapes.pts` WHERE TRUE", limits));
+      expect(err.reason).to.equal('not_single_statement');
+      expect(t.server.stats()).to.include({ dryRuns: 1, queryJobs: 0, dml: 0 });
+    });
+
+    it('sends the bytes cap as maximumBytesBilled on the job that runs', async () => {
+      await t.warehouse.sandboxQuery('SELECT i FROM `shapes.pts` ORDER BY i', { ...limits, maxBytesBilled: 123456789 });
+      const [dry, run] = t.server.requests.filter((r) => r.kind === 'queryJobs').map((r) => (r.body as { configuration: { dryRun?: boolean; query: Record<string, unknown> } }).configuration);
+      expect(dry?.dryRun).to.equal(true);
+      expect(run?.dryRun).to.equal(undefined);
+      expect(run?.query['maximumBytesBilled']).to.equal('123456789');
+    });
+
+    it('refuses a SELECT whose dry-run estimate is over the cap, without running it', async () => {
+      const err = await warehouseRejection(t.warehouse.sandboxQuery('SELECT i FROM `shapes.pts`', { ...limits, maxBytesBilled: 8 }));
+      expect(err.reason).to.equal('bytes_limit_exceeded');
+      expect(err.message).to.contain('ADMIN_QUERY_MAX_BYTES_BILLED');
+      expect(t.server.stats()).to.include({ dryRuns: 1, queryJobs: 0 });
+    });
+
+    it('asks for one row past the cap and no further page', async () => {
+      const result = await t.warehouse.sandboxQuery('SELECT i FROM `shapes.pts` ORDER BY i', limits);
+      expect(result).to.deep.equal({ rows: [0, 1, 2, 3, 4].map((i) => ({ i })), truncated: true });
+      const pages = t.server.requests.filter((r) => r.kind === 'getQueryResults');
+      expect(pages.map((p) => p.query['maxResults'])).to.deep.equal(['6']);
+    });
+
+    it('maps a job BigQuery stopped at maximumBytesBilled to bytes_limit_exceeded', () => {
+      const err = mapBigQueryError({ code: 400, message: 'Query exceeded limit for bytes billed: 1000.', errors: [{ reason: 'bytesBilledLimitExceeded' }] });
+      expect(err.reason).to.equal('bytes_limit_exceeded');
     });
   });
 });

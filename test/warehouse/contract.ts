@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { appendStateRows, ensureStateTable, stateRowsViaDml } from '../../src/warehouse/state-tables';
 import type { StateTable } from '../../src/warehouse/tables';
-import { WarehouseError } from '../../src/warehouse/types';
 import type { TableSpec, Warehouse } from '../../src/warehouse/types';
+import { warehouseRejection } from '../helpers/errors';
+import { runSandboxContract } from './sandbox-contract';
 
 export interface ContractSubject {
   warehouse: Warehouse;
@@ -18,16 +19,6 @@ export interface ContractOptions {
 }
 
 const DEFAULT_SLOW_QUERY = 'SELECT COUNT(*) AS n FROM range(100000000000) AS a';
-
-async function rejection(promise: Promise<unknown>): Promise<WarehouseError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(WarehouseError);
-    return err as WarehouseError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 const ALL_TYPES: TableSpec = {
   columns: [
@@ -117,7 +108,7 @@ export function runWarehouseContract(name: string, factory: () => Promise<Contra
       });
 
       it('answers not_found when the dataset of a new table is missing', async () => {
-        const err = await rejection(wh.createTable({ dataset: `${ds}_missing`, table: 't' }, ALL_TYPES));
+        const err = await warehouseRejection(wh.createTable({ dataset: `${ds}_missing`, table: 't' }, ALL_TYPES));
         expect(err.reason).to.equal('not_found');
       });
 
@@ -229,7 +220,7 @@ export function runWarehouseContract(name: string, factory: () => Promise<Contra
       it('rejects a row with a field the table does not have', async () => {
         const ref = { dataset: ds, table: 'facts' };
         await wh.createTable(ref, ALL_TYPES);
-        const err = await rejection(wh.insertRows(ref, [{ id: 'a', nope: 1 }]));
+        const err = await warehouseRejection(wh.insertRows(ref, [{ id: 'a', nope: 1 }]));
         expect(err.reason).to.equal('invalid_query');
       });
     });
@@ -295,11 +286,13 @@ export function runWarehouseContract(name: string, factory: () => Promise<Contra
       });
 
       it('answers invalid_query for a missing parameter or bad SQL, not_found for a missing table', async () => {
-        expect((await rejection(wh.query('SELECT @missing AS x'))).reason).to.equal('invalid_query');
-        expect((await rejection(wh.query('SELEC 1'))).reason).to.equal('invalid_query');
-        expect((await rejection(wh.query(`SELECT * FROM \`${ds}.nope\``))).reason).to.equal('not_found');
+        expect((await warehouseRejection(wh.query('SELECT @missing AS x'))).reason).to.equal('invalid_query');
+        expect((await warehouseRejection(wh.query('SELEC 1'))).reason).to.equal('invalid_query');
+        expect((await warehouseRejection(wh.query(`SELECT * FROM \`${ds}.nope\``))).reason).to.equal('not_found');
       });
     });
+
+    runSandboxContract(() => ({ wh, ds }));
 
     describe('DML, dry runs and cancellation', () => {
       it('reports affected rows of INSERT, UPDATE and DELETE', async () => {
@@ -325,14 +318,14 @@ export function runWarehouseContract(name: string, factory: () => Promise<Contra
         const running = wh.query(options.slowQuery ?? DEFAULT_SLOW_QUERY, { signal: controller.signal });
         // The timer only gives the query time to start on the engine; the assertion does not depend on it.
         setTimeout(() => controller.abort(), 150);
-        const err = await rejection(running);
+        const err = await warehouseRejection(running);
         expect(err.reason).to.equal('cancelled');
         expect(Date.now() - started).to.be.below(10_000);
         expect((await wh.query('SELECT 1 AS one')).rows).to.deep.equal([{ one: 1 }]);
       });
 
       it('answers cancelled at once for an already aborted signal', async () => {
-        const err = await rejection(wh.query('SELECT 1 AS one', { signal: AbortSignal.abort() }));
+        const err = await warehouseRejection(wh.query('SELECT 1 AS one', { signal: AbortSignal.abort() }));
         expect(err.reason).to.equal('cancelled');
       });
     });

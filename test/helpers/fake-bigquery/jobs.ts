@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { StatementType } from '@duckdb/node-api';
 import type { DuckDbWarehouse, TypedQueryResult } from '../../../src/warehouse/duckdb';
 import { WarehouseError } from '../../../src/warehouse/types';
 import { RestError, fromRestParameters, restSchema, toRestRows } from './encoding';
@@ -82,6 +83,23 @@ export class JobRunner {
       }
     }
     return total;
+  }
+
+  /**
+   * The statementType a dry run reports, decided by DuckDB's parser as BigQuery decides it with its own: several
+   * statements are a SCRIPT (not validated further: a later statement may use what an earlier one creates); one
+   * statement is prepared (so unknown tables and syntax errors fail as in BigQuery) and a SELECT is a SELECT in
+   * any spelling (WITH, VALUES, parentheses, FROM-first). Other single statements keep their leading keyword.
+   */
+  async dryRunStatementType(sql: string): Promise<string> {
+    try {
+      const { count, type } = await this.warehouse.parseStatements(sql);
+      if (count > 1) return 'SCRIPT';
+      if (type === StatementType.SELECT) return 'SELECT';
+      return statementTypeOf(sql);
+    } catch (err) {
+      throw toRestError(err);
+    }
   }
 
   /** Validates like BigQuery does before a job starts: unknown tables and syntax errors fail at insert. */

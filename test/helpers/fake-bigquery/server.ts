@@ -153,17 +153,18 @@ export class FakeBigQueryServer {
       this.counters.queryJobs--;
       this.counters.dryRuns++;
     }
-    await this.jobs.validate(sql);
     if (configuration.dryRun) {
+      const statementType = await this.jobs.dryRunStatementType(sql);
       const bytes = String(await this.jobs.estimateBytes(sql));
       return {
         kind: 'bigquery#job',
         jobReference: { projectId, location },
         configuration: { ...configuration, dryRun: true },
         status: { state: 'DONE' },
-        statistics: { totalBytesProcessed: bytes, query: { totalBytesProcessed: bytes } },
+        statistics: { totalBytesProcessed: bytes, query: { totalBytesProcessed: bytes, statementType } },
       };
     }
+    await this.jobs.validate(sql);
     const job = this.jobs.start({ projectId, location, config: configuration.query ?? {}, ...(ref.jobId ? { jobId: ref.jobId } : {}), ...(configuration.labels ? { labels: configuration.labels } : {}) });
     this.countDml(job.statementType);
     return this.jobs.resource(job);
