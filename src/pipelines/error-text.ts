@@ -24,8 +24,11 @@ function missingSourceTable(err: unknown, render: RenderContext | undefined): st
   const source = render?.['source_table'];
   if (!source || !(err instanceof WarehouseError) || err.reason !== 'not_found') return null;
   const table = source.split('.').pop() ?? '';
+  // The engines name the missing table on the first line (DuckDB "Table with name t does not exist!", BigQuery
+  // "Not found: Table p:d.t …"); later lines quote the SQL, which mentions every table it reads.
+  const headline = withoutSuggestions(err.message).split('\n')[0] ?? '';
   // Table names are [A-Za-z0-9_] (allow-listed before rendering), so they are safe inside a pattern.
-  return table !== '' && new RegExp(`\\b${table}\\b`).test(err.message) ? source : null;
+  return table !== '' && new RegExp(`\\b${table}\\b`).test(headline) ? source : null;
 }
 
 export function tenantErrorText(err: unknown, render?: RenderContext): string {
