@@ -8,8 +8,8 @@ import type { TestSystem } from '../helpers/system';
  * its own, shared by the embedded and BigQuery isolation tests. Every one must be refused.
  */
 export const FOREIGN_TABLE_ATTACKS: readonly unknown[] = [
-  // The issue's attack, and the same table without the project the DuckDB dialect drops anyway.
-  'evilproj.beta_inc.gcp_billing_export_v1',
+  // The issue's attack without the project part the DuckDB dialect drops (the full three-part form is in
+  // EMBEDDED_ONLY_ATTACKS: on BigQuery `evilproj.beta_inc.t` is a table of project evilproj, not beta_inc's).
   'beta_inc.gcp_billing_export_v1',
   // Quoting: backticks, double quotes, single quotes, around the whole or each part.
   '`beta_inc.gcp_billing_export_v1`',
@@ -68,6 +68,13 @@ export const FOREIGN_TABLE_ATTACKS: readonly unknown[] = [
   null,
   ['beta_inc', 'gcp_billing_export_v1'],
   { dataset: 'beta_inc', table: 'gcp_billing_export_v1' },
+];
+
+/** Refused on the embedded warehouse, where a project part would be dropped and the rest read from the one file. */
+export const EMBEDDED_ONLY_ATTACKS: readonly unknown[] = [
+  'evilproj.beta_inc.gcp_billing_export_v1',
+  'evilproj.acme_corp.gcp_billing_export_v1',
+  'acme-billing.beta_inc.gcp_billing_export_v1',
 ];
 
 /** PUTs each attack as acme_corp's billing_export_table; each must be 422 INVALID_TABLE_REFERENCE that names no other tenant. */

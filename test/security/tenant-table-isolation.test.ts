@@ -3,7 +3,7 @@ import { tenantErrorText } from '../../src/pipelines/error-text';
 import { WarehouseError } from '../../src/warehouse/types';
 import { onboard, startTestSystem, waitForRun } from '../helpers/system';
 import type { TestSystem } from '../helpers/system';
-import { FOREIGN_TABLE_ATTACKS, expectEveryAttackRefused, storeSettingAroundTheApi } from './table-attacks';
+import { EMBEDDED_ONLY_ATTACKS, FOREIGN_TABLE_ATTACKS, expectEveryAttackRefused, storeSettingAroundTheApi } from './table-attacks';
 
 /**
  * Issue 9, hole 2: a tenant reading another tenant's data through its own provider settings. acme_corp
@@ -42,7 +42,7 @@ describe('tenant table isolation (embedded warehouse)', () => {
 
   describe('PUT /tenants/acme_corp/providers/gcp', () => {
     it("refuses the issue's attack and every variant with 422 INVALID_TABLE_REFERENCE, and stores nothing", async () => {
-      await expectEveryAttackRefused(t, acme, FOREIGN_TABLE_ATTACKS);
+      await expectEveryAttackRefused(t, acme, [...EMBEDDED_ONLY_ATTACKS, ...FOREIGN_TABLE_ATTACKS]);
       const stored = await t.request.get('/api/v1/tenants/acme_corp/providers/gcp').set('X-API-Key', acme);
       expect([stored.status, stored.body.code]).to.deep.equal([404, 'PROVIDER_NOT_FOUND']);
       const { rows } = await t.warehouse.query("SELECT COUNT(*) AS n FROM `tenants.tenant_providers_events` WHERE tenant_id = 'acme_corp'");
