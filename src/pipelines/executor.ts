@@ -3,6 +3,7 @@ import type { Logger } from '../shared/logger';
 import type { PipelineRunJob, RunParameters } from '../queues/pipeline-runs';
 import type { Warehouse } from '../warehouse/types';
 import { blockedSteps, readySteps } from './dag';
+import { tenantErrorText } from './error-text';
 import { parameterTypes, validateRunParameters } from './parameters';
 import { buildRenderContext } from './render';
 import type { RenderContext, RenderOverrides } from './render';
@@ -40,8 +41,11 @@ export interface ExecuteOptions {
   workerInstance: string;
   attempt: number;
   onProgress?(progress: RunProgress): void;
-  /** Per-run values from tenant settings, e.g. the GCP billing export table. */
-  context?: RenderOverrides;
+  /**
+   * Per-run values from tenant settings (the GCP billing export table), resolved when the run starts:
+   * a stored value the resolver refuses fails this run like any other render error.
+   */
+  overrides?: () => Promise<RenderOverrides>;
 }
 
 class RunTimeoutError extends Error {
@@ -102,9 +106,9 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
   let render: RenderContext;
   try {
     params = validateRunParameters(template, job.parameters, new Date(job.admittedAt));
-    render = buildRenderContext(template, { ...job, pipelineLoggingId: job.pipelineLoggingId }, options.context);
+    render = buildRenderContext(template, { ...job, pipelineLoggingId: job.pipelineLoggingId }, await options.overrides?.());
   } catch (err) {
-    return finish('FAILED', err instanceof Error ? err.message : String(err));
+    return finish('FAILED', tenantErrorText(err));
   }
   if (options.signal.aborted) return finish('CANCELLED', 'Run cancelled');
 

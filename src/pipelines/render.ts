@@ -1,5 +1,6 @@
 import { AppError } from '../shared/errors';
 import { PATH_SEGMENT_PATTERN, TENANT_ID_PATTERN, UUID_PATTERN, pipelineIdOf } from '../shared/ids';
+import { ResolvedTable } from '../warehouse/tenant-table';
 import { placeholderNames, replacePlaceholders } from './sql-scan';
 import type { Template } from './types';
 
@@ -9,14 +10,16 @@ import type { Template } from './types';
  */
 export const BUILTIN_PLACEHOLDERS = ['tenant_id', 'pipeline_id', 'pipeline_logging_id', 'provider', 'domain', 'template_name'] as const;
 
-/** Variables a caller (the worker, from tenant provider settings) may override per run. */
+/**
+ * Variables a caller (the worker, from tenant provider settings) may override per run. Each is a table
+ * reference and only a ResolvedTable is accepted — made by resolveTenantTable for this run's tenant —
+ * so a tenant-supplied string can never reach SQL text unchecked (a type error, and a run-time refusal).
+ */
 export const CONTEXT_OVERRIDABLE = ['source_table'] as const;
-export type RenderOverrides = Partial<Record<(typeof CONTEXT_OVERRIDABLE)[number], string>>;
+export type RenderOverrides = Partial<Record<(typeof CONTEXT_OVERRIDABLE)[number], ResolvedTable>>;
 
 /** What a variable's rendered value may contain: no quotes, backticks, semicolons, braces, `@` or comments. */
 const SAFE_TEXT = /^[A-Za-z0-9 _.,:/-]*$/;
-const DATASET_TABLE = /^([a-z0-9_]+)\.([A-Za-z0-9_]{1,1024})$/;
-const PROJECT_DATASET_TABLE = /^[a-z][a-z0-9-]{4,28}[a-z0-9]\.[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_]{1,1024}$/;
 export const TABLE_NAME_PATTERN = /^[A-Za-z0-9_]{1,1024}$/;
 
 export interface RunIdentity {
@@ -39,18 +42,12 @@ function checkIdentity(id: RunIdentity): void {
   if (!UUID_PATTERN.test(id.pipelineLoggingId)) throw renderError('pipeline_logging_id is not a UUID v4');
 }
 
-/**
- * A source table handed in by the caller. A `dataset.table` reference must stay inside the tenant's own
- * dataset (on a shared project every other dataset is another tenant's); `project.dataset.table` names
- * the tenant's own billing-export project and is only meaningful on BigQuery.
- */
-function checkSourceTable(value: string, tenantId: string): void {
-  const two = DATASET_TABLE.exec(value);
-  if (two) {
-    if (two[1] !== tenantId) throw renderError(`source_table "${value}" must be in the tenant dataset "${tenantId}"`);
-    return;
-  }
-  if (!PROJECT_DATASET_TABLE.test(value)) throw renderError(`source_table "${value}" is not a valid table reference`);
+/** The text of an override, if it is a reference resolved for this tenant; anything else is refused. */
+function overrideText(name: string, value: unknown, tenantId: string): string {
+  if (!(CONTEXT_OVERRIDABLE as readonly string[]).includes(name)) throw renderError(`${name} cannot be overridden`);
+  if (!ResolvedTable.isResolved(value)) throw renderError(`${name} is not a table reference resolved by the platform`);
+  if (value.tenantId !== tenantId) throw renderError(`${name} was resolved for another tenant`);
+  return value.sqlReference;
 }
 
 /** Builds the placeholder values of one run: builtins, then template variables (which may use builtins), then overrides. */
@@ -70,12 +67,10 @@ export function buildRenderContext(template: Template, identity: RunIdentity, ov
     if (!SAFE_TEXT.test(value)) throw renderError(`variable "${name}" renders to unsafe text`);
     ctx[name] = value;
   }
-  for (const [name, value] of Object.entries(overrides)) {
-    if (value === undefined || value === '') continue;
-    if (!(name in template.variables)) continue; // the template does not use it
-    if (name === 'source_table') checkSourceTable(value, identity.tenantId);
-    else if (!SAFE_TEXT.test(value)) throw renderError(`${name} is unsafe text`);
-    ctx[name] = value;
+  for (const [name, value] of Object.entries(overrides) as [string, unknown][]) {
+    if (value === undefined) continue;
+    const text = overrideText(name, value, identity.tenantId);
+    if (name in template.variables) ctx[name] = text; // else the template does not use it
   }
   return ctx;
 }

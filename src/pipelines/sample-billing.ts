@@ -1,6 +1,5 @@
 import type { Row, TableSpec, Warehouse } from '../warehouse/types';
-import { TENANT_ID_PATTERN } from '../shared/ids';
-import { AppError } from '../shared/errors';
+import { tenantDataset } from '../warehouse/tenant-dataset';
 
 /**
  * Realistic sample GCP billing export rows, so billing_cost runs on the embedded default.
@@ -217,7 +216,8 @@ export async function loadSampleBillingData(
   options: SampleBillingOptions = {},
   onProgress?: (p: { rowsWritten: number; rowsTotal: number }) => void,
 ): Promise<SampleLoadResult> {
-  if (!TENANT_ID_PATTERN.test(tenantId)) throw new AppError(422, 'VALIDATION_ERROR', 'tenant_id is not valid', { errors: [{ field: 'tenant_id', message: 'must match ^[a-z0-9_]{3,50}$' }] });
+  // Sample rows go only into a tenant's own dataset, never `tenants`, `customers` or an engine catalog.
+  await tenantDataset(warehouse, tenantId);
   const days = options.days ?? 30;
   const rowsPerDay = options.rowsPerDay ?? 500;
   const batchSize = options.batchSize ?? 2000;

@@ -1,6 +1,7 @@
 import { WarehouseError } from '../warehouse/types';
 import type { Clock } from '../shared/clock';
 import { isAppError } from '../shared/errors';
+import { tenantErrorText } from './error-text';
 import { StepFailure, runStep } from './steps';
 import type { StepContext, StepResult } from './steps';
 import type { RetryPolicy, StepDef, StepState } from './types';
@@ -115,7 +116,8 @@ export async function runStepWithRetries(deps: StepRunnerDeps, input: StepRunInp
       if (controller.signal.aborted && work) await settledWithin(work, deps.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS);
       if (runSignal.aborted) return finish('CANCELLED', errorText(runSignal.reason));
       const timedOut = controller.signal.aborted && controller.signal.reason instanceof StepTimeoutError;
-      const message = timedOut ? errorText(controller.signal.reason) : errorText(err);
+      // The step's error_message is tenant-visible (step logs, GET run): engine text goes through tenantErrorText.
+      const message = timedOut ? errorText(controller.signal.reason) : tenantErrorText(err, input.context.render);
       if (attempt >= policy.attempts || (!timedOut && !retryable(err))) return finish('FAILED', message);
       state.errorMessage = `attempt ${attempt} failed: ${message}`;
       try {

@@ -6,6 +6,7 @@ import { topologicalOrder } from './dag';
 import { parameterTypes } from './parameters';
 import { buildRenderContext, renderTableName, renderText } from './render';
 import type { RenderContext, RenderOverrides } from './render';
+import { tenantErrorText } from './error-text';
 import { sqlParamNames } from './sql-scan';
 import { stepSql } from './steps/query';
 import type { StepDef, StepType, Template } from './types';
@@ -26,7 +27,6 @@ export interface ValidateContext extends RenderOverrides {
   tenantId: string;
 }
 
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 function upstreamTables(template: Template, step: StepDef, ctx: RenderContext): string[] {
   const byId = new Map(template.steps.map((s) => [s.id, s]));
@@ -57,7 +57,7 @@ export async function validatePipeline(
   try {
     ctx = buildRenderContext(template, { tenantId, provider: template.provider, domain: template.domain, templateName: template.name, pipelineLoggingId: newRunId() }, overrides);
   } catch (err) {
-    return { valid: false, problems: [{ message: errorText(err) }], steps: [] };
+    return { valid: false, problems: [{ message: tenantErrorText(err) }], steps: [] };
   }
   const types = parameterTypes(template);
   for (const step of topologicalOrder(template.steps)) {
@@ -80,10 +80,10 @@ export async function validatePipeline(
         if (estimate) entry.estimated_bytes = estimate.bytesProcessed;
       } catch (err) {
         const createdUpstream = upstreamTables(template, step, ctx).some((t) => sql.includes(`${tenantId}.${t}`));
-        if (!(err instanceof WarehouseError && err.reason === 'not_found' && createdUpstream)) problems.push({ step: step.id, message: errorText(err) });
+        if (!(err instanceof WarehouseError && err.reason === 'not_found' && createdUpstream)) problems.push({ step: step.id, message: tenantErrorText(err, ctx) });
       }
     } catch (err) {
-      problems.push({ step: step.id, message: errorText(err) });
+      problems.push({ step: step.id, message: tenantErrorText(err, ctx) });
     }
   }
   return { valid: problems.length === 0, problems, steps };

@@ -26,7 +26,7 @@ import { RunStore } from '../queues/run-store';
 import { createTriggerRun } from '../queues/trigger-run';
 import type { Admission } from '../tenants/admission';
 import { reloadProfileCache } from '../tenants/profile-loader';
-import { getProvider } from '../tenants/provider-settings';
+import { billingExportTable } from '../tenants/provider-settings';
 import type { PlanCatalog } from '../tenants/plans';
 import type { TenantDeps } from '../tenants/tenant-deps';
 import type { ExecutionOutcome, PipelineWorkerDeps } from '../workers/pipeline-worker';
@@ -115,17 +115,15 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
   };
   const runService = new RunService({ runStore, warehouse: deps.warehouse, queue, redis: deps.redis, keys, finaliser, clock });
 
-  // The GCP billing export table comes from the tenant's provider settings; cached briefly per process.
+  // The GCP billing export table comes from the tenant's provider settings, resolved for the tenant (never a
+  // raw string: the renderer takes only resolved tables); cached briefly per process, a refusal is not cached.
   const sourceCache = new Map<string, { value: RenderOverrides; until: number }>();
   const overridesFor = async (job: Pick<PipelineRunJob, 'provider' | 'tenantId'>): Promise<RenderOverrides> => {
     if (job.provider !== 'gcp') return {};
     const hit = sourceCache.get(job.tenantId);
     if (hit && hit.until > Date.now()) return hit.value;
-    const table = await getProvider(deps.tenantDeps, job.tenantId, 'gcp').then(
-      (p) => p.settings.billing_export_table,
-      () => undefined,
-    );
-    const value: RenderOverrides = typeof table === 'string' && table !== '' ? { source_table: table } : {};
+    const table = await billingExportTable(deps.tenantDeps, job.tenantId);
+    const value: RenderOverrides = table ? { source_table: table } : {};
     sourceCache.set(job.tenantId, { value, until: Date.now() + SOURCE_CACHE_MS });
     return value;
   };
@@ -133,7 +131,7 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     const outcome = await executeRun(
       { warehouse: deps.warehouse, logWriter: deps.logWriter, logger: deps.logger, clock, templates: deps.templates },
       job,
-      { signal: options.signal, workerInstance: options.workerInstance, attempt: options.attempt, onProgress: options.onProgress, context: await overridesFor(job) },
+      { signal: options.signal, workerInstance: options.workerInstance, attempt: options.attempt, onProgress: options.onProgress, overrides: () => overridesFor(job) },
     );
     for (const step of outcome.steps) {
       if (step.durationMs !== undefined) deps.metrics.stepDuration.observe({ step_type: step.type, status: step.status }, step.durationMs / 1000);

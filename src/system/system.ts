@@ -81,7 +81,8 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   const templates = loadTemplateRegistry(config.configsDir);
   const clients = await createClients(config, logger, options);
   const { redis, warehouse } = clients;
-  const tenantDeps: TenantDeps = { warehouse, redis, keys, keyManager: clients.keyManager, plans, clock, logger };
+  const tableScope = { kind: warehouse.kind, platformProjectId: config.warehouse.gcpProjectId };
+  const tenantDeps: TenantDeps = { warehouse, tableScope, redis, keys, keyManager: clients.keyManager, plans, clock, logger };
   const admission = new Admission({ redis, keys, clock });
   const teamProviders = new TeamAndProviders({ redis, keys, clock });
   const recent = new RecentTouches();

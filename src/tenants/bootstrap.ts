@@ -1,5 +1,3 @@
-import { AppError } from '../shared/errors';
-import { TENANT_ID_PATTERN } from '../shared/ids';
 import type { Warehouse } from '../warehouse/types';
 import {
   CENTRAL_DATASET,
@@ -11,6 +9,8 @@ import {
 } from '../warehouse/tables';
 import type { StateTable } from '../warehouse/tables';
 import { ensureStateTable } from '../warehouse/state-tables';
+import { dropTenantDataset, tenantDataset } from '../warehouse/tenant-dataset';
+import type { TenantDataset } from '../warehouse/tenant-dataset';
 
 export interface BootstrapResult {
   datasetsCreated: string[];
@@ -57,28 +57,31 @@ export interface TenantDatasetResult {
  * Dataset `{tenant_id}` with x_meta_pipeline_runs, x_meta_step_logs and x_meta_dq_results (each an
  * events table + latest-row view). Idempotent without force flags. On failure it removes what it created itself
  * (the dataset if new, else the tables it made) before rethrowing, so callers roll back nothing here.
+ *
+ * Every create and drop below goes through a TenantDataset: a platform dataset (`tenants`, `customers`) or
+ * an engine catalog is refused (422 RESERVED_TENANT_ID) whatever the caller checked, and a force drop of a
+ * dataset holding platform tables is refused too.
  */
 export async function createTenantDataset(
   deps: { warehouse: Warehouse },
   tenantId: string,
   options: TenantDatasetOptions = {},
 ): Promise<TenantDatasetResult> {
-  // The id becomes a dataset name in SQL text: allow-listed here whatever the caller checked.
-  if (!TENANT_ID_PATTERN.test(tenantId)) throw new AppError(422, 'VALIDATION_ERROR', `Invalid tenant_id '${tenantId}'`);
   const { warehouse } = deps;
-  if (options.forceRecreateDataset) await warehouse.dropDataset(tenantId);
-  const datasetCreated = await warehouse.createDataset(tenantId, { description: `Convergence tenant ${tenantId}` });
+  const dataset = await tenantDataset(warehouse, tenantId);
+  if (options.forceRecreateDataset) await dropTenantDataset(warehouse, dataset);
+  const datasetCreated = await warehouse.createDataset(dataset.name, { description: `Convergence tenant ${dataset.name}` });
   const tablesCreated: string[] = [];
   try {
-    if (options.forceRecreateTables && !datasetCreated) await dropMetaTables(warehouse, tenantId);
+    if (options.forceRecreateTables && !datasetCreated) await dropMetaTables(warehouse, dataset);
     for (const table of TENANT_STATE_TABLES) {
       await options.beforeTable?.(table.name);
-      const existed = await warehouse.tableExists({ dataset: tenantId, table: eventsTableName(table) });
-      await ensureStateTable(warehouse, tenantId, table);
+      const existed = await warehouse.tableExists({ dataset: dataset.name, table: eventsTableName(table) });
+      await ensureStateTable(warehouse, dataset.name, table);
       if (!existed) tablesCreated.push(table.name);
     }
   } catch (err) {
-    await removeCreated(warehouse, tenantId, { datasetCreated, tablesCreated }).catch(() => undefined);
+    await undo(warehouse, dataset, { datasetCreated, tablesCreated }).catch(() => undefined);
     throw err;
   }
   return { datasetCreated, tablesCreated };
@@ -86,20 +89,24 @@ export async function createTenantDataset(
 
 /** Undoes a createTenantDataset result: drops the dataset it created, or else the tables it created. */
 export async function removeCreated(warehouse: Warehouse, tenantId: string, created: TenantDatasetResult): Promise<void> {
-  if (created.datasetCreated) {
-    await warehouse.dropDataset(tenantId);
-    return;
-  }
-  for (const name of created.tablesCreated) await dropMetaTable(warehouse, tenantId, name);
+  await undo(warehouse, await tenantDataset(warehouse, tenantId), created);
 }
 
-async function dropMetaTables(warehouse: Warehouse, tenantId: string): Promise<void> {
-  for (const table of TENANT_STATE_TABLES) await dropMetaTable(warehouse, tenantId, table.name);
+async function undo(warehouse: Warehouse, dataset: TenantDataset, created: TenantDatasetResult): Promise<void> {
+  if (created.datasetCreated) {
+    await dropTenantDataset(warehouse, dataset);
+    return;
+  }
+  for (const name of created.tablesCreated) await dropMetaTable(warehouse, dataset, name);
+}
+
+async function dropMetaTables(warehouse: Warehouse, dataset: TenantDataset): Promise<void> {
+  for (const table of TENANT_STATE_TABLES) await dropMetaTable(warehouse, dataset, table.name);
 }
 
 /** A state table is a view over `<name>_events`; drop both (the view first, it depends on the table). */
-async function dropMetaTable(warehouse: Warehouse, tenantId: string, name: string): Promise<void> {
+async function dropMetaTable(warehouse: Warehouse, dataset: TenantDataset, name: string): Promise<void> {
   const state = TENANT_STATE_TABLES.find((t) => t.name === name);
-  await warehouse.dropTable({ dataset: tenantId, table: name });
-  if (state) await warehouse.dropTable({ dataset: tenantId, table: eventsTableName(state) });
+  await warehouse.dropTable({ dataset: dataset.name, table: name });
+  if (state) await warehouse.dropTable({ dataset: dataset.name, table: eventsTableName(state) });
 }

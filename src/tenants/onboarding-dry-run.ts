@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { isAppError } from '../shared/errors';
 import { TENANT_ID_PATTERN } from '../shared/ids';
+import { tenantDataset } from '../warehouse/tenant-dataset';
 import { CENTRAL_DATASET, eventsTableName, tenantProfiles } from '../warehouse/tables';
 import { onboardBodySchema } from './onboarding-schema';
 import type { ValidOnboardRequest } from './onboarding-schema';
@@ -31,8 +33,17 @@ export async function dryRunOnboarding(deps: TenantDeps, body: unknown): Promise
   add('request_valid', fieldErrors.length === 0, fieldErrors.length === 0 ? 'Request fields are valid' : fieldErrors.map((d) => d.message).join('; '));
 
   const tenantId = typeof input.tenant_id === 'string' ? input.tenant_id : '';
-  const idValid = TENANT_ID_PATTERN.test(tenantId);
-  add('tenant_id_format', idValid, idValid ? `tenant_id '${tenantId}' is valid` : 'tenant_id must be 3-50 characters of a-z, 0-9 and _');
+  const formatValid = TENANT_ID_PATTERN.test(tenantId);
+  add('tenant_id_format', formatValid, formatValid ? `tenant_id '${tenantId}' is valid` : 'tenant_id must be 3-50 characters of a-z, 0-9 and _');
+  let idValid = formatValid;
+  if (formatValid) {
+    const problem = await tenantDataset(deps.warehouse, tenantId).then(
+      () => null,
+      (err: unknown) => (isAppError(err) ? err.message : 'tenant_id could not be checked against the warehouse catalogs'),
+    );
+    add('tenant_id_not_reserved', problem === null, problem ?? `tenant_id '${tenantId}' is not a reserved name`);
+    idValid = problem === null;
+  }
 
   const planName = typeof input.subscription_plan === 'string' ? input.subscription_plan : deps.plans.defaultPlan.name;
   const plan = deps.plans.get(planName);

@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { validationError } from '../shared/errors';
-import { TENANT_ID_PATTERN } from '../shared/ids';
+import { RESERVED_TENANT_IDS, TENANT_ID_PATTERN } from '../shared/ids';
 import type { Plan, PlanCatalog } from './plans';
 
 /** Request body of POST /tenants/onboard and /tenants/dryrun; also feeds the OpenAPI document. */
@@ -8,7 +8,8 @@ export const onboardBodySchema = Joi.object({
   tenant_id: Joi.string()
     .pattern(TENANT_ID_PATTERN)
     .required()
-    .messages({ 'string.pattern.base': 'tenant_id must be 3-50 characters of a-z, 0-9 and _' }),
+    .messages({ 'string.pattern.base': 'tenant_id must be 3-50 characters of a-z, 0-9 and _' })
+    .description(`Also the dataset name, so never a reserved name (${RESERVED_TENANT_IDS.join(', ')}, a leading _ or the DuckDB file's catalog name): 422 RESERVED_TENANT_ID`),
   company_name: Joi.string().trim().min(1).max(200).required(),
   admin_email: Joi.string().trim().email({ tlds: { allow: false } }).max(254).required(),
   subscription_plan: Joi.string().trim().pattern(/^[A-Za-z][A-Za-z0-9_]*$/).uppercase().default('STARTER')

@@ -2,6 +2,7 @@ import { AppError } from '../shared/errors';
 import { utcDay } from '../shared/clock';
 import { newId } from '../shared/ids';
 import { generateApiKey, hashApiKey, keyPrefix } from '../security/api-keys';
+import { tenantDataset } from '../warehouse/tenant-dataset';
 import { createTenantDataset, removeCreated } from './bootstrap';
 import type { TenantDatasetResult } from './bootstrap';
 import { deleteApiKeyCache, deleteProfileCache, writeApiKeyCache, writeProfileCache } from './profile-cache';
@@ -49,6 +50,8 @@ const LOCK_TTL_MS = 120_000;
 export async function onboardTenant(deps: OnboardingDeps, body: unknown): Promise<OnboardResult> {
   const { req, plan } = validateOnboardRequest(deps, body);
   const tenantId = req.tenant_id;
+  // 422 RESERVED_TENANT_ID before anything is written: platform datasets and engine catalogs are never a tenant's.
+  await tenantDataset(deps.warehouse, tenantId);
   const lockKey = deps.keys.lock(`onboard:${tenantId}`);
   const token = newId();
   // Two concurrent onboardings of one id would both see "no profile"; the lock makes the check-then-create safe.

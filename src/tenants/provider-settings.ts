@@ -1,8 +1,11 @@
 import Joi from 'joi';
-import { AppError, notFound, validationError } from '../shared/errors';
+import { AppError, isAppError, notFound, validationError } from '../shared/errors';
+import type { FieldError } from '../shared/errors';
 import { PATH_SEGMENT_PATTERN } from '../shared/ids';
 import type { Warehouse } from '../warehouse/types';
 import { CENTRAL_DATASET, tenantProviders } from '../warehouse/tables';
+import { checkTenantProject, resolveTenantTable } from '../warehouse/tenant-table';
+import type { ResolvedTable, TableScope } from '../warehouse/tenant-table';
 import { reloadProfileCache } from './profile-loader';
 import { bytes, iso, jsonObject, str } from './row-values';
 import { TeamAndProviders } from './team-and-providers';
@@ -13,6 +16,10 @@ import type { TenantDeps } from './tenant-deps';
  * Per-tenant provider settings (e.g. GCP billing export table and project) with optional
  * credentials. Credentials are encrypted with the key manager before they reach the warehouse and
  * are never returned by these functions; only workers read them, via readProviderCredentials.
+ *
+ * Settings that name warehouse objects are checked when stored (SPEC §3): every `*_table` key through
+ * resolveTenantTable, every `project_id` / `*_project_id` key as a project the tenant may name. The
+ * worker resolves the table again before a run, so a value stored before these checks cannot be used.
  */
 
 export interface ProviderView {
@@ -34,7 +41,8 @@ const MAX_CREDENTIALS_BYTES = 64 * 1024;
 
 export const providerBodySchema = Joi.object({
   settings: Joi.object().unknown(true).default({})
-    .description('Provider settings, e.g. for gcp: {"billing_export_table": "project.dataset.table", "project_id": "…"}'),
+    .description('Provider settings, e.g. for gcp: {"billing_export_table": "{tenant_id}.table" (or, on BigQuery, "your-project.dataset.table"), "project_id": "…"}. '
+      + 'Keys ending in _table must name a table of this tenant, project_id keys a GCP project other than the platform\'s (else 422 INVALID_TABLE_REFERENCE).'),
   credentials: Joi.alternatives(Joi.object().unknown(true), Joi.string().min(1).max(MAX_CREDENTIALS_BYTES)).allow(null)
     .description('Optional secret (e.g. service-account JSON). Stored encrypted, never returned.'),
 }).label('ProviderSettingsRequest');
@@ -51,6 +59,7 @@ export async function putProvider(deps: TenantDeps, tenantId: string, providerNa
   const { value, error } = providerBodySchema.validate(body, { abortEarly: false, stripUnknown: true });
   if (error) throw validationError(error.details.map((d) => ({ field: d.path.join('.') || 'body', message: d.message })));
   const req = value as PutProviderRequest;
+  checkIdentifierSettings(deps.tableScope, tenantId, req.settings ?? {});
   if (!(await readProfile(deps.warehouse, tenantId))) throw notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
 
   const existing = await readStored(deps.warehouse, tenantId, provider);
@@ -96,6 +105,24 @@ export async function deleteProvider(deps: TenantDeps, tenantId: string, provide
   deps.logger.info({ tenant_id: tenantId, provider }, 'provider settings deleted');
 }
 
+/**
+ * The billing export table of the tenant's gcp settings, resolved for this tenant (null when unset), for
+ * the worker that renders a run. A stored value the resolver refuses — saved before settings were
+ * checked, or written around the API — fails with a message that does not repeat it.
+ */
+export async function billingExportTable(deps: Pick<TenantDeps, 'warehouse' | 'tableScope'>, tenantId: string): Promise<ResolvedTable | null> {
+  const raw = (await readStored(deps.warehouse, tenantId, 'gcp'))?.settings.billing_export_table;
+  if (raw === undefined || raw === null || raw === '') return null;
+  try {
+    return resolveTenantTable(deps.tableScope, tenantId, raw);
+  } catch (err) {
+    if (!isAppError(err)) throw err;
+    throw new AppError(422, 'INVALID_TABLE_REFERENCE',
+      `The billing_export_table stored in the gcp provider settings is not a table this tenant may read (${err.errors?.[0]?.message ?? err.message}). ` +
+      `Set it again with PUT /api/v1/tenants/${tenantId}/providers/gcp, or remove it to read ${tenantId}.gcp_billing_export_v1.`);
+  }
+}
+
 /** Settings plus decrypted credentials, for the worker that runs a pipeline; null when not configured. */
 export async function readProviderCredentials(
   deps: Pick<TenantDeps, 'warehouse' | 'keyManager'>,
@@ -114,6 +141,27 @@ async function claimProviderSeat(deps: TenantDeps, tenantId: string, provider: s
   if (!(await reloadProfileCache(deps, tenantId))) throw notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
   if ((await seats.touchProvider(tenantId, provider)) === 'profile_missing') {
     throw new AppError(503, 'DEPENDENCY_UNAVAILABLE', 'Tenant profile cache is unavailable, retry shortly', { headers: { 'Retry-After': '1' } });
+  }
+}
+
+const isTableKey = (key: string): boolean => key.endsWith('_table');
+const isProjectKey = (key: string): boolean => key === 'project_id' || key.endsWith('_project_id');
+
+/** 422 INVALID_TABLE_REFERENCE listing every identifier setting this tenant may not use. */
+function checkIdentifierSettings(scope: TableScope, tenantId: string, settings: Record<string, unknown>): void {
+  const errors: FieldError[] = [];
+  for (const [key, raw] of Object.entries(settings)) {
+    const field = `settings.${key}`;
+    try {
+      if (isTableKey(key)) resolveTenantTable(scope, tenantId, raw, field);
+      else if (isProjectKey(key)) checkTenantProject(scope, raw, field);
+    } catch (err) {
+      if (!isAppError(err)) throw err;
+      errors.push(...(err.errors ?? [{ field, message: err.message }]));
+    }
+  }
+  if (errors.length > 0) {
+    throw new AppError(422, 'INVALID_TABLE_REFERENCE', 'Provider settings name a table or project this tenant may not use', { errors });
   }
 }
 

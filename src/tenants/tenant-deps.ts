@@ -3,12 +3,15 @@ import type { RedisKeys } from '../redis/keys';
 import type { KeyManager } from '../security/key-manager';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
+import type { TableScope } from '../warehouse/tenant-table';
 import type { Warehouse } from '../warehouse/types';
 import type { PlanCatalog } from './plans';
 
 /** What the tenant services (onboarding, API keys, tenant admin) need; built once in main. */
 export interface TenantDeps {
   warehouse: Warehouse;
+  /** Where tenant-supplied table references may point (warehouse kind, platform project). */
+  tableScope: TableScope;
   redis: Redis;
   keys: RedisKeys;
   keyManager: KeyManager;

@@ -156,12 +156,22 @@ describe('hostile input: SQL injection strings', function () {
       expect(JSON.stringify(read.body)).to.include(JSON.stringify(name).slice(1, -1));
     });
 
-    it('provider settings come back verbatim', async () => {
-      const settings = { project_id: INJECTIONS[1], billing_table: INJECTIONS[5] };
+    it('provider settings that name no warehouse object come back verbatim', async () => {
+      const settings = { note: INJECTIONS[1], display_name: INJECTIONS[5] };
       const put = await t.request.put('/api/v1/tenants/inj_corp/providers/gcp').set('X-API-Key', key).send({ settings });
       expect(put.status, JSON.stringify(put.body)).to.equal(200);
       const got = await t.request.get('/api/v1/tenants/inj_corp/providers/gcp').set('X-API-Key', key);
       expect(got.body.settings).to.deep.include(settings);
+    });
+
+    it('provider settings that name a table or project are identifiers: refused with 422 and not stored', async () => {
+      const stored = async (): Promise<unknown> => ((await t.request.get('/api/v1/tenants/inj_corp/providers/gcp').set('X-API-Key', key)).body as { settings?: unknown }).settings;
+      const before = await stored();
+      for (const settings of [{ project_id: INJECTIONS[1] }, { billing_table: INJECTIONS[5] }, { billing_export_table: INJECTIONS[3] }]) {
+        const put = await t.request.put('/api/v1/tenants/inj_corp/providers/gcp').set('X-API-Key', key).send({ settings });
+        expect([put.status, put.body.code], JSON.stringify(put.body)).to.deep.equal([422, 'INVALID_TABLE_REFERENCE']);
+      }
+      expect(await stored()).to.deep.equal(before);
     });
   });
 

@@ -44,6 +44,7 @@ export async function createTenantDeps(env: SharedTenantEnv, now = new Date()): 
   const clock = new ManualClock(now);
   const deps: TenantDeps = {
     warehouse: env.warehouse,
+    tableScope: { kind: env.warehouse.kind },
     redis: testRedis.redis,
     keys: testRedis.keys,
     keyManager: env.keyring,

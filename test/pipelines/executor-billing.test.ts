@@ -13,6 +13,7 @@ import type { Row } from '../../src/warehouse/types';
 import { createTestDuckDb } from '../helpers/warehouse';
 import type { TestWarehouse } from '../helpers/warehouse';
 import { createTenantTables, instrument, jobFor, quietLogger } from './helpers';
+import { resolveTenantTable } from '../../src/warehouse/tenant-table';
 
 const TENANT = 'acme_corp';
 const registry = loadTemplateRegistry(path.resolve(__dirname, '../../configs'));
@@ -198,7 +199,7 @@ describe('executor: gcp/cost/billing_cost on DuckDB', () => {
     });
 
     it('reports a missing source table as a problem of its step', async () => {
-      const report = await validatePipeline({ warehouse: wh.warehouse }, billingCost, { date: '2025-11-13' }, { tenantId: TENANT, source_table: 'acme_corp.no_such_export' });
+      const report = await validatePipeline({ warehouse: wh.warehouse }, billingCost, { date: '2025-11-13' }, { tenantId: TENANT, source_table: resolveTenantTable({ kind: 'duckdb' }, TENANT, 'acme_corp.no_such_export') });
       expect(report.valid).to.equal(false);
       expect(report.problems[0]?.step).to.equal('daily_cost');
     });

@@ -3,6 +3,7 @@ import { newRunId } from '../../src/shared/ids';
 import { blockedSteps, dagProblems, readySteps, topologicalOrder } from '../../src/pipelines/dag';
 import { buildRenderContext, renderTableName, renderText } from '../../src/pipelines/render';
 import { placeholderNames, sqlParamNames } from '../../src/pipelines/sql-scan';
+import { resolveTenantTable } from '../../src/warehouse/tenant-table';
 import type { NodeStatus } from '../../src/pipelines/dag';
 import { inlineTemplate } from './helpers';
 
@@ -29,19 +30,34 @@ describe('rendering', () => {
       );
     });
 
-    it('takes source_table from the caller when given', () => {
-      expect(buildRenderContext(template, identity, { source_table: 'acme_corp.my_export' })['source_table']).to.equal('acme_corp.my_export');
-      expect(buildRenderContext(template, identity, { source_table: 'acme-billing.exports.gcp_billing_export_v1_0123' })['source_table']).to.equal(
-        'acme-billing.exports.gcp_billing_export_v1_0123',
-      );
+    it('takes source_table from the caller when the resolver made it for this tenant', () => {
+      const own = resolveTenantTable({ kind: 'duckdb' }, 'acme_corp', 'acme_corp.my_export');
+      expect(buildRenderContext(template, identity, { source_table: own })['source_table']).to.equal('acme_corp.my_export');
+      const billingProject = resolveTenantTable({ kind: 'bigquery', platformProjectId: 'platform-prod' }, 'acme_corp', 'acme-billing.exports.gcp_billing_export_v1_0123');
+      expect(buildRenderContext(template, identity, { source_table: billingProject })['source_table']).to.equal('acme-billing.exports.gcp_billing_export_v1_0123');
     });
 
-    it("refuses a source_table in another tenant's dataset", () => {
-      expect(() => buildRenderContext(template, identity, { source_table: 'other_corp.gcp_billing_export_v1' })).to.throw(/must be in the tenant dataset "acme_corp"/);
+    it('refuses a source_table resolved for another tenant', () => {
+      const theirs = resolveTenantTable({ kind: 'duckdb' }, 'other_corp', 'other_corp.gcp_billing_export_v1');
+      expect(() => buildRenderContext(template, identity, { source_table: theirs })).to.throw(/resolved for another tenant/);
     });
 
-    it('refuses a source_table that is not a plain table reference', () => {
-      expect(() => buildRenderContext(template, identity, { source_table: 'acme_corp.t` WHERE 1=1; --' })).to.throw(/not a valid table reference/);
+    it('refuses a source_table the resolver did not make: a string, a look-alike object, a prototype copy', () => {
+      const own = resolveTenantTable({ kind: 'duckdb' }, 'acme_corp', 'acme_corp.my_export');
+      const forged: unknown[] = [
+        'beta_inc.gcp_billing_export_v1',
+        { tenantId: 'acme_corp', project: null, dataset: 'beta_inc', table: 'gcp_billing_export_v1', sqlReference: 'beta_inc.gcp_billing_export_v1' },
+        Object.assign(Object.create(Object.getPrototypeOf(own) as object) as object, { dataset: 'beta_inc', table: 'gcp_billing_export_v1' }),
+      ];
+      for (const value of forged) {
+        expect(() => buildRenderContext(template, identity, { source_table: value as never }), JSON.stringify(value)).to.throw(/not a table reference resolved by the platform/);
+      }
+    });
+
+    it('refuses to construct a resolved table outside the resolver', () => {
+      const own = resolveTenantTable({ kind: 'duckdb' }, 'acme_corp', 'gcp_billing_export_v1');
+      const Ctor = own.constructor as new (...args: unknown[]) => unknown;
+      expect(() => new Ctor(Symbol('resolveTenantTable'), 'acme_corp', null, 'beta_inc', 'gcp_billing_export_v1')).to.throw(TypeError);
     });
 
     it('refuses identities that are not allow-listed identifiers', () => {

@@ -11,6 +11,7 @@ import type { Row } from '../../src/warehouse/types';
 import { createTestDuckDb } from '../helpers/warehouse';
 import type { TestWarehouse } from '../helpers/warehouse';
 import { createTenantTables, jobFor, quietLogger } from './helpers';
+import { resolveTenantTable } from '../../src/warehouse/tenant-table';
 
 const registry = loadTemplateRegistry(path.resolve(__dirname, '../../configs'));
 const clock = new ManualClock('2025-12-03T06:00:00Z');
@@ -22,14 +23,14 @@ describe('shipped templates on DuckDB', () => {
   });
   after(async () => wh.cleanup());
 
-  const run = async (template: Template, tenantId: string, body: Record<string, unknown>, context?: { source_table?: string }) => {
+  const run = async (template: Template, tenantId: string, body: Record<string, unknown>, sourceTable?: string) => {
     const logWriter = createRunLogWriter({ warehouse: wh.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000, retryBaseMs: 1 });
     const job = jobFor(template, tenantId, validateRunParameters(template, body, clock.now()));
     const outcome = await executeRun({ warehouse: wh.warehouse, logWriter, logger: quietLogger, clock, templates: registry }, job, {
       signal: new AbortController().signal,
       workerInstance: 'w',
       attempt: 1,
-      ...(context ? { context } : {}),
+      ...(sourceTable ? { overrides: async () => ({ source_table: resolveTenantTable({ kind: 'duckdb' }, tenantId, sourceTable) }) } : {}),
     });
     await logWriter.close();
     return { job, outcome };
@@ -97,7 +98,7 @@ describe('shipped templates on DuckDB', () => {
 
     it('reads the source table the tenant settings name', async () => {
       await wh.warehouse.query('CREATE TABLE "mtd_corp"."custom_export" AS SELECT * FROM "mtd_corp"."gcp_billing_export_v1" WHERE project_id = \'mtd-corp-staging\'');
-      await run(mtd, 'mtd_corp', { date: '2025-11-30' }, { source_table: 'mtd_corp.custom_export' });
+      await run(mtd, 'mtd_corp', { date: '2025-11-30' }, 'mtd_corp.custom_export');
       const { rows } = await wh.warehouse.query("SELECT DISTINCT project_id FROM `mtd_corp.gcp_cost_mtd_by_project` WHERE as_of_date = DATE '2025-11-30'");
       expect(rows).to.deep.equal([{ project_id: 'mtd-corp-staging' }]);
     });

@@ -69,14 +69,14 @@ describe('tenant admin', () => {
   describe('provider settings', () => {
     it('stores settings and encrypted credentials, and never returns the credentials', async () => {
       const view = await putProvider(deps, tenantId, 'GCP', {
-        settings: { billing_export_table: 'acme-prod.billing.gcp_billing_export_v1', project_id: 'acme-prod' },
+        settings: { billing_export_table: `${tenantId}.gcp_billing_export_v1`, project_id: 'acme-prod' },
         credentials: SERVICE_ACCOUNT,
       });
       expect(view).to.include({ tenant_id: tenantId, provider: 'gcp', has_credentials: true });
       expect(JSON.stringify(view)).not.to.contain('PRIVATE KEY');
       expect(JSON.stringify(await getProvider(deps, tenantId, 'gcp'))).not.to.contain('PRIVATE KEY');
       expect((await getProvider(deps, tenantId, 'gcp')).settings).to.deep.equal({
-        billing_export_table: 'acme-prod.billing.gcp_billing_export_v1', project_id: 'acme-prod',
+        billing_export_table: `${tenantId}.gcp_billing_export_v1`, project_id: 'acme-prod',
       });
 
       const { rows } = await deps.warehouse.query('SELECT encrypted_credentials FROM `tenants.tenant_providers` WHERE tenant_id = @t', { params: { t: tenantId } });
@@ -86,8 +86,8 @@ describe('tenant admin', () => {
     });
 
     it('keeps credentials when a PUT omits them, and removes them on null', async () => {
-      await putProvider(deps, tenantId, 'gcp', { settings: { project_id: 'a' }, credentials: 'token-1' });
-      expect((await putProvider(deps, tenantId, 'gcp', { settings: { project_id: 'b' } })).has_credentials).to.equal(true);
+      await putProvider(deps, tenantId, 'gcp', { settings: { project_id: 'acme-prod-a' }, credentials: 'token-1' });
+      expect((await putProvider(deps, tenantId, 'gcp', { settings: { project_id: 'acme-prod-b' } })).has_credentials).to.equal(true);
       expect((await readProviderCredentials(deps, tenantId, 'gcp'))?.credentials).to.equal('token-1');
       expect((await putProvider(deps, tenantId, 'gcp', { settings: {}, credentials: null })).has_credentials).to.equal(false);
     });

@@ -47,7 +47,7 @@ export function tenantRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'put', path: '/api/v1/tenants/:tenant_id/providers/:provider', auth: 'tenant', tag: 'tenants', summary: 'Set provider settings and (encrypted) credentials',
-      params: providerParams, body: t.providerSchema, responses: { 200: 'Saved (credentials never returned)', 403: 'Provider limit reached or another tenant' },
+      params: providerParams, body: t.providerSchema, responses: { 200: 'Saved (credentials never returned)', 403: 'Provider limit reached or another tenant', 422: 'INVALID_TABLE_REFERENCE: a *_table or project_id setting names something this tenant may not use' },
       handler: async (ctx) => {
         ctx.body = await t.putProvider(tenantOf(ctx), param(ctx, 'provider'), validated<Json>(ctx, 'body'));
       },
