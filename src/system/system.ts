@@ -130,7 +130,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       authFailures: limiters.authFailures,
       touchTeamMember: seats.member,
     },
-    rateLimits: { perIp: limiters.perIp, perTenant: limiters.perTenant, perTenantRun: limiters.perTenantRun },
+    rateLimits: { perIp: limiters.perIp, perAdmin: limiters.perAdmin, perTenant: limiters.perTenant, perTenantRun: limiters.perTenantRun },
     readiness: async () => {
       const [redisOk, warehouseOk] = await Promise.all([
         redis.ping().then(() => true, () => false),
@@ -166,7 +166,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       ).rows;
       return { rows: rows.slice(0, 10_000), truncated: rows.length > 10_000 };
     },
-    bullBoard: createBullBoardMiddleware([runs.queue, maintenanceQueue], admin.key),
+    bullBoard: createBullBoardMiddleware({ queues: [runs.queue, maintenanceQueue], adminApiKey: admin.key, authFailures: limiters.authFailures, perIp: limiters.perIp, perAdmin: limiters.perAdmin }),
   };
 
   let server: http.Server | null = null;
