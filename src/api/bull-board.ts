@@ -41,8 +41,10 @@ export function withoutExternalLinks(html: string): string {
 /**
  * Bull Board over every queue, behind HTTP basic auth whose password is the admin key. Every queue is
  * read-only on the board (no add, retry, promote, clean, empty, pause, obliterate, scheduler edits):
- * runs start only through admission, which counts quota and holds the concurrency slot a run needs,
- * and the maintenance queue's work is already reachable through the admin endpoints, idempotently.
+ * runs start only through admission, which counts quota and holds the concurrency slot a run needs.
+ * The maintenance queue holds the scheduler's own repeatables (installed at start); removing or
+ * pausing them from the board would silently stop scheduling, and the routines an operator may want
+ * to run by hand have idempotent admin endpoints.
  * Wrong passwords count as failed authentications, like wrong API and admin keys.
  */
 export function createBullBoardMiddleware(deps: BullBoardDeps): Middleware {
