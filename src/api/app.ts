@@ -3,10 +3,11 @@ import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { AppError } from '../shared/errors';
 import type { ApiDeps } from './deps';
-import { requireAdmin, requireTenant } from './middleware/auth';
+import { identifyAdmin, requireAdmin, requireTenant } from './middleware/auth';
 import { errorHandler } from './middleware/error-handler';
 import { jsonBody } from './middleware/json-body';
 import { requestContext } from './middleware/request-context';
+import { securityHeaders } from './middleware/security-headers';
 import { validate } from './middleware/validate';
 import { buildOpenApi } from './openapi';
 import type { RouteSpec } from './route-table';
@@ -22,15 +23,25 @@ export function routeTable(deps: ApiDeps): RouteSpec[] {
   return [...tenantRoutes(deps), ...adminRoutes(deps), ...pipelineRoutes(deps), ...schedulerRoutes(deps)];
 }
 
-/** Guard chain of a route: who may call it, then which limiter counts it, then validation. */
+/**
+ * Guard chain of a route: who may call it, which limiter counts it, then validation. Admin routes read
+ * the admin key first so that a valid key is counted against the admin allowance, not the anonymous
+ * per-IP one; a wrong or missing key is counted per IP and only then refused.
+ */
 function guards(spec: RouteSpec, deps: ApiDeps): Middleware<ApiState>[] {
   const chain: Middleware<ApiState>[] = [];
+  const { rateLimits } = deps;
   if (spec.auth === 'tenant') {
-    chain.push(requireTenant(deps.auth), deps.rateLimits.perTenant);
-    if (spec.runLimited) chain.push(deps.rateLimits.perTenantRun);
+    chain.push(requireTenant(deps.auth), rateLimits.perTenant);
+    if (spec.runLimited) chain.push(rateLimits.perTenantRun);
+  } else if (spec.auth === 'admin') {
+    chain.push(
+      identifyAdmin(deps.auth),
+      (ctx, next) => (ctx.state.adminKey === 'valid' ? rateLimits.perAdmin(ctx, next) : rateLimits.perIp(ctx, next)),
+      requireAdmin(deps.auth),
+    );
   } else {
-    chain.push(deps.rateLimits.perIp);
-    if (spec.auth === 'admin') chain.push(requireAdmin(deps.auth));
+    chain.push(rateLimits.perIp);
   }
   chain.push(validate({ ...(spec.params ? { params: spec.params } : {}), ...(spec.query ? { query: spec.query } : {}), ...(spec.body ? { body: spec.body } : {}) }));
   return chain;
@@ -47,6 +58,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
     api[spec.method](spec.path, ...guards(spec, deps), (ctx) => spec.handler(ctx as unknown as ApiContext));
   }
 
+  app.use(securityHeaders());
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(errorHandler());
   app.use(ops.routes());

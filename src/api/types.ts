@@ -7,11 +7,16 @@ export interface AuthState {
   userId: string | null;
 }
 
+/** What the X-Admin-Key (or dashboard password) of a request turned out to be. */
+export type AdminKeyCheck = 'valid' | 'missing' | 'wrong';
+
 /** What middleware puts on `ctx.state`. */
 export interface ApiState {
   requestId: string;
   log: Logger;
   auth?: AuthState;
+  /** Set on admin routes before their rate limit, which depends on it. */
+  adminKey?: AdminKeyCheck;
   /** Validated request parts, set by the `validate` middleware. */
   body?: unknown;
   query?: unknown;

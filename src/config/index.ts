@@ -27,7 +27,7 @@ export interface Config {
   auth: { adminApiKey: string | undefined; adminKeyPath: string; disableAuth: boolean };
   worker: { concurrency: number; lockDurationMs: number; completedRetentionSeconds: number; retainedJobCount: number };
   scheduler: { mode: 'internal' | 'external'; orphanMarginMinutes: number };
-  rateLimits: { runPerMinute: number; tenantPerMinute: number; ipPerMinute: number; authFailuresPerMinute: number };
+  rateLimits: { runPerMinute: number; tenantPerMinute: number; ipPerMinute: number; adminPerMinute: number; authFailuresPerMinute: number };
   metricsAuth: 'none' | 'admin';
   shutdownTimeoutMs: number;
   /** Operator queries (admin SQL endpoint, `npm run sql`). */
@@ -72,8 +72,10 @@ const schema = Joi.object({
   RATE_LIMIT_RUN_PER_MINUTE: Joi.number().integer().min(1).default(50),
   RATE_LIMIT_TENANT_PER_MINUTE: Joi.number().integer().min(1).default(600),
   RATE_LIMIT_IP_PER_MINUTE: Joi.number().integer().min(1).default(30),
+  RATE_LIMIT_ADMIN_PER_MINUTE: Joi.number().integer().min(1).default(600),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: Joi.number().integer().min(1).default(20),
-  METRICS_AUTH: Joi.string().valid('none', 'admin').default('none'),
+  // No default here: it depends on NODE_ENV (see loadConfig).
+  METRICS_AUTH: Joi.string().valid('none', 'admin'),
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(0).default(30000),
   ADMIN_QUERY_MAX_BYTES_BILLED: Joi.number().integer().min(1).default(10 * 1024 ** 3),
   ADMIN_QUERY_TIMEOUT_MS: Joi.number().integer().min(100).default(30000),
@@ -114,8 +116,9 @@ interface EnvValues {
   RATE_LIMIT_RUN_PER_MINUTE: number;
   RATE_LIMIT_TENANT_PER_MINUTE: number;
   RATE_LIMIT_IP_PER_MINUTE: number;
+  RATE_LIMIT_ADMIN_PER_MINUTE: number;
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: number;
-  METRICS_AUTH: 'none' | 'admin';
+  METRICS_AUTH?: 'none' | 'admin';
   SHUTDOWN_TIMEOUT_MS: number;
   ADMIN_QUERY_MAX_BYTES_BILLED: number;
   ADMIN_QUERY_TIMEOUT_MS: number;
@@ -184,9 +187,11 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
       runPerMinute: v.RATE_LIMIT_RUN_PER_MINUTE,
       tenantPerMinute: v.RATE_LIMIT_TENANT_PER_MINUTE,
       ipPerMinute: v.RATE_LIMIT_IP_PER_MINUTE,
+      adminPerMinute: v.RATE_LIMIT_ADMIN_PER_MINUTE,
       authFailuresPerMinute: v.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
     },
-    metricsAuth: v.METRICS_AUTH,
+    // Metric labels name tenants, so production keeps them behind the admin key unless told otherwise.
+    metricsAuth: v.METRICS_AUTH ?? (isProduction ? 'admin' : 'none'),
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     adminQuery: { maxBytesBilled: v.ADMIN_QUERY_MAX_BYTES_BILLED, timeoutMs: v.ADMIN_QUERY_TIMEOUT_MS },
   };

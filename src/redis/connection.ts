@@ -27,6 +27,11 @@ export function createRedis(url: string, options: RedisConnectOptions = {}): Red
       enableOfflineQueue: false,
       // Commands issued in the same tick by concurrent requests share one round trip.
       enableAutoPipelining: true,
+      // ioredis sends one auto-pipeline at a time, so while Redis is frozen a batch waits for the previous
+      // batch's timeout before its own starts: 2 x commandTimeout. The first command of a request (the
+      // API-key and profile lookups) and the readiness ping go out at once instead, so a request meets
+      // a frozen Redis after one timeout and answers 503 DEPENDENCY_UNAVAILABLE well inside 2 s.
+      autoPipeliningIgnoredCommands: ['hgetall', 'ping'],
       maxRetriesPerRequest: 1,
       commandTimeout: options.commandTimeoutMs ?? 1000,
       connectTimeout: options.commandTimeoutMs ?? 1000,

@@ -129,7 +129,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       authFailures: limiters.authFailures,
       touchTeamMember: seats.member,
     },
-    rateLimits: { perIp: limiters.perIp, perTenant: limiters.perTenant, perTenantRun: limiters.perTenantRun },
+    rateLimits: { perIp: limiters.perIp, perAdmin: limiters.perAdmin, perTenant: limiters.perTenant, perTenantRun: limiters.perTenantRun },
     readiness: async () => {
       const [redisOk, warehouseOk] = await Promise.all([
         redis.ping().then(() => true, () => false),
@@ -155,7 +155,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     },
     scheduler: scheduler.api,
     warehouseQuery: async (sql) => ({ ...(await runOperatorQuery(warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery })) }),
-    bullBoard: createBullBoardMiddleware([runs.queue, maintenanceQueue], admin.key),
+    bullBoard: createBullBoardMiddleware({ queues: [runs.queue, maintenanceQueue], adminApiKey: admin.key, authFailures: limiters.authFailures, perIp: limiters.perIp, perAdmin: limiters.perAdmin }),
   };
 
   let server: http.Server | null = null;

@@ -37,7 +37,9 @@ describe('operability', () => {
     it('serves Swagger UI at /docs with its assets from the package (no CDN)', async () => {
       const page = await t.request.get('/docs');
       expect(page.status).to.equal(200);
-      expect(page.text).to.include('/openapi.json');
+      expect(page.text).to.include('/docs/swagger-init.js');
+      const init = await t.request.get('/docs/swagger-init.js');
+      expect(init.text).to.include('/openapi.json');
       const asset = await t.request.get('/docs/swagger-ui-bundle.js');
       expect(asset.status).to.equal(200);
     });

@@ -36,6 +36,7 @@ function tinyApp(limiters: RateLimiters): Koa {
   app.use(async (ctx: Context, next: Next) => {
     if (ctx.path === '/run') return limiters.perTenantRun(ctx, next);
     if (ctx.path === '/tenant') return limiters.perTenant(ctx, next);
+    if (ctx.path === '/admin') return limiters.perAdmin(ctx, next);
     return limiters.perIp(ctx, next);
   });
   app.use((ctx: Context) => {
@@ -128,20 +129,40 @@ describe('rate limits', () => {
     });
   });
 
+  describe('on admin routes with a valid admin key', () => {
+    it('allows 600 requests a minute per IP, counted apart from the anonymous per-IP limit', async () => {
+      await hitTimes(app, '/health', 31);
+      const res = await hit(app, '/admin');
+      expect(res.status).to.equal(200);
+      expect(res.headers['x-ratelimit-limit']).to.equal('600');
+      expect(res.headers['x-ratelimit-remaining']).to.equal('599');
+    });
+  });
+
   describe('failed authentications', () => {
-    it('blocks an IP with 429 AUTH_RATE_LIMITED after 20 failures in a minute', async () => {
-      const { authFailures } = limiters;
-      for (let i = 0; i < 19; i += 1) await authFailures.recordFailure('10.0.0.9');
-      await authFailures.assertNotBlocked('10.0.0.9');
-      await authFailures.recordFailure('10.0.0.9');
-      let blocked: unknown;
-      await authFailures.assertNotBlocked('10.0.0.9').catch((err: unknown) => {
-        blocked = err;
-      });
-      expect(blocked).to.be.instanceOf(AppError);
-      expect([(blocked as AppError).status, (blocked as AppError).code]).to.deep.equal([429, 'AUTH_RATE_LIMITED']);
-      expect(Number((blocked as AppError).headers['Retry-After'])).to.be.within(1, 60);
-      await authFailures.assertNotBlocked('10.0.0.10');
+    const refusal = (): AppError => new AppError(401, 'INVALID_API_KEY', 'Invalid or missing API key');
+    /** fail() always throws; this returns what it threw. */
+    const failOnce = (ip: string): Promise<AppError> =>
+      limiters.authFailures.fail(ip, refusal()).then(
+        () => expect.fail('fail() must throw'),
+        (err: unknown) => err as AppError,
+      );
+
+    it('pass the refusal through 20 times in a minute, then answer 429 AUTH_RATE_LIMITED with X-RateLimit-* and Retry-After', async () => {
+      const codes: string[] = [];
+      for (let i = 0; i < 20; i += 1) codes.push((await failOnce('10.0.0.9')).code);
+      expect(codes).to.deep.equal(Array(20).fill('INVALID_API_KEY'));
+      const blocked = await failOnce('10.0.0.9');
+      expect([blocked.status, blocked.code]).to.deep.equal([429, 'AUTH_RATE_LIMITED']);
+      expect(Number(blocked.headers['Retry-After'])).to.be.within(1, 60);
+      expect(blocked.headers['X-RateLimit-Limit']).to.equal('20');
+      expect(blocked.headers['X-RateLimit-Remaining']).to.equal('0');
+      expect(Number(blocked.headers['X-RateLimit-Reset']) - Date.now() / 1000).to.be.within(0, 61);
+    });
+
+    it('are counted per IP: another address keeps its allowance', async () => {
+      for (let i = 0; i < 21; i += 1) await failOnce('10.0.0.9');
+      expect((await failOnce('10.0.0.10')).code).to.equal('INVALID_API_KEY');
     });
   });
 
@@ -157,7 +178,7 @@ describe('rate limits', () => {
         expect(res.body.code).to.equal('DEPENDENCY_UNAVAILABLE');
         expect(Date.now() - started).to.be.below(1000);
         let err: unknown;
-        await build(dead, t.keys).authFailures.assertNotBlocked('10.0.0.1').catch((e: unknown) => {
+        await build(dead, t.keys).authFailures.fail('10.0.0.1', new AppError(401, 'INVALID_API_KEY', 'Invalid or missing API key')).catch((e: unknown) => {
           err = e;
         });
         expect((err as AppError).code).to.equal('DEPENDENCY_UNAVAILABLE');

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
     expect(c.redis.url).to.equal('redis://127.0.0.1:6379');
     expect(c.scheduler.mode).to.equal('internal');
     expect(c.adminQuery).to.deep.equal({ maxBytesBilled: 10 * 1024 ** 3, timeoutMs: 30_000 });
+    expect(c.rateLimits).to.deep.equal({ runPerMinute: 50, tenantPerMinute: 600, ipPerMinute: 30, adminPerMinute: 600, authFailuresPerMinute: 20 });
   });
 
   it('takes the role from the CLI argument over ROLE', () => {
@@ -50,5 +51,17 @@ describe('loadConfig', () => {
     it('starts with an admin key and auth on', () => {
       expect(loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: 'x'.repeat(32) }).isProduction).to.equal(true);
     });
+    it('puts /metrics behind the admin key unless METRICS_AUTH says otherwise (its labels name tenants)', () => {
+      expect(loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: 'x'.repeat(32) }).metricsAuth).to.equal('admin');
+      expect(loadConfig({ NODE_ENV: 'production', ADMIN_API_KEY: 'x'.repeat(32), METRICS_AUTH: 'none' }).metricsAuth).to.equal('none');
+    });
+  });
+
+  describe('outside production', () => {
+    it('leaves /metrics open by default and honours METRICS_AUTH=admin', () => {
+      expect(loadConfig({}).metricsAuth).to.equal('none');
+      expect(loadConfig({ NODE_ENV: 'test', METRICS_AUTH: 'admin' }).metricsAuth).to.equal('admin');
+    });
+    it('names METRICS_AUTH for an unknown value', () => rejects({ METRICS_AUTH: 'public' }, 'METRICS_AUTH'));
   });
 });

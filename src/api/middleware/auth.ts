@@ -2,34 +2,30 @@ import type { Middleware } from 'koa';
 import { AppError, validationError } from '../../shared/errors';
 import { USER_ID_PATTERN } from '../../shared/ids';
 import { safeEqual } from '../../security/api-keys';
-import type { ApiState } from '../types';
+import type { AdminKeyCheck, ApiState } from '../types';
+import type { AuthFailureLimiter } from './rate-limit';
 
 export interface AuthDeps {
   /** Resolves a tenant API key (Redis first, warehouse second); null when unknown, revoked, expired or suspended. */
   authenticate(apiKey: string): Promise<{ tenantId: string; keyId: string } | null>;
   adminApiKey: string;
   disableAuth: boolean;
-  authFailures: { assertNotBlocked(ip: string): Promise<void>; recordFailure(ip: string): Promise<void> };
+  authFailures: AuthFailureLimiter;
   /** Records the X-User-ID as a team member; throws 403 TEAM_LIMIT_REACHED for a new one beyond the plan. */
   touchTeamMember(tenantId: string, userId: string): Promise<void>;
 }
 
 const invalidKey = (): AppError => new AppError(401, 'INVALID_API_KEY', 'Invalid or missing API key');
 
-/** X-API-Key guard for tenant routes. A `:tenant_id` path segment must be the key's own tenant. */
+/**
+ * X-API-Key guard for tenant routes. A `:tenant_id` path segment must be the key's own tenant.
+ * A valid key is let through without looking at the failed-auth count: only failures are throttled.
+ */
 export function requireTenant(deps: AuthDeps): Middleware<ApiState> {
   return async (ctx, next) => {
     const apiKey = ctx.get('X-API-Key');
-    await deps.authFailures.assertNotBlocked(ctx.ip);
-    if (apiKey === '') {
-      await deps.authFailures.recordFailure(ctx.ip);
-      throw invalidKey();
-    }
-    const found = await deps.authenticate(apiKey);
-    if (!found) {
-      await deps.authFailures.recordFailure(ctx.ip);
-      throw invalidKey();
-    }
+    const found = apiKey === '' ? null : await deps.authenticate(apiKey);
+    if (!found) return deps.authFailures.fail(ctx.ip, invalidKey());
     const userId = ctx.get('X-User-ID') || null;
     if (userId !== null && !USER_ID_PATTERN.test(userId)) {
       throw validationError([{ field: 'X-User-ID', message: 'must match ^[A-Za-z0-9._@-]{1,128}$' }]);
@@ -44,17 +40,30 @@ export function requireTenant(deps: AuthDeps): Middleware<ApiState> {
   };
 }
 
-/** X-Admin-Key guard, compared in constant time; DISABLE_AUTH (development only) lets admin routes through. */
+/** Compares a sent admin credential (X-Admin-Key or the dashboard password) with the admin key in constant time. */
+export const checkAdminKey = (sent: string, adminApiKey: string): AdminKeyCheck =>
+  sent === '' ? 'missing' : safeEqual(sent, adminApiKey) ? 'valid' : 'wrong';
+
+/**
+ * Reads X-Admin-Key without refusing anything yet, so the call is counted by the right rate limiter
+ * (a valid admin key has its own, larger allowance) before `requireAdmin` decides.
+ */
+export function identifyAdmin(deps: AuthDeps): Middleware<ApiState> {
+  return async (ctx, next) => {
+    ctx.state.adminKey = checkAdminKey(ctx.get('X-Admin-Key'), deps.adminApiKey);
+    await next();
+  };
+}
+
+/**
+ * X-Admin-Key guard. DISABLE_AUTH (development only) lets admin routes through whatever was sent.
+ * A wrong key counts as a failed authentication; a missing one is only counted by the per-IP limit.
+ */
 export function requireAdmin(deps: AuthDeps): Middleware<ApiState> {
   return async (ctx, next) => {
-    if (deps.disableAuth) return next();
-    await deps.authFailures.assertNotBlocked(ctx.ip);
-    const sent = ctx.get('X-Admin-Key');
-    if (sent === '') throw new AppError(401, 'ADMIN_KEY_REQUIRED', 'X-Admin-Key header is required');
-    if (!safeEqual(sent, deps.adminApiKey)) {
-      await deps.authFailures.recordFailure(ctx.ip);
-      throw new AppError(403, 'INVALID_ADMIN_KEY', 'Invalid admin key');
-    }
-    await next();
+    const check = ctx.state.adminKey ?? checkAdminKey(ctx.get('X-Admin-Key'), deps.adminApiKey);
+    if (check === 'valid' || deps.disableAuth) return next();
+    if (check === 'missing') throw new AppError(401, 'ADMIN_KEY_REQUIRED', 'X-Admin-Key header is required');
+    return deps.authFailures.fail(ctx.ip, new AppError(403, 'INVALID_ADMIN_KEY', 'Invalid admin key'));
   };
 }

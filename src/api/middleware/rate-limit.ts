@@ -23,10 +23,13 @@ export interface RateLimitersDeps {
 }
 
 export interface AuthFailureLimiter {
-  /** Throws 429 AUTH_RATE_LIMITED when this IP has used up its failed attempts for the window. */
-  assertNotBlocked(ip: string): Promise<void>;
-  /** Counts one failed authentication of this IP. */
-  recordFailure(ip: string): Promise<void>;
+  /**
+   * Counts one failed authentication (wrong or missing API key, wrong admin key, wrong dashboard
+   * password) of this IP and always throws: `refusal` while the IP is within its allowance, then
+   * 429 AUTH_RATE_LIMITED. Only failures reach it, so a valid credential from the same address is
+   * never refused because someone else there kept guessing (SPEC §6).
+   */
+  fail(ip: string, refusal: AppError): Promise<never>;
 }
 
 export interface RateLimiters {
@@ -34,8 +37,10 @@ export interface RateLimiters {
   perTenantRun: Middleware;
   /** Every tenant route: per tenant (needs `ctx.state.auth`). */
   perTenant: Middleware;
-  /** Unauthenticated and admin routes: per client IP. */
+  /** Unauthenticated calls (admin routes without a valid admin key included): per client IP. */
   perIp: Middleware;
+  /** Calls that carried the valid admin key: per client IP, with the larger admin allowance. */
+  perAdmin: Middleware;
   authFailures: AuthFailureLimiter;
 }
 
@@ -72,6 +77,11 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
     'X-RateLimit-Remaining': String(Math.max(0, res.remainingPoints)),
     'X-RateLimit-Reset': String(Math.ceil((clock.now().getTime() + res.msBeforeNext) / 1000)),
   });
+  /** The headers of a refused request: the limit's headers plus Retry-After, in whole seconds. */
+  const refusedHeaders = (points: number, rejection: RateLimiterRes): { headers: Record<string, string>; retryAfter: number } => {
+    const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    return { headers: { ...headersOf(points, rejection), 'Retry-After': String(retryAfter) }, retryAfter };
+  };
 
   const middleware = (name: string, points: number, keyOf: (ctx: Context) => string): Middleware => {
     const rl = limiter(name, points);
@@ -81,8 +91,7 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
         res = await rl.consume(keyOf(ctx));
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw dependencyUnavailable('Rate limiter store (Redis)', rejection);
-        const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-        const headers = { ...headersOf(points, rejection), 'Retry-After': String(retryAfter) };
+        const { headers, retryAfter } = refusedHeaders(points, rejection);
         // Set on ctx too: the error middleware may or may not copy AppError headers.
         ctx.set(headers);
         throw new AppError(429, 'RATE_LIMITED', `Rate limit exceeded: ${points} requests per minute. Retry after ${retryAfter} seconds.`, {
@@ -94,37 +103,26 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
     };
   };
 
+  const failures = deps.limits.authFailuresPerMinute;
+  const failureLimiter = limiter('authfail', failures);
+  const authFailures: AuthFailureLimiter = {
+    async fail(ip, refusal) {
+      try {
+        await failureLimiter.consume(ip);
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw dependencyUnavailable('Rate limiter store (Redis)', rejection);
+        const { headers, retryAfter } = refusedHeaders(failures, rejection);
+        throw new AppError(429, 'AUTH_RATE_LIMITED', `Too many failed authentication attempts. Retry after ${retryAfter} seconds.`, { headers });
+      }
+      throw refusal;
+    },
+  };
+
   return {
     perTenantRun: middleware('run', deps.limits.runPerMinute, tenantKey),
     perTenant: middleware('tenant', deps.limits.tenantPerMinute, tenantKey),
     perIp: middleware('ip', deps.limits.ipPerMinute, ipKey),
-    authFailures: authFailureLimiter(limiter('authfail', deps.limits.authFailuresPerMinute), deps.limits.authFailuresPerMinute),
-  };
-}
-
-function authFailureLimiter(rl: RateLimiterRedis, points: number): AuthFailureLimiter {
-  return {
-    async assertNotBlocked(ip) {
-      let res: RateLimiterRes | null;
-      try {
-        res = await rl.get(ip);
-      } catch (err) {
-        throw dependencyUnavailable('Rate limiter store (Redis)', err);
-      }
-      if (res === null || res.consumedPoints < points) return;
-      const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-      throw new AppError(429, 'AUTH_RATE_LIMITED', `Too many failed authentication attempts. Retry after ${retryAfter} seconds.`, {
-        headers: { 'Retry-After': String(retryAfter) },
-      });
-    },
-    async recordFailure(ip) {
-      try {
-        await rl.consume(ip);
-      } catch (rejection) {
-        // Going over the limit is expected here; assertNotBlocked refuses the next attempt.
-        if (rejection instanceof RateLimiterRes) return;
-        throw dependencyUnavailable('Rate limiter store (Redis)', rejection);
-      }
-    },
+    perAdmin: middleware('admin', deps.limits.adminPerMinute, ipKey),
+    authFailures,
   };
 }
