@@ -2,11 +2,12 @@ import { expect } from 'chai';
 import { appendStateRows, ensureStateTable } from '../../src/warehouse/state-tables';
 import type { StateTable } from '../../src/warehouse/tables';
 import { WarehouseError } from '../../src/warehouse/types';
+import { SLOW_BIGQUERY_SQL } from '../helpers/fake-bigquery/server';
 import { createTestBigQuery } from '../helpers/warehouse';
 import type { TestBigQuery } from '../helpers/warehouse';
 import { runWarehouseContract } from './contract';
 
-runWarehouseContract('bigquery (local fake server)', () => createTestBigQuery());
+runWarehouseContract('bigquery (local fake server)', () => createTestBigQuery(), { slowQuery: SLOW_BIGQUERY_SQL });
 
 const runs: StateTable = {
   name: 'runs',
@@ -96,7 +97,7 @@ describe('bigquery warehouse against the fake server', () => {
   describe('when a running query is aborted', () => {
     it('cancels the job on the server', async () => {
       const controller = new AbortController();
-      const running = t.warehouse.query('SELECT COUNT(*) AS n FROM range(100000000000) AS a', { signal: controller.signal });
+      const running = t.warehouse.query(SLOW_BIGQUERY_SQL, { signal: controller.signal });
       setTimeout(() => controller.abort(), 100);
       await running.catch(() => undefined);
       const deadline = Date.now() + 5000;

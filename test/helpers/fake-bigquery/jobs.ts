@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DuckDbWarehouse, TypedQueryResult } from '../../../src/warehouse/duckdb';
 import { WarehouseError } from '../../../src/warehouse/types';
+import type { QueryAnalysis } from './analysis';
 import { RestError, fromRestParameters, restSchema, toRestRows } from './encoding';
 import type { RestQueryParameter } from './encoding';
 
@@ -56,7 +57,15 @@ export function toRestError(err: unknown): RestError {
 export class JobRunner {
   private readonly jobs = new Map<string, FakeJob>();
 
-  constructor(private readonly warehouse: DuckDbWarehouse) {}
+  constructor(
+    private readonly warehouse: DuckDbWarehouse,
+    private readonly analysis: QueryAnalysis,
+    private readonly rewrites: ReadonlyArray<readonly [string, string]>,
+  ) {}
+
+  private forDuckDb(sql: string): string {
+    return this.rewrites.reduce((text, [from, to]) => text.split(from).join(to), sql);
+  }
 
   get(id: string): FakeJob {
     const job = this.jobs.get(id);
@@ -84,10 +93,14 @@ export class JobRunner {
     return total;
   }
 
-  /** Validates like BigQuery does before a job starts: unknown tables and syntax errors fail at insert. */
-  async validate(sql: string): Promise<void> {
+  /**
+   * Validates like BigQuery does before a job starts: invalid BigQuery SQL (ZetaSQL), unknown tables and
+   * syntax errors fail at insert.
+   */
+  async validate(sql: string, parameters?: RestQueryParameter[]): Promise<void> {
+    await this.analysis.check(sql, parameters);
     try {
-      await this.warehouse.dryRun(sql);
+      await this.warehouse.dryRun(this.forDuckDb(sql));
     } catch (err) {
       throw toRestError(err);
     }
@@ -114,10 +127,12 @@ export class JobRunner {
     job.done = (async () => {
       try {
         job.bytesProcessed = await this.estimateBytes(sql);
-        job.result = await this.warehouse.queryWithFields(sql, { params, paramTypes, signal: controller.signal });
+        job.result = await this.warehouse.queryWithFields(this.forDuckDb(sql), { params, paramTypes, signal: controller.signal });
       } catch (err) {
         job.error = toRestError(err);
       } finally {
+        // DDL changes what later statements can name; the client sees DONE only after this.
+        if (!isDml(job.statementType) && job.statementType !== 'SELECT') this.analysis.invalidate();
         job.state = 'DONE';
       }
     })();
