@@ -11,9 +11,10 @@ import { bytesLiteral, isTypedLiteralWord, numberLiteral, stringLiteral, typedLi
  *  - BigQuery functions whose DuckDB namesake differs are renamed to `bq_*` macros (duckdb-macros.ts),
  *    and a bare date part inside them (`DAY`, `MONTH`, …) becomes the string DuckDB expects (`'day'`);
  *  - `CAST(x AS INT64)` style type names become DuckDB types; `SAFE_CAST` → `TRY_CAST`;
+ *  - `FROM UNNEST(array) AS x` names the element `x`, as in BigQuery (DuckDB would make `x` a row struct);
  *  - `#` comments become `--`.
  * What DuckDB cannot do the BigQuery way is refused with an `invalid_query` error naming it: `@@system`
- * variables, positional `?` parameters, adjacent string literals (`'it''s'` is not an escape in BigQuery),
+ * variables, positional `?` parameters, `UNNEST … WITH OFFSET`, adjacent string literals (`'it''s'` is not an escape in BigQuery),
  * multi-part `INTERVAL '…' … TO …`, `RANGE<…>`, `STRUCT(…)` and typed `ARRAY<…>[…]` literals, and `$`
  * (DuckDB's own parameter and string syntax, which BigQuery text never contains).
  */
@@ -87,6 +88,7 @@ export function renderDuckDbSql(input: string, options: RenderOptions = {}): Ren
     while (tokens[j]?.kind === 'space' || tokens[j]?.kind === 'comment') j++;
     return j;
   };
+  const elementAliases = unnestAliases(tokens, nextIndex, refuse);
   // Last significant token, upper-cased for words; tells `AS INT64` and `( DAY )` apart.
   let prev = '';
   let out = '';
@@ -111,7 +113,7 @@ export function renderDuckDbSql(input: string, options: RenderOptions = {}): Ren
         break;
       case 'quoted': {
         const parts = (t.value ?? '').split('.');
-        out += (parts.length > 2 ? parts.slice(-2) : parts).map(quoteIdent).join('.');
+        out += (parts.length > 2 ? parts.slice(-2) : parts).map(quoteIdent).join('.') + (elementAliases.get(k) ?? '');
         prev = 'IDENT';
         continue;
       }
@@ -134,7 +136,7 @@ export function renderDuckDbSql(input: string, options: RenderOptions = {}): Ren
           break;
         }
         checkUnsupportedWord(t, upper, tokens, nextIndex, k, refuse);
-        out += renderWord(t.text, upper, after, stack[stack.length - 1] ?? null, prev);
+        out += renderWord(t.text, upper, after, stack[stack.length - 1] ?? null, prev) + (elementAliases.get(k) ?? '');
         prev = upper;
         continue;
       }
@@ -184,4 +186,34 @@ function checkUnsupportedWord(
     const to = tokens[nextIndex(nextIndex(n1))];
     if (to?.kind === 'word' && to.text.toUpperCase() === 'TO') refuse(t, "INTERVAL '…' … TO … literal with several parts");
   }
+}
+
+/** Words that end a FROM item: after `UNNEST(…)` they are not an implicit alias. */
+const NOT_AN_ALIAS = new Set(['WITH', 'CROSS', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'ON', 'USING', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT']);
+
+/**
+ * `UNNEST(…) AS x` (or `UNNEST(…) x`): BigQuery's `x` is the array element; DuckDB's would be a row
+ * `{unnest: …}`. Returns, per alias token, the column list that makes DuckDB name the element `x` too.
+ */
+function unnestAliases(tokens: Token[], nextIndex: (k: number) => number, refuse: (t: Token, what: string) => never): Map<number, string> {
+  const aliases = new Map<number, string>();
+  const word = (t: Token | undefined): string => (t?.kind === 'word' ? t.text.toUpperCase() : '');
+  tokens.forEach((t, k) => {
+    if (word(t) !== 'UNNEST' || tokens[nextIndex(k)]?.text !== '(') return;
+    let depth = 0;
+    let close = nextIndex(k);
+    for (; close < tokens.length; close++) {
+      const text = tokens[close]?.text;
+      if (text === '(') depth++;
+      if (text === ')' && --depth === 0) break;
+    }
+    let at = nextIndex(close);
+    if (word(tokens[at]) === 'AS') at = nextIndex(at);
+    const alias = tokens[at];
+    const named = alias?.kind === 'quoted' || (alias?.kind === 'word' && !NOT_AN_ALIAS.has(word(alias)));
+    if (named) aliases.set(at, `(${alias.kind === 'quoted' ? quoteIdent(alias.value ?? '') : alias.text})`);
+    const following = named ? nextIndex(at) : at;
+    if (word(tokens[following]) === 'WITH' && word(tokens[nextIndex(following)]) === 'OFFSET') refuse(tokens[following] as Token, 'UNNEST … WITH OFFSET');
+  });
+  return aliases;
 }

@@ -130,6 +130,11 @@ export const CORPUS: DifferentialCase[] = [
     rows: [{ one: 1 }],
   },
   {
+    name: 'UNNEST names the element, with AS or without',
+    sql: "SELECT (SELECT SUM(x * 2) FROM UNNEST([1, 2, 3]) AS x) AS total, (SELECT COUNT(*) FROM UNNEST(['b', 'a']) k WHERE k = 'a') AS a_count",
+    rows: [{ total: 12, a_count: 1 }],
+  },
+  {
     name: 'quoted identifiers, whole-path and per-part',
     sql: 'SELECT `name` AS `the name` FROM `diff`.`items` WHERE `qty` = 3',
     rows: [{ 'the name': "o'clock" }],
@@ -138,6 +143,7 @@ export const CORPUS: DifferentialCase[] = [
 
 export const REFUSED: RefusedCase[] = [
   { name: 'a system variable', sql: 'SELECT @@project_id AS p', names: /system variable @@project_id/ },
+  { name: 'UNNEST with an offset', sql: 'SELECT x, o FROM UNNEST([10, 20]) AS x WITH OFFSET AS o', names: /UNNEST … WITH OFFSET/ },
   { name: 'a multi-part interval', sql: "SELECT INTERVAL '1-2' YEAR TO MONTH AS i", names: /INTERVAL '…' … TO … literal/ },
   { name: 'a STRUCT constructor', sql: 'SELECT STRUCT(1 AS a) AS s', names: /STRUCT\(…\) constructor/ },
   { name: 'a RANGE literal', sql: "SELECT RANGE<DATE> '[2024-01-01, 2024-02-01)' AS r", names: /typed RANGE<…> literal/ },
