@@ -7,12 +7,13 @@ import { loadSampleBillingData } from '../../src/pipelines/sample-billing';
 import { createTemplateRegistry, loadTemplateRegistry } from '../../src/pipelines/template-registry';
 import { validatePipeline } from '../../src/pipelines/validate';
 import type { Template } from '../../src/pipelines/types';
+import { BILLING_CREDITS_REWRITE } from '../helpers/fake-bigquery/rewrites';
 import { createTestBigQuery } from '../helpers/warehouse';
 import type { TestBigQuery } from '../helpers/warehouse';
 import { createTenantTables, jobFor, quietLogger } from './helpers';
 
 const TENANT = 'acme_corp';
-const shipped = loadTemplateRegistry(path.resolve(__dirname, '../../configs')).get('gcp', 'cost', 'billing_cost') as Template;
+const billingCost = loadTemplateRegistry(path.resolve(__dirname, '../../configs')).get('gcp', 'cost', 'billing_cost') as Template;
 
 /**
  * The fake BigQuery server analyzes the template's BigQuery text with ZetaSQL, then runs it on DuckDB,
@@ -20,16 +21,13 @@ const shipped = loadTemplateRegistry(path.resolve(__dirname, '../../configs')).g
  * (templates.test.ts keeps the two texts identical apart from it). Everything else — parameters, DML,
  * table creation with partitioning, streaming log inserts — goes through the BigQuery client.
  */
-const BIGQUERY_CREDITS = "(SELECT IFNULL(SUM(CAST(JSON_VALUE(c, '$.amount') AS FLOAT64)), 0) FROM UNNEST(JSON_QUERY_ARRAY(credits)) AS c)";
-const DUCKDB_CREDITS = "COALESCE(list_sum(CAST(json_extract(credits, '$[*].amount') AS DOUBLE[])), 0)";
-const billingCost = shipped;
 
 describe('executor: gcp/cost/billing_cost through the BigQuery adapter', () => {
   let bq: TestBigQuery;
   const clock = new ManualClock('2025-11-15T08:00:00Z');
 
   before(async () => {
-    bq = await createTestBigQuery({ duckDbRewrites: [[BIGQUERY_CREDITS, DUCKDB_CREDITS]] });
+    bq = await createTestBigQuery({ duckDbRewrites: [BILLING_CREDITS_REWRITE] });
     await createTenantTables(bq.warehouse, TENANT);
     await loadSampleBillingData(bq.warehouse, TENANT, { days: 2, rowsPerDay: 100, seed: 3, endDate: '2025-11-14' });
   });

@@ -53,6 +53,22 @@ export function fieldType(field: SchemaField): TypeProto {
 /** A parameter or column type by its BigQuery name (`STRING`, `DATE`, …). */
 export const scalarType = (type: string): TypeProto => fieldType({ name: '', type });
 
+/** A query parameter's type as the REST API sends it (`queryParameters[].parameterType`). */
+export interface RestParameterType {
+  type?: string;
+  arrayType?: RestParameterType;
+  structTypes?: Array<{ name?: string; type?: RestParameterType }>;
+}
+
+export function restParameterType(t: RestParameterType): TypeProto {
+  const type = (t.type ?? 'STRING').toUpperCase();
+  if (type === 'ARRAY') return { typeKind: 'TYPE_ARRAY', arrayType: { elementType: restParameterType(t.arrayType ?? {}) } };
+  if (type === 'STRUCT') {
+    return { typeKind: 'TYPE_STRUCT', structType: { field: (t.structTypes ?? []).map((f) => ({ fieldName: f.name ?? '', fieldType: restParameterType(f.type ?? {}) })) } };
+  }
+  return scalarType(type);
+}
+
 export const columnsAsFields = (columns: ColumnSchema[]): SchemaField[] =>
   columns.map((c) => ({ name: c.name, type: c.type, ...(c.mode ? { mode: c.mode } : {}) }));
 

@@ -1,8 +1,9 @@
 import type { DuckDbWarehouse } from '../../../src/warehouse/duckdb';
 import type { SchemaField } from '../../../src/warehouse/bigquery-values';
 import type { BigQueryAnalyzer, RegisteredCatalog } from '../../../tools/bigquery-sql/analyzer';
-import { BigQueryCatalog, scalarType } from '../../../tools/bigquery-sql/catalog';
-import type { NamedType, TypeProto } from '../../../tools/bigquery-sql/protos';
+import { BigQueryCatalog, restParameterType } from '../../../tools/bigquery-sql/catalog';
+import type { RestParameterType } from '../../../tools/bigquery-sql/catalog';
+import type { NamedType } from '../../../tools/bigquery-sql/protos';
 import { RestError } from './encoding';
 
 /**
@@ -18,12 +19,6 @@ interface Registration {
   catalog: Promise<RegisteredCatalog>;
   users: number;
   retired: boolean;
-}
-
-export interface RestParameterType {
-  type?: string;
-  arrayType?: RestParameterType;
-  structTypes?: Array<{ name?: string; type?: RestParameterType }>;
 }
 
 export class QueryAnalysis {
@@ -56,7 +51,7 @@ export class QueryAnalysis {
     const registration = (this.current ??= { catalog: this.register(analyzer), users: 0, retired: false });
     registration.users++;
     try {
-      const named: NamedType[] = parameters.map((p) => ({ name: p.name ?? '', type: parameterType(p.parameterType ?? {}) }));
+      const named: NamedType[] = parameters.map((p) => ({ name: p.name ?? '', type: restParameterType(p.parameterType ?? {}) }));
       const result = await (await registration.catalog).analyze(sql, named);
       if (!result.ok) throw this.restError(result.message);
     } finally {
@@ -96,15 +91,6 @@ export class QueryAnalysis {
 
 function release(registration: Registration): void {
   registration.catalog.then((c) => c.release()).catch(() => undefined);
-}
-
-function parameterType(t: RestParameterType): TypeProto {
-  const type = (t.type ?? 'STRING').toUpperCase();
-  if (type === 'ARRAY') return { typeKind: 'TYPE_ARRAY', arrayType: { elementType: parameterType(t.arrayType ?? {}) } };
-  if (type === 'STRUCT') {
-    return { typeKind: 'TYPE_STRUCT', structType: { field: (t.structTypes ?? []).map((f) => ({ fieldName: f.name ?? '', fieldType: parameterType(f.type ?? {}) })) } };
-  }
-  return scalarType(type);
 }
 
 /** A view's column type as DuckDB reports it, in BigQuery terms (the same mapping the server's result schemas use). */
