@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { WarehouseError } from '../../src/warehouse/types';
+import type { WarehouseError } from '../../src/warehouse/types';
 import type { DuckDbWarehouse } from '../../src/warehouse/duckdb';
 import type { RegisteredCatalog } from '../../tools/bigquery-sql/analyzer';
 import { BigQueryCatalog, columnsAsFields, scalarType } from '../../tools/bigquery-sql/catalog';
 import { sharedAnalyzer } from '../../tools/bigquery-sql/shared-analyzer';
+import { warehouseError } from '../helpers/errors';
 import { createTestDuckDb } from '../helpers/warehouse';
 import { CORPUS, DATASET, ITEMS, ITEM_ROWS, MALFORMED, REFUSED } from './differential-corpus';
 
@@ -37,10 +38,9 @@ describe('the DuckDB translation, differentially against BigQuery', function () 
   }
 
   async function refusal(sql: string): Promise<WarehouseError> {
-    const err = await duck.warehouse.query(sql).then(() => null, (e: unknown) => e);
-    expect(err, sql).to.be.instanceOf(WarehouseError);
-    expect((err as WarehouseError).reason).to.equal('invalid_query');
-    return err as WarehouseError;
+    const err = await warehouseError(duck.warehouse.query(sql));
+    expect(err.reason, sql).to.equal('invalid_query');
+    return err;
   }
 
   for (const c of CORPUS) {

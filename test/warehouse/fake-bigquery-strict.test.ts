@@ -1,14 +1,8 @@
 import { expect } from 'chai';
-import { WarehouseError } from '../../src/warehouse/types';
 import { sharedAnalyzer } from '../../tools/bigquery-sql/shared-analyzer';
+import { warehouseError as rejection } from '../helpers/errors';
 import { createTestBigQuery } from '../helpers/warehouse';
 import type { TestBigQuery } from '../helpers/warehouse';
-
-async function rejection(promise: Promise<unknown>): Promise<WarehouseError> {
-  const err = await promise.then(() => null, (e: unknown) => e);
-  expect(err).to.be.instanceOf(WarehouseError);
-  return err as WarehouseError;
-}
 
 /**
  * The local BigQuery server analyzes every query with ZetaSQL before DuckDB sees it, so SQL BigQuery would

@@ -1,19 +1,15 @@
 import { expect } from 'chai';
 import { renderDuckDbSql } from '../../src/warehouse/sql-dialect';
-import { WarehouseError } from '../../src/warehouse/types';
+import type { WarehouseError } from '../../src/warehouse/types';
+import { warehouseError } from '../helpers/errors';
 
 const render = (sql: string): string => renderDuckDbSql(sql).sql;
 
 /** The refusal a text gets: an invalid_query WarehouseError. */
-function refusal(sql: string): WarehouseError {
-  try {
-    render(sql);
-  } catch (err) {
-    expect(err).to.be.instanceOf(WarehouseError);
-    expect((err as WarehouseError).reason).to.equal('invalid_query');
-    return err as WarehouseError;
-  }
-  throw new Error(`expected ${sql} to be refused`);
+async function refusal(sql: string): Promise<WarehouseError> {
+  const err = await warehouseError(() => render(sql));
+  expect(err.reason).to.equal('invalid_query');
+  return err;
 }
 
 describe('sql dialect for duckdb', () => {
@@ -32,8 +28,8 @@ describe('sql dialect for duckdb', () => {
       expect(renderDuckDbSql('SELECT @a, @b_2 WHERE x = @a')).to.deep.equal({ sql: 'SELECT $a, $b_2 WHERE x = $a', params: ['a', 'b_2'] });
     });
 
-    it('refuses @@ system variables, naming them and where they are', () => {
-      expect(refusal('SELECT @@project_id').message).to.equal('Not supported on the embedded warehouse: system variable @@project_id at [1:8]');
+    it('refuses @@ system variables, naming them and where they are', async () => {
+      expect((await refusal('SELECT @@project_id')).message).to.equal('Not supported on the embedded warehouse: system variable @@project_id at [1:8]');
     });
 
     it('wraps a parameter in a cast when asked', () => {
@@ -46,8 +42,8 @@ describe('sql dialect for duckdb', () => {
       expect(render("SELECT '@x `a.b` DATE_SUB(' AS s")).to.equal("SELECT '@x `a.b` DATE_SUB(' AS s");
     });
 
-    it('refuses a doubled quote, which BigQuery reads as two adjacent literals, not as an escape', () => {
-      expect(refusal("SELECT 'it''s' AS t").message).to.match(/^Not supported on the embedded warehouse: adjacent string literals .* at \[1:12\]$/);
+    it('refuses a doubled quote, which BigQuery reads as two adjacent literals, not as an escape', async () => {
+      expect((await refusal("SELECT 'it''s' AS t")).message).to.match(/^Not supported on the embedded warehouse: adjacent string literals .* at \[1:12\]$/);
     });
 
     it('turns BigQuery backslash escapes into DuckDB quoting', () => {

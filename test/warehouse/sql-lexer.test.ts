@@ -3,6 +3,7 @@ import { lexBigQuery, significant } from '../../src/warehouse/sql-lexer';
 import type { Token } from '../../src/warehouse/sql-lexer';
 import { WarehouseError } from '../../src/warehouse/types';
 import { sqlParamNames } from '../../src/pipelines/sql-scan';
+import { warehouseError } from '../helpers/errors';
 
 const only = (sql: string): Token => {
   const tokens = significant(lexBigQuery(sql));
@@ -10,15 +11,10 @@ const only = (sql: string): Token => {
   return tokens[0] as Token;
 };
 
-function lexError(sql: string): string {
-  try {
-    lexBigQuery(sql);
-  } catch (err) {
-    expect(err).to.be.instanceOf(WarehouseError);
-    expect((err as WarehouseError).reason).to.equal('invalid_query');
-    return (err as Error).message;
-  }
-  throw new Error(`expected ${JSON.stringify(sql)} to be refused`);
+async function lexError(sql: string): Promise<string> {
+  const err = await warehouseError(() => lexBigQuery(sql));
+  expect(err.reason).to.equal('invalid_query');
+  return err.message;
 }
 
 describe('the BigQuery lexer', () => {
@@ -106,8 +102,8 @@ describe('the BigQuery lexer', () => {
       ['SELECT ``', /^Syntax error: Invalid empty identifier at \[1:8\]$/],
     ];
     for (const [sql, message] of cases) {
-      it(`refuses ${JSON.stringify(sql)} with the place of the problem`, () => {
-        expect(lexError(sql)).to.match(message);
+      it(`refuses ${JSON.stringify(sql)} with the place of the problem`, async () => {
+        expect(await lexError(sql)).to.match(message);
       });
     }
   });
