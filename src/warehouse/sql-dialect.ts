@@ -12,6 +12,8 @@ import { bytesLiteral, isTypedLiteralWord, numberLiteral, stringLiteral, typedLi
  *    and a bare date part inside them (`DAY`, `MONTH`, …) becomes the string DuckDB expects (`'day'`);
  *  - `CAST(x AS INT64)` style type names become DuckDB types; `SAFE_CAST` → `TRY_CAST`;
  *  - `FROM UNNEST(array) AS x` names the element `x`, as in BigQuery (DuckDB would make `x` a row struct);
+ *  - `LIKE 'pattern'` / `LIKE @p` get `ESCAPE '\'`: in BigQuery a backslash escapes `%`, `_` and itself in a
+ *    LIKE pattern, in DuckDB only with an ESCAPE clause (any other pattern operand is refused);
  *  - `#` comments become `--`.
  * What DuckDB cannot do the BigQuery way is refused with an `invalid_query` error naming it: `@@system`
  * variables, positional `?` parameters, `UNNEST … WITH OFFSET`, adjacent string literals (`'it''s'` is not an escape in BigQuery),
@@ -95,6 +97,8 @@ export function renderDuckDbSql(input: string, options: RenderOptions = {}): Ren
   for (let k = 0; k < tokens.length; k++) {
     const t = tokens[k] as Token;
     const after = tokens[nextIndex(k)];
+    const likePattern = prev === 'LIKE' && t.kind !== 'space' && t.kind !== 'comment';
+    if (likePattern && t.kind !== 'string' && t.kind !== 'param') refuse(t, "LIKE with a pattern that is not a string literal or @parameter (BigQuery's backslash escapes)");
     switch (t.kind) {
       case 'space':
         out += t.text;
@@ -107,6 +111,7 @@ export function renderDuckDbSql(input: string, options: RenderOptions = {}): Ren
       case 'bytes':
         if (isLiteral(after)) refuse(after as Token, "adjacent string literals (a doubled quote is not an escape in BigQuery: write 'it\\'s')");
         out += t.kind === 'string' ? stringLiteral(input, t) : bytesLiteral(t);
+        if (likePattern) out += " ESCAPE '\\'";
         break;
       case 'number':
         out += numberLiteral(input, t);
@@ -122,6 +127,7 @@ export function renderDuckDbSql(input: string, options: RenderOptions = {}): Ren
         if (!params.includes(name)) params.push(name);
         const cast = options.castParams?.[name];
         out += cast === undefined ? `$${name}` : `CAST($${name} AS ${cast})`;
+        if (likePattern) out += " ESCAPE '\\'";
         break;
       }
       case 'system':

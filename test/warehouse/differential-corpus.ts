@@ -118,6 +118,13 @@ export const CORPUS: DifferentialCase[] = [
     rows: [{ category: 'fruit', total: 11 }, { category: 'veg', total: 6.75 }],
   },
   {
+    name: 'LIKE patterns: a backslash escapes %, _ and itself, in literals and parameters',
+    sql: "SELECT 'a_b' LIKE 'a\\\\_b' AS escaped, 'axb' LIKE 'a\\\\_b' AS not_wild, 'x%' NOT LIKE r'%\\%' AS pct, 'a\\\\b' LIKE @p AS param",
+    params: { p: 'a\\\\b' },
+    paramTypes: { p: 'STRING' },
+    rows: [{ escaped: true, not_wild: false, pct: false, param: true }],
+  },
+  {
     name: 'named parameters, typed',
     sql: `SELECT name FROM ${T} WHERE added = @day AND name != @skip ORDER BY name`,
     params: { day: '2025-03-01', skip: 'carrot' },
@@ -144,6 +151,7 @@ export const CORPUS: DifferentialCase[] = [
 export const REFUSED: RefusedCase[] = [
   { name: 'a system variable', sql: 'SELECT @@project_id AS p', names: /system variable @@project_id/ },
   { name: 'UNNEST with an offset', sql: 'SELECT x, o FROM UNNEST([10, 20]) AS x WITH OFFSET AS o', names: /UNNEST … WITH OFFSET/ },
+  { name: 'LIKE with a column as pattern', sql: 'SELECT name LIKE category AS m FROM `diff.items`', names: /LIKE with a pattern that is not a string literal or @parameter/ },
   { name: 'a multi-part interval', sql: "SELECT INTERVAL '1-2' YEAR TO MONTH AS i", names: /INTERVAL '…' … TO … literal/ },
   { name: 'a STRUCT constructor', sql: 'SELECT STRUCT(1 AS a) AS s', names: /STRUCT\(…\) constructor/ },
   { name: 'a RANGE literal', sql: "SELECT RANGE<DATE> '[2024-01-01, 2024-02-01)' AS r", names: /typed RANGE<…> literal/ },
