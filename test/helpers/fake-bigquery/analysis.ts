@@ -52,7 +52,12 @@ export class QueryAnalysis {
     registration.users++;
     try {
       const named: NamedType[] = parameters.map((p) => ({ name: p.name ?? '', type: restParameterType(p.parameterType ?? {}) }));
-      const result = await (await registration.catalog).analyze(sql, named);
+      const catalog = await registration.catalog.catch((err: unknown) => {
+        // A registration that failed is not kept: the next query tries again.
+        if (this.current === registration) this.current = null;
+        throw err;
+      });
+      const result = await catalog.analyze(sql, named);
       if (!result.ok) throw this.restError(result.message);
     } finally {
       registration.users--;
