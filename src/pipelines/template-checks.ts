@@ -51,7 +51,14 @@ export function templateProblems(t: Template): TemplateProblem[] {
     const unknown = placeholderNames(text).filter((n) => !placeholders.has(n));
     if (unknown.length > 0) add(key, `unknown placeholder {${unknown.join('}, {')}}`);
     if (!isSql) return;
-    const undeclared = sqlParamNames(text).filter((n) => !declared.has(n));
+    let used: string[];
+    try {
+      used = sqlParamNames(text);
+    } catch (err) {
+      add(key, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    const undeclared = used.filter((n) => !declared.has(n));
     if (undeclared.length > 0) add(key, `uses undeclared parameter @${undeclared.join(', @')}`);
   };
   t.steps.forEach((step, i) => checkStep(step, `steps.${i}`, checkText, add, declared));

@@ -1,15 +1,24 @@
+import { lexBigQuery, sqlError } from './sql-lexer';
+import type { Token } from './sql-lexer';
+import { bytesLiteral, isTypedLiteralWord, numberLiteral, stringLiteral, typedLiteral } from './sql-literals';
+
 /**
- * Renders the neutral SQL dialect (BigQuery standard SQL, see types.ts) for DuckDB.
- *
- * One pass over the text with a small tokenizer, so string literals, comments and quoted
- * identifiers are never rewritten:
+ * Renders the neutral SQL dialect (BigQuery standard SQL, see types.ts) for DuckDB, token by token
+ * (sql-lexer.ts), so text inside literals, comments and quoted identifiers is never rewritten:
  *  - `` `dataset.table` `` → `"dataset"."table"` (a `project.` prefix is dropped: the DuckDB file is the project);
- *  - `@name` → `$name` (the names are returned so only used parameters get bound); `@@x` is left alone;
+ *  - `@name` → `$name` (the names are returned so only used parameters get bound);
+ *  - every literal keeps BigQuery's value and type (sql-literals.ts): `"abc"` is a string, not a column;
  *  - BigQuery functions whose DuckDB namesake differs are renamed to `bq_*` macros (duckdb-macros.ts),
  *    and a bare date part inside them (`DAY`, `MONTH`, …) becomes the string DuckDB expects (`'day'`);
  *  - `CAST(x AS INT64)` style type names become DuckDB types; `SAFE_CAST` → `TRY_CAST`;
- *  - `#` comments become `--`; `\'` and `\\` escapes inside '…' literals become DuckDB's `''` and `\`.
- * Double-quoted text is treated as a quoted identifier (DuckDB's meaning), not a BigQuery string.
+ *  - `FROM UNNEST(array) AS x` names the element `x`, as in BigQuery (DuckDB would make `x` a row struct);
+ *  - `LIKE 'pattern'` / `LIKE @p` get `ESCAPE '\'`: in BigQuery a backslash escapes `%`, `_` and itself in a
+ *    LIKE pattern, in DuckDB only with an ESCAPE clause (any other pattern operand is refused);
+ *  - `#` comments become `--`.
+ * What DuckDB cannot do the BigQuery way is refused with an `invalid_query` error naming it: `@@system`
+ * variables, positional `?` parameters, `UNNEST … WITH OFFSET`, adjacent string literals (`'it''s'` is not an escape in BigQuery),
+ * multi-part `INTERVAL '…' … TO …`, `RANGE<…>`, `STRUCT(…)` and typed `ARRAY<…>[…]` literals, and `$`
+ * (DuckDB's own parameter and string syntax, which BigQuery text never contains).
  */
 
 /** BigQuery function → DuckDB function or macro. */
@@ -59,148 +68,158 @@ export interface RenderedSql {
   params: string[];
 }
 
-const isIdentStart = (ch: string): boolean => /[A-Za-z_]/.test(ch);
-const isIdentPart = (ch: string): boolean => /[A-Za-z0-9_]/.test(ch);
-
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-
-interface Frame {
-  fn: string | null;
-}
 
 export interface RenderOptions {
   /** Parameters whose reference is wrapped in a cast, e.g. `{ doc: 'JSON' }` → `CAST($doc AS JSON)`. */
   castParams?: Record<string, string>;
 }
 
+const isLiteral = (t: Token | undefined): boolean => t?.kind === 'string' || t?.kind === 'bytes';
+
 export function renderDuckDbSql(input: string, options: RenderOptions = {}): RenderedSql {
-  let out = '';
-  let i = 0;
+  const tokens = lexBigQuery(input);
   const params: string[] = [];
-  const stack: Frame[] = [];
-  // Last significant token, upper-cased for words; lets us tell `AS INT64` and `( DAY )` apart.
-  let prev = '';
-
-  const nextSignificant = (from: number): string => {
-    let j = from;
-    while (j < input.length && /\s/.test(input[j] ?? '')) j++;
-    return input[j] ?? '';
+  const stack: Array<string | null> = [];
+  const refuse = (t: Token, what: string): never => {
+    throw sqlError(input, t.start, `Not supported on the embedded warehouse: ${what}`);
   };
-
-  while (i < input.length) {
-    const ch = input[i] ?? '';
-    const next = input[i + 1] ?? '';
-
-    if (ch === "'") {
-      const end = readQuoted(input, i, "'");
-      out += "'" + convertStringBody(input.slice(i + 1, end - 1)) + "'";
-      i = end;
-      prev = 'LITERAL';
-    } else if (ch === '"') {
-      const end = readQuoted(input, i, '"');
-      out += input.slice(i, end);
-      i = end;
-      prev = 'IDENT';
-    } else if (ch === '`') {
-      const close = input.indexOf('`', i + 1);
-      const end = close === -1 ? input.length : close;
-      const parts = input.slice(i + 1, end).split('.');
-      const kept = parts.length > 2 ? parts.slice(-2) : parts;
-      out += kept.map(quoteIdent).join('.');
-      i = end + 1;
-      prev = 'IDENT';
-    } else if ((ch === '-' && next === '-') || ch === '#') {
-      const nl = input.indexOf('\n', i);
-      const end = nl === -1 ? input.length : nl;
-      out += ch === '#' ? '--' + input.slice(i + 1, end) : input.slice(i, end);
-      i = end;
-    } else if (ch === '/' && next === '*') {
-      const close = input.indexOf('*/', i + 2);
-      const end = close === -1 ? input.length : close + 2;
-      out += input.slice(i, end);
-      i = end;
-    } else if (ch === '@' && next === '@') {
-      let j = i + 2;
-      while (j < input.length && isIdentPart(input[j] ?? '')) j++;
-      out += input.slice(i, j);
-      i = j;
-      prev = 'IDENT';
-    } else if (ch === '@' && isIdentStart(next)) {
-      let j = i + 1;
-      while (j < input.length && isIdentPart(input[j] ?? '')) j++;
-      const name = input.slice(i + 1, j);
-      if (!params.includes(name)) params.push(name);
-      const cast = options.castParams?.[name];
-      out += cast === undefined ? '$' + name : `CAST($${name} AS ${cast})`;
-      i = j;
-      prev = 'PARAM';
-    } else if (isIdentStart(ch)) {
-      let j = i;
-      while (j < input.length && isIdentPart(input[j] ?? '')) j++;
-      const word = input.slice(i, j);
-      const upper = word.toUpperCase();
-      const after = nextSignificant(j);
-      const frame = stack[stack.length - 1];
-      if (after === '(' && FUNCTION_RENAMES[upper] !== undefined) {
-        out += FUNCTION_RENAMES[upper];
-      } else if (
-        DATE_PARTS.has(upper) &&
-        frame?.fn !== undefined &&
-        frame.fn !== null &&
-        DATE_PART_FUNCTIONS.has(frame.fn) &&
-        (prev === '(' || prev === ',') &&
-        (after === ')' || after === ',')
-      ) {
-        out += `'${upper.toLowerCase()}'`;
-      } else if (prev === 'AS' && TYPE_RENAMES[upper] !== undefined && after !== '(' && CAST_FUNCTIONS.has(frame?.fn ?? '')) {
-        out += TYPE_RENAMES[upper];
-      } else {
-        out += word;
+  // Index of the next token that carries meaning, so `WORD (` and `DATE '…'` are recognised across spaces.
+  const nextIndex = (k: number): number => {
+    let j = k + 1;
+    while (tokens[j]?.kind === 'space' || tokens[j]?.kind === 'comment') j++;
+    return j;
+  };
+  const elementAliases = unnestAliases(tokens, nextIndex, refuse);
+  // Last significant token, upper-cased for words; tells `AS INT64` and `( DAY )` apart.
+  let prev = '';
+  let out = '';
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k] as Token;
+    const after = tokens[nextIndex(k)];
+    const likePattern = prev === 'LIKE' && t.kind !== 'space' && t.kind !== 'comment';
+    if (likePattern && t.kind !== 'string' && t.kind !== 'param') refuse(t, "LIKE with a pattern that is not a string literal or @parameter (BigQuery's backslash escapes)");
+    switch (t.kind) {
+      case 'space':
+        out += t.text;
+        continue;
+      case 'comment':
+        // DuckDB nests block comments; BigQuery ends one at the first `*/`.
+        out += t.text.startsWith('#') ? `--${t.text.slice(1)}` : t.text.startsWith('/*') ? `/*${t.text.slice(2, -2).replace(/\/\*/g, '/ *')}*/` : t.text;
+        continue;
+      case 'string':
+      case 'bytes':
+        if (isLiteral(after)) refuse(after as Token, "adjacent string literals (a doubled quote is not an escape in BigQuery: write 'it\\'s')");
+        out += t.kind === 'string' ? stringLiteral(input, t) : bytesLiteral(t);
+        if (likePattern) out += " ESCAPE '\\'";
+        break;
+      case 'number':
+        out += numberLiteral(input, t);
+        break;
+      case 'quoted': {
+        const parts = (t.value ?? '').split('.');
+        out += (parts.length > 2 ? parts.slice(-2) : parts).map(quoteIdent).join('.') + (elementAliases.get(k) ?? '');
+        prev = 'IDENT';
+        continue;
       }
-      i = j;
-      prev = upper;
-    } else if (ch === '(') {
-      // The frame remembers which function (if any) this parenthesis belongs to.
-      const fnWord = /^[A-Z_][A-Z0-9_]*$/.test(prev) ? (FUNCTION_RENAMES[prev] ?? prev).toLowerCase() : null;
-      stack.push({ fn: fnWord });
-      out += ch;
-      i++;
-      prev = '(';
-    } else if (ch === ')') {
-      stack.pop();
-      out += ch;
-      i++;
-      prev = ')';
-    } else {
-      out += ch;
-      i++;
-      if (!/\s/.test(ch)) prev = ch;
+      case 'param': {
+        const name = t.value ?? '';
+        if (!params.includes(name)) params.push(name);
+        const cast = options.castParams?.[name];
+        out += cast === undefined ? `$${name}` : `CAST($${name} AS ${cast})`;
+        if (likePattern) out += " ESCAPE '\\'";
+        break;
+      }
+      case 'system':
+        return refuse(t, `system variable @@${t.value ?? ''}`);
+      case 'word': {
+        const upper = t.text.toUpperCase();
+        const j = nextIndex(k);
+        if (isTypedLiteralWord(upper) && after?.kind === 'string') {
+          if (isLiteral(tokens[nextIndex(j)])) refuse(tokens[nextIndex(j)] as Token, 'adjacent string literals');
+          out += typedLiteral(input, t, after);
+          k = j;
+          break;
+        }
+        checkUnsupportedWord(t, upper, tokens, nextIndex, k, refuse);
+        out += renderWord(t.text, upper, after, stack[stack.length - 1] ?? null, prev) + (elementAliases.get(k) ?? '');
+        prev = upper;
+        continue;
+      }
+      case 'symbol':
+        if (t.text === '?') refuse(t, 'positional query parameter ? (use @name)');
+        if (t.text === '$') refuse(t, '$ (not BigQuery syntax)');
+        if (t.text === '(') {
+          // The frame remembers which function (if any) this parenthesis belongs to.
+          stack.push(/^[A-Z_][A-Z0-9_]*$/.test(prev) ? (FUNCTION_RENAMES[prev] ?? prev).toLowerCase() : null);
+        } else if (t.text === ')') {
+          stack.pop();
+        }
+        out += t.text;
+        prev = t.text;
+        continue;
     }
+    prev = 'LITERAL';
   }
   return { sql: out, params };
 }
 
-/** Index just past the closing quote (a doubled quote or a backslash escape does not close). */
-function readQuoted(input: string, start: number, quote: string): number {
-  let j = start + 1;
-  while (j < input.length) {
-    const c = input[j];
-    if (c === '\\' && quote === "'") {
-      j += 2;
-      continue;
-    }
-    if (c === quote) {
-      if (input[j + 1] === quote) {
-        j += 2;
-        continue;
-      }
-      return j + 1;
-    }
-    j++;
+function renderWord(word: string, upper: string, after: Token | undefined, fn: string | null, prev: string): string {
+  const opensCall = after?.text === '(';
+  if (opensCall && FUNCTION_RENAMES[upper] !== undefined) return FUNCTION_RENAMES[upper] ?? word;
+  const closesArgument = after?.text === ')' || after?.text === ',';
+  if (DATE_PARTS.has(upper) && fn !== null && DATE_PART_FUNCTIONS.has(fn) && (prev === '(' || prev === ',') && closesArgument) {
+    return `'${upper.toLowerCase()}'`;
   }
-  return input.length;
+  if (prev === 'AS' && TYPE_RENAMES[upper] !== undefined && !opensCall && CAST_FUNCTIONS.has(fn ?? '')) return TYPE_RENAMES[upper] ?? word;
+  return word;
 }
 
-function convertStringBody(body: string): string {
-  return body.replace(/\\(['\\])/g, (_m, c: string) => (c === "'" ? "''" : '\\'));
+/** Literal syntax BigQuery has and DuckDB would read differently (or not at all). */
+function checkUnsupportedWord(
+  t: Token,
+  upper: string,
+  tokens: Token[],
+  nextIndex: (k: number) => number,
+  k: number,
+  refuse: (t: Token, what: string) => never,
+): void {
+  const n1 = nextIndex(k);
+  const next = tokens[n1];
+  if ((upper === 'RANGE' || upper === 'ARRAY' || upper === 'STRUCT') && next?.text === '<') refuse(t, `typed ${upper}<…> literal`);
+  if (upper === 'STRUCT' && next?.text === '(') refuse(t, 'STRUCT(…) constructor');
+  if (upper === 'INTERVAL' && next?.kind === 'string') {
+    const to = tokens[nextIndex(nextIndex(n1))];
+    if (to?.kind === 'word' && to.text.toUpperCase() === 'TO') refuse(t, "INTERVAL '…' … TO … literal with several parts");
+  }
+}
+
+/** Words that end a FROM item: after `UNNEST(…)` they are not an implicit alias. */
+const NOT_AN_ALIAS = new Set(['WITH', 'CROSS', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'ON', 'USING', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT']);
+
+/**
+ * `UNNEST(…) AS x` (or `UNNEST(…) x`): BigQuery's `x` is the array element; DuckDB's would be a row
+ * `{unnest: …}`. Returns, per alias token, the column list that makes DuckDB name the element `x` too.
+ */
+function unnestAliases(tokens: Token[], nextIndex: (k: number) => number, refuse: (t: Token, what: string) => never): Map<number, string> {
+  const aliases = new Map<number, string>();
+  const word = (t: Token | undefined): string => (t?.kind === 'word' ? t.text.toUpperCase() : '');
+  tokens.forEach((t, k) => {
+    if (word(t) !== 'UNNEST' || tokens[nextIndex(k)]?.text !== '(') return;
+    let depth = 0;
+    let close = nextIndex(k);
+    for (; close < tokens.length; close++) {
+      const text = tokens[close]?.text;
+      if (text === '(') depth++;
+      if (text === ')' && --depth === 0) break;
+    }
+    let at = nextIndex(close);
+    if (word(tokens[at]) === 'AS') at = nextIndex(at);
+    const alias = tokens[at];
+    const named = alias?.kind === 'quoted' || (alias?.kind === 'word' && !NOT_AN_ALIAS.has(word(alias)));
+    if (named) aliases.set(at, `(${alias.kind === 'quoted' ? quoteIdent(alias.value ?? '') : alias.text})`);
+    const following = named ? nextIndex(at) : at;
+    if (word(tokens[following]) === 'WITH' && word(tokens[nextIndex(following)]) === 'OFFSET') refuse(tokens[following] as Token, 'UNNEST … WITH OFFSET');
+  });
+  return aliases;
 }

@@ -15,5 +15,6 @@ async function rejectionOf<E extends Error>(promise: Promise<unknown>, type: abs
 /** The AppError a promise rejects with. */
 export const caught = (promise: Promise<unknown>): Promise<AppError> => rejectionOf(promise, AppError);
 
-/** The WarehouseError a promise rejects with. */
-export const warehouseRejection = (promise: Promise<unknown>): Promise<WarehouseError> => rejectionOf(promise, WarehouseError);
+/** Runs `work` (a promise, or a function that may throw or return one), which must fail with a WarehouseError; returns it. */
+export const warehouseError = (work: Promise<unknown> | (() => unknown)): Promise<WarehouseError> =>
+  rejectionOf(typeof work === 'function' ? Promise.resolve().then(work) : work, WarehouseError);

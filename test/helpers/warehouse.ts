@@ -6,6 +6,7 @@ import { BigQueryWarehouse, localAuthClient } from '../../src/warehouse/bigquery
 import type { RetryPolicy } from '../../src/warehouse/bigquery-errors';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb';
 import { FakeBigQueryServer } from './fake-bigquery/server';
+import type { FakeBigQueryOptions } from './fake-bigquery/server';
 import type { Warehouse } from '../../src/warehouse/types';
 
 export interface TestWarehouse {
@@ -37,9 +38,9 @@ export interface TestBigQuery extends TestWarehouse {
  * The BigQuery adapter talking to a local fake BigQuery server (which runs the queries on its own
  * DuckDB file). `server.stats()` counts requests by kind; `failNext(n)` injects 5xx answers.
  */
-export async function createTestBigQuery(options: { retry?: RetryPolicy } = {}): Promise<TestBigQuery> {
+export async function createTestBigQuery(options: { retry?: RetryPolicy } & FakeBigQueryOptions = {}): Promise<TestBigQuery> {
   const backing = await createTestDuckDb();
-  const server = await new FakeBigQueryServer(backing.warehouse).start();
+  const server = await new FakeBigQueryServer(backing.warehouse, undefined, undefined, options).start();
   const warehouse = await BigQueryWarehouse.create({
     projectId: server.projectId,
     location: server.location,

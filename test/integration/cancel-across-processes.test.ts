@@ -12,7 +12,7 @@ timeout_minutes: 5
 steps:
   - id: long_scan
     type: query
-    sql: SELECT SUM(a.range * b.range) AS s FROM range(300000) a, range(300000) b
+    sql: WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 100000000000) SELECT COUNT(*) AS n FROM r
 `;
 
 describe('cancelling a run held by another worker process', function () {

@@ -71,7 +71,7 @@ steps:
 
   describe('data quality', () => {
     before(async () => {
-      await wh.warehouse.query("CREATE TABLE \"beta_corp\".\"orders\" AS SELECT * FROM (VALUES (1, 'open', 10.0), (2, 'closed', -5.0), (2, 'weird', NULL)) t(id, status, amount)");
+      await wh.warehouse.query("CREATE TABLE `beta_corp.orders` AS SELECT * FROM (VALUES (1, 'open', 10.0), (2, 'closed', -5.0), (2, 'weird', NULL)) t(id, status, amount)");
     });
     const dqTemplate = (severity: string) =>
       inlineTemplate(`
@@ -131,8 +131,8 @@ steps:
       - { type: custom, name: negative_amounts, sql: "SELECT * FROM \`{tenant_id}.orders\` WHERE amount < 0", severity: warn }
       - { type: freshness, column: seen_at, max_age: 36h, severity: warn }
 `);
-      await wh.warehouse.query('ALTER TABLE "beta_corp"."orders" ADD COLUMN IF NOT EXISTS seen_at TIMESTAMPTZ');
-      await wh.warehouse.query('UPDATE "beta_corp"."orders" SET seen_at = @t', { params: { t: new Date('2025-11-14T08:00:00Z') } });
+      await wh.warehouse.query('ALTER TABLE `beta_corp.orders` ADD COLUMN IF NOT EXISTS seen_at TIMESTAMPTZ');
+      await wh.warehouse.query('UPDATE `beta_corp.orders` SET seen_at = @t', { params: { t: new Date('2025-11-14T08:00:00Z') } });
       const { job, outcome } = await execute(template);
       await logWriter.flush();
       expect(outcome.status).to.equal('COMPLETED');

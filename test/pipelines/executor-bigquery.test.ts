@@ -6,35 +6,28 @@ import { createRunLogWriter } from '../../src/pipelines/run-log-writer';
 import { loadSampleBillingData } from '../../src/pipelines/sample-billing';
 import { createTemplateRegistry, loadTemplateRegistry } from '../../src/pipelines/template-registry';
 import { validatePipeline } from '../../src/pipelines/validate';
-import type { QueryStep, Template } from '../../src/pipelines/types';
+import type { Template } from '../../src/pipelines/types';
+import { BILLING_CREDITS_REWRITE } from '../helpers/fake-bigquery/rewrites';
 import { createTestBigQuery } from '../helpers/warehouse';
 import type { TestBigQuery } from '../helpers/warehouse';
 import { createTenantTables, jobFor, quietLogger } from './helpers';
 
 const TENANT = 'acme_corp';
-const shipped = loadTemplateRegistry(path.resolve(__dirname, '../../configs')).get('gcp', 'cost', 'billing_cost') as Template;
+const billingCost = loadTemplateRegistry(path.resolve(__dirname, '../../configs')).get('gcp', 'cost', 'billing_cost') as Template;
 
 /**
- * The fake BigQuery server executes SQL on DuckDB, which has no JSON_QUERY_ARRAY; so here the
- * BigQuery text of the aggregation step is swapped for its DuckDB twin (a test in templates.test.ts
- * keeps the two identical apart from the credits expression). Everything else — parameters, DML,
+ * The fake BigQuery server analyzes the template's BigQuery text with ZetaSQL, then runs it on DuckDB,
+ * which has no JSON_QUERY_ARRAY: the one credits expression is swapped for its DuckDB twin there
+ * (templates.test.ts keeps the two texts identical apart from it). Everything else — parameters, DML,
  * table creation with partitioning, streaming log inserts — goes through the BigQuery client.
  */
-const billingCost: Template = {
-  ...shipped,
-  steps: shipped.steps.map((s) => {
-    if (s.type !== 'query') return s;
-    const { sql_overrides: overrides, ...rest } = s;
-    return { ...rest, sql: overrides?.duckdb ?? s.sql } satisfies QueryStep;
-  }),
-};
 
 describe('executor: gcp/cost/billing_cost through the BigQuery adapter', () => {
   let bq: TestBigQuery;
   const clock = new ManualClock('2025-11-15T08:00:00Z');
 
   before(async () => {
-    bq = await createTestBigQuery();
+    bq = await createTestBigQuery({ duckDbRewrites: [BILLING_CREDITS_REWRITE] });
     await createTenantTables(bq.warehouse, TENANT);
     await loadSampleBillingData(bq.warehouse, TENANT, { days: 2, rowsPerDay: 100, seed: 3, endDate: '2025-11-14' });
   });

@@ -97,7 +97,7 @@ describe('shipped templates on DuckDB', () => {
     });
 
     it('reads the source table the tenant settings name', async () => {
-      await wh.warehouse.query('CREATE TABLE "mtd_corp"."custom_export" AS SELECT * FROM "mtd_corp"."gcp_billing_export_v1" WHERE project_id = \'mtd-corp-staging\'');
+      await wh.warehouse.query("CREATE TABLE `mtd_corp.custom_export` AS SELECT * FROM `mtd_corp.gcp_billing_export_v1` WHERE project_id = 'mtd-corp-staging'");
       await run(mtd, 'mtd_corp', { date: '2025-11-30' }, 'mtd_corp.custom_export');
       const { rows } = await wh.warehouse.query("SELECT DISTINCT project_id FROM `mtd_corp.gcp_cost_mtd_by_project` WHERE as_of_date = DATE '2025-11-30'");
       expect(rows).to.deep.equal([{ project_id: 'mtd-corp-staging' }]);

@@ -3,12 +3,13 @@ import { appendStateRows, ensureStateTable } from '../../src/warehouse/state-tab
 import type { StateTable } from '../../src/warehouse/tables';
 import { mapBigQueryError } from '../../src/warehouse/bigquery-errors';
 import { WarehouseError } from '../../src/warehouse/types';
-import { warehouseRejection } from '../helpers/errors';
+import { warehouseError } from '../helpers/errors';
+import { SLOW_BIGQUERY_SQL } from '../helpers/fake-bigquery/server';
 import { createTestBigQuery } from '../helpers/warehouse';
 import type { TestBigQuery } from '../helpers/warehouse';
 import { runWarehouseContract } from './contract';
 
-runWarehouseContract('bigquery (local fake server)', () => createTestBigQuery());
+runWarehouseContract('bigquery (local fake server)', () => createTestBigQuery(), { slowQuery: SLOW_BIGQUERY_SQL });
 
 const runs: StateTable = {
   name: 'runs',
@@ -98,7 +99,7 @@ describe('bigquery warehouse against the fake server', () => {
   describe('when a running query is aborted', () => {
     it('cancels the job on the server', async () => {
       const controller = new AbortController();
-      const running = t.warehouse.query('SELECT COUNT(*) AS n FROM range(100000000000) AS a', { signal: controller.signal });
+      const running = t.warehouse.query(SLOW_BIGQUERY_SQL, { signal: controller.signal });
       setTimeout(() => controller.abort(), 100);
       await running.catch(() => undefined);
       const deadline = Date.now() + 5000;
@@ -126,7 +127,7 @@ describe('bigquery warehouse against the fake server', () => {
     });
 
     it('dry-runs first and refuses a statement BigQuery does not classify as SELECT, starting no job', async () => {
-      const err = await warehouseRejection(t.warehouse.sandboxQuery('DELETE FROM `shapes.pts` WHERE TRUE', limits));
+      const err = await warehouseError(t.warehouse.sandboxQuery('DELETE FROM `shapes.pts` WHERE TRUE', limits));
       expect(err.reason).to.equal('not_read_only');
       expect(err.message).to.contain('DELETE');
       expect(kinds()).to.deep.equal(['queryJobs']);
@@ -135,7 +136,7 @@ describe('bigquery warehouse against the fake server', () => {
     });
 
     it('refuses a script of several statements (dry-run statementType SCRIPT)', async () => {
-      const err = await warehouseRejection(t.warehouse.sandboxQuery("SELECT '--' AS a; DELETE FROM `shapes.pts` WHERE TRUE", limits));
+      const err = await warehouseError(t.warehouse.sandboxQuery("SELECT '--' AS a; DELETE FROM `shapes.pts` WHERE TRUE", limits));
       expect(err.reason).to.equal('not_single_statement');
       expect(t.server.stats()).to.include({ dryRuns: 1, queryJobs: 0, dml: 0 });
     });
@@ -149,7 +150,7 @@ describe('bigquery warehouse against the fake server', () => {
     });
 
     it('refuses a SELECT whose dry-run estimate is over the cap, without running it', async () => {
-      const err = await warehouseRejection(t.warehouse.sandboxQuery('SELECT i FROM `shapes.pts`', { ...limits, maxBytesBilled: 8 }));
+      const err = await warehouseError(t.warehouse.sandboxQuery('SELECT i FROM `shapes.pts`', { ...limits, maxBytesBilled: 8 }));
       expect(err.reason).to.equal('bytes_limit_exceeded');
       expect(err.message).to.contain('ADMIN_QUERY_MAX_BYTES_BILLED');
       expect(t.server.stats()).to.include({ dryRuns: 1, queryJobs: 0 });

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { appendStateRows, ensureStateTable, stateRowsViaDml } from '../../src/warehouse/state-tables';
 import type { StateTable } from '../../src/warehouse/tables';
 import type { TableSpec, Warehouse } from '../../src/warehouse/types';
-import { warehouseRejection } from '../helpers/errors';
+import { warehouseError } from '../helpers/errors';
 import { runSandboxContract } from './sandbox-contract';
 
 export interface ContractSubject {
@@ -108,7 +108,7 @@ export function runWarehouseContract(name: string, factory: () => Promise<Contra
       });
 
       it('answers not_found when the dataset of a new table is missing', async () => {
-        const err = await warehouseRejection(wh.createTable({ dataset: `${ds}_missing`, table: 't' }, ALL_TYPES));
+        const err = await warehouseError(wh.createTable({ dataset: `${ds}_missing`, table: 't' }, ALL_TYPES));
         expect(err.reason).to.equal('not_found');
       });
 
@@ -220,7 +220,7 @@ export function runWarehouseContract(name: string, factory: () => Promise<Contra
       it('rejects a row with a field the table does not have', async () => {
         const ref = { dataset: ds, table: 'facts' };
         await wh.createTable(ref, ALL_TYPES);
-        const err = await warehouseRejection(wh.insertRows(ref, [{ id: 'a', nope: 1 }]));
+        const err = await warehouseError(wh.insertRows(ref, [{ id: 'a', nope: 1 }]));
         expect(err.reason).to.equal('invalid_query');
       });
     });
@@ -286,9 +286,9 @@ export function runWarehouseContract(name: string, factory: () => Promise<Contra
       });
 
       it('answers invalid_query for a missing parameter or bad SQL, not_found for a missing table', async () => {
-        expect((await warehouseRejection(wh.query('SELECT @missing AS x'))).reason).to.equal('invalid_query');
-        expect((await warehouseRejection(wh.query('SELEC 1'))).reason).to.equal('invalid_query');
-        expect((await warehouseRejection(wh.query(`SELECT * FROM \`${ds}.nope\``))).reason).to.equal('not_found');
+        expect((await warehouseError(wh.query('SELECT @missing AS x'))).reason).to.equal('invalid_query');
+        expect((await warehouseError(wh.query('SELEC 1'))).reason).to.equal('invalid_query');
+        expect((await warehouseError(wh.query(`SELECT * FROM \`${ds}.nope\``))).reason).to.equal('not_found');
       });
     });
 
@@ -318,14 +318,14 @@ export function runWarehouseContract(name: string, factory: () => Promise<Contra
         const running = wh.query(options.slowQuery ?? DEFAULT_SLOW_QUERY, { signal: controller.signal });
         // The timer only gives the query time to start on the engine; the assertion does not depend on it.
         setTimeout(() => controller.abort(), 150);
-        const err = await warehouseRejection(running);
+        const err = await warehouseError(running);
         expect(err.reason).to.equal('cancelled');
         expect(Date.now() - started).to.be.below(10_000);
         expect((await wh.query('SELECT 1 AS one')).rows).to.deep.equal([{ one: 1 }]);
       });
 
       it('answers cancelled at once for an already aborted signal', async () => {
-        const err = await warehouseRejection(wh.query('SELECT 1 AS one', { signal: AbortSignal.abort() }));
+        const err = await warehouseError(wh.query('SELECT 1 AS one', { signal: AbortSignal.abort() }));
         expect(err.reason).to.equal('cancelled');
       });
     });

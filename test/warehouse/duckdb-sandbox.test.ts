@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb';
 import type { SandboxOptions } from '../../src/warehouse/types';
-import { warehouseRejection } from '../helpers/errors';
+import { warehouseError } from '../helpers/errors';
 
 const LIMITS: SandboxOptions = { maxRows: 100, maxBytesBilled: 1 };
 
@@ -57,12 +57,12 @@ describe('duckdb operator sandbox', () => {
     });
 
     it('keeps pipeline connections away from host files too', async () => {
-      const err = await warehouseRejection(wh.query(`SELECT * FROM read_text('/etc/hostname')`));
+      const err = await warehouseError(wh.query(`SELECT * FROM read_text('/etc/hostname')`));
       expect(err.reason).to.equal('access_denied');
     });
 
     it('answers SET on a pipeline connection with the lock, leaving the setting as it was', async () => {
-      const err = await warehouseRejection(wh.query('SET GLOBAL enable_external_access = true'));
+      const err = await warehouseError(wh.query('SET GLOBAL enable_external_access = true'));
       expect(err.message).to.match(/configuration has been locked/);
       expect(await setting('enable_external_access')).to.equal('false');
     });
@@ -77,7 +77,7 @@ describe('duckdb operator sandbox', () => {
     });
 
     it('refuses @parameters, which an operator query has no way to bind', async () => {
-      expect((await warehouseRejection(wh.sandboxQuery('SELECT @x AS x', LIMITS))).reason).to.equal('invalid_query');
+      expect((await warehouseError(wh.sandboxQuery('SELECT @x AS x', LIMITS))).reason).to.equal('invalid_query');
     });
 
     it('serves queries sent at once, one after the other on its own connection', async () => {
@@ -89,7 +89,7 @@ describe('duckdb operator sandbox', () => {
       const controller = new AbortController();
       const running = wh.sandboxQuery('SELECT COUNT(*) AS n FROM range(100000000000000) AS a', { ...LIMITS, signal: controller.signal });
       setTimeout(() => controller.abort(), 100);
-      expect((await warehouseRejection(running)).reason).to.equal('cancelled');
+      expect((await warehouseError(running)).reason).to.equal('cancelled');
       expect((await wh.sandboxQuery('SELECT 1 AS one', LIMITS)).rows).to.deep.equal([{ one: 1 }]);
     });
   });
@@ -98,7 +98,7 @@ describe('duckdb operator sandbox', () => {
     it('refuses enable_logging to a file before it runs: logging stays off and the process alive', async () => {
       const logDir = path.join(dir, 'logs');
       const logging = await setting('enable_logging');
-      const err = await warehouseRejection(wh.sandboxQuery(`SELECT * FROM enable_logging(storage := 'file', storage_path := '${logDir}')`, LIMITS));
+      const err = await warehouseError(wh.sandboxQuery(`SELECT * FROM enable_logging(storage := 'file', storage_path := '${logDir}')`, LIMITS));
       expect(err.reason).to.equal('function_not_allowed');
       expect(err.message).to.contain('enable_logging');
       expect(await setting('enable_logging')).to.equal(logging);
@@ -116,7 +116,7 @@ describe('duckdb operator sandbox', () => {
         'SELECT * FROM checkpoint()',
         `SELECT * FROM json_execute_serialized_sql(json_serialize_sql('SELECT 1'))`,
       ]) {
-        expect((await warehouseRejection(wh.sandboxQuery(sql, LIMITS))).reason, sql).to.equal('function_not_allowed');
+        expect((await warehouseError(wh.sandboxQuery(sql, LIMITS))).reason, sql).to.equal('function_not_allowed');
       }
       expect(await setting('enable_logging')).to.equal(logging);
     });
@@ -130,10 +130,10 @@ describe('duckdb operator sandbox', () => {
   describe('the exports directory', () => {
     it('is not readable or writable through operator queries', async () => {
       fs.writeFileSync(path.join(exportsDir, 't.csv'), 'a\n1\n');
-      const read = await warehouseRejection(wh.sandboxQuery(`SELECT * FROM read_csv('${exportsDir}/t.csv')`, LIMITS));
+      const read = await warehouseError(wh.sandboxQuery(`SELECT * FROM read_csv('${exportsDir}/t.csv')`, LIMITS));
       expect(read.reason).to.equal('function_not_allowed');
       const target = path.join(exportsDir, 'out.csv');
-      const write = await warehouseRejection(wh.sandboxQuery(`COPY (SELECT 1 AS a) TO '${target}'`, LIMITS));
+      const write = await warehouseError(wh.sandboxQuery(`COPY (SELECT 1 AS a) TO '${target}'`, LIMITS));
       expect(write.reason).to.equal('not_read_only');
       expect(fs.existsSync(target)).to.equal(false);
     });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { SandboxOptions, Warehouse } from '../../src/warehouse/types';
-import { warehouseRejection } from '../helpers/errors';
+import { warehouseError } from '../helpers/errors';
 
 /**
  * The part of the warehouse contract about operator queries (`sandboxQuery`): what every adapter must do with
@@ -39,7 +39,7 @@ export function runSandboxContract(current: () => { wh: Warehouse; ds: string })
     });
 
     it('refuses two statements as not_single_statement and runs neither', async () => {
-      const err = await warehouseRejection(wh.sandboxQuery(`SELECT 1 AS a; DELETE FROM ${facts} WHERE TRUE`, LIMITS));
+      const err = await warehouseError(wh.sandboxQuery(`SELECT 1 AS a; DELETE FROM ${facts} WHERE TRUE`, LIMITS));
       expect(err.reason).to.equal('not_single_statement');
       expect(await countFacts()).to.equal(25);
     });
@@ -53,7 +53,7 @@ export function runSandboxContract(current: () => { wh: Warehouse; ds: string })
         `CREATE TABLE \`${ds}.copy\` AS SELECT * FROM ${facts}`,
         `DROP TABLE ${facts}`,
       ]) {
-        expect((await warehouseRejection(wh.sandboxQuery(sql, LIMITS))).reason, sql).to.equal('not_read_only');
+        expect((await warehouseError(wh.sandboxQuery(sql, LIMITS))).reason, sql).to.equal('not_read_only');
       }
       expect(await countFacts()).to.equal(25);
       expect(await wh.listTables(ds)).to.deep.equal(['facts']);
@@ -61,11 +61,11 @@ export function runSandboxContract(current: () => { wh: Warehouse; ds: string })
 
     it('answers an unknown table with the engine’s own error, not a refusal', async () => {
       const { ds } = current();
-      expect((await warehouseRejection(wh.sandboxQuery(`SELECT * FROM \`${ds}.nope\``, LIMITS))).reason).to.equal('not_found');
+      expect((await warehouseError(wh.sandboxQuery(`SELECT * FROM \`${ds}.nope\``, LIMITS))).reason).to.equal('not_found');
     });
 
     it('answers cancelled for an aborted signal', async () => {
-      const err = await warehouseRejection(wh.sandboxQuery(`SELECT n FROM ${facts}`, { ...LIMITS, signal: AbortSignal.abort() }));
+      const err = await warehouseError(wh.sandboxQuery(`SELECT n FROM ${facts}`, { ...LIMITS, signal: AbortSignal.abort() }));
       expect(err.reason).to.equal('cancelled');
     });
   });

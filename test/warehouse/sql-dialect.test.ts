@@ -1,7 +1,16 @@
 import { expect } from 'chai';
 import { renderDuckDbSql } from '../../src/warehouse/sql-dialect';
+import type { WarehouseError } from '../../src/warehouse/types';
+import { warehouseError } from '../helpers/errors';
 
 const render = (sql: string): string => renderDuckDbSql(sql).sql;
+
+/** The refusal a text gets: an invalid_query WarehouseError. */
+async function refusal(sql: string): Promise<WarehouseError> {
+  const err = await warehouseError(() => render(sql));
+  expect(err.reason).to.equal('invalid_query');
+  return err;
+}
 
 describe('sql dialect for duckdb', () => {
   describe('table references', () => {
@@ -19,8 +28,8 @@ describe('sql dialect for duckdb', () => {
       expect(renderDuckDbSql('SELECT @a, @b_2 WHERE x = @a')).to.deep.equal({ sql: 'SELECT $a, $b_2 WHERE x = $a', params: ['a', 'b_2'] });
     });
 
-    it('leaves @@ system variables alone', () => {
-      expect(renderDuckDbSql('SELECT @@project_id')).to.deep.equal({ sql: 'SELECT @@project_id', params: [] });
+    it('refuses @@ system variables, naming them and where they are', async () => {
+      expect((await refusal('SELECT @@project_id')).message).to.equal('Not supported on the embedded warehouse: system variable @@project_id at [1:8]');
     });
 
     it('wraps a parameter in a cast when asked', () => {
@@ -29,16 +38,20 @@ describe('sql dialect for duckdb', () => {
   });
 
   describe('text that must not change', () => {
-    it('skips string literals, including escaped quotes', () => {
-      expect(render("SELECT '@x `a.b` DATE_SUB(' AS s, 'it''s' AS t")).to.equal("SELECT '@x `a.b` DATE_SUB(' AS s, 'it''s' AS t");
+    it('skips string literals', () => {
+      expect(render("SELECT '@x `a.b` DATE_SUB(' AS s")).to.equal("SELECT '@x `a.b` DATE_SUB(' AS s");
+    });
+
+    it('refuses a doubled quote, which BigQuery reads as two adjacent literals, not as an escape', async () => {
+      expect((await refusal("SELECT 'it''s' AS t")).message).to.match(/^Not supported on the embedded warehouse: adjacent string literals .* at \[1:12\]$/);
     });
 
     it('turns BigQuery backslash escapes into DuckDB quoting', () => {
       expect(render("SELECT 'it\\'s', 'a\\\\b'")).to.equal("SELECT 'it''s', 'a\\b'");
     });
 
-    it('skips comments and quoted identifiers', () => {
-      expect(render('SELECT "@x" -- @y `a.b`\n/* @z */ FROM t')).to.equal('SELECT "@x" -- @y `a.b`\n/* @z */ FROM t');
+    it('skips comments, and reads double-quoted text as the BigQuery string it is', () => {
+      expect(render('SELECT "@x" -- @y `a.b`\n/* @z */ FROM t')).to.equal("SELECT '@x' -- @y `a.b`\n/* @z */ FROM t");
     });
 
     it('turns # comments into -- comments', () => {

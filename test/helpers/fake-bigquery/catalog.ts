@@ -1,3 +1,4 @@
+import type { SchemaField } from '../../../src/warehouse/bigquery-values';
 import type { DuckDbWarehouse } from '../../../src/warehouse/duckdb';
 import type { ColumnSchema, Row } from '../../../src/warehouse/types';
 import { RestError, columnTypeOf } from './encoding';
@@ -122,6 +123,12 @@ export class Catalog {
     }
     this.tableMeta.set(`${dataset}.${table}`, body);
     return this.tableResource(dataset, table);
+  }
+
+  /** A table's schema as the client created it (BigQuery types); undefined for views and unknown tables. */
+  restSchema(dataset: string, table: string): SchemaField[] | undefined {
+    const fields = this.tableMeta.get(`${dataset}.${table}`)?.schema?.fields;
+    return fields?.map((f) => ({ name: f.name ?? '', type: f.type ?? 'STRING', ...(f.mode ? { mode: f.mode } : {}) }));
   }
 
   getTable(dataset: string, table: string): Promise<unknown> {

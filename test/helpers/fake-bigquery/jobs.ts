@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { StatementType } from '@duckdb/node-api';
 import type { DuckDbWarehouse, TypedQueryResult } from '../../../src/warehouse/duckdb';
 import { WarehouseError } from '../../../src/warehouse/types';
+import type { QueryAnalysis } from './analysis';
 import { RestError, fromRestParameters, restSchema, toRestRows } from './encoding';
 import type { RestQueryParameter } from './encoding';
 
@@ -57,7 +58,15 @@ export function toRestError(err: unknown): RestError {
 export class JobRunner {
   private readonly jobs = new Map<string, FakeJob>();
 
-  constructor(private readonly warehouse: DuckDbWarehouse) {}
+  constructor(
+    private readonly warehouse: DuckDbWarehouse,
+    private readonly analysis: QueryAnalysis,
+    private readonly rewrites: ReadonlyArray<readonly [string, string]>,
+  ) {}
+
+  private forDuckDb(sql: string): string {
+    return this.rewrites.reduce((text, [from, to]) => text.split(from).join(to), sql);
+  }
 
   get(id: string): FakeJob {
     const job = this.jobs.get(id);
@@ -86,26 +95,31 @@ export class JobRunner {
   }
 
   /**
-   * The statementType a dry run reports, decided by DuckDB's parser as BigQuery decides it with its own: several
-   * statements are a SCRIPT (not validated further: a later statement may use what an earlier one creates); one
-   * statement is prepared (so unknown tables and syntax errors fail as in BigQuery) and a SELECT is a SELECT in
-   * any spelling (WITH, VALUES, parentheses, FROM-first). Other single statements keep their leading keyword.
+   * The statementType a dry run reports, decided as BigQuery decides it: several statements are a SCRIPT (not
+   * validated further: a later statement may use what an earlier one creates); one statement is validated like a
+   * job (ZetaSQL, then DuckDB's prepare) and a SELECT is a SELECT in any spelling (WITH, parentheses, FROM-first).
+   * Other single statements keep their leading keyword.
    */
-  async dryRunStatementType(sql: string): Promise<string> {
+  async dryRunStatementType(sql: string, parameters?: RestQueryParameter[]): Promise<string> {
+    let parsed: { count: number; type: StatementType | null };
     try {
-      const { count, type } = await this.warehouse.parseStatements(sql);
-      if (count > 1) return 'SCRIPT';
-      if (type === StatementType.SELECT) return 'SELECT';
-      return statementTypeOf(sql);
+      parsed = await this.warehouse.parseStatements(this.forDuckDb(sql));
     } catch (err) {
       throw toRestError(err);
     }
+    if (parsed.count > 1) return 'SCRIPT';
+    await this.validate(sql, parameters);
+    return parsed.type === StatementType.SELECT ? 'SELECT' : statementTypeOf(sql);
   }
 
-  /** Validates like BigQuery does before a job starts: unknown tables and syntax errors fail at insert. */
-  async validate(sql: string): Promise<void> {
+  /**
+   * Validates like BigQuery does before a job starts: invalid BigQuery SQL (ZetaSQL), unknown tables and
+   * syntax errors fail at insert.
+   */
+  async validate(sql: string, parameters?: RestQueryParameter[]): Promise<void> {
+    await this.analysis.check(sql, parameters);
     try {
-      await this.warehouse.dryRun(sql);
+      await this.warehouse.dryRun(this.forDuckDb(sql));
     } catch (err) {
       throw toRestError(err);
     }
@@ -132,10 +146,12 @@ export class JobRunner {
     job.done = (async () => {
       try {
         job.bytesProcessed = await this.estimateBytes(sql);
-        job.result = await this.warehouse.queryWithFields(sql, { params, paramTypes, signal: controller.signal });
+        job.result = await this.warehouse.queryWithFields(this.forDuckDb(sql), { params, paramTypes, signal: controller.signal });
       } catch (err) {
         job.error = toRestError(err);
       } finally {
+        // DDL changes what later statements can name; the client sees DONE only after this.
+        if (!isDml(job.statementType) && job.statementType !== 'SELECT') this.analysis.invalidate();
         job.state = 'DONE';
       }
     })();

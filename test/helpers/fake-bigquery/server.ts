@@ -1,6 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DuckDbWarehouse } from '../../../src/warehouse/duckdb';
+import type { BigQueryAnalyzer } from '../../../tools/bigquery-sql/analyzer';
+import { sharedAnalyzer } from '../../../tools/bigquery-sql/shared-analyzer';
+import { QueryAnalysis } from './analysis';
 import { Catalog } from './catalog';
 import type { TableBody } from './catalog';
 import { RestError } from './encoding';
@@ -10,8 +13,27 @@ import type { QueryConfig } from './jobs';
 /**
  * A local BigQuery REST v2 server for tests and benchmarks: enough of datasets, tables,
  * tabledata.insertAll and jobs for the official client to work unchanged (SPEC §12). Queries run on
- * the server's own DuckDB warehouse through the same dialect rendering the DuckDB adapter uses.
+ * the server's own DuckDB warehouse through the same dialect rendering the DuckDB adapter uses, after
+ * ZetaSQL has analyzed them as BigQuery SQL (analysis.ts; on when tools/zetasql is installed, see
+ * tools/bigquery-sql/shared-analyzer.ts).
  */
+
+export interface FakeBigQueryOptions {
+  /** The ZetaSQL analyzer to check queries with; null turns analysis off. Default: the run's shared analyzer. */
+  analyzer?: Promise<BigQueryAnalyzer | null> | null;
+  /**
+   * Text swaps applied after analysis and before DuckDB runs a statement, for BigQuery functions the
+   * DuckDB translation lacks: `[bigQueryText, duckDbText]`. The BigQuery text is still what gets analyzed.
+   */
+  duckDbRewrites?: ReadonlyArray<readonly [string, string]>;
+}
+
+/**
+ * A statement that is valid BigQuery SQL and runs for minutes on the server's DuckDB (until cancelled):
+ * recursion one row at a time.
+ */
+export const SLOW_BIGQUERY_SQL =
+  'WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 100000000000) SELECT COUNT(*) AS n FROM r';
 
 export interface RecordedRequest {
   kind: string;
@@ -51,6 +73,9 @@ const emptyStats = (): FakeBigQueryStats => ({
   getQueryResults: 0, jobsGet: 0, cancels: 0, dml: 0, dmlByKind: {}, injectedFailures: 0,
 });
 
+/** Requests after which the tables a query can name have changed. */
+const CATALOG_CHANGES = new Set<keyof FakeBigQueryStats>(['datasetsDelete', 'tablesInsert', 'tablesDelete']);
+
 type Handler = (m: string[], q: Record<string, string>, body: Record<string, unknown>) => Promise<unknown>;
 interface Route {
   method: string;
@@ -63,6 +88,7 @@ export class FakeBigQueryServer {
   private readonly server: http.Server;
   private readonly catalog: Catalog;
   private readonly jobs: JobRunner;
+  private readonly analysis: QueryAnalysis;
   private readonly routes: Route[];
   private counters = emptyStats();
   private failuresLeft = 0;
@@ -70,9 +96,11 @@ export class FakeBigQueryServer {
   readonly requests: RecordedRequest[] = [];
   url = '';
 
-  constructor(readonly warehouse: DuckDbWarehouse, readonly projectId = 'test-project', readonly location = 'US') {
+  constructor(readonly warehouse: DuckDbWarehouse, readonly projectId = 'test-project', readonly location = 'US', options: FakeBigQueryOptions = {}) {
     this.catalog = new Catalog(warehouse, projectId);
-    this.jobs = new JobRunner(warehouse);
+    const analyzer = options.analyzer === undefined ? sharedAnalyzer() : (options.analyzer ?? Promise.resolve(null));
+    this.analysis = new QueryAnalysis({ projectId, location }, warehouse, (d, t) => this.catalog.restSchema(d, t), analyzer);
+    this.jobs = new JobRunner(warehouse, this.analysis, options.duckDbRewrites ?? []);
     this.server = http.createServer((req, res) => void this.handle(req, res));
     const P = '^/bigquery/v2/projects/([^/]+)';
     const c = this.catalog;
@@ -113,6 +141,7 @@ export class FakeBigQueryServer {
   }
 
   async start(): Promise<this> {
+    await this.analysis.ready();
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
@@ -154,7 +183,7 @@ export class FakeBigQueryServer {
       this.counters.dryRuns++;
     }
     if (configuration.dryRun) {
-      const statementType = await this.jobs.dryRunStatementType(sql);
+      const statementType = await this.jobs.dryRunStatementType(sql, configuration.query?.queryParameters);
       const bytes = String(await this.jobs.estimateBytes(sql));
       return {
         kind: 'bigquery#job',
@@ -164,7 +193,7 @@ export class FakeBigQueryServer {
         statistics: { totalBytesProcessed: bytes, query: { totalBytesProcessed: bytes, statementType } },
       };
     }
-    await this.jobs.validate(sql);
+    await this.jobs.validate(sql, configuration.query?.queryParameters);
     const job = this.jobs.start({ projectId, location, config: configuration.query ?? {}, ...(ref.jobId ? { jobId: ref.jobId } : {}), ...(configuration.labels ? { labels: configuration.labels } : {}) });
     this.countDml(job.statementType);
     return this.jobs.resource(job);
@@ -192,7 +221,7 @@ export class FakeBigQueryServer {
 
   private async syncQuery(projectId: string, body: Record<string, unknown>): Promise<unknown> {
     const config = body as QueryConfig & { timeoutMs?: number; location?: string; dryRun?: boolean; labels?: Record<string, string> };
-    await this.jobs.validate(config.query ?? '');
+    await this.jobs.validate(config.query ?? '', config.queryParameters);
     if (config.dryRun) {
       this.counters.dryRuns++;
       return { kind: 'bigquery#queryResponse', jobComplete: true, totalBytesProcessed: String(await this.jobs.estimateBytes(config.query ?? '')) };
@@ -224,6 +253,7 @@ export class FakeBigQueryServer {
       const counter = this.counters[route.kind];
       if (typeof counter === 'number') (this.counters[route.kind] as number) = counter + 1;
       payload = await route.handler(route.pattern.exec(url.pathname) ?? [], query, body);
+      if (CATALOG_CHANGES.has(route.kind)) this.analysis.invalidate();
       if (payload === undefined) status = 204;
     } catch (err) {
       const restError = toRestError(err);
