@@ -9,15 +9,17 @@
 # users root and node (1000:1000) and a writable /tmp. The host's CA bundle is copied too and named by
 # NODE_EXTRA_CA_CERTS, because this machine reaches the npm registry through a TLS-intercepting egress proxy.
 #
-#   scripts/container/node-base-image.sh [tag]        # ENGINE=podman|docker (default: podman if present)
+#   scripts/container/node-base-image.sh [tag]        # default tag localhost/convergence-node-base:host-<node version>
+#   ENGINE=podman|docker                               # default: podman if present
 #   ENGINE_GLOBAL_ARGS="--runtime runc"                # extra global engine flags, if any
+#   NODE_BIN=/path/to/node                             # default: the node on PATH
 set -euo pipefail
 
-TAG="${1:-localhost/convergence-node-base:host}"
+NODE_BIN="$(readlink -f "${NODE_BIN:-$(command -v node)}")"
+TAG="${1:-localhost/convergence-node-base:host-$("$NODE_BIN" --version | tr -d v)}"
 ENGINE="${ENGINE:-$(command -v podman >/dev/null 2>&1 && echo podman || echo docker)}"
 read -r -a GLOBAL_ARGS <<< "${ENGINE_GLOBAL_ARGS:-}"
 
-NODE_BIN="$(readlink -f "$(command -v node)")"
 NPM_DIR="$(readlink -f "$(dirname "$(readlink -f "$(command -v npm)")")/..")"
 TOOLS=(sh cp mkdir chown rm ls cat env ln chmod mv)
 
