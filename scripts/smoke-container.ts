@@ -16,20 +16,33 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createRedis, closeRedis } from '../src/redis/connection';
 import { ensureRedis, redisAnswers } from '../src/redis/local-server';
 import type { LocalRedis } from '../src/redis/local-server';
 import { readPackageVersion } from '../src/shared/package-version';
+import { callApi, eventually, freePort } from '../test/helpers/processes';
 import { deleteByPattern } from '../test/helpers/redis';
 import { probeBuildContext } from './container/context-probe';
 import { detectEngine, engineCommand, imageExists } from './container/engine';
 import type { Engine } from './container/engine';
-import { checkStep, freePort, http, until } from './container/smoke-steps';
 
 const ROOT = path.resolve(__dirname, '..');
 const IMAGE = 'localhost/convergence-data-pipeline:smoke';
 const EXIT_SKIPPED = 77;
 const STOP_GRACE_SECONDS = 45;
+const POLL_MS = 500;
+
+let stepNumber = 0;
+
+/** Runs one step, printing its title, its one-line outcome and how long it took; a throw fails the smoke test. */
+async function checkStep(title: string, body: () => Promise<string>): Promise<void> {
+  stepNumber += 1;
+  process.stdout.write(`\n[${stepNumber}] ${title}\n`);
+  const started = performance.now();
+  const outcome = await body();
+  process.stdout.write(`    ✓ ${outcome} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+}
 
 async function main(): Promise<number> {
   const detected = detectEngine(process.env);
@@ -50,6 +63,7 @@ async function main(): Promise<number> {
   const redisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-smoke-redis-'));
   // Filled in as the steps go, read by the cleanup whatever step failed.
   const held: Held = { engine, name, prefix, redisUrl, redisDir, localRedis: null, started: false };
+  process.once('SIGINT', () => void cleanUp(held).finally(() => process.exit(130)));
   process.stdout.write(
     `smoke:container — ${engine.kind} ${engine.version} (${engine.bin}); global flags: ${engine.globalArgs.join(' ') || 'none'}; ` +
       `run flags: ${engine.runArgs.join(' ') || 'none'}\n`,
@@ -98,11 +112,11 @@ async function main(): Promise<number> {
       });
       if (run.code !== 0) throw new Error(`run failed: ${run.stderr.trim()}`);
       held.started = true;
-      await until('the container to answer /health/ready', 90_000, async () => {
+      await eventually('the container to answer /health/ready', async () => {
         const state = await engineCommand(engine, ['inspect', '--format', '{{.State.Status}}', name], { quiet: true });
         if (state.stdout.trim() !== 'running') throw new Error(`container is ${state.stdout.trim()}`);
-        return (await http(base, 'GET', '/health/ready').catch(() => null))?.status === 200 ? true : undefined;
-      });
+        return (await callApi(base, 'GET', '/health/ready').catch(() => null))?.status === 200 ? true : undefined;
+      }, 90_000, POLL_MS);
       return `${name} ready on ${base}`;
     });
 
@@ -112,9 +126,9 @@ async function main(): Promise<number> {
         const hc = await engineCommand(engine, ['healthcheck', 'run', name]);
         if (hc.code !== 0) throw new Error(`healthcheck: ${hc.stdout.trim()} ${hc.stderr.trim()}`);
       } else {
-        await until('docker to report healthy', 60_000, async () =>
+        await eventually('docker to report healthy', async () =>
           (await engineCommand(engine, ['inspect', '--format', '{{.State.Health.Status}}', name], { quiet: true })).stdout.trim() === 'healthy' ? true : undefined,
-        );
+        60_000, POLL_MS);
       }
       const log = await engineCommand(engine, ['inspect', '--format', '{{json .State.Health}}', name], { quiet: true });
       const entries = (JSON.parse(log.stdout) as { Log?: { Output?: string }[] } | null)?.Log ?? [];
@@ -123,7 +137,7 @@ async function main(): Promise<number> {
 
     await checkStep('version and contents of the compiled build', async () => {
       const expected = readPackageVersion(path.join(ROOT, 'package.json'));
-      const health = await http(base, 'GET', '/health');
+      const health = await callApi(base, 'GET', '/health');
       if (health.body['version'] !== expected) throw new Error(`/health says version ${String(health.body['version'])}, package.json ${expected}`);
       const ls = await engineCommand(engine, ['exec', name, 'node', '-e', "console.log(JSON.stringify(require('fs').readdirSync('/app').sort()))"]);
       const app = JSON.parse(ls.stdout) as string[];
@@ -133,8 +147,8 @@ async function main(): Promise<number> {
 
     let apiKey = '';
     await checkStep('onboard a tenant through HTTP', async () => {
-      const res = await http(base, 'POST', '/api/v1/tenants/onboard', {
-        headers: { 'X-Admin-Key': adminKey },
+      const res = await callApi(base, 'POST', '/api/v1/tenants/onboard', {
+        adminKey,
         body: { tenant_id: tenant, company_name: 'Smoke Test Inc', admin_email: 'admin@smoke.example', subscription_plan: 'PROFESSIONAL' },
       });
       if (res.status !== 201) throw new Error(`onboarding answered ${res.status} ${JSON.stringify(res.body)}`);
@@ -143,20 +157,20 @@ async function main(): Promise<number> {
     });
 
     await checkStep('run gcp/cost/dryrun to COMPLETED', async () => {
-      const auth = { 'X-API-Key': apiKey, 'X-User-ID': 'smoke' };
-      const run = await http(base, 'POST', `/api/v1/pipelines/run/${tenant}/gcp/cost/dryrun`, { headers: auth });
+      const auth = { apiKey, headers: { 'X-User-ID': 'smoke' } };
+      const run = await callApi(base, 'POST', `/api/v1/pipelines/run/${tenant}/gcp/cost/dryrun`, auth);
       if (run.status !== 202) throw new Error(`trigger answered ${run.status} ${JSON.stringify(run.body)}`);
       const runId = String(run.body['pipeline_logging_id']);
-      const status = await until('the run to end', 60_000, async () => {
-        const s = String((await http(base, 'GET', `/api/v1/pipelines/runs/${runId}`, { headers: auth })).body['status']);
+      const status = await eventually('the run to end', async () => {
+        const s = String((await callApi(base, 'GET', `/api/v1/pipelines/runs/${runId}`, auth)).body['status']);
         return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(s) ? s : undefined;
-      });
+      }, 60_000, POLL_MS);
       if (status !== 'COMPLETED') throw new Error(`run ${runId} ended ${status}`);
       const sql = `SELECT check_type, check_name, overall_status FROM \`${tenant}.x_meta_dq_results\` WHERE pipeline_logging_id = '${runId}'`;
-      const row = await until('its validation row in the warehouse', 30_000, async () => {
-        const q = await http(base, 'POST', '/api/v1/admin/warehouse/query', { headers: { 'X-Admin-Key': adminKey }, body: { sql } });
+      const row = await eventually('its validation row in the warehouse', async () => {
+        const q = await callApi(base, 'POST', '/api/v1/admin/warehouse/query', { adminKey, body: { sql } });
         return (q.body['rows'] as unknown[] | undefined)?.[0];
-      });
+      }, 30_000, POLL_MS);
       return `202 → ${runId} COMPLETED; x_meta_dq_results: ${JSON.stringify(row)}`;
     });
 
