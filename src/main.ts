@@ -3,9 +3,13 @@
  * one on the embedded default), builds the system and starts the role(s). `tsx src/main.ts [all|api|worker|scheduler]`.
  */
 import 'dotenv/config';
+import path from 'node:path';
 import { ConfigError, loadConfig, ROLES } from './config';
 import type { Role } from './config';
 import { createLogger } from './shared/logger';
+import { readPackageVersion } from './shared/package-version';
+import { startHealthServer } from './observability/health-server';
+import type { HealthServer } from './observability/health-server';
 import { ensureRedis, RedisUnavailableError } from './redis/local-server';
 import { createSystem } from './system/system';
 import type { System } from './system/system';
@@ -37,9 +41,17 @@ async function main(): Promise<void> {
   if (localRedis.process) logger.info({ url: localRedis.url, dir: `${config.dataDir}/redis` }, 'started a private redis-server');
 
   let system: System;
+  let health: HealthServer | null = null;
   try {
-    system = await createSystem(config, { logger, version: process.env.npm_package_version ?? '0.1.0' });
+    // package.json sits one level above both src/main.ts and dist/main.js (the image copies it there).
+    system = await createSystem(config, { logger, version: readPackageVersion(path.join(__dirname, '..', 'package.json')) });
     await system.start(config.role);
+    // A worker or scheduler has no HTTP server; its orchestrator probes this listener instead.
+    if ((config.role === 'worker' || config.role === 'scheduler') && config.healthPort !== undefined) {
+      const { readiness, isShuttingDown } = system.apiDeps;
+      health = await startHealthServer({ host: config.host, port: config.healthPort, readiness, isShuttingDown });
+      logger.info({ port: health.port }, 'health listener started');
+    }
   } catch (err) {
     logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'could not start');
     await localRedis.stop();
@@ -53,7 +65,9 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     try {
+      // The health listener stays up while the system drains, answering 503 shutting_down.
       await system.close();
+      await health?.close();
       await localRedis.stop();
       logger.info('stopped');
       process.exit(0);

@@ -10,6 +10,8 @@ export interface Config {
   role: Role;
   host: string;
   port: number;
+  /** Where a worker or scheduler process answers its health probes; unset: no listener (the api role uses PORT). */
+  healthPort: number | undefined;
   /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean;
   dataDir: string;
@@ -40,6 +42,7 @@ const schema = Joi.object({
   ROLE: Joi.string().valid(...ROLES).default('all'),
   HOST: Joi.string().default('0.0.0.0'),
   PORT: Joi.number().integer().min(0).max(65535).default(8080),
+  HEALTH_PORT: Joi.number().integer().min(0).max(65535),
   TRUST_PROXY: Joi.boolean().default(false),
   DATA_DIR: Joi.string().default('./data'),
   CONFIGS_DIR: Joi.string().default('./configs'),
@@ -89,6 +92,7 @@ interface EnvValues {
   ROLE: Role;
   HOST: string;
   PORT: number;
+  HEALTH_PORT?: number;
   TRUST_PROXY: boolean;
   DATA_DIR: string;
   CONFIGS_DIR: string;
@@ -157,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
     role: v.ROLE,
     host: v.HOST,
     port: v.PORT,
+    healthPort: v.HEALTH_PORT,
     trustProxy: v.TRUST_PROXY,
     dataDir,
     configsDir: path.resolve(v.CONFIGS_DIR),

@@ -5,6 +5,7 @@ import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path';
 import type { ApiDeps } from '../deps';
 import type { ApiState } from '../types';
 import { requireAdmin } from '../middleware/auth';
+import { readinessReport } from '../../observability/readiness';
 
 const SWAGGER_ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png', 'favicon-16x16.png']);
 
@@ -32,15 +33,9 @@ export function operationalRouter(deps: ApiDeps, openApi: () => Record<string, u
     ctx.body = { status: 'alive' };
   });
   router.get('/health/ready', async (ctx) => {
-    if (deps.isShuttingDown()) {
-      ctx.status = 503;
-      ctx.body = { status: 'shutting_down' };
-      return;
-    }
-    const checks = await deps.readiness();
-    const ready = Object.values(checks).every(Boolean);
-    ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : 'not_ready', checks };
+    const report = await readinessReport(deps);
+    ctx.status = report.httpStatus;
+    ctx.body = report.body;
   });
   const metricsGuard = deps.metricsRequireAdmin ? [requireAdmin(deps.auth)] : [];
   router.get('/metrics', ...metricsGuard, async (ctx) => {
