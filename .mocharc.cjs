@@ -1,7 +1,7 @@
 // Mocha runs the TypeScript sources through tsx; type errors are caught by `tsc --noEmit` in `npm test`.
+// The spec list lives in package.json's test script, so `npx mocha test/x/y.test.ts` runs just that file.
 module.exports = {
   require: ['tsx/cjs', 'test/helpers/setup.ts'],
-  spec: ['test/**/*.test.ts'],
   ignore: ['test/live/**'],
   timeout: 30000,
   exit: true,
