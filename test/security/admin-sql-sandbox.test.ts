@@ -83,10 +83,8 @@ describe('admin SQL sandbox (issue 9, part 1)', () => {
 
     it('refuses every attack with 422 and its own code', () => {
       expect(answers).to.have.length(attacks().length);
-      for (const a of answers) {
-        expect(a.status, a.sql).to.equal(422);
-        expect(a.body.code, a.sql).to.equal(a.code);
-      }
+      const wrong = answers.filter((a) => a.status !== 422 || a.body.code !== a.code).map((a) => `${a.status} ${String(a.body.code)} (want ${a.code}): ${a.sql}`);
+      expect(wrong).to.deep.equal([]);
     });
 
     it('never answers with keyring bytes, the admin key or a host file', () => {

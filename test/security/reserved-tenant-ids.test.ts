@@ -103,7 +103,7 @@ describe('reserved tenant ids', () => {
 
     it('refuses to force-drop a dataset holding platform tables, whatever its name', async () => {
       await t.warehouse.createDataset('shadow_copy');
-      await t.warehouse.query('CREATE TABLE "shadow_copy"."customer_pipeline_configs_events" AS SELECT * FROM "customers"."customer_pipeline_configs_events"');
+      await t.warehouse.query("CREATE TABLE `shadow_copy.customer_pipeline_configs_events` AS SELECT * FROM `customers.customer_pipeline_configs_events`");
       expect((await caught(createTenantDataset({ warehouse: t.warehouse }, 'shadow_copy', { forceRecreateDataset: true }))).code).to.equal('RESERVED_TENANT_ID');
       expect(await t.warehouse.listTables('shadow_copy')).to.deep.equal(['customer_pipeline_configs_events']);
     });

@@ -17,10 +17,17 @@ export function sqlAttacks(dataDir: string, out: string): SqlAttack[] {
   return [
     // Reported in the issue.
     { sql: `SELECT * FROM '${keyring}'`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: `SELECT * FROM "read_text"('/etc/hostname')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: `SELECT * FROM query('SELECT * FROM read_text(''${keyring}'')')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: `SELECT * FROM "read_csv"('/etc/passwd')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: `SELECT * FROM "glob"('/root/*')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    // In BigQuery SQL (what the endpoint speaks) "read_text" is a string literal, so these are not even valid
+    // queries; their backtick spellings below are the identifier form and reach the sandbox itself.
+    { sql: `SELECT * FROM "read_text"('/etc/hostname')`, code: 'WAREHOUSE_ERROR' },
+    // '' inside a literal is two literals in BigQuery (refused by the translation); the double-quoted string carries it.
+    { sql: `SELECT * FROM query('SELECT * FROM read_text(''${keyring}'')')`, code: 'WAREHOUSE_ERROR' },
+    { sql: `SELECT * FROM query("SELECT * FROM read_text('${keyring}')")`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    { sql: `SELECT * FROM "read_csv"('/etc/passwd')`, code: 'WAREHOUSE_ERROR' },
+    { sql: `SELECT * FROM "glob"('/root/*')`, code: 'WAREHOUSE_ERROR' },
+    { sql: "SELECT * FROM `read_text`('/etc/hostname')", code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    { sql: "SELECT * FROM `read_csv`('/etc/passwd')", code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    { sql: "SELECT * FROM `glob`('/root/*')", code: 'SQL_EXTERNAL_ACCESS_DENIED' },
     { sql: `SELECT '--' AS a; COPY (SELECT * FROM tenants.tenant_profiles) TO '${out}-copy.csv'`, code: 'SQL_NOT_SINGLE_STATEMENT', writes: `${out}-copy.csv` },
     { sql: 'CREATE SCHEMA pwned', code: 'SQL_NOT_READ_ONLY' },
     { sql: 'SET enable_external_access = true', code: 'SQL_NOT_READ_ONLY' },
@@ -33,7 +40,8 @@ export function sqlAttacks(dataDir: string, out: string): SqlAttack[] {
     // EXPORT is refused while DuckDB binds it: it checks the target files before any type check could run.
     { sql: `EXPORT DATABASE '${out}-export'`, code: 'SQL_EXTERNAL_ACCESS_DENIED', writes: `${out}-export` },
     // Quoting and qualified names.
-    { sql: `SELECT * FROM "READ_TEXT"('/etc/hostname')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    { sql: `SELECT * FROM "READ_TEXT"('/etc/hostname')`, code: 'WAREHOUSE_ERROR' },
+    { sql: "SELECT * FROM `READ_TEXT`('/etc/hostname')", code: 'SQL_EXTERNAL_ACCESS_DENIED' },
     { sql: `SELECT * FROM system.main.read_text('${keyring}')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
     // Comments that hide a statement boundary from a lexer (DuckDB's parser sees it).
     { sql: `/* c */ COPY (SELECT 1) TO '${out}-comment.csv'`, code: 'SQL_EXTERNAL_ACCESS_DENIED', writes: `${out}-comment.csv` },
@@ -41,8 +49,9 @@ export function sqlAttacks(dataDir: string, out: string): SqlAttack[] {
     { sql: 'SELECT 1 /* ; */ ; DROP SCHEMA tenants CASCADE', code: 'SQL_NOT_SINGLE_STATEMENT' },
     { sql: 'SELECT 1 # BigQuery comment\n; DROP SCHEMA tenants CASCADE', code: 'SQL_NOT_SINGLE_STATEMENT' },
     // Dollar-quoted strings.
-    { sql: `SELECT $$'$$ AS a; COPY (SELECT 1) TO '${out}-dollar.csv'; --'`, code: 'SQL_NOT_SINGLE_STATEMENT', writes: `${out}-dollar.csv` },
-    { sql: `SELECT * FROM read_text($k$${keyring}$k$)`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    // DuckDB's $$ strings are not BigQuery SQL: the translation refuses them before DuckDB's parser sees them.
+    { sql: `SELECT $$'$$ AS a; COPY (SELECT 1) TO '${out}-dollar.csv'; --'`, code: 'WAREHOUSE_ERROR', writes: `${out}-dollar.csv` },
+    { sql: `SELECT * FROM read_text($k$${keyring}$k$)`, code: 'WAREHOUSE_ERROR' },
     // Unicode look-alikes and escapes.
     { sql: `ＳＥＬＥＣＴ * FROM read_text('/etc/hostname')`, code: 'WAREHOUSE_ERROR' },
     { sql: `SELECT * FROM reаd_text('/etc/hostname')`, code: 'WAREHOUSE_ERROR' },

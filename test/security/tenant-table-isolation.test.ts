@@ -71,7 +71,7 @@ describe('tenant table isolation (embedded warehouse)', () => {
       // A tenant of its own: the worker caches a tenant's setting for a few seconds, and acme_corp's was just read.
       const key = await onboard(t, 'epsilon_co', 'SCALE');
       await t.request.post('/api/v1/admin/tenants/epsilon_co/sample-data').set('X-Admin-Key', t.adminKey).send({ days: 1, rows_per_day: 50 }).expect(200);
-      await t.warehouse.query('CREATE TABLE "epsilon_co"."my_export" AS SELECT * FROM "epsilon_co"."gcp_billing_export_v1"');
+      await t.warehouse.query("CREATE TABLE `epsilon_co.my_export` AS SELECT * FROM `epsilon_co.gcp_billing_export_v1`");
       for (const name of ['epsilon_co.my_export', 'my_export']) {
         const put = await t.request.put('/api/v1/tenants/epsilon_co/providers/gcp').set('X-API-Key', key).send({ settings: { billing_export_table: name, project_id: 'epsilon-billing' } });
         expect(put.status, JSON.stringify(put.body)).to.equal(200);
