@@ -6,6 +6,7 @@ import 'dotenv/config';
 import { ConfigError, loadConfig, ROLES } from './config';
 import type { Role } from './config';
 import { createLogger } from './shared/logger';
+import { redisTargetOf } from './redis/connection';
 import { ensureRedis, RedisUnavailableError } from './redis/local-server';
 import { createSystem } from './system/system';
 import type { System } from './system/system';
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
-  const localRedis = await ensureRedis({ url: config.redis.url, autostart: config.redis.autostart, dataDir: config.dataDir }).catch((err: unknown) => {
+  const localRedis = await ensureRedis({ target: redisTargetOf(config.redis), autostart: config.redis.autostart, dataDir: config.dataDir }).catch((err: unknown) => {
     if (err instanceof RedisUnavailableError) {
       logger.fatal(err.message);
       process.exit(69);

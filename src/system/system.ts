@@ -98,7 +98,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     logger,
     clock,
     flushIntervalMs: options.logFlushIntervalMs ?? 500,
-    onTerminalRunsWritten: (runIds) => outbox.confirm(runIds),
+    onTerminalRunsWritten: (finished) => outbox.confirm(finished),
   });
 
   // The scheduler needs the trigger routine; the runs need the scheduler's after-run hook. Tie the knot lazily.

@@ -1,4 +1,4 @@
-import type { Redis } from '../redis/connection';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import type { KeyManager } from '../security/key-manager';
 import type { Clock } from '../shared/clock';
@@ -9,7 +9,7 @@ import type { PlanCatalog } from './plans';
 /** What the tenant services (onboarding, API keys, tenant admin) need; built once in main. */
 export interface TenantDeps {
   warehouse: Warehouse;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   keyManager: KeyManager;
   plans: PlanCatalog;

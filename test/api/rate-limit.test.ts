@@ -6,7 +6,7 @@ import { createTestRedis, TEST_REDIS_URL } from '../helpers/redis';
 import type { TestRedis } from '../helpers/redis';
 import { loadConfig } from '../../src/config';
 import { createRedis, closeRedis, waitForReady } from '../../src/redis/connection';
-import type { Redis } from '../../src/redis/connection';
+import type { RedisClient } from '../../src/redis/connection';
 import type { RedisKeys } from '../../src/redis/keys';
 import { AppError, isAppError } from '../../src/shared/errors';
 import { createRateLimiters } from '../../src/api/middleware/rate-limit';
@@ -57,7 +57,7 @@ describe('rate limits', () => {
   let t: TestRedis;
   let limiters: RateLimiters;
   let app: Koa;
-  const build = (redis: Redis, keys: RedisKeys) => createRateLimiters({ redis, keys, limits });
+  const build = (redis: RedisClient, keys: RedisKeys) => createRateLimiters({ redis, keys, limits });
 
   beforeEach(async () => {
     t = await createTestRedis();

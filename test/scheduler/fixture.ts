@@ -45,7 +45,8 @@ export class FakeTrigger {
     return { kind, pipelineLoggingId: runId, pipelineId: `${req.tenantId}-x`, tenantId: req.tenantId, status: 'PENDING' };
   };
 
-  readonly getRunStatus = async (runId: string): Promise<RunStatus | null> => this.statuses.get(runId) ?? null;
+  /** Run ids are unique across tenants here, so the tenant is not needed to find one. */
+  readonly getRunStatus = async (_tenantId: string, runId: string): Promise<RunStatus | null> => this.statuses.get(runId) ?? null;
 
   runIds(): string[] {
     return this.calls.map((c) => c.runId ?? '');

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { QueueEvents } from 'bullmq';
 import { createRedis, closeRedis } from '../../src/redis/connection';
-import type { Redis } from '../../src/redis/connection';
+import type { RedisClient } from '../../src/redis/connection';
 import { ManualClock } from '../../src/shared/clock';
 import { MAINTENANCE_JOB_NAMES, MAINTENANCE_QUEUE, createMaintenanceQueue, syncMaintenanceSchedulers } from '../../src/queues/maintenance';
 import type { MaintenanceJobName, MaintenanceQueue } from '../../src/queues/maintenance';
@@ -12,7 +12,7 @@ import type { TestRedis } from '../helpers/redis';
 
 describe('maintenance queue and worker', () => {
   let t: TestRedis;
-  let connection: Redis;
+  let connection: RedisClient;
   let queue: MaintenanceQueue;
   beforeEach(async () => {
     t = await createTestRedis();
@@ -49,7 +49,7 @@ describe('maintenance queue and worker', () => {
   describe('the worker', () => {
     let worker: MaintenanceWorker;
     let events: QueueEvents;
-    let eventsConnection: Redis;
+    let eventsConnection: RedisClient;
     const calls: { routine: string; now: Date }[] = [];
     const clock = new ManualClock('2025-11-15T00:00:00Z');
     const record = (routine: string) => async (now: Date): Promise<unknown> => {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { UUID_PATTERN } from '../../src/shared/ids';
 import { encodeConfig } from '../../src/scheduler/config-hash';
+import { dueMember } from '../../src/scheduler/due-index';
 import type { ScheduleConfig } from '../../src/scheduler/types';
 import type { Warehouse } from '../../src/warehouse/types';
 import { getSchedule } from '../../src/scheduler/schedule-store';
@@ -107,8 +108,9 @@ describe('scheduler tick', () => {
       const config = await addSchedule(f, 'acme_corp');
       const { keys, redis } = f.redis;
       // What a dead tick leaves: the score advanced, the fire leased and never settled.
-      await redis.zadd(keys.scheduleDue(), Date.parse(SECOND_FIRE), config.config_id);
-      await redis.zadd(keys.scheduleInflight(), Date.parse('2025-11-15T07:10:00Z'), `${config.config_id}|${Date.parse(FIRST_FIRE)}`);
+      const member = dueMember({ tenantId: 'acme_corp', configId: config.config_id });
+      await redis.zadd(keys.scheduleDue(), Date.parse(SECOND_FIRE), member);
+      await redis.zadd(keys.scheduleInflight(), Date.parse('2025-11-15T07:10:00Z'), `${member}|${Date.parse(FIRST_FIRE)}`);
       expect((await tickAt('2025-11-15T07:05:00Z')).due).to.equal(0);
       const summary = await tickAt('2025-11-15T07:10:01Z');
       expect(summary).to.include({ due: 1, triggered: 1 });
@@ -224,14 +226,15 @@ describe('scheduler tick', () => {
     it('triggers them all in one tick, well inside 3 minutes, with one warehouse write', async () => {
       const { redis, keys } = f.redis;
       const fireMs = Date.parse(FIRST_FIRE);
+      // Configs of 100 tenants sit in 100 cluster slots: one command each, issued together.
       for (let start = 0; start < 10_000; start += 2_500) {
-        const pipeline = redis.pipeline();
-        for (let i = start; i < start + 2_500; i += 1) {
-          const id = `bulk-${i}`;
-          pipeline.hset(keys.schedule(id), encodeConfig(bulkConfig(id, `tenant_${i % 100}`)));
-          pipeline.zadd(keys.scheduleDue(), fireMs, id);
-        }
-        await pipeline.exec();
+        await Promise.all(
+          Array.from({ length: 2_500 }, (_, j) => {
+            const id = `bulk-${start + j}`;
+            const tenantId = `tenant_${(start + j) % 100}`;
+            return Promise.all([redis.hset(keys.schedule(tenantId, id), encodeConfig(bulkConfig(id, tenantId))), redis.zadd(keys.scheduleDue(), fireMs, dueMember({ tenantId, configId: id }))]);
+          }),
+        );
       }
       let inserts = 0;
       // Same warehouse, counting its inserts (the prototype keeps every other method).

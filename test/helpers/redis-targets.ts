@@ -1,0 +1,103 @@
+/**
+ * The Redis setups the suite proves the product on: the single test server (127.0.0.1:6379, or
+ * TEST_REDIS_URL) and a real three-master Redis Cluster. The cluster is started once per test run, on
+ * first use, and stopped by the root hook in setup.ts; TEST_REDIS_CLUSTER_NODES points the suite at an
+ * existing cluster instead. Suites that must hold on both are written once and run on each:
+ *
+ *   forEachRedis('quotas across two API processes', (redis) => { … await redis.target() … });
+ *
+ * Where redis-server/redis-cli are missing, the cluster variants are skipped and the run says so loudly.
+ * TEST_REDIS=cluster makes the cluster the default for every other test too (a whole-suite run on it).
+ */
+import { loadConfig } from '../../src/config';
+import type { RedisTarget } from '../../src/redis/connection';
+import { redisClusterToolsOnPath, startRedisCluster } from './redis-cluster';
+import type { TestRedisCluster } from './redis-cluster';
+
+export interface RedisUnderTest {
+  /** For test titles: "a single Redis server" or "a three-master Redis Cluster". */
+  name: string;
+  kind: RedisTarget['kind'];
+  /** Resolves once this Redis answers (starts the shared cluster on first use). */
+  target(): Promise<RedisTarget>;
+}
+
+/** The variables that point a process of the product (or a child of a test) at this Redis. */
+export function redisEnvOf(target: RedisTarget): Record<string, string> {
+  return target.kind === 'cluster' ? { REDIS_CLUSTER_NODES: target.nodes.map((n) => `${n.host}:${n.port}`).join(',') } : { REDIS_URL: target.url };
+}
+
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export const singleRedis: RedisUnderTest = {
+  name: 'a single Redis server',
+  kind: 'standalone',
+  target: async () => ({ kind: 'standalone', url: TEST_REDIS_URL }),
+};
+
+let shared: Promise<TestRedisCluster> | null = null;
+
+function sharedCluster(): Promise<TestRedisCluster> {
+  const given = process.env.TEST_REDIS_CLUSTER_NODES;
+  if (given) {
+    const { clusterNodes: nodes } = loadConfig({ REDIS_CLUSTER_NODES: given }).redis;
+    return Promise.resolve({ nodes, target: { kind: 'cluster', nodes }, stop: async () => undefined });
+  }
+  shared ??= startRedisCluster(3);
+  return shared;
+}
+
+export const redisCluster: RedisUnderTest = {
+  name: 'a three-master Redis Cluster',
+  kind: 'cluster',
+  target: async () => (await sharedCluster()).target,
+};
+
+/** Stops the shared cluster if this run started one (root hook). */
+export async function stopSharedCluster(): Promise<void> {
+  const started = shared;
+  shared = null;
+  if (started) await (await started).stop();
+}
+
+let clusterAvailability: boolean | null = null;
+
+/** Whether the cluster variants can run; the first "no" is printed as a banner nobody can miss. */
+export function clusterAvailable(): boolean {
+  if (clusterAvailability !== null) return clusterAvailability;
+  clusterAvailability = Boolean(process.env.TEST_REDIS_CLUSTER_NODES) || redisClusterToolsOnPath();
+  if (!clusterAvailability) {
+    const line = '!'.repeat(100);
+    process.stderr.write(
+      `\n${line}\n!!! redis-server / redis-cli are not on PATH: every "on a three-master Redis Cluster" suite is SKIPPED.\n` +
+        `!!! Install them (apt-get install redis-server) or set TEST_REDIS_CLUSTER_NODES=host:port,… — .ci/run installs them.\n${line}\n\n`,
+    );
+  }
+  return clusterAvailability;
+}
+
+/** Runs `suite` once per Redis setup, titled "… on a single Redis server" / "… on a three-master Redis Cluster". */
+export function forEachRedis(title: string, suite: (redis: RedisUnderTest) => void): void {
+  describe(`${title} on ${singleRedis.name}`, function () {
+    suite(singleRedis);
+  });
+  const clusterTitle = `${title} on ${redisCluster.name}`;
+  if (clusterAvailable()) {
+    describe(clusterTitle, function () {
+      suite(redisCluster);
+    });
+  } else {
+    describe.skip(`${clusterTitle} (SKIPPED: redis-server not on PATH)`, function () {
+      suite(redisCluster);
+    });
+  }
+}
+
+/** The Redis every test uses unless it names one: TEST_REDIS=cluster switches the whole suite to the cluster. */
+export function defaultRedisTarget(): Promise<RedisTarget> {
+  return process.env.TEST_REDIS === 'cluster' ? redisCluster.target() : singleRedis.target();
+}
+
+export function defaultRedis(): RedisUnderTest {
+  return process.env.TEST_REDIS === 'cluster' ? redisCluster : singleRedis;
+}
