@@ -2,7 +2,7 @@ import Koa from 'koa';
 import type { Context, Next } from 'koa';
 import request from 'supertest';
 import { expect } from 'chai';
-import { createTestRedis, TEST_REDIS_URL } from '../helpers/redis';
+import { createTestRedis } from '../helpers/redis';
 import type { TestRedis } from '../helpers/redis';
 import { loadConfig } from '../../src/config';
 import { createRedis, closeRedis, waitForReady } from '../../src/redis/connection';
@@ -96,7 +96,7 @@ describe('rate limits', () => {
 
     describe('when the requests are spread over two API processes', () => {
       it('still answers the 51st with 429', async () => {
-        const otherRedis = createRedis(TEST_REDIS_URL);
+        const otherRedis = createRedis(t.target);
         try {
           await waitForReady(otherRedis);
           const otherApp = tinyApp(build(otherRedis, t.keys));

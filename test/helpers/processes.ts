@@ -11,7 +11,8 @@
  *   await cluster.close();                                       // kills what is left, deletes its Redis keys and temp dir
  *
  * Processes of one cluster share a Redis key prefix, DATA_DIR (local keyring), the admin key and the
- * warehouse: DuckDB allows one process per file, so they use WAREHOUSE=bigquery against the fake server.
+ * warehouse: DuckDB allows one process per file, so they use WAREHOUSE=bigquery against the fake server
+ * (without `bigquery`, a single `all` process runs on the embedded DuckDB under DATA_DIR, as `npm start`).
  * `redis` picks the Redis they share: the single test server by default, or a Redis Cluster
  * (REDIS_CLUSTER_NODES) — "cluster" here means the group of processes, not Redis Cluster.
  * `startPrivateRedis()` gives a redis-server of its own (AOF on) for tests that stop or crash Redis.
@@ -116,7 +117,8 @@ export interface RoleProcess {
 }
 
 export interface ClusterOptions {
-  bigquery: FakeBigQuery;
+  /** Omitted: the embedded defaults (DuckDB under DATA_DIR), so only one process of the cluster may run. */
+  bigquery?: FakeBigQuery;
   /** Defaults to the single test Redis server. */
   redis?: RedisTarget;
   /** Extra variables for every process (RATE_LIMIT_*, WORKER_LOCK_DURATION_MS, CONFIGS_DIR …). */
@@ -158,7 +160,7 @@ export function createCluster(options: ClusterOptions): Cluster {
     LOG_LEVEL: 'info',
     SCHEDULER_MODE: 'external',
     SHUTDOWN_TIMEOUT_MS: '1000',
-    ...options.bigquery.env,
+    ...options.bigquery?.env,
     ...options.env,
   };
   return {

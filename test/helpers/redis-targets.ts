@@ -76,21 +76,23 @@ export function clusterAvailable(): boolean {
   return clusterAvailability;
 }
 
-/** Runs `suite` once per Redis setup, titled "… on a single Redis server" / "… on a three-master Redis Cluster". */
-export function forEachRedis(title: string, suite: (redis: RedisUnderTest) => void): void {
+/** A suite that only makes sense on the cluster; skipped (with the banner) where none can run. */
+export function describeOnCluster(title: string, suite: (this: Mocha.Suite) => void): void {
+  const available = clusterAvailable();
+  (available ? describe : describe.skip)(`${title} on ${redisCluster.name}${available ? '' : ' (SKIPPED: redis-server not on PATH)'}`, suite);
+}
+
+/**
+ * Runs `suite` once per Redis setup, titled "… on a single Redis server" / "… on a three-master Redis
+ * Cluster". `this` is the mocha suite, as in a describe callback (`this.timeout(…)`).
+ */
+export function forEachRedis(title: string, suite: (this: Mocha.Suite, redis: RedisUnderTest) => void): void {
   describe(`${title} on ${singleRedis.name}`, function () {
-    suite(singleRedis);
+    suite.call(this, singleRedis);
   });
-  const clusterTitle = `${title} on ${redisCluster.name}`;
-  if (clusterAvailable()) {
-    describe(clusterTitle, function () {
-      suite(redisCluster);
-    });
-  } else {
-    describe.skip(`${clusterTitle} (SKIPPED: redis-server not on PATH)`, function () {
-      suite(redisCluster);
-    });
-  }
+  describeOnCluster(title, function () {
+    suite.call(this, redisCluster);
+  });
 }
 
 /** The Redis every test uses unless it names one: TEST_REDIS=cluster switches the whole suite to the cluster. */

@@ -45,6 +45,13 @@ export async function deletePrefix(redis: RedisClient, prefix: string): Promise<
   await deleteByPattern(redis, `{${prefix}:*`);
 }
 
+/** Every key matching `pattern`, from every master of a cluster (KEYS and SCAN see one server). */
+export async function keysMatching(redis: RedisClient, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const node of mastersOf(redis)) found.push(...(await node.keys(pattern)));
+  return found;
+}
+
 /**
  * SCAN walks one server, so on a cluster every master is scanned. Keys are unlinked one per command:
  * a multi-key UNLINK is refused by a cluster node when its keys sit in different slots.
