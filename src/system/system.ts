@@ -37,6 +37,7 @@ import { createClients } from './clients';
 import type { ClientOverrides, Clients } from './clients';
 import { buildRunServices } from './run-services';
 import type { RunServices } from './run-services';
+import { migrateLegacyRedisKeys } from './migrate-redis-keys';
 import { buildSchedulerServices } from './scheduler-services';
 import type { SchedulerServices } from './scheduler-services';
 import { tenantApi } from './tenant-services';
@@ -83,6 +84,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   const templates = loadTemplateRegistry(config.configsDir);
   const clients = await createClients(config, logger, options);
   const { redis, warehouse } = clients;
+  await migrateLegacyRedisKeys(redis, keys, logger);
   const tenantDeps: TenantDeps = { warehouse, redis, keys, keyManager: clients.keyManager, plans, clock, logger };
   const admission = new Admission({ redis, keys, clock });
   const teamProviders = new TeamAndProviders({ redis, keys, clock });
