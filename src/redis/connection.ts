@@ -75,11 +75,6 @@ export function createRedis(target: RedisTarget | string, options: RedisConnectO
   return new Cluster(where.nodes, clusterOptions);
 }
 
-/** Every master of a cluster (each holds its own share of the keys), or the one server. */
-export function mastersOf(client: RedisClient): Redis[] {
-  return client instanceof Cluster ? client.nodes('master') : [client];
-}
-
 /** Waits until the connection is ready or fails after `timeoutMs`. */
 export async function waitForReady(redis: RedisClient, timeoutMs = 5000): Promise<void> {
   if (redis.status === 'ready') return;

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createRedis, closeRedis, mastersOf, waitForReady } from '../../src/redis/connection';
+import { Cluster } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis, closeRedis, waitForReady } from '../../src/redis/connection';
 import type { RedisClient, RedisTarget } from '../../src/redis/connection';
 import { RedisKeys } from '../../src/redis/keys';
 import { defaultRedisTarget } from './redis-targets';
@@ -43,6 +45,11 @@ export async function deletePrefix(redis: RedisClient, prefix: string): Promise<
   await waitForReady(redis, 10_000);
   await deleteByPattern(redis, `${prefix}:*`);
   await deleteByPattern(redis, `{${prefix}:*`);
+}
+
+/** Every master of a cluster (each holds its own share of the keys), or the one server. */
+export function mastersOf(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes('master') : [client];
 }
 
 /** Every key matching `pattern`, from every master of a cluster (KEYS and SCAN see one server). */

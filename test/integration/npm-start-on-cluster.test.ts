@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { Queue } from 'bullmq';
 import { closeRedis, createRedis } from '../../src/redis/connection';
+import { MAINTENANCE_JOB_NAMES, MAINTENANCE_QUEUE } from '../../src/queues/maintenance';
 import { RedisKeys } from '../../src/redis/keys';
 import { redisAnswers } from '../../src/redis/local-server';
 import { slotOf } from '../../src/redis/slots';
@@ -11,9 +13,10 @@ import { describeOnCluster, redisCluster } from '../helpers/redis-targets';
 
 /**
  * Issue 10.3: `npm start` with REDIS_CLUSTER_NODES works end to end. `src/main.ts all` runs as its own
- * process on the embedded DuckDB against a real three-master Redis Cluster: it boots (without starting a
- * private redis-server, even with REDIS_AUTOSTART=true), onboards a tenant, runs gcp/cost/dryrun to
- * COMPLETED and stops cleanly on SIGTERM.
+ * process on the embedded DuckDB against a real three-master Redis Cluster, with the defaults of `npm start`
+ * (SCHEDULER_MODE=internal, REDIS_AUTOSTART=true): it boots without starting a private redis-server,
+ * installs its BullMQ job schedulers on the cluster, onboards a tenant, runs gcp/cost/dryrun to COMPLETED
+ * and stops cleanly on SIGTERM.
  */
 describeOnCluster('`npm start` (role all) with REDIS_CLUSTER_NODES', function () {
   this.timeout(60_000);
@@ -23,7 +26,7 @@ describeOnCluster('`npm start` (role all) with REDIS_CLUSTER_NODES', function ()
   let runId: string;
 
   before(async () => {
-    deployment = createCluster({ redis: await redisCluster.target(), env: { REDIS_AUTOSTART: 'true' } });
+    deployment = createCluster({ redis: await redisCluster.target(), env: { REDIS_AUTOSTART: 'true', SCHEDULER_MODE: 'internal' } });
     main = await deployment.start('all');
   });
   afterEach(function () {
@@ -35,6 +38,17 @@ describeOnCluster('`npm start` (role all) with REDIS_CLUSTER_NODES', function ()
     expect(main.output()).to.include('"msg":"convergence started"');
     expect(main.output()).not.to.include('started a private redis-server');
     expect(fs.existsSync(path.join(deployment.dataDir, 'redis'))).to.equal(false);
+  });
+
+  it('installs every maintenance job scheduler (BullMQ repeatable) on the cluster', async () => {
+    const redis = createRedis(await redisCluster.target());
+    const queue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: new RedisKeys(deployment.prefix).bullPrefix });
+    try {
+      expect((await queue.getJobSchedulers()).map((s) => s.key).sort()).to.deep.equal([...MAINTENANCE_JOB_NAMES].sort());
+    } finally {
+      await queue.close();
+      await closeRedis(redis);
+    }
   });
 
   it('onboards a tenant and runs gcp/cost/dryrun to COMPLETED', async () => {
