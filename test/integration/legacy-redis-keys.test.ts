@@ -2,11 +2,11 @@ import { expect } from 'chai';
 import { silentLogger } from '../../src/shared/logger';
 import { encodeConfig } from '../../src/scheduler/config-hash';
 import { dueMember } from '../../src/scheduler/due-index';
-import type { ScheduleConfig } from '../../src/scheduler/types';
 import { migrateLegacyRedisKeys } from '../../src/system/migrate-redis-keys';
 import { createTestRedis, deletePrefix } from '../helpers/redis';
 import type { TestRedis } from '../helpers/redis';
 import { onboard, startTestSystem } from '../helpers/system';
+import { storedConfig } from '../scheduler/fixture';
 
 /**
  * Upgrading a deployment whose Redis holds the layout from before keys were tenant-tagged: the first
@@ -18,24 +18,7 @@ const CONFIG_ID = '0b5d7c9e-1f7a-4c8e-9a3b-6d2e4f1a2b3c';
 const RUN_ID = '5f0c6c1e-6a43-4c36-9d6e-2f1f3f1f3f1f';
 const FIRE_MS = Date.parse('2030-01-01T02:00:00Z');
 
-const config: ScheduleConfig = {
-  config_id: CONFIG_ID,
-  tenant_id: TENANT,
-  provider: 'gcp',
-  domain: 'cost',
-  pipeline_template: 'dryrun',
-  schedule_cron: '0 2 * * *',
-  timezone: 'UTC',
-  is_active: true,
-  parameters: {},
-  overlap_policy: 'skip',
-  misfire_policy: 'run_once',
-  last_run_time: null,
-  last_run_status: null,
-  last_run_id: null,
-  created_at: '2026-01-01T00:00:00.000Z',
-  updated_at: '2026-01-01T00:00:00.000Z',
-};
+const config = storedConfig(CONFIG_ID, TENANT, { pipeline_template: 'dryrun', timezone: 'UTC' });
 
 /** What the previous version wrote, by its key names (spelled out: keys.ts no longer builds them). */
 async function writeLegacyLayout(t: TestRedis): Promise<void> {

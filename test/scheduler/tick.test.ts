@@ -7,7 +7,7 @@ import type { Warehouse } from '../../src/warehouse/types';
 import { getSchedule } from '../../src/scheduler/schedule-store';
 import { scheduledRunId, triggerDueSchedules } from '../../src/scheduler/tick';
 import type { TickSummary } from '../../src/scheduler/tick';
-import { addSchedule, createFixture, fireRows, openWarehouse } from './fixture';
+import { addSchedule, createFixture, fireRows, openWarehouse, storedConfig } from './fixture';
 import type { SchedulerFixture } from './fixture';
 import type { TestWarehouse } from '../helpers/warehouse';
 
@@ -17,24 +17,7 @@ const FIRST_FIRE = '2025-11-15T07:00:00.000Z';
 const SECOND_FIRE = '2025-11-16T07:00:00.000Z';
 
 /** A config written straight to Redis, for volume tests (the store would also write the warehouse). */
-const bulkConfig = (configId: string, tenantId: string): ScheduleConfig => ({
-  config_id: configId,
-  tenant_id: tenantId,
-  provider: 'gcp',
-  domain: 'cost',
-  pipeline_template: 'billing_cost',
-  schedule_cron: '0 2 * * *',
-  timezone: 'America/New_York',
-  is_active: true,
-  parameters: {},
-  overlap_policy: 'skip',
-  misfire_policy: 'run_once',
-  last_run_time: null,
-  last_run_status: null,
-  last_run_id: null,
-  created_at: CREATED,
-  updated_at: CREATED,
-});
+const bulkConfig = (configId: string, tenantId: string): ScheduleConfig => storedConfig(configId, tenantId, { created_at: CREATED, updated_at: CREATED });
 
 describe('scheduler tick', () => {
   let wh: TestWarehouse;
