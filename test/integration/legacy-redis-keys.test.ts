@@ -5,13 +5,16 @@ import { dueMember } from '../../src/scheduler/due-index';
 import { migrateLegacyRedisKeys } from '../../src/system/migrate-redis-keys';
 import { createTestRedis, deletePrefix } from '../helpers/redis';
 import type { TestRedis } from '../helpers/redis';
+import { singleRedis } from '../helpers/redis-targets';
 import { onboard, startTestSystem } from '../helpers/system';
 import { storedConfig } from '../scheduler/fixture';
 
 /**
  * Upgrading a deployment whose Redis holds the layout from before keys were tenant-tagged: the first
  * process of the new version moves run and schedule hashes under their tenant's tag and rewrites the
- * index members that named them, so existing schedules keep firing and recent runs stay readable.
+ * index members that named them, so existing schedules keep firing and recent runs stay readable. Only a
+ * single server can hold the old layout (the previous version could not run on a cluster), so this suite
+ * always runs on one.
  */
 const TENANT = 'legacy_corp';
 const CONFIG_ID = '0b5d7c9e-1f7a-4c8e-9a3b-6d2e4f1a2b3c';
@@ -37,7 +40,7 @@ async function writeLegacyLayout(t: TestRedis): Promise<void> {
 describe('upgrading a Redis that holds the untagged key layout', () => {
   let t: TestRedis;
   beforeEach(async () => {
-    t = await createTestRedis();
+    t = await createTestRedis(await singleRedis.target());
     await writeLegacyLayout(t);
   });
   afterEach(async () => t.cleanup());
@@ -67,7 +70,7 @@ describe('upgrading a Redis that holds the untagged key layout', () => {
   });
 
   it('lets the upgraded system list the schedule with its next fire time', async () => {
-    const system = await startTestSystem({ role: 'api', env: { REDIS_KEY_PREFIX: t.prefix } });
+    const system = await startTestSystem({ role: 'api', redis: t.target, env: { REDIS_KEY_PREFIX: t.prefix } });
     try {
       const key = await onboard(system, TENANT);
       const listed = await system.request.get(`/api/v1/scheduler/customer/${TENANT}/pipelines`).set('X-API-Key', key);

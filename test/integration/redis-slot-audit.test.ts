@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { dueMember } from '../../src/scheduler/due-index';
 import { createTestRedis } from '../helpers/redis';
+import { singleRedis } from '../helpers/redis-targets';
 import { PRODUCT_SCRIPTS, startSlotAudit } from '../helpers/slot-audit';
 import type { SlotAudit } from '../helpers/slot-audit';
 import { onboard, startTestSystem, waitForRun } from '../helpers/system';
@@ -12,7 +13,8 @@ import type { TestSystem } from '../helpers/system';
  * call sites (HTTP API, worker, scheduler routines) and audits what was sent: every script of
  * src/redis/scripts must have been called, and no script call, MULTI or multi-key command may span
  * slots. A new script that no routine here reaches fails the first check; a new cross-slot call fails
- * the second — without a cluster. The cluster suites prove the same at runtime.
+ * the second — without a cluster (so it always runs on the single server). The cluster suites prove the
+ * same at runtime.
  */
 const TENANT = 'audit_corp';
 const MINUTE = 60_000;
@@ -27,7 +29,7 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
 
   before(async () => {
     audit = startSlotAudit();
-    t = await startTestSystem();
+    t = await startTestSystem({ redis: await singleRedis.target() });
     const { routines } = t.system.scheduler;
     const { redis } = t.system.clients;
     const keys = t.system.keys;
@@ -93,7 +95,7 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
   describe('the audit itself', () => {
     it('reports a MULTI over two tenants’ keys', async () => {
       const own = startSlotAudit();
-      const r = await createTestRedis();
+      const r = await createTestRedis(await singleRedis.target());
       try {
         await r.redis.multi().sadd(r.keys.providers('tenant_a'), 'gcp').sadd(r.keys.providers('tenant_b'), 'gcp').exec();
         expect(own.crossSlot()).to.deep.equal([{ what: 'MULTI', keys: [r.keys.providers('tenant_a'), r.keys.providers('tenant_b')] }]);
