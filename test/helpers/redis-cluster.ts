@@ -61,7 +61,7 @@ async function startOnce(masters: number): Promise<TestRedisCluster> {
     const nodes = ports.map((port) => ({ host: '127.0.0.1', port }));
     // Every node must agree that all 16384 slots are served before clients route by its slot map.
     await eventually('the cluster to serve all slots', async () => (ports.every(stateOk) ? true : undefined), 15_000, 50);
-    killOnExit(children);
+    cleanUpOnExit(children, dir);
     return { nodes, target: { kind: 'cluster', nodes }, stop };
   } catch (err) {
     await stop();
@@ -94,9 +94,10 @@ function killed(child: ChildProcess): Promise<void> {
   });
 }
 
-/** A test run that dies without its after-hooks must not leave cluster nodes behind. */
-function killOnExit(children: ChildProcess[]): void {
+/** A test run that dies without its after-hooks must not leave cluster nodes (or their files) behind. */
+function cleanUpOnExit(children: ChildProcess[], dir: string): void {
   process.once('exit', () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 }
