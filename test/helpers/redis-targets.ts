@@ -22,9 +22,12 @@ export interface RedisUnderTest {
   target(): Promise<RedisTarget>;
 }
 
-/** The variables that point a process of the product (or a child of a test) at this Redis. */
+/**
+ * The variables that point a process of the product (or a child of a test) at this Redis. An empty
+ * REDIS_CLUSTER_NODES means unset, so a child never inherits cluster nodes from the test's own environment.
+ */
 export function redisEnvOf(target: RedisTarget): Record<string, string> {
-  return target.kind === 'cluster' ? { REDIS_CLUSTER_NODES: target.nodes.map((n) => `${n.host}:${n.port}`).join(',') } : { REDIS_URL: target.url };
+  return target.kind === 'cluster' ? { REDIS_CLUSTER_NODES: target.nodes.map((n) => `${n.host}:${n.port}`).join(',') } : { REDIS_URL: target.url, REDIS_CLUSTER_NODES: '' };
 }
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
