@@ -65,18 +65,25 @@ export async function stopSharedCluster(): Promise<void> {
 
 let clusterAvailability: boolean | null = null;
 
-/** Whether the cluster variants can run; the first "no" is printed as a banner nobody can miss. */
+const skipBanner = (): void => {
+  const line = '!'.repeat(100);
+  process.stderr.write(
+    `\n${line}\n!!! redis-server / redis-cli are not on PATH: every "on a three-master Redis Cluster" suite is SKIPPED.\n` +
+      `!!! Install them (apt-get install redis-server) or set TEST_REDIS_CLUSTER_NODES=host:port,… — .ci/run installs them.\n${line}\n\n`,
+  );
+};
+
+/** Whether the cluster variants can run; a "no" is printed as a banner nobody can miss (and again at the end). */
 export function clusterAvailable(): boolean {
   if (clusterAvailability !== null) return clusterAvailability;
   clusterAvailability = Boolean(process.env.TEST_REDIS_CLUSTER_NODES) || redisClusterToolsOnPath();
-  if (!clusterAvailability) {
-    const line = '!'.repeat(100);
-    process.stderr.write(
-      `\n${line}\n!!! redis-server / redis-cli are not on PATH: every "on a three-master Redis Cluster" suite is SKIPPED.\n` +
-        `!!! Install them (apt-get install redis-server) or set TEST_REDIS_CLUSTER_NODES=host:port,… — .ci/run installs them.\n${line}\n\n`,
-    );
-  }
+  if (!clusterAvailability) skipBanner();
   return clusterAvailability;
+}
+
+/** Root hook: repeats the banner after the run, where a reader of the summary looks. */
+export function reportSkippedClusterSuites(): void {
+  if (clusterAvailability === false) skipBanner();
 }
 
 /** A suite that only makes sense on the cluster; skipped (with the banner) where none can run. */

@@ -1,5 +1,5 @@
 // Loaded by mocha before every spec file (see .mocharc.cjs).
-import { stopSharedCluster } from './redis-targets';
+import { reportSkippedClusterSuites, stopSharedCluster } from './redis-targets';
 
 process.env.NODE_ENV = process.env.NODE_ENV ?? 'test';
 
@@ -7,5 +7,6 @@ process.env.NODE_ENV = process.env.NODE_ENV ?? 'test';
 export const mochaHooks = {
   async afterAll(): Promise<void> {
     await stopSharedCluster();
+    reportSkippedClusterSuites();
   },
 };
