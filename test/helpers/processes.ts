@@ -23,13 +23,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { closeRedis, createRedis } from '../../src/redis/connection';
 import type { RedisTarget } from '../../src/redis/connection';
-import { clusterAnswers, redisAnswers } from '../../src/redis/local-server';
+import { redisAnswers } from '../../src/redis/local-server';
 import type { DuckDbWarehouse } from '../../src/warehouse/duckdb';
 import { FakeBigQueryServer } from './fake-bigquery/server';
 import { eventually, freePort } from './polling';
-import { deletePrefix } from './redis';
+import { dropTestKeys } from './redis';
 import { redisEnvOf, TEST_REDIS_URL } from './redis-targets';
 import { createTestDuckDb } from './warehouse';
 
@@ -193,12 +192,7 @@ export function createCluster(options: ClusterOptions): Cluster {
     async close() {
       for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
       await Promise.all(processes.map((p) => p.exited));
-      // A test may have stopped its private Redis for good; there is nothing left to delete then.
-      if (redis.kind === 'cluster' ? await clusterAnswers(redis.nodes, 1000) : await redisAnswers(redis.url, 500)) {
-        const client = createRedis(redis);
-        await deletePrefix(client, prefix);
-        await closeRedis(client);
-      }
+      await dropTestKeys(redis, prefix);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

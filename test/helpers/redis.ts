@@ -3,6 +3,7 @@ import { Cluster } from 'ioredis';
 import type { Redis } from 'ioredis';
 import { createRedis, closeRedis, waitForReady } from '../../src/redis/connection';
 import type { RedisClient, RedisTarget } from '../../src/redis/connection';
+import { clusterAnswers, redisAnswers } from '../../src/redis/local-server';
 import { RedisKeys } from '../../src/redis/keys';
 import { defaultRedisTarget } from './redis-targets';
 
@@ -37,6 +38,21 @@ export async function createTestRedis(target?: RedisTarget): Promise<TestRedis> 
       await closeRedis(redis);
     },
   };
+}
+
+/**
+ * Deletes a finished test's keys with a connection of its own, unless that Redis is gone (a test may
+ * have stopped its private server or cluster for good).
+ */
+export async function dropTestKeys(target: RedisTarget, prefix: string): Promise<void> {
+  if (!(target.kind === 'cluster' ? await clusterAnswers(target.nodes, 1000) : await redisAnswers(target.url, 500))) return;
+  const redis = createRedis(target);
+  redis.on('error', () => undefined);
+  try {
+    await deletePrefix(redis, prefix);
+  } finally {
+    await closeRedis(redis);
+  }
 }
 
 /** Removes a test's keys: the product's (`<prefix>:…`) and BullMQ's (`{<prefix>:bull}…`). */

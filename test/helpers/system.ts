@@ -11,10 +11,9 @@ import type { Clock } from '../../src/shared/clock';
 import { createSystem } from '../../src/system/system';
 import type { System, SystemOptions } from '../../src/system/system';
 import type { Warehouse } from '../../src/warehouse/types';
-import { closeRedis, createRedis } from '../../src/redis/connection';
 import type { RedisTarget } from '../../src/redis/connection';
 import { createTestDuckDb } from './warehouse';
-import { deletePrefix } from './redis';
+import { dropTestKeys } from './redis';
 import { defaultRedisTarget, redisEnvOf } from './redis-targets';
 
 export interface TestSystem {
@@ -86,9 +85,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     dataDir,
     async close() {
       await system.close();
-      const redis = createRedis(redisTarget);
-      await deletePrefix(redis, prefix);
-      await closeRedis(redis);
+      await dropTestKeys(redisTarget, prefix);
       await owned?.cleanup();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
