@@ -124,7 +124,7 @@ export async function audit(opts: { redisUrl: string; prefix: string; duckdb: Du
   try {
     for (;;) {
       const pipeline = redis.pipeline();
-      for (const id of opts.runIds) pipeline.hget(keys.run(id), 'status');
+      for (const id of opts.runIds) pipeline.hget(keys.run(BENCH_TENANT, id), 'status');
       const results = (await pipeline.exec()) ?? [];
       results.forEach(([, value], i) => statuses.set(opts.runIds[i] ?? '', String(value ?? 'MISSING')));
       if ([...statuses.values()].every((s) => TERMINAL.has(s)) || Date.now() > deadline) break;

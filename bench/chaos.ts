@@ -36,7 +36,7 @@ async function withCluster<T>(workers: number, redisUrl: string, run: (s: Setup)
   const bigquery = await startFakeBigQuery();
   const configs = benchConfigs();
   // Short locks so a killed worker's job is noticed in seconds, not the 30 s default.
-  const cluster = createCluster({ bigquery, redisUrl, env: { CONFIGS_DIR: configs.dir, WORKER_LOCK_DURATION_MS: '2000', ...UNTHROTTLED_ENV } });
+  const cluster = createCluster({ bigquery, redis: { kind: 'standalone', url: redisUrl }, env: { CONFIGS_DIR: configs.dir, WORKER_LOCK_DURATION_MS: '2000', ...UNTHROTTLED_ENV } });
   try {
     const api = await cluster.start('api');
     for (let i = 0; i < workers; i += 1) await cluster.start('worker');

@@ -10,6 +10,7 @@ import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { createRedis, closeRedis } from '../src/redis/connection';
 import { encodeConfig } from '../src/scheduler/config-hash';
+import { dueMember } from '../src/scheduler/due-index';
 import type { ScheduleConfig } from '../src/scheduler/types';
 import { createTestDuckDb } from '../test/helpers/warehouse';
 import { BENCH_TEMPLATE, BENCH_TENANT, dropPrefix, REDIS_URL, startBenchSystem } from './support';
@@ -57,9 +58,9 @@ export async function runSchedulerBulkBench(log: (line: string) => void = () => 
     for (let start = 0; start < DUE_AT_ONCE; start += 2_000) {
       const pipeline = clients.redis.pipeline();
       for (let i = start; i < Math.min(DUE_AT_ONCE, start + 2_000); i += 1) {
-        pipeline.hset(keys.schedule(`bulk-${i}`), encodeConfig(config(i, now.toISOString())));
+        pipeline.hset(keys.schedule(BENCH_TENANT, `bulk-${i}`), encodeConfig(config(i, now.toISOString())));
         pipeline.sadd(keys.tenantSchedules(BENCH_TENANT), `bulk-${i}`);
-        pipeline.zadd(keys.scheduleDue(), fire.getTime(), `bulk-${i}`);
+        pipeline.zadd(keys.scheduleDue(), fire.getTime(), dueMember({ tenantId: BENCH_TENANT, configId: `bulk-${i}` }));
       }
       await pipeline.exec();
     }

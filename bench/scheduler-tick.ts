@@ -9,9 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import cliProgress from 'cli-progress';
 import { createRedis, closeRedis } from '../src/redis/connection';
-import type { Redis } from '../src/redis/connection';
+import type { RedisClient } from '../src/redis/connection';
 import { RedisKeys } from '../src/redis/keys';
 import { encodeConfig } from '../src/scheduler/config-hash';
+import { dueMember } from '../src/scheduler/due-index';
 import { triggerDueSchedules } from '../src/scheduler/tick';
 import type { TickDeps } from '../src/scheduler/tick';
 import type { ScheduleConfig } from '../src/scheduler/types';
@@ -59,6 +60,8 @@ function config(i: number): ScheduleConfig {
   };
 }
 
+const member = (i: number): string => dueMember({ tenantId: config(i).tenant_id, configId: config(i).config_id });
+
 /** A warehouse that only counts rows: the figure is the scheduler's, not the warehouse's. */
 function sinkWarehouse(): Warehouse {
   const unsupported = async (): Promise<never> => {
@@ -83,14 +86,15 @@ function sinkWarehouse(): Warehouse {
   };
 }
 
-async function define(redis: Redis, keys: RedisKeys, count: number, label: string): Promise<void> {
+async function define(redis: RedisClient, keys: RedisKeys, count: number, label: string): Promise<void> {
   const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total}`, hideCursor: true }, cliProgress.Presets.shades_classic);
   bar.start(count, 0);
   for (let start = 0; start < count; start += 5_000) {
     const pipeline = redis.pipeline();
     for (let i = start; i < Math.min(count, start + 5_000); i += 1) {
-      pipeline.hset(keys.schedule(`bench-${i}`), encodeConfig(config(i)));
-      pipeline.zadd(keys.scheduleDue(), NOW.getTime() + 3_600_000 + i, `bench-${i}`);
+      const c = config(i);
+      pipeline.hset(keys.schedule(c.tenant_id, c.config_id), encodeConfig(c));
+      pipeline.zadd(keys.scheduleDue(), NOW.getTime() + 3_600_000 + i, member(i));
     }
     await pipeline.exec();
     bar.update(Math.min(count, start + 5_000));
@@ -99,13 +103,13 @@ async function define(redis: Redis, keys: RedisKeys, count: number, label: strin
 }
 
 /** Makes the first DUE configs due again (as if their fire time had just come). */
-async function makeDue(redis: Redis, keys: RedisKeys): Promise<void> {
+async function makeDue(redis: RedisClient, keys: RedisKeys): Promise<void> {
   const pipeline = redis.pipeline();
-  for (let i = 0; i < DUE; i += 1) pipeline.zadd(keys.scheduleDue(), NOW.getTime() - 20_000, `bench-${i}`);
+  for (let i = 0; i < DUE; i += 1) pipeline.zadd(keys.scheduleDue(), NOW.getTime() - 20_000, member(i));
   await pipeline.exec();
 }
 
-async function timeTick(redis: Redis, keys: RedisKeys): Promise<number> {
+async function timeTick(redis: RedisClient, keys: RedisKeys): Promise<number> {
   const counter = `${keys.prefix}:bench:triggers`;
   const deps: TickDeps = {
     redis,
@@ -128,7 +132,7 @@ async function timeTick(redis: Redis, keys: RedisKeys): Promise<number> {
   return median(samples);
 }
 
-async function timeBaseline(redis: Redis, keys: RedisKeys): Promise<number> {
+async function timeBaseline(redis: RedisClient, keys: RedisKeys): Promise<number> {
   const counter = `${keys.prefix}:bench:baseline`;
   const samples: number[] = [];
   for (let round = 0; round < ROUNDS; round += 1) {
@@ -146,7 +150,7 @@ async function timeBaseline(redis: Redis, keys: RedisKeys): Promise<number> {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
-async function withPrefix<T>(redis: Redis, fn: (keys: RedisKeys) => Promise<T>): Promise<T> {
+async function withPrefix<T>(redis: RedisClient, fn: (keys: RedisKeys) => Promise<T>): Promise<T> {
   const keys = new RedisKeys(`bench${randomBytes(3).toString('hex')}`);
   try {
     return await fn(keys);

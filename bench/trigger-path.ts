@@ -87,7 +87,7 @@ export async function runTriggerPathBench(log: (line: string) => void = () => un
   // The API runs as the production image runs it: the compiled build, with docker-compose.yml's heap cap.
   log('trigger path: building dist/ (npm run build)');
   execFileSync('npm', ['run', 'build'], { cwd: path.resolve(__dirname, '..'), stdio: 'ignore' });
-  const cluster = createCluster({ bigquery, redisUrl: REDIS_URL, compiled: true, env: { CONFIGS_DIR: configs.dir, NODE_OPTIONS: PRODUCTION_NODE_OPTIONS, ...UNTHROTTLED_ENV } });
+  const cluster = createCluster({ bigquery, redis: { kind: 'standalone', url: REDIS_URL }, compiled: true, env: { CONFIGS_DIR: configs.dir, NODE_OPTIONS: PRODUCTION_NODE_OPTIONS, ...UNTHROTTLED_ENV } });
   const basePrefix = `benchbase${randomBytes(3).toString('hex')}`;
   let baseline: { child: ChildProcess; url: string } | undefined;
   try {

@@ -71,7 +71,7 @@ async function main(): Promise<number> {
 
   try {
     await checkStep('Redis for the container (host network)', async () => {
-      held.localRedis = await ensureRedis({ url: redisUrl, autostart: true, dataDir: redisDir });
+      held.localRedis = await ensureRedis({ target: { kind: 'standalone', url: redisUrl }, autostart: true, dataDir: redisDir });
       return `${redisUrl}${held.localRedis.process ? ' (private redis-server started for this run)' : ''}, key prefix ${prefix}`;
     });
 

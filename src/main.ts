@@ -10,6 +10,7 @@ import { createLogger } from './shared/logger';
 import { readPackageVersion } from './shared/package-version';
 import { startHealthServer } from './observability/health-server';
 import type { HealthServer } from './observability/health-server';
+import { redisTargetOf } from './redis/connection';
 import { ensureRedis, RedisUnavailableError } from './redis/local-server';
 import { createSystem } from './system/system';
 import type { System } from './system/system';
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
-  const localRedis = await ensureRedis({ url: config.redis.url, autostart: config.redis.autostart, dataDir: config.dataDir }).catch((err: unknown) => {
+  const localRedis = await ensureRedis({ target: redisTargetOf(config.redis), autostart: config.redis.autostart, dataDir: config.dataDir }).catch((err: unknown) => {
     if (err instanceof RedisUnavailableError) {
       logger.fatal(err.message);
       process.exit(69);

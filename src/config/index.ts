@@ -4,6 +4,12 @@ import Joi from 'joi';
 export type Role = 'all' | 'api' | 'worker' | 'scheduler';
 export const ROLES: readonly Role[] = ['all', 'api', 'worker', 'scheduler'];
 
+/** One Redis Cluster seed node of REDIS_CLUSTER_NODES. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   isProduction: boolean;
@@ -17,7 +23,8 @@ export interface Config {
   dataDir: string;
   configsDir: string;
   logLevel: string;
-  redis: { url: string; autostart: boolean; keyPrefix: string; commandTimeoutMs: number };
+  /** `clusterNodes` non-empty selects Redis Cluster (REDIS_CLUSTER_NODES); REDIS_URL is then not used. */
+  redis: { url: string; clusterNodes: HostPort[]; autostart: boolean; keyPrefix: string; commandTimeoutMs: number };
   warehouse: {
     kind: 'duckdb' | 'bigquery';
     duckdbPath: string;
@@ -48,6 +55,7 @@ const schema = Joi.object({
   CONFIGS_DIR: Joi.string().default('./configs'),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER_NODES: Joi.string().pattern(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, 'host:port,host:port'),
   REDIS_AUTOSTART: Joi.boolean().default(true),
   REDIS_KEY_PREFIX: Joi.string().pattern(/^[A-Za-z0-9_-]{1,32}$/).default('cv'),
   REDIS_COMMAND_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(1000),
@@ -98,6 +106,7 @@ interface EnvValues {
   CONFIGS_DIR: string;
   LOG_LEVEL: string;
   REDIS_URL: string;
+  REDIS_CLUSTER_NODES?: string;
   REDIS_AUTOSTART: boolean;
   REDIS_KEY_PREFIX: string;
   REDIS_COMMAND_TIMEOUT_MS: number;
@@ -135,6 +144,11 @@ export class ConfigError extends Error {
   }
 }
 
+const parseHostPort = (entry: string): HostPort => {
+  const at = entry.lastIndexOf(':');
+  return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+};
+
 /** Pure function of the environment: no I/O, so it is testable with `{}`. */
 export function loadConfig(env: Record<string, string | undefined>, roleOverride?: string): Config {
   const input: Record<string, string | undefined> = { ...env, ...(roleOverride === undefined ? {} : { ROLE: roleOverride }) };
@@ -154,6 +168,10 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
   if (isProduction && !v.ADMIN_API_KEY) {
     throw new ConfigError(['ADMIN_API_KEY'], 'ADMIN_API_KEY is required when NODE_ENV=production');
   }
+  const clusterNodes = (v.REDIS_CLUSTER_NODES ?? '').split(',').filter(Boolean).map(parseHostPort);
+  if (clusterNodes.some((n) => n.port < 1 || n.port > 65535)) {
+    throw new ConfigError(['REDIS_CLUSTER_NODES'], 'REDIS_CLUSTER_NODES: every port must be between 1 and 65535');
+  }
   const dataDir = path.resolve(v.DATA_DIR);
   return {
     nodeEnv,
@@ -166,7 +184,13 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
     dataDir,
     configsDir: path.resolve(v.CONFIGS_DIR),
     logLevel: v.LOG_LEVEL,
-    redis: { url: v.REDIS_URL, autostart: v.REDIS_AUTOSTART, keyPrefix: v.REDIS_KEY_PREFIX, commandTimeoutMs: v.REDIS_COMMAND_TIMEOUT_MS },
+    redis: {
+      url: v.REDIS_URL,
+      clusterNodes,
+      autostart: v.REDIS_AUTOSTART,
+      keyPrefix: v.REDIS_KEY_PREFIX,
+      commandTimeoutMs: v.REDIS_COMMAND_TIMEOUT_MS,
+    },
     warehouse: {
       kind: v.WAREHOUSE,
       duckdbPath: path.resolve(v.DUCKDB_PATH ?? path.join(dataDir, 'warehouse.duckdb')),

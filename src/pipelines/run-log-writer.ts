@@ -80,10 +80,10 @@ export interface RunLogWriter {
 export interface RunLogWriterOptions {
   warehouse: Warehouse;
   /**
-   * Called after a successful insert with the ids of runs whose terminal row it carried, so the caller can
+   * Called after a successful insert with the runs whose terminal row it carried, so the caller can
    * stop tracking them as "finished but not yet in the warehouse" (see src/queues/run-log-outbox.ts).
    */
-  onTerminalRunsWritten?(runIds: string[]): void;
+  onTerminalRunsWritten?(runs: { tenantId: string; runId: string }[]): void;
   logger: Logger;
   clock?: Clock;
   flushIntervalMs?: number;
@@ -189,7 +189,7 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
       await warehouse.insertRows(g.ref, rows, { insertIds: ids });
       g.failures = 0;
       if (options.onTerminalRunsWritten && g.ref.table === runsTable) {
-        const done = rows.filter((r) => TERMINAL_RUN_STATUSES.has(String(r.status))).map((r) => String(r.pipeline_logging_id));
+        const done = rows.filter((r) => TERMINAL_RUN_STATUSES.has(String(r.status))).map((r) => ({ tenantId: String(r.tenant_id), runId: String(r.pipeline_logging_id) }));
         if (done.length > 0) options.onTerminalRunsWritten(done);
       }
       return true;

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 
 /**
@@ -31,7 +31,7 @@ export const isMaintenanceJobName = (name: string): name is MaintenanceJobName =
 
 export type MaintenanceQueue = Queue<Record<string, never>, unknown, MaintenanceJobName>;
 
-export function createMaintenanceQueue(connection: Redis, keys: RedisKeys): MaintenanceQueue {
+export function createMaintenanceQueue(connection: RedisClient, keys: RedisKeys): MaintenanceQueue {
   return new Queue<Record<string, never>, unknown, MaintenanceJobName>(MAINTENANCE_QUEUE, { connection, prefix: keys.bullPrefix });
 }
 

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 
 /**
@@ -84,7 +84,7 @@ export function pipelineRunJobOptions(job: PipelineRunJob, options: PipelineRuns
   };
 }
 
-export function createPipelineRunsQueue(connection: Redis, keys: RedisKeys): Queue<PipelineRunJob> {
+export function createPipelineRunsQueue(connection: RedisClient, keys: RedisKeys): Queue<PipelineRunJob> {
   return new Queue<PipelineRunJob>(PIPELINE_RUNS_QUEUE, { connection, prefix: keys.bullPrefix });
 }
 

@@ -42,7 +42,7 @@ export class RunFinaliser {
   /** After executeRun returned (it wrote the warehouse rows itself). Returns whether this call ended the run. */
   async finishExecuted(job: PipelineRunJob, outcome: ExecutedOutcome): Promise<boolean> {
     await this.deps.trackFinished?.(job, this.deps.clock.now());
-    const fresh = await this.deps.runStore.markTerminal(job.pipelineLoggingId, {
+    const fresh = await this.deps.runStore.markTerminal(job.tenantId, job.pipelineLoggingId, {
       status: outcome.status,
       at: this.deps.clock.now(),
       durationMs: outcome.durationMs,
@@ -59,7 +59,7 @@ export class RunFinaliser {
   async finishUnexecuted(job: PipelineRunJob, status: RunStatus, errorMessage: string | null): Promise<boolean> {
     const at = this.deps.clock.now();
     await this.deps.trackFinished?.(job, at);
-    const fresh = await this.deps.runStore.markTerminal(job.pipelineLoggingId, { status, at, durationMs: null, errorMessage });
+    const fresh = await this.deps.runStore.markTerminal(job.tenantId, job.pipelineLoggingId, { status, at, durationMs: null, errorMessage });
     if (!fresh) return false;
     await this.deps.recordTerminal(job);
     await this.afterTerminal(job, status, null);
@@ -67,7 +67,7 @@ export class RunFinaliser {
   }
 
   private async afterTerminal(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void> {
-    const fingerprint = (await this.deps.runStore.get(job.pipelineLoggingId))?.fingerprint ?? null;
+    const fingerprint = (await this.deps.runStore.get(job.tenantId, job.pipelineLoggingId))?.fingerprint ?? null;
     await this.deps.release(job, status, fingerprint);
     const template = `${job.provider}/${job.domain}/${job.templateName}`;
     this.deps.metrics.runsTotal.inc({ tenant_id: job.tenantId, template, status });

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { Logger } from '../shared/logger';
 import type { RedisKeys } from '../redis/keys';
 import type { RunLogWriter } from '../pipelines/run-log-writer';
@@ -21,20 +21,34 @@ export interface ReconcileSummary {
 /** Rewritten snapshots must win over anything the executor wrote (its seqs are millisecond times). */
 const REWRITE_SEQ_OFFSET = 2_000_000;
 
+/** A finished run as the outbox names it: the member carries the tenant, which locates the run's hash. */
+export interface FinishedRun {
+  tenantId: string;
+  runId: string;
+}
+
+/** Tenant ids are `[a-z0-9_]` and run ids UUIDs, so '|' separates them unambiguously. */
+export const outboxMember = (run: FinishedRun): string => `${run.tenantId}|${run.runId}`;
+
+export function parseOutboxMember(member: string): FinishedRun | null {
+  const at = member.indexOf('|');
+  return at > 0 && at < member.length - 1 ? { tenantId: member.slice(0, at), runId: member.slice(at + 1) } : null;
+}
+
 export class RunLogOutbox {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly logger: Logger,
   ) {}
 
-  async track(runId: string, at: Date): Promise<void> {
-    await this.redis.zadd(this.keys.logsUnconfirmed(), at.getTime(), runId);
+  async track(tenantId: string, runId: string, at: Date): Promise<void> {
+    await this.redis.zadd(this.keys.logsUnconfirmed(), at.getTime(), outboxMember({ tenantId, runId }));
   }
 
   /** Called by the log writer after a successful insert; a lost confirmation only costs a harmless rewrite. */
-  confirm(runIds: string[]): void {
-    this.redis.zrem(this.keys.logsUnconfirmed(), ...runIds).catch((err: Error) => this.logger.debug({ err: err.message }, 'log confirmation not recorded'));
+  confirm(runs: FinishedRun[]): void {
+    this.redis.zrem(this.keys.logsUnconfirmed(), ...runs.map(outboxMember)).catch((err: Error) => this.logger.debug({ err: err.message }, 'log confirmation not recorded'));
   }
 
   async pending(): Promise<number> {
@@ -44,14 +58,15 @@ export class RunLogOutbox {
   /** Rewrites the terminal rows of runs still unconfirmed `graceMs` after they ended. Idempotent. */
   async reconcile(deps: { runStore: RunStore; logWriter: RunLogWriter }, now: Date, graceMs = 30_000): Promise<ReconcileSummary> {
     const key = this.keys.logsUnconfirmed();
-    const ids = await this.redis.zrangebyscore(key, '-inf', now.getTime() - graceMs, 'LIMIT', 0, 1000);
-    const summary: ReconcileSummary = { checked: ids.length, rewritten: 0, expired: 0 };
-    for (const id of ids) {
-      const live = await deps.runStore.get(id);
+    const members = await this.redis.zrangebyscore(key, '-inf', now.getTime() - graceMs, 'LIMIT', 0, 1000);
+    const summary: ReconcileSummary = { checked: members.length, rewritten: 0, expired: 0 };
+    for (const member of members) {
+      const run = parseOutboxMember(member);
+      const live = run ? await deps.runStore.get(run.tenantId, run.runId) : null;
       if (!live) {
-        await this.redis.zrem(key, id);
+        await this.redis.zrem(key, member);
         summary.expired += 1;
-        this.logger.error({ pipeline_logging_id: id }, 'finished run expired from Redis before its warehouse row was confirmed');
+        this.logger.error({ pipeline_logging_id: run?.runId ?? member, tenant_id: run?.tenantId }, 'finished run expired from Redis before its warehouse row was confirmed');
         continue;
       }
       if (!TERMINAL_STATUSES.includes(live.status)) continue;

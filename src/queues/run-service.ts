@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import { AppError } from '../shared/errors';
 import type { Clock } from '../shared/clock';
 import type { RedisKeys } from '../redis/keys';
@@ -14,7 +14,7 @@ export interface RunServiceDeps {
   runStore: RunStore;
   warehouse: Warehouse;
   queue: Queue<PipelineRunJob>;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   finaliser: RunFinaliser;
   clock: Clock;
@@ -110,7 +110,7 @@ export class RunService {
   constructor(private readonly deps: RunServiceDeps) {}
 
   async getRun(tenantId: string, runId: string): Promise<Json> {
-    const live = await this.deps.runStore.get(runId);
+    const live = await this.deps.runStore.get(tenantId, runId);
     if (live) {
       if (live.tenantId !== tenantId) throw runNotFound();
       return liveToJson(live);
@@ -141,7 +141,7 @@ export class RunService {
     // Recent runs (PENDING ones are not in the warehouse yet) come from Redis and win over stored rows.
     const untilMs = before ? Date.parse(before[0]) : (filters.until?.getTime() ?? Number.MAX_SAFE_INTEGER);
     const ids = await this.deps.runStore.recentIds(tenantId, filters.since?.getTime() ?? 0, untilMs, filters.limit + 1);
-    const lives = (await Promise.all(ids.map((id) => this.deps.runStore.get(id)))).filter((r): r is LiveRun => r !== null && r.tenantId === tenantId);
+    const lives = (await Promise.all(ids.map((id) => this.deps.runStore.get(tenantId, id)))).filter((r): r is LiveRun => r !== null && r.tenantId === tenantId);
     const merged = new Map<string, Json>();
     for (const r of stored) merged.set(String(r.pipeline_logging_id), r);
     for (const r of lives) {
@@ -165,14 +165,14 @@ export class RunService {
   }
 
   async cancelRun(tenantId: string, runId: string): Promise<Json> {
-    const live = await this.deps.runStore.get(runId);
+    const live = await this.deps.runStore.get(tenantId, runId);
     if (!live || live.tenantId !== tenantId) {
       const stored = await this.getRun(tenantId, runId); // 404 when it is not this tenant's
       throw new AppError(409, 'RUN_ALREADY_FINISHED', `Run already finished with status ${String(stored.status)}`);
     }
     if (TERMINAL_STATUSES.includes(live.status)) throw new AppError(409, 'RUN_ALREADY_FINISHED', `Run already finished with status ${live.status}`);
-    const job = await this.deps.runStore.getJob(runId);
-    await this.deps.runStore.requestCancel(runId);
+    const job = await this.deps.runStore.getJob(tenantId, runId);
+    await this.deps.runStore.requestCancel(tenantId, runId);
     const queued = await this.deps.queue.getJob(runId);
     if (queued && job) {
       const removed = await queued.remove().then(
@@ -185,14 +185,14 @@ export class RunService {
       }
     }
     await this.deps.redis.publish(this.deps.keys.cancelChannel(), runId);
-    const status = await this.waitForTerminal(runId, this.deps.cancelWaitMs ?? 3000);
+    const status = await this.waitForTerminal(tenantId, runId, this.deps.cancelWaitMs ?? 3000);
     return { pipeline_logging_id: runId, status: status ?? 'CANCELLING' };
   }
 
-  private async waitForTerminal(runId: string, timeoutMs: number): Promise<RunStatus | null> {
+  private async waitForTerminal(tenantId: string, runId: string, timeoutMs: number): Promise<RunStatus | null> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const status = await this.deps.runStore.status(runId);
+      const status = await this.deps.runStore.status(tenantId, runId);
       if (status && TERMINAL_STATUSES.includes(status)) return status;
       if (Date.now() >= deadline) return null;
       await new Promise((r) => setTimeout(r, 50));

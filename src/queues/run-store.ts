@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import { ScriptRunner } from '../redis/scripts';
 import type { PipelineRunJob, RunStatus } from './pipeline-runs';
@@ -46,16 +46,19 @@ export class RunStore {
   private readonly scripts: ScriptRunner;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly options: RunStoreOptions = { terminalTtlSeconds: 7 * 86400, recentPerTenant: 1000 },
   ) {
     this.scripts = new ScriptRunner(redis);
   }
 
-  /** Records a newly admitted run as PENDING, with the job payload it will run with. */
+  /**
+   * Records a newly admitted run as PENDING, with the job payload it will run with. The run hash and the
+   * tenant's run index share the tenant's hash tag (and slot), so this stays one MULTI on a cluster.
+   */
   async createPending(job: PipelineRunJob, extra: { fingerprint?: string; idempotencyKey?: string; leaseMs: number }): Promise<void> {
-    const key = this.keys.run(job.pipelineLoggingId);
+    const key = this.keys.run(job.tenantId, job.pipelineLoggingId);
     const createdMs = new Date(job.admittedAt).getTime();
     await this.redis
       .multi()
@@ -85,8 +88,9 @@ export class RunStore {
       .exec();
   }
 
-  async get(runId: string): Promise<LiveRun | null> {
-    const h = await this.redis.hgetall(this.keys.run(runId));
+  /** A run of this tenant; another tenant's run id is simply not found (its hash lives under that tenant's tag). */
+  async get(tenantId: string, runId: string): Promise<LiveRun | null> {
+    const h = await this.redis.hgetall(this.keys.run(tenantId, runId));
     if (!h.pipeline_logging_id) return null;
     return {
       pipelineLoggingId: h.pipeline_logging_id,
@@ -116,21 +120,21 @@ export class RunStore {
     };
   }
 
-  async getJob(runId: string): Promise<PipelineRunJob | null> {
-    const raw = await this.redis.hget(this.keys.run(runId), 'job');
+  async getJob(tenantId: string, runId: string): Promise<PipelineRunJob | null> {
+    const raw = await this.redis.hget(this.keys.run(tenantId, runId), 'job');
     return raw ? (JSON.parse(raw) as PipelineRunJob) : null;
   }
 
-  async status(runId: string): Promise<RunStatus | null> {
-    return (await this.redis.hget(this.keys.run(runId), 'status')) as RunStatus | null;
+  async status(tenantId: string, runId: string): Promise<RunStatus | null> {
+    return (await this.redis.hget(this.keys.run(tenantId, runId), 'status')) as RunStatus | null;
   }
 
-  async markRunning(runId: string, at: Date, workerInstance: string): Promise<void> {
-    await this.redis.hset(this.keys.run(runId), { status: 'RUNNING', started_at: at.toISOString(), worker_instance: workerInstance });
+  async markRunning(tenantId: string, runId: string, at: Date, workerInstance: string): Promise<void> {
+    await this.redis.hset(this.keys.run(tenantId, runId), { status: 'RUNNING', started_at: at.toISOString(), worker_instance: workerInstance });
   }
 
-  async recordProgress(runId: string, progress: { stepsDone: number; stepsTotal: number; steps: unknown[] }): Promise<void> {
-    await this.redis.hset(this.keys.run(runId), {
+  async recordProgress(tenantId: string, runId: string, progress: { stepsDone: number; stepsTotal: number; steps: unknown[] }): Promise<void> {
+    await this.redis.hset(this.keys.run(tenantId, runId), {
       steps_done: String(progress.stepsDone),
       steps_total: String(progress.stepsTotal),
       steps: JSON.stringify(progress.steps),
@@ -141,8 +145,12 @@ export class RunStore {
    * Moves the run to a terminal status once: returns false when it already was terminal
    * (so the caller does not release or count it twice).
    */
-  async markTerminal(runId: string, outcome: { status: RunStatus; at: Date; durationMs: number | null; errorMessage?: string | null; steps?: unknown[]; stepsDone?: number; stepsTotal?: number }): Promise<boolean> {
-    const key = this.keys.run(runId);
+  async markTerminal(
+    tenantId: string,
+    runId: string,
+    outcome: { status: RunStatus; at: Date; durationMs: number | null; errorMessage?: string | null; steps?: unknown[]; stepsDone?: number; stepsTotal?: number },
+  ): Promise<boolean> {
+    const key = this.keys.run(tenantId, runId);
     const fields: Record<string, string> = {
       status: outcome.status,
       ended_at: outcome.at.toISOString(),
@@ -156,13 +164,13 @@ export class RunStore {
     return previous !== 'MISSING' && !TERMINAL_STATUSES.includes(previous as RunStatus);
   }
 
-  async requestCancel(runId: string): Promise<void> {
-    await this.redis.hset(this.keys.run(runId), 'cancel_requested', '1');
+  async requestCancel(tenantId: string, runId: string): Promise<void> {
+    await this.redis.hset(this.keys.run(tenantId, runId), 'cancel_requested', '1');
   }
 
-  /** Removes a run that never got enqueued (admission refunded). */
-  async discard(runId: string, tenantId: string): Promise<void> {
-    await this.redis.multi().del(this.keys.run(runId)).zrem(this.keys.tenantRuns(tenantId), runId).exec();
+  /** Removes a run that never got enqueued (admission refunded). One slot: both keys carry the tenant's tag. */
+  async discard(tenantId: string, runId: string): Promise<void> {
+    await this.redis.multi().del(this.keys.run(tenantId, runId)).zrem(this.keys.tenantRuns(tenantId), runId).exec();
   }
 
   /** Recent run ids of a tenant, newest first, created within [sinceMs, untilMs]. */

@@ -66,7 +66,7 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
     if (outcome.outcome === 'profile_missing') throw new AppError(503, 'DEPENDENCY_UNAVAILABLE', 'Tenant profile unavailable, retry shortly');
     if (outcome.outcome !== 'admitted') {
       const existingId = outcome.outcome === 'existing' ? outcome.runId : runId;
-      const existing = await deps.runStore.get(existingId);
+      const existing = await deps.runStore.get(req.tenantId, existingId);
       // The same Idempotency-Key with another pipeline or other parameters is a client bug, not a replay.
       if (outcome.outcome === 'existing' && outcome.reason === 'idempotency_key' && existing && existing.fingerprint !== (fingerprint ?? null)) {
         throw new AppError(409, 'IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used for a different pipeline or different parameters');
@@ -92,7 +92,7 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
       await deps.enqueue(job);
     } catch (err) {
       await deps.refund({ tenantId: req.tenantId, runId, admittedAt: now, ...(fingerprint ? { fingerprint } : {}), ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}) });
-      await deps.runStore.discard(runId, req.tenantId).catch(() => undefined);
+      await deps.runStore.discard(req.tenantId, runId).catch(() => undefined);
       throw isAppError(err) ? err : dependencyUnavailable('The run queue', err);
     }
     return { kind: 'created', pipelineLoggingId: runId, pipelineId, tenantId: req.tenantId, status: 'PENDING' };

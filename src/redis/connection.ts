@@ -1,7 +1,30 @@
-import Redis from 'ioredis';
-import type { RedisOptions } from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+import type { HostPort } from '../config';
 
-export type { Redis };
+export type { Redis, Cluster, HostPort };
+
+/**
+ * What the product's code depends on: one Redis server or a Redis Cluster. Both speak the same
+ * commands; on a Cluster every Lua script, MULTI and multi-key command must stay within one hash
+ * slot (keys.ts tags every key of a tenant with `{t:<tenantId>}` for that).
+ */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: the URL of one server, or seed nodes of a cluster (the client discovers the others). */
+export type RedisTarget = { kind: 'standalone'; url: string } | { kind: 'cluster'; nodes: HostPort[] };
+
+export function redisTargetOf(redis: { url: string; clusterNodes: HostPort[] }): RedisTarget {
+  return redis.clusterNodes.length > 0 ? { kind: 'cluster', nodes: redis.clusterNodes } : { kind: 'standalone', url: redis.url };
+}
+
+/** For logs and error messages: the cluster's seed nodes, or the URL without its password. */
+export function describeTarget(target: RedisTarget): string {
+  if (target.kind === 'cluster') return `cluster ${target.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+  const url = new URL(target.url);
+  if (url.password) url.password = '***';
+  return url.toString();
+}
 
 export interface RedisConnectOptions {
   /** Fail commands fast when disconnected (API): no offline queue, bounded command time. */
@@ -12,36 +35,64 @@ export interface RedisConnectOptions {
   connectionName?: string;
 }
 
-export function createRedis(url: string, options: RedisConnectOptions = {}): Redis {
-  const base: RedisOptions = {
-    lazyConnect: false,
-    connectionName: options.connectionName,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  };
-  if (options.forBullMQ) {
-    return new Redis(url, { ...base, maxRetriesPerRequest: null, enableReadyCheck: false });
-  }
+const retryDelayMs = (attempt: number): number => Math.min(attempt * 200, 2000);
+
+/** What each kind of connection needs, whether it talks to one server or to a cluster. */
+interface Behaviour {
+  node: RedisOptions;
+  offlineQueue: boolean;
+  autoPipelining: boolean;
+  /** Commands sent on their own even with auto-pipelining on (see failFast below). */
+  notPipelined?: string[];
+  readyCheck: boolean;
+}
+
+function behaviourOf(options: RedisConnectOptions): Behaviour {
+  const node: RedisOptions = { connectionName: options.connectionName };
+  if (options.forBullMQ) return { node: { ...node, maxRetriesPerRequest: null }, offlineQueue: true, autoPipelining: false, readyCheck: false };
   if (options.failFast) {
-    return new Redis(url, {
-      ...base,
-      enableOfflineQueue: false,
-      // Commands issued in the same tick by concurrent requests share one round trip.
-      enableAutoPipelining: true,
-      // ioredis sends one auto-pipeline at a time, so while Redis is frozen a batch waits for the previous
-      // batch's timeout before its own starts: 2 x commandTimeout. The first command of a request (the
-      // API-key and profile lookups) and the readiness ping go out at once instead, so a request meets
-      // a frozen Redis after one timeout and answers 503 DEPENDENCY_UNAVAILABLE well inside 2 s.
-      autoPipeliningIgnoredCommands: ['hgetall', 'ping'],
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs ?? 1000,
-      connectTimeout: options.commandTimeoutMs ?? 1000,
+    const ms = options.commandTimeoutMs ?? 1000;
+    // Commands issued in the same tick by concurrent requests share one round trip (per node on a cluster).
+    // ioredis sends one auto-pipeline at a time, so while Redis is frozen a batch waits for the previous batch's
+    // timeout before its own starts: 2 x commandTimeout. The first command of a request (the API-key and profile
+    // lookups) and the readiness ping go out at once instead, so a request meets a frozen Redis after one timeout
+    // and answers 503 DEPENDENCY_UNAVAILABLE well inside 2 s.
+    const notPipelined = ['hgetall', 'ping'];
+    return { node: { ...node, maxRetriesPerRequest: 1, commandTimeout: ms, connectTimeout: ms }, offlineQueue: false, autoPipelining: true, notPipelined, readyCheck: true };
+  }
+  return { node: { ...node, maxRetriesPerRequest: 3 }, offlineQueue: true, autoPipelining: false, readyCheck: true };
+}
+
+/** A string is the URL of one server (benchmarks and tools); the product passes a RedisTarget. */
+export function createRedis(target: RedisTarget | string, options: RedisConnectOptions = {}): RedisClient {
+  const where: RedisTarget = typeof target === 'string' ? { kind: 'standalone', url: target } : target;
+  const b = behaviourOf(options);
+  if (where.kind === 'standalone') {
+    return new Redis(where.url, {
+      ...b.node,
+      lazyConnect: false,
+      retryStrategy: retryDelayMs,
+      enableOfflineQueue: b.offlineQueue,
+      enableAutoPipelining: b.autoPipelining,
+      ...(b.notPipelined ? { autoPipeliningIgnoredCommands: b.notPipelined } : {}),
+      enableReadyCheck: b.readyCheck,
     });
   }
-  return new Redis(url, { ...base, maxRetriesPerRequest: 3 });
+  const clusterOptions: ClusterOptions = {
+    // Node connections do not reconnect on their own in ioredis: the cluster refreshes its slot map instead.
+    redisOptions: b.node,
+    clusterRetryStrategy: retryDelayMs,
+    enableOfflineQueue: b.offlineQueue,
+    enableAutoPipelining: b.autoPipelining,
+    ...(b.notPipelined ? { autoPipeliningIgnoredCommands: b.notPipelined } : {}),
+    enableReadyCheck: b.readyCheck,
+    slotsRefreshTimeout: Math.max(1000, options.commandTimeoutMs ?? 1000),
+  };
+  return new Cluster(where.nodes, clusterOptions);
 }
 
 /** Waits until the connection is ready or fails after `timeoutMs`. */
-export async function waitForReady(redis: Redis, timeoutMs = 5000): Promise<void> {
+export async function waitForReady(redis: RedisClient, timeoutMs = 5000): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -61,7 +112,7 @@ export async function waitForReady(redis: Redis, timeoutMs = 5000): Promise<void
 }
 
 /** Closes a connection, falling back to disconnect when QUIT cannot be sent. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   try {
     await redis.quit();

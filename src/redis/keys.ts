@@ -1,7 +1,9 @@
 /**
  * Every Redis key name of the product comes from here. Keys of one tenant share the hash tag
- * `{t:<tenantId>}` so that the Lua scripts touching them run on Redis Cluster.
- * BullMQ's own keys live under `bullPrefix`.
+ * `{t:<tenantId>}`, so one cluster slot holds all of them: the Lua scripts and MULTIs over a
+ * tenant's keys (admission, its run records, its schedules) run on Redis Cluster. Global indexes
+ * (due schedules, the deferred queue, the log outbox) live in other slots; code that touches both
+ * does so in single-slot steps (see the callers' comments). BullMQ's own keys live under `bullPrefix`.
  */
 export class RedisKeys {
   readonly bullPrefix: string;
@@ -64,9 +66,9 @@ export class RedisKeys {
   }
 
   // --- runs ------------------------------------------------------------------------------
-  /** Hash: live state of one run (tenant, pipeline, status, progress, steps JSON, timings). */
-  run(runId: string): string {
-    return `${this.prefix}:run:${runId}`;
+  /** Hash: live state of one run (tenant, pipeline, status, progress, steps JSON, timings); in the tenant's slot. */
+  run(tenantId: string, runId: string): string {
+    return this.tenant(tenantId, `run:${runId}`);
   }
   /** String: run id of the in-flight run with the same pipeline + parameters fingerprint. */
   inflight(tenantId: string, fingerprint: string): string {
@@ -76,7 +78,7 @@ export class RedisKeys {
   idempotency(tenantId: string, key: string): string {
     return this.tenant(tenantId, `idem:${key}`);
   }
-  /** Sorted set: run id → end time (ms) of finished runs whose terminal warehouse row is not confirmed yet. */
+  /** Sorted set: `<tenantId>|<runId>` → end time (ms) of finished runs whose terminal warehouse row is not confirmed yet. */
   logsUnconfirmed(): string {
     return `${this.prefix}:logs:unconfirmed`;
   }
@@ -90,13 +92,13 @@ export class RedisKeys {
   }
 
   // --- scheduler -------------------------------------------------------------------------
-  /** Sorted set: config id → next fire time (ms). The due index. */
+  /** Sorted set: `<tenantId>:<configId>` → next fire time (ms). The due index. */
   scheduleDue(): string {
     return `${this.prefix}:sched:due`;
   }
-  /** Hash: one schedule config as the tick needs it. */
-  schedule(configId: string): string {
-    return `${this.prefix}:sched:cfg:${configId}`;
+  /** Hash: one schedule config as the tick needs it; in the tenant's slot. */
+  schedule(tenantId: string, configId: string): string {
+    return this.tenant(tenantId, `sched:cfg:${configId}`);
   }
   /** Set of one tenant's schedule config ids. */
   tenantSchedules(tenantId: string): string {
@@ -107,16 +109,19 @@ export class RedisKeys {
     return `${this.prefix}:sched:deferred`;
   }
   /**
-   * Sorted set: `<configId>|<fireMs>` → lease deadline (ms); fires claimed by a tick and not yet
+   * Sorted set: `<tenantId>:<configId>|<fireMs>` → lease deadline (ms); fires claimed by a tick and not yet
    * settled, so a tick that dies mid-way is finished by a later one. Its hash tag is the full
    * name of `scheduleDue()`, which puts both keys in one cluster slot for the claim script.
    */
   scheduleInflight(): string {
     return `{${this.scheduleDue()}}:inflight`;
   }
-  /** Hash: deferred run id → entry JSON (the request to retry and why it waits). */
+  /**
+   * Hash: deferred run id → entry JSON (the request to retry and why it waits). Tagged with the full
+   * name of `deferredQueue()`, so the queue and its entries change together in one MULTI.
+   */
   deferredEntries(): string {
-    return `${this.prefix}:sched:deferred:entries`;
+    return `{${this.deferredQueue()}}:entries`;
   }
   /** Sorted set: one tenant's deferred run ids by enqueue time (processing one tenant is O(its queue)). */
   tenantDeferred(tenantId: string): string {
@@ -131,9 +136,25 @@ export class RedisKeys {
     return `${this.prefix}:lock:${name}`;
   }
 
+  /** String marker: a one-off migration of the key layout ran (see src/system/migrate-redis-keys.ts). */
+  migrationDone(name: string): string {
+    return `${this.prefix}:migrated:${name}`;
+  }
+
   // --- rate limiting ---------------------------------------------------------------------
   /** Prefix handed to rate-limiter-flexible for one limiter. */
   rateLimit(name: string): string {
     return `${this.prefix}:rl:${name}`;
+  }
+
+  // --- names used before keys were tenant-tagged; read once by the migration, never written ---
+  legacyRunPattern(): string {
+    return `${this.prefix}:run:*`;
+  }
+  legacySchedulePattern(): string {
+    return `${this.prefix}:sched:cfg:*`;
+  }
+  legacyDeferredEntries(): string {
+    return `${this.prefix}:sched:deferred:entries`;
   }
 }

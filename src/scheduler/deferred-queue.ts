@@ -1,4 +1,4 @@
-import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import { isAppError } from '../shared/errors';
 import { pipelineIdOf } from '../shared/ids';
@@ -14,6 +14,12 @@ import type { SchedulerBaseDeps } from './types';
  * The execution queue for fires that could not start when they fired: the tenant was at its
  * concurrent limit, or (overlap policy `queue`) the config's previous run was still going.
  * Entries keep their run id, so retrying is idempotent; they are retried in enqueue order.
+ *
+ * Three keys: the global queue and the entries hash (one cluster slot, changed together in one
+ * MULTI) and each tenant's queue (its own slot). Invariant: an id is in a tenant's queue only while
+ * its entry exists — the entry is written before the tenant queue on add and deleted before it on
+ * removal. A reader that meets an id without an entry drops it as an orphan, which is exactly the
+ * state between the two steps (or after a crash between them), so readers tolerate the gap.
  */
 export interface DeferredEntry {
   run_id: string;
@@ -31,7 +37,7 @@ export interface DeferredEntry {
 
 export interface DeferredDeps extends SchedulerBaseDeps {
   trigger: TriggerRun;
-  getRunStatus(runId: string): Promise<RunStatus | null>;
+  getRunStatus(tenantId: string, runId: string): Promise<RunStatus | null>;
   /** Tenants processed at once (entries of one tenant are always processed in order). */
   concurrency?: number;
 }
@@ -46,12 +52,23 @@ export interface DeferredSummary {
 
 const MAX_ENTRIES_PER_CALL = 10_000;
 
-/** Adds an entry on a pipeline/multi the caller executes; NX keeps an entry's place when re-added. */
-export function addDeferred(tx: ChainableCommander, keys: RedisKeys, entry: DeferredEntry): void {
-  const score = Date.parse(entry.enqueued_at);
-  tx.zadd(keys.deferredQueue(), 'NX', score, entry.run_id)
-    .zadd(keys.tenantDeferred(entry.tenant_id), 'NX', score, entry.run_id)
-    .hset(keys.deferredEntries(), entry.run_id, JSON.stringify(entry));
+/** Adds entries (global queue and entries first, then the tenants' queues); NX keeps an entry's place when re-added. */
+export async function addDeferred(redis: RedisClient, keys: RedisKeys, entries: DeferredEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const score = (e: DeferredEntry): number => Date.parse(e.enqueued_at);
+  const tx = redis.multi();
+  for (const e of entries) tx.zadd(keys.deferredQueue(), 'NX', score(e), e.run_id).hset(keys.deferredEntries(), e.run_id, JSON.stringify(e));
+  await tx.exec();
+  await Promise.all(entries.map((e) => redis.zadd(keys.tenantDeferred(e.tenant_id), 'NX', score(e), e.run_id)));
+}
+
+/** Removes settled entries: the global queue and entries in one MULTI first, then the tenants' queues. */
+async function removeDeferred(redis: RedisClient, keys: RedisKeys, entries: DeferredEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const tx = redis.multi();
+  for (const e of entries) tx.zrem(keys.deferredQueue(), e.run_id).hdel(keys.deferredEntries(), e.run_id);
+  await tx.exec();
+  await Promise.all(entries.map((e) => redis.zrem(keys.tenantDeferred(e.tenant_id), e.run_id)));
 }
 
 export const queueRowOf = (entry: DeferredEntry, state: QueueRow['state'], startedAt: Date | null): QueueRow => ({
@@ -111,7 +128,7 @@ export async function processDeferredQueue(deps: DeferredDeps, now: Date, option
   await mapWithConcurrency([...byTenant.values()], deps.concurrency ?? 20, async (entries) => {
     for (const [index, entry] of entries.entries()) {
       if (entry.after_run_id) {
-        const status = await deps.getRunStatus(entry.after_run_id);
+        const status = await deps.getRunStatus(entry.tenant_id, entry.after_run_id);
         if (status !== null && !TERMINAL_STATUSES.includes(status)) {
           summary.still_waiting += 1;
           continue;
@@ -151,11 +168,7 @@ export async function processDeferredQueue(deps: DeferredDeps, now: Date, option
   });
 
   if (settled.length > 0) {
-    const tx = redis.multi();
-    for (const entry of settled) {
-      tx.zrem(keys.deferredQueue(), entry.run_id).zrem(keys.tenantDeferred(entry.tenant_id), entry.run_id).hdel(keys.deferredEntries(), entry.run_id);
-    }
-    await tx.exec();
+    await removeDeferred(redis, keys, settled);
     await updateConfigsAfterSettle(deps, fireRows, now);
   }
   await writeQueueRows(deps.warehouse, queueRows, now);
@@ -169,6 +182,7 @@ async function updateConfigsAfterSettle(deps: DeferredDeps, fireRows: FireRow[],
     deps.redis,
     deps.keys,
     fireRows.map((row) => ({
+      tenantId: row.tenant_id,
       configId: row.config_id,
       // Only a started run is tracked for overlap; a refused one leaves the previous run id in place.
       fields: {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import { isAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
@@ -29,10 +29,11 @@ export interface FireOutcome {
 }
 
 export interface FireDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   trigger: TriggerRun;
-  getRunStatus(runId: string): Promise<RunStatus | null>;
+  /** The live status of one of the tenant's runs (null when Redis no longer holds it). */
+  getRunStatus(tenantId: string, runId: string): Promise<RunStatus | null>;
   logger?: Logger;
 }
 
@@ -74,7 +75,7 @@ export async function handleFire(deps: FireDeps, fire: Fire, now: Date): Promise
   }
 
   if (config.overlap_policy !== 'allow' && config.last_run_id && config.last_run_id !== runId) {
-    const previous = await unfinishedStatus(deps, config.last_run_id);
+    const previous = await unfinishedStatus(deps, config.tenant_id, config.last_run_id);
     if (previous) {
       const why = `previous run ${config.last_run_id} is ${previous}`;
       if (config.overlap_policy === 'skip') return outcome('SKIPPED', `${why}; overlap_policy skip`);
@@ -109,8 +110,8 @@ export async function handleFire(deps: FireDeps, fire: Fire, now: Date): Promise
 }
 
 /** The previous run's status when it is still going (or still waiting in the execution queue). */
-async function unfinishedStatus(deps: FireDeps, runId: string): Promise<string | null> {
-  const status = await deps.getRunStatus(runId);
+async function unfinishedStatus(deps: FireDeps, tenantId: string, runId: string): Promise<string | null> {
+  const status = await deps.getRunStatus(tenantId, runId);
   if (status !== null) return TERMINAL_STATUSES.includes(status) ? null : status;
   return (await deps.redis.hexists(deps.keys.deferredEntries(), runId)) === 1 ? 'QUEUED' : null;
 }

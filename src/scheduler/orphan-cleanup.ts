@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { Logger } from '../shared/logger';
 import type { RedisKeys } from '../redis/keys';
 import type { PipelineRunJob } from '../queues/pipeline-runs';
@@ -7,7 +7,7 @@ import type { RunFinaliser } from '../queues/run-finaliser';
 import type { RunStore } from '../queues/run-store';
 
 export interface OrphanCleanupDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   runStore: RunStore;
   finaliser: RunFinaliser;
@@ -37,7 +37,7 @@ export async function cleanupOrphanedRuns(deps: OrphanCleanupDeps, now: Date): P
     const expired = await deps.redis.zrangebyscore(deps.keys.running(tenantId), '-inf', now.getTime());
     for (const runId of expired) {
       summary.orphaned += 1;
-      const job = await deps.runStore.getJob(runId);
+      const job = await deps.runStore.getJob(tenantId, runId);
       if (!job) {
         await deps.releaseSlot(tenantId, runId);
         summary.slots_released += 1;

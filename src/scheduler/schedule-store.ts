@@ -2,6 +2,7 @@ import type { Clock } from '../shared/clock';
 import { AppError, notFound } from '../shared/errors';
 import { newId, UUID_PATTERN } from '../shared/ids';
 import { decodeConfig, encodeConfig } from './config-hash';
+import { dueMember } from './due-index';
 import { nextFireTime, nextFireTimes } from './cron';
 import { writeConfigRow } from './rows';
 import { createScheduleSchema, patchScheduleSchema, validateScheduleBody } from './schedule-schemas';
@@ -10,8 +11,15 @@ import type { ScheduleConfig, ScheduleView, SchedulerBaseDeps } from './types';
 
 /**
  * Schedule configs of a tenant. Redis holds what the tick needs (config hash, the tenant's set,
- * the due index: config id → next fire ms, active configs only); the warehouse holds the
- * history (`customers.customer_pipeline_configs`, deletion = tombstone row).
+ * the due index: `<tenant>:<config id>` → next fire ms, active configs only); the warehouse holds
+ * the history (`customers.customer_pipeline_configs`, deletion = tombstone row).
+ *
+ * The config hash and the tenant's set share the tenant's cluster slot; the due index is global (one
+ * sorted set the tick reads by score), so no single command can change both. Invariant: a schedule
+ * is in the due index only while its hash exists — the index is written last on create and removed
+ * first on delete. A crash between the two steps leaves either a hash that never fires (create) or a
+ * hash no longer due (delete, removed again on retry); the tick treats a due member whose hash is
+ * missing as deleted and drops it, so readers tolerate either gap.
  */
 export interface ScheduleStoreDeps extends SchedulerBaseDeps {
   clock: Clock;
@@ -41,9 +49,8 @@ export async function createSchedule(deps: ScheduleStoreDeps, tenantId: string, 
   };
   const next = config.is_active ? nextFireTime(config.schedule_cron, config.timezone, now) : null;
   const { keys } = deps;
-  const tx = deps.redis.multi().hset(keys.schedule(config.config_id), encodeConfig(config)).sadd(keys.tenantSchedules(tenantId), config.config_id);
-  if (next) tx.zadd(keys.scheduleDue(), next.getTime(), config.config_id);
-  await tx.exec();
+  await deps.redis.multi().hset(keys.schedule(tenantId, config.config_id), encodeConfig(config)).sadd(keys.tenantSchedules(tenantId), config.config_id).exec();
+  if (next) await deps.redis.zadd(keys.scheduleDue(), next.getTime(), dueMember({ tenantId, configId: config.config_id }));
   try {
     await writeConfigRow(deps.warehouse, config, { nextRunTime: next, deleted: false, now });
   } catch (err) {
@@ -55,16 +62,17 @@ export async function createSchedule(deps: ScheduleStoreDeps, tenantId: string, 
 }
 
 export async function listSchedules(deps: ScheduleStoreDeps, tenantId: string): Promise<ScheduleView[]> {
-  const ids = await deps.redis.smembers(deps.keys.tenantSchedules(tenantId));
+  const { redis, keys } = deps;
+  const ids = await redis.smembers(keys.tenantSchedules(tenantId));
   if (ids.length === 0) return [];
-  const pipeline = deps.redis.pipeline();
-  for (const id of ids) pipeline.hgetall(deps.keys.schedule(id));
-  pipeline.zmscore(deps.keys.scheduleDue(), ...ids);
-  const results = (await pipeline.exec()) ?? [];
-  const scores = (results[ids.length]?.[1] ?? []) as (string | null)[];
+  // The hashes (tenant slot) and the due index (global) are separate calls; auto-pipelining sends them together.
+  const [hashes, scores] = await Promise.all([
+    Promise.all(ids.map((id) => redis.hgetall(keys.schedule(tenantId, id)))),
+    redis.zmscore(keys.scheduleDue(), ...ids.map((configId) => dueMember({ tenantId, configId }))),
+  ]);
   const views: ScheduleView[] = [];
   ids.forEach((_, i) => {
-    const config = decodeConfig(results[i]?.[1] as Record<string, string> | undefined);
+    const config = decodeConfig(hashes[i]);
     if (config && config.tenant_id === tenantId) views.push(toView(config, scoreToDate(scores[i])));
   });
   return views.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.config_id.localeCompare(b.config_id));
@@ -72,7 +80,7 @@ export async function listSchedules(deps: ScheduleStoreDeps, tenantId: string): 
 
 export async function getSchedule(deps: ScheduleStoreDeps, tenantId: string, configId: string): Promise<ScheduleView> {
   const config = await loadOwned(deps, tenantId, configId);
-  const score = await deps.redis.zscore(deps.keys.scheduleDue(), configId);
+  const score = await deps.redis.zscore(deps.keys.scheduleDue(), dueMember({ tenantId, configId }));
   return toView(config, scoreToDate(score));
 }
 
@@ -87,14 +95,15 @@ export async function patchSchedule(deps: ScheduleStoreDeps, tenantId: string, c
 
   const { keys } = deps;
   const timingChanged = (['schedule_cron', 'timezone', 'is_active'] as const).some((f) => patch[f] !== undefined && patch[f] !== existing[f]);
-  let next = scoreToDate(await deps.redis.zscore(keys.scheduleDue(), configId));
-  const tx = deps.redis.multi().hset(keys.schedule(configId), encodeConfig(updated));
+  const member = dueMember({ tenantId, configId });
+  let next = scoreToDate(await deps.redis.zscore(keys.scheduleDue(), member));
+  // Hash first, then the index (another slot): a tick in between fires the old time with the new config.
+  await deps.redis.hset(keys.schedule(tenantId, configId), encodeConfig(updated));
   if (timingChanged) {
     next = updated.is_active ? nextFireTime(updated.schedule_cron, updated.timezone, now) : null;
-    if (next) tx.zadd(keys.scheduleDue(), next.getTime(), configId);
-    else tx.zrem(keys.scheduleDue(), configId);
+    if (next) await deps.redis.zadd(keys.scheduleDue(), next.getTime(), member);
+    else await deps.redis.zrem(keys.scheduleDue(), member);
   }
-  await tx.exec();
   await writeConfigRow(deps.warehouse, updated, { nextRunTime: next, deleted: false, now });
   return toView(updated, next);
 }
@@ -117,7 +126,7 @@ async function loadOwned(deps: ScheduleStoreDeps, tenantId: string, configId: st
   // Another tenant's config answers exactly like a missing one: its existence is not revealed.
   const missing = notFound('SCHEDULE_NOT_FOUND', `Schedule not found: ${configId}`);
   if (!UUID_PATTERN.test(configId)) throw missing;
-  const config = decodeConfig(await deps.redis.hgetall(deps.keys.schedule(configId)));
+  const config = decodeConfig(await deps.redis.hgetall(deps.keys.schedule(tenantId, configId)));
   if (!config || config.tenant_id !== tenantId) throw missing;
   return config;
 }
@@ -129,14 +138,12 @@ function checkTemplate(deps: ScheduleStoreDeps, provider: string, domain: string
   deps.validateParameters?.(provider, domain, name, parameters);
 }
 
+/** The index goes first (see the invariant at the top), then the tenant's keys in one MULTI. */
 async function forget(deps: ScheduleStoreDeps, config: ScheduleConfig): Promise<void> {
   const { keys } = deps;
-  await deps.redis
-    .multi()
-    .del(keys.schedule(config.config_id))
-    .srem(keys.tenantSchedules(config.tenant_id), config.config_id)
-    .zrem(keys.scheduleDue(), config.config_id)
-    .exec();
+  const tenantId = config.tenant_id;
+  await deps.redis.zrem(keys.scheduleDue(), dueMember({ tenantId, configId: config.config_id }));
+  await deps.redis.multi().del(keys.schedule(tenantId, config.config_id)).srem(keys.tenantSchedules(tenantId), config.config_id).exec();
 }
 
 const scoreToDate = (score: string | null | undefined): Date | null => (score === null || score === undefined ? null : new Date(Number(score)));

@@ -1,24 +1,22 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
-import { loadScript } from '../redis/scripts';
+import { ScriptRunner } from '../redis/scripts';
 
 /** One config's last-run fields after a fire (or after its deferred run finally started). */
 export interface ConfigSettlement {
+  tenantId: string;
   configId: string;
   fields: Record<string, string>;
 }
 
 /**
- * Writes many settlements in one pipelined round trip. The script is loaded first (one extra
- * round trip) so the pipelined EVALSHAs cannot fail with NOSCRIPT after a Redis restart.
+ * Writes many settlements at once. Config hashes live in their tenants' slots (on a cluster, on
+ * different nodes), so each is its own script call; issued together they share a round trip per
+ * node through auto-pipelining, and a node that lacks the script loads it on NOSCRIPT.
  */
-export async function settleConfigs(redis: Redis, keys: RedisKeys, settlements: ConfigSettlement[]): Promise<void> {
-  if (settlements.length === 0) return;
-  const { lua, sha } = loadScript('schedule-settle');
-  await redis.script('LOAD', lua);
-  const pipeline = redis.pipeline();
-  for (const s of settlements) {
-    pipeline.evalsha(sha, 1, keys.schedule(s.configId), ...Object.entries(s.fields).flat());
-  }
-  await pipeline.exec();
+export async function settleConfigs(redis: RedisClient, keys: RedisKeys, settlements: ConfigSettlement[]): Promise<void> {
+  const scripts = new ScriptRunner(redis);
+  await Promise.all(
+    settlements.map((s) => scripts.run('schedule-settle', [keys.schedule(s.tenantId, s.configId)], Object.entries(s.fields).flat())),
+  );
 }

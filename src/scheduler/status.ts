@@ -20,32 +20,26 @@ const STATS_TTL_SECONDS = 8 * 86_400;
 
 /**
  * `GET /scheduler/status` without scanning runs: counts come from the due index, the deferred
- * queue, the tenants' running sets (one pipelined ZCARD each) and today's stats hash, which
- * `recordRunOutcome` maintains as runs end.
+ * queue, the tenants' running sets (one ZCARD each) and today's stats hash, which
+ * `recordRunOutcome` maintains as runs end. The keys sit in many cluster slots, so these are
+ * separate commands issued together (one round trip per node with auto-pipelining).
  */
 export async function getSchedulerStatus(deps: StatusDeps, now: Date): Promise<SchedulerStatus> {
   const { redis, keys } = deps;
   const tenants = await redis.smembers(keys.tenantIndex());
-  const pipeline = redis
-    .pipeline()
-    .zcard(keys.scheduleDue())
-    .zcount(keys.scheduleDue(), '-inf', now.getTime())
-    .zcard(keys.deferredQueue())
-    .hmget(keys.schedulerDaily(utcDay(now)), 'completed', 'failed', 'duration_ms_total', 'duration_count');
-  for (const tenantId of tenants) pipeline.zcard(keys.running(tenantId));
-  const results = (await pipeline.exec()) ?? [];
-  const value = (i: number): unknown => {
-    const entry = results[i];
-    if (entry?.[0]) throw entry[0];
-    return entry?.[1];
-  };
-  const [completed, failed, durationTotal, durationCount] = (value(3) as (string | null)[]).map((v) => Number(v ?? 0));
-  let running = 0;
-  for (let i = 0; i < tenants.length; i += 1) running += Number(value(4 + i) ?? 0);
+  const [defined, dueNow, queued, daily, runningCounts] = await Promise.all([
+    redis.zcard(keys.scheduleDue()),
+    redis.zcount(keys.scheduleDue(), '-inf', now.getTime()),
+    redis.zcard(keys.deferredQueue()),
+    redis.hmget(keys.schedulerDaily(utcDay(now)), 'completed', 'failed', 'duration_ms_total', 'duration_count'),
+    Promise.all(tenants.map((tenantId) => redis.zcard(keys.running(tenantId)))),
+  ]);
+  const [completed, failed, durationTotal, durationCount] = daily.map((v) => Number(v ?? 0));
+  const running = runningCounts.reduce((sum, n) => sum + n, 0);
   return {
-    total_active_pipelines: Number(value(0)),
-    pipelines_due_now: Number(value(1)),
-    pipelines_queued: Number(value(2)),
+    total_active_pipelines: defined,
+    pipelines_due_now: dueNow,
+    pipelines_queued: queued,
     pipelines_running: running,
     pipelines_completed_today: completed ?? 0,
     pipelines_failed_today: failed ?? 0,

@@ -3,6 +3,7 @@ import { decodeConfig } from './config-hash';
 import { mapWithConcurrency } from './concurrency';
 import { nextFireTime } from './cron';
 import { addDeferred, queueRowOf } from './deferred-queue';
+import { parseDueMember, parseLeaseMember } from './due-index';
 import { handleFire } from './fire';
 import type { Fire, FireDeps, FireOutcome } from './fire';
 import { writeFireRows, writeQueueRows } from './rows';
@@ -57,27 +58,28 @@ export async function triggerDueSchedules(deps: TickDeps, now: Date): Promise<Ti
     redis.zrangebyscore(keys.scheduleDue(), '-inf', nowMs, 'WITHSCORES', 'LIMIT', 0, deps.maxDuePerTick ?? 50_000),
     redis.zrangebyscore(keys.scheduleInflight(), '-inf', nowMs, 'WITHSCORES', 'LIMIT', 0, 10_000),
   ]);
-  const due = pairs(dueRaw).map(([configId, score]) => ({ configId, fireMs: Number(score) }));
+  const due = pairs(dueRaw).map(([member, score]) => ({ member, fireMs: Number(score) }));
   const abandoned = pairs(abandonedRaw).map(([member, lease]) => ({ member, lease, ...parseLeaseMember(member) }));
-  const configs = await loadConfigs(deps, [...due.map((d) => d.configId), ...abandoned.map((a) => a.configId)]);
+  const configs = await loadConfigs(deps, [...due.map((d) => d.member), ...abandoned.map((a) => a.dueMember)]);
 
-  // Claim due fires: compare the score read, advance it to the next fire time.
-  const claims = due.map(({ configId, fireMs }) => {
-    const config = configs.get(configId);
+  // Claim due fires: compare the score read, advance it to the next fire time. A member whose config
+  // hash is gone (deleted meanwhile) is claimed with no next time, which drops it from the index.
+  const claims = due.map(({ member, fireMs }) => {
+    const config = configs.get(member);
     const misfired = nowMs - fireMs > grace;
     const next = config?.is_active ? safeNextFire(deps, config, misfired ? now : new Date(fireMs)) : null;
-    return { configId, fireMs, misfired, nextMs: next ? next.getTime() : null };
+    return { member, fireMs, misfired, nextMs: next ? next.getTime() : null };
   });
   const fires: Fire[] = [];
   const releaseOnly: string[] = [];
   for (let i = 0; i < claims.length; i += CLAIM_CHUNK) {
     const chunk = claims.slice(i, i + CLAIM_CHUNK);
-    const args = chunk.flatMap((c) => [c.configId, c.fireMs, c.nextMs ?? '']);
+    const args = chunk.flatMap((c) => [c.member, c.fireMs, c.nextMs ?? '']);
     const won = await scripts.run<number[]>('schedule-claim', [keys.scheduleDue(), keys.scheduleInflight()], [leaseUntil, ...args]);
     chunk.forEach((c, j) => {
       if (won[j] !== 1) return;
-      const leaseMember = `${c.configId}|${c.fireMs}`;
-      const config = configs.get(c.configId);
+      const leaseMember = `${c.member}|${c.fireMs}`;
+      const config = configs.get(c.member);
       // A deleted or paused config leaves the index without firing.
       if (!config?.is_active) releaseOnly.push(leaseMember);
       else fires.push({ config, fireMs: c.fireMs, misfired: c.misfired, nextMs: c.nextMs, leaseMember });
@@ -90,7 +92,7 @@ export async function triggerDueSchedules(deps: TickDeps, now: Date): Promise<Ti
     const won = await scripts.run<number[]>('schedule-reclaim', [keys.scheduleInflight()], [leaseUntil, ...args]);
     abandoned.forEach((a, j) => {
       if (won[j] !== 1) return;
-      const config = a.configId ? configs.get(a.configId) : undefined;
+      const config = a.ref ? configs.get(a.dueMember) : undefined;
       if (!config?.is_active || a.fireMs === null) releaseOnly.push(a.member);
       else fires.push({ config, fireMs: a.fireMs, misfired: false, nextMs: null, leaseMember: a.member });
     });
@@ -105,15 +107,12 @@ export async function triggerDueSchedules(deps: TickDeps, now: Date): Promise<Ti
 async function settle(deps: TickDeps, outcomes: FireOutcome[], releaseOnly: string[], now: Date): Promise<void> {
   const { redis, keys } = deps;
   const deferred = outcomes.filter((o) => o.deferred !== null);
-  if (deferred.length > 0) {
-    const tx = redis.multi();
-    for (const o of deferred) if (o.deferred) addDeferred(tx, keys, o.deferred);
-    await tx.exec();
-  }
+  await addDeferred(redis, keys, deferred.flatMap((o) => (o.deferred ? [o.deferred] : [])));
   await settleConfigs(
     redis,
     keys,
     outcomes.map((o) => ({
+      tenantId: o.fire.config.tenant_id,
       configId: o.fire.config.config_id,
       fields: {
         last_run_time: new Date(o.fire.fireMs).toISOString(),
@@ -146,17 +145,22 @@ async function settle(deps: TickDeps, outcomes: FireOutcome[], releaseOnly: stri
   for (let i = 0; i < members.length; i += 5_000) await redis.zrem(keys.scheduleInflight(), ...members.slice(i, i + 5_000));
 }
 
-async function loadConfigs(deps: TickDeps, ids: (string | null)[]): Promise<Map<string, ScheduleConfig>> {
-  const unique = [...new Set(ids.filter((id): id is string => id !== null))];
+/**
+ * The configs of due members, keyed by member. Their hashes sit in many tenants' slots, so each is
+ * its own HGETALL; a chunk issued at once shares one round trip per node through auto-pipelining.
+ */
+async function loadConfigs(deps: TickDeps, members: string[]): Promise<Map<string, ScheduleConfig>> {
+  const refs = [...new Set(members)].flatMap((member) => {
+    const ref = parseDueMember(member);
+    return ref ? [{ member, ref }] : [];
+  });
   const out = new Map<string, ScheduleConfig>();
-  for (let i = 0; i < unique.length; i += 5_000) {
-    const chunk = unique.slice(i, i + 5_000);
-    const pipeline = deps.redis.pipeline();
-    for (const id of chunk) pipeline.hgetall(deps.keys.schedule(id));
-    const results = (await pipeline.exec()) ?? [];
-    chunk.forEach((id, j) => {
-      const config = decodeConfig(results[j]?.[1] as Record<string, string> | undefined);
-      if (config) out.set(id, config);
+  for (let i = 0; i < refs.length; i += 5_000) {
+    const chunk = refs.slice(i, i + 5_000);
+    const hashes = await Promise.all(chunk.map(({ ref }) => deps.redis.hgetall(deps.keys.schedule(ref.tenantId, ref.configId))));
+    chunk.forEach(({ member, ref }, j) => {
+      const config = decodeConfig(hashes[j]);
+      if (config && config.tenant_id === ref.tenantId && config.config_id === ref.configId) out.set(member, config);
     });
   }
   return out;
@@ -190,9 +194,3 @@ const pairs = (flat: string[]): [string, string][] => {
   for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i] as string, flat[i + 1] as string]);
   return out;
 };
-
-function parseLeaseMember(member: string): { configId: string | null; fireMs: number | null } {
-  const at = member.lastIndexOf('|');
-  const fireMs = Number(member.slice(at + 1));
-  return at > 0 && Number.isFinite(fireMs) ? { configId: member.slice(0, at), fireMs } : { configId: null, fireMs: null };
-}

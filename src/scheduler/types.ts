@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { Logger } from '../shared/logger';
 import type { RedisKeys } from '../redis/keys';
 import type { Warehouse } from '../warehouse/types';
@@ -32,7 +32,7 @@ export interface ScheduleView extends Omit<ScheduleConfig, 'last_run_id'> {
 
 /** The clients every scheduler routine needs. */
 export interface SchedulerBaseDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   warehouse: Warehouse;
   logger?: Logger;

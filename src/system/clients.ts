@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { Logger } from '../shared/logger';
-import { closeRedis, createRedis, waitForReady } from '../redis/connection';
-import type { Redis } from '../redis/connection';
+import { closeRedis, createRedis, redisTargetOf, waitForReady } from '../redis/connection';
+import type { RedisClient } from '../redis/connection';
 import { createKeyManager } from '../security';
 import type { KeyManager } from '../security/key-manager';
 import { createWarehouse } from '../warehouse';
@@ -10,11 +10,11 @@ import type { Warehouse } from '../warehouse/types';
 /** Every external connection of one process, and the order they close in. */
 export interface Clients {
   /** Fail-fast connection for the request path (no offline queue, bounded command time). */
-  redis: Redis;
+  redis: RedisClient;
   /** BullMQ connection (`maxRetriesPerRequest: null`), shared by queues and workers of this process. */
-  bull: Redis;
+  bull: RedisClient;
   /** Subscriber connection for run cancellation messages. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   warehouse: Warehouse;
   keyManager: KeyManager;
   close(): Promise<void>;
@@ -26,9 +26,11 @@ export interface ClientOverrides {
 }
 
 export async function createClients(config: Config, logger: Logger, overrides: ClientOverrides = {}): Promise<Clients> {
-  const redis = createRedis(config.redis.url, { failFast: true, commandTimeoutMs: config.redis.commandTimeoutMs, connectionName: 'cv-api' });
-  const bull = createRedis(config.redis.url, { forBullMQ: true, connectionName: 'cv-bull' });
-  const subscriber = createRedis(config.redis.url, { forBullMQ: true, connectionName: 'cv-sub' });
+  // One server or a cluster (REDIS_CLUSTER_NODES): every connection of the process goes to the same place.
+  const target = redisTargetOf(config.redis);
+  const redis = createRedis(target, { failFast: true, commandTimeoutMs: config.redis.commandTimeoutMs, connectionName: 'cv-api' });
+  const bull = createRedis(target, { forBullMQ: true, connectionName: 'cv-bull' });
+  const subscriber = createRedis(target, { forBullMQ: true, connectionName: 'cv-sub' });
   for (const c of [redis, bull, subscriber]) c.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   await waitForReady(redis, 10000);
   const warehouse = overrides.warehouse ?? (await createWarehouse(config.warehouse, { dataDir: config.dataDir, logger }));

@@ -5,7 +5,7 @@ import { utcDay } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../observability/metrics';
 import type { RedisKeys } from '../redis/keys';
-import type { Redis } from '../redis/connection';
+import type { RedisClient } from '../redis/connection';
 import type { Warehouse } from '../warehouse/types';
 import { AppError, isAppError } from '../shared/errors';
 import { pipelineIdOf } from '../shared/ids';
@@ -34,8 +34,8 @@ import type { Seats } from './seats';
 
 export interface RunServicesDeps {
   config: Config;
-  redis: Redis;
-  bull: Redis;
+  redis: RedisClient;
+  bull: RedisClient;
   keys: RedisKeys;
   warehouse: Warehouse;
   clock: Clock;
@@ -79,13 +79,13 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     logger: deps.logger,
     metrics: deps.metrics,
     recordTerminal: async (job) => {
-      const live = await runStore.get(job.pipelineLoggingId);
+      const live = await runStore.get(job.tenantId, job.pipelineLoggingId);
       if (live) writeRunFromLive(deps.logWriter, live);
     },
     release: async (job, status, fingerprint) => {
       await deps.admission.release(job.tenantId, job.pipelineLoggingId, status === 'PENDING' || status === 'RUNNING' ? 'FAILED' : status, fingerprint ?? undefined);
     },
-    trackFinished: (job, at) => deps.outbox.track(job.pipelineLoggingId, at),
+    trackFinished: (job, at) => deps.outbox.track(job.tenantId, job.pipelineLoggingId, at),
     onRunFinished: deps.onRunFinished,
   });
   const startRun = createTriggerRun<Template>({

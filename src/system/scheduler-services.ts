@@ -1,7 +1,7 @@
 import type { ApiDeps } from '../api/deps';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
-import type { Redis } from '../redis/connection';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import type { Warehouse } from '../warehouse/types';
 import type { TemplateRegistry } from '../pipelines/template-registry';
@@ -25,7 +25,7 @@ type Json = Record<string, unknown>;
 const json = <T>(value: T): Json => value as unknown as Json;
 
 export interface SchedulerServicesDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   warehouse: Warehouse;
   clock: Clock;
@@ -51,7 +51,7 @@ export interface SchedulerServices {
 /** Schedules, the tick, the deferred queue and the maintenance routines — the same code for both drivers. */
 export function buildSchedulerServices(deps: SchedulerServicesDeps): SchedulerServices {
   const { redis, keys, warehouse, logger } = deps;
-  const getRunStatus = (runId: string): Promise<RunStatus | null> => deps.runStore.status(runId);
+  const getRunStatus = (tenantId: string, runId: string): Promise<RunStatus | null> => deps.runStore.status(tenantId, runId);
   const storeDeps = {
     redis,
     keys,

@@ -35,6 +35,7 @@ import { createClients } from './clients';
 import type { ClientOverrides, Clients } from './clients';
 import { buildRunServices } from './run-services';
 import type { RunServices } from './run-services';
+import { migrateLegacyRedisKeys } from './migrate-redis-keys';
 import { buildSchedulerServices } from './scheduler-services';
 import type { SchedulerServices } from './scheduler-services';
 import { tenantApi } from './tenant-services';
@@ -81,6 +82,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   const templates = loadTemplateRegistry(config.configsDir);
   const clients = await createClients(config, logger, options);
   const { redis, warehouse } = clients;
+  await migrateLegacyRedisKeys(redis, keys, logger);
   const tableScope = { kind: warehouse.kind, platformProjectId: config.warehouse.gcpProjectId };
   const tenantDeps: TenantDeps = { warehouse, tableScope, redis, keys, keyManager: clients.keyManager, plans, clock, logger };
   const admission = new Admission({ redis, keys, clock });
@@ -97,7 +99,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     logger,
     clock,
     flushIntervalMs: options.logFlushIntervalMs ?? 500,
-    onTerminalRunsWritten: (runIds) => outbox.confirm(runIds),
+    onTerminalRunsWritten: (finished) => outbox.confirm(finished),
   });
 
   // The scheduler needs the trigger routine; the runs need the scheduler's after-run hook. Tie the knot lazily.

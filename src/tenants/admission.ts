@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import type { Clock } from '../shared/clock';
 import { ScriptRunner } from '../redis/scripts';
@@ -12,7 +12,7 @@ import { quotaRejection } from './quota-errors';
  * plan change applies to the next trigger.
  */
 export interface AdmissionDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   clock: Clock;
 }
@@ -57,7 +57,7 @@ const IN_FLIGHT_MIN_TTL_SECONDS = 24 * 3600;
 const UNUSED = '_';
 
 export class Admission {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly clock: Clock;
   private readonly scripts: ScriptRunner;

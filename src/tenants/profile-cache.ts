@@ -1,4 +1,4 @@
-import type { Redis } from '../redis/connection';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 
 /**
@@ -38,7 +38,7 @@ export const NEGATIVE_CACHE_TTL_SECONDS = 60;
 
 const NEGATIVE_MARKER = 'unknown';
 
-export async function writeProfileCache(redis: Redis, keys: RedisKeys, tenantId: string, profile: CachedProfile): Promise<void> {
+export async function writeProfileCache(redis: RedisClient, keys: RedisKeys, tenantId: string, profile: CachedProfile): Promise<void> {
   const key = keys.tenantProfile(tenantId);
   // Replace the whole hash atomically so no reader sees a mix of old and new limits.
   await redis
@@ -59,7 +59,7 @@ export async function writeProfileCache(redis: Redis, keys: RedisKeys, tenantId:
     .exec();
 }
 
-export async function readProfileCache(redis: Redis, keys: RedisKeys, tenantId: string): Promise<CachedProfile | null> {
+export async function readProfileCache(redis: RedisClient, keys: RedisKeys, tenantId: string): Promise<CachedProfile | null> {
   const h = await redis.hgetall(keys.tenantProfile(tenantId));
   if (h.status !== 'ACTIVE' && h.status !== 'SUSPENDED') return null;
   return {
@@ -76,11 +76,11 @@ export async function readProfileCache(redis: Redis, keys: RedisKeys, tenantId: 
   };
 }
 
-export async function deleteProfileCache(redis: Redis, keys: RedisKeys, tenantId: string): Promise<void> {
+export async function deleteProfileCache(redis: RedisClient, keys: RedisKeys, tenantId: string): Promise<void> {
   await redis.del(keys.tenantProfile(tenantId));
 }
 
-export async function writeApiKeyCache(redis: Redis, keys: RedisKeys, keyHash: string, entry: CachedApiKey): Promise<void> {
+export async function writeApiKeyCache(redis: RedisClient, keys: RedisKeys, keyHash: string, entry: CachedApiKey): Promise<void> {
   const key = keys.apiKey(keyHash);
   await redis
     .multi()
@@ -96,7 +96,7 @@ export async function writeApiKeyCache(redis: Redis, keys: RedisKeys, keyHash: s
 }
 
 /** Remembers that no key has this hash (fields empty, inactive) for a short while. */
-export async function writeNegativeApiKeyCache(redis: Redis, keys: RedisKeys, keyHash: string): Promise<void> {
+export async function writeNegativeApiKeyCache(redis: RedisClient, keys: RedisKeys, keyHash: string): Promise<void> {
   const key = keys.apiKey(keyHash);
   await redis
     .multi()
@@ -108,7 +108,7 @@ export async function writeNegativeApiKeyCache(redis: Redis, keys: RedisKeys, ke
 
 export type ApiKeyCacheHit = { kind: 'miss' } | { kind: 'unknown' } | { kind: 'key'; entry: CachedApiKey };
 
-export async function readApiKeyCache(redis: Redis, keys: RedisKeys, keyHash: string): Promise<ApiKeyCacheHit> {
+export async function readApiKeyCache(redis: RedisClient, keys: RedisKeys, keyHash: string): Promise<ApiKeyCacheHit> {
   const h = await redis.hgetall(keys.apiKey(keyHash));
   if (h.active === undefined) return { kind: 'miss' };
   if (h[NEGATIVE_MARKER] === '1' || !h.tenant_id || !h.key_id) return { kind: 'unknown' };
@@ -119,6 +119,6 @@ export async function readApiKeyCache(redis: Redis, keys: RedisKeys, keyHash: st
   };
 }
 
-export async function deleteApiKeyCache(redis: Redis, keys: RedisKeys, keyHash: string): Promise<void> {
+export async function deleteApiKeyCache(redis: RedisClient, keys: RedisKeys, keyHash: string): Promise<void> {
   await redis.del(keys.apiKey(keyHash));
 }

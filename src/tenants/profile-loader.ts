@@ -1,4 +1,4 @@
-import type { Redis } from '../redis/connection';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import type { Warehouse } from '../warehouse/types';
 import { deleteProfileCache, writeProfileCache } from './profile-cache';
@@ -12,7 +12,7 @@ import { readProfile, readSubscription } from './tenant-store';
  * Returns null, and removes any stale copy, when the tenant does not exist.
  */
 export async function reloadProfileCache(
-  deps: { warehouse: Warehouse; redis: Redis; keys: RedisKeys; plans: PlanCatalog },
+  deps: { warehouse: Warehouse; redis: RedisClient; keys: RedisKeys; plans: PlanCatalog },
   tenantId: string,
 ): Promise<CachedProfile | null> {
   const [profile, subscription] = await Promise.all([readProfile(deps.warehouse, tenantId), readSubscription(deps.warehouse, tenantId)]);

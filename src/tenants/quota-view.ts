@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import type { Clock } from '../shared/clock';
 import { nextUtcMidnight, utcDay } from '../shared/clock';
@@ -9,7 +9,7 @@ import { TEAM_WINDOW_MS } from './team-and-providers';
  * so the quota endpoint never waits on the warehouse.
  */
 export interface QuotaViewDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   clock: Clock;
 }
@@ -77,7 +77,7 @@ function toLimits(hash: Record<string, string>): PlanLimits | null {
 }
 
 export async function readUsageSnapshot(
-  deps: { redis: Redis; keys: RedisKeys },
+  deps: { redis: RedisClient; keys: RedisKeys },
   tenantId: string,
   day: string,
   nowMs: number,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import type { Clock } from '../shared/clock';
 import { ScriptRunner } from '../redis/scripts';
@@ -9,7 +9,7 @@ import { quotaRejection, SCRIPT_CODES } from './quota-errors';
  * introducing two new users at once cannot both take the last seat.
  */
 export interface TeamAndProvidersDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   clock: Clock;
 }
@@ -21,7 +21,7 @@ export const TEAM_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
 const TEAM_TTL_SECONDS = Math.ceil(TEAM_WINDOW_MS / 1000) + 24 * 3600;
 
 export class TeamAndProviders {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly clock: Clock;
   private readonly scripts: ScriptRunner;

@@ -1,4 +1,4 @@
-import type { Redis } from '../redis/connection';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import type { KeyManager } from '../security/key-manager';
 import type { Clock } from '../shared/clock';
@@ -12,7 +12,7 @@ export interface TenantDeps {
   warehouse: Warehouse;
   /** Where tenant-supplied table references may point (warehouse kind, platform project). */
   tableScope: TableScope;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   keyManager: KeyManager;
   plans: PlanCatalog;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import type { Row, Warehouse } from '../warehouse/types';
 import { CENTRAL_DATASET, tenantUsageQuotas } from '../warehouse/tables';
@@ -15,7 +15,7 @@ import { nextSeq } from './tenant-store';
  * warehouse row is what the guide's SQL reads, refreshed every minute for tenants that changed.
  */
 export interface UsageSyncDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   warehouse: Warehouse;
 }

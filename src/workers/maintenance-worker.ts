@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
@@ -19,7 +19,7 @@ export interface MaintenanceRoutines {
 
 export interface MaintenanceWorkerDeps {
   /** A connection made for BullMQ (`maxRetriesPerRequest: null`). */
-  connection: Redis;
+  connection: RedisClient;
   keys: RedisKeys;
   routines: MaintenanceRoutines;
   clock: Clock;

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Worker } from 'bullmq';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { RedisKeys } from '../redis/keys';
@@ -19,9 +19,9 @@ export interface ExecutionProgress {
 export type ExecutionOutcome = ExecutedOutcome;
 
 export interface PipelineWorkerDeps {
-  connection: Redis;
+  connection: RedisClient;
   /** A dedicated connection for the cancellation channel (a subscribed connection can do nothing else). */
-  subscriber: Redis;
+  subscriber: RedisClient;
   keys: RedisKeys;
   runStore: RunStore;
   logger: Logger;
@@ -69,7 +69,7 @@ export class PipelineWorker {
   private async process(job: Job<PipelineRunJob>): Promise<ExecutionOutcome | null> {
     const data = job.data;
     const log = this.deps.logger.child({ pipeline_logging_id: data.pipelineLoggingId, tenant_id: data.tenantId });
-    const live = await this.deps.runStore.get(data.pipelineLoggingId);
+    const live = await this.deps.runStore.get(data.tenantId, data.pipelineLoggingId);
     if (live && (live.cancelRequested || TERMINAL_STATUSES.includes(live.status))) {
       if (live.cancelRequested) await this.finaliseUnexecuted(data, 'CANCELLED', 'Cancelled before start');
       return null;
@@ -77,13 +77,13 @@ export class PipelineWorker {
     const controller = new AbortController();
     this.running.set(data.pipelineLoggingId, controller);
     try {
-      await this.deps.runStore.markRunning(data.pipelineLoggingId, this.deps.clock.now(), this.instance);
+      await this.deps.runStore.markRunning(data.tenantId, data.pipelineLoggingId, this.deps.clock.now(), this.instance);
       const outcome = await this.deps.execute(data, {
         signal: controller.signal,
         attempt: job.attemptsStarted,
         workerInstance: this.instance,
         onProgress: (p) => {
-          void this.deps.runStore.recordProgress(data.pipelineLoggingId, p).catch((err: Error) => log.warn({ err: err.message }, 'progress not recorded'));
+          void this.deps.runStore.recordProgress(data.tenantId, data.pipelineLoggingId, p).catch((err: Error) => log.warn({ err: err.message }, 'progress not recorded'));
         },
       });
       await this.deps.finaliser.finishExecuted(data, outcome);

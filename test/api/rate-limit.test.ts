@@ -2,11 +2,11 @@ import Koa from 'koa';
 import type { Context, Next } from 'koa';
 import request from 'supertest';
 import { expect } from 'chai';
-import { createTestRedis, TEST_REDIS_URL } from '../helpers/redis';
+import { createTestRedis } from '../helpers/redis';
 import type { TestRedis } from '../helpers/redis';
 import { loadConfig } from '../../src/config';
 import { createRedis, closeRedis, waitForReady } from '../../src/redis/connection';
-import type { Redis } from '../../src/redis/connection';
+import type { RedisClient } from '../../src/redis/connection';
 import type { RedisKeys } from '../../src/redis/keys';
 import { AppError, isAppError } from '../../src/shared/errors';
 import { createRateLimiters } from '../../src/api/middleware/rate-limit';
@@ -58,7 +58,7 @@ describe('rate limits', () => {
   let t: TestRedis;
   let limiters: RateLimiters;
   let app: Koa;
-  const build = (redis: Redis, keys: RedisKeys) => createRateLimiters({ redis, keys, limits });
+  const build = (redis: RedisClient, keys: RedisKeys) => createRateLimiters({ redis, keys, limits });
 
   beforeEach(async () => {
     t = await createTestRedis();
@@ -97,7 +97,7 @@ describe('rate limits', () => {
 
     describe('when the requests are spread over two API processes', () => {
       it('still answers the 51st with 429', async () => {
-        const otherRedis = createRedis(TEST_REDIS_URL);
+        const otherRedis = createRedis(t.target);
         try {
           await waitForReady(otherRedis);
           const otherApp = tinyApp(build(otherRedis, t.keys));

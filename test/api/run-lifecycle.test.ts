@@ -65,7 +65,7 @@ describe('run lifecycle', () => {
       const id = res.body.pipeline_logging_id as string;
       const live = await waitForRun(t, key, id);
       await t.system.logWriter.flush();
-      await t.system.clients.redis.del(t.system.keys.run(id));
+      await t.system.clients.redis.del(t.system.keys.run('life_corp', id));
       const stored = await t.request.get(`/api/v1/pipelines/runs/${id}`).set('X-API-Key', key);
       expect(stored.status).to.equal(200);
       expect(stored.body.status).to.equal(live.status);

@@ -3,15 +3,16 @@ import { ManualClock } from '../../src/shared/clock';
 import { scheduledRunId } from '../../src/scheduler/tick';
 import { onboard, startTestSystem } from '../helpers/system';
 import type { TestSystem } from '../helpers/system';
+import { forEachRedis } from '../helpers/redis-targets';
 
-describe('scheduled fires are exactly once, whoever drives them', () => {
+forEachRedis('scheduled fires are exactly once, whoever drives them', (redisUnderTest) => {
   const clock = new ManualClock('2026-01-05T10:02:00Z');
   let t: TestSystem;
   let key: string;
   const configIds: string[] = [];
 
   before(async () => {
-    t = await startTestSystem({ role: 'api', clock });
+    t = await startTestSystem({ role: 'api', clock, redis: await redisUnderTest.target() });
     key = await onboard(t, 'sched_corp', 'SCALE');
     for (let i = 0; i < 5; i += 1) {
       const res = await t.request

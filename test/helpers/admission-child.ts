@@ -5,11 +5,13 @@
  *   in:  {"cmd":"admit","count":100}          out: {"admitted":["<run id>",...],"rejected":{"<code>":n}}
  *   in:  {"cmd":"exit"}                        (closes Redis and exits)
  *
- * Env: REDIS_URL, KEY_PREFIX, TENANT_ID, NOW_MS (the fixed instant both processes admit at).
+ * Env: REDIS_URL or REDIS_CLUSTER_NODES (read as the product reads them), KEY_PREFIX, TENANT_ID,
+ * NOW_MS (the fixed instant both processes admit at).
  */
 import readline from 'node:readline';
 import { randomUUID } from 'node:crypto';
-import { createRedis, closeRedis } from '../../src/redis/connection';
+import { loadConfig } from '../../src/config';
+import { createRedis, closeRedis, redisTargetOf } from '../../src/redis/connection';
 import { RedisKeys } from '../../src/redis/keys';
 import { ManualClock } from '../../src/shared/clock';
 import { isAppError } from '../../src/shared/errors';
@@ -21,7 +23,7 @@ const env = (name: string): string => {
   return value;
 };
 
-const redis = createRedis(env('REDIS_URL'));
+const redis = createRedis(redisTargetOf(loadConfig(process.env).redis));
 const admission = new Admission({ redis, keys: new RedisKeys(env('KEY_PREFIX')), clock: new ManualClock(Number(env('NOW_MS'))) });
 const tenantId = env('TENANT_ID');
 

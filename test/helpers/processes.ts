@@ -11,59 +11,31 @@
  *   await cluster.close();                                       // kills what is left, deletes its Redis keys and temp dir
  *
  * Processes of one cluster share a Redis key prefix, DATA_DIR (local keyring), the admin key and the
- * warehouse: DuckDB allows one process per file, so they use WAREHOUSE=bigquery against the fake server.
+ * warehouse: DuckDB allows one process per file, so they use WAREHOUSE=bigquery against the fake server
+ * (without `bigquery`, a single `all` process runs on the embedded DuckDB under DATA_DIR, as `npm start`).
+ * `redis` picks the Redis they share: the single test server by default, or a Redis Cluster
+ * (REDIS_CLUSTER_NODES) — "cluster" here means the group of processes, not Redis Cluster.
  * `startPrivateRedis()` gives a redis-server of its own (AOF on) for tests that stop or crash Redis.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { closeRedis, createRedis } from '../../src/redis/connection';
+import type { RedisTarget } from '../../src/redis/connection';
 import { redisAnswers } from '../../src/redis/local-server';
 import type { DuckDbWarehouse } from '../../src/warehouse/duckdb';
 import { FakeBigQueryServer } from './fake-bigquery/server';
-import { deleteByPattern, TEST_REDIS_URL } from './redis';
+import { eventually, freePort } from './polling';
+import { dropTestKeys } from './redis';
+import { redisEnvOf, TEST_REDIS_URL } from './redis-targets';
 import { createTestDuckDb } from './warehouse';
+
+export { closeAll, eventually, freePort } from './polling';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 export type ProcessRole = 'all' | 'api' | 'worker' | 'scheduler';
-
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every `everyMs` until it returns a value other than undefined. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(everyMs);
-  }
-}
-
-/** Runs every cleanup step even when one fails (or its resource was never made), then throws the first error. */
-export async function closeAll(...steps: (() => unknown)[]): Promise<void> {
-  const errors: unknown[] = [];
-  for (const step of steps) {
-    try {
-      await step();
-    } catch (err) {
-      errors.push(err);
-    }
-  }
-  if (errors.length > 0) throw errors[0];
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 // ── fake BigQuery ─────────────────────────────────────────────────────────────
 
@@ -144,9 +116,10 @@ export interface RoleProcess {
 }
 
 export interface ClusterOptions {
-  bigquery: FakeBigQuery;
-  /** Defaults to the shared test Redis. */
-  redisUrl?: string;
+  /** Omitted: the embedded defaults (DuckDB under DATA_DIR), so only one process of the cluster may run. */
+  bigquery?: FakeBigQuery;
+  /** Defaults to the single test Redis server. */
+  redis?: RedisTarget;
   /** Extra variables for every process (RATE_LIMIT_*, WORKER_LOCK_DURATION_MS, CONFIGS_DIR …). */
   env?: Record<string, string>;
   /** Run the compiled build (`node dist/main.js`, as the production image does) instead of the sources under tsx. */
@@ -157,7 +130,7 @@ export interface Cluster {
   prefix: string;
   dataDir: string;
   adminKey: string;
-  redisUrl: string;
+  redis: RedisTarget;
   processes: RoleProcess[];
   /** Starts a role process and resolves once it is ready; extra env for this process only. */
   start(role: ProcessRole, env?: Record<string, string>): Promise<RoleProcess>;
@@ -171,14 +144,14 @@ export function createCluster(options: ClusterOptions): Cluster {
   const prefix = `t${randomBytes(4).toString('hex')}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-mp-'));
   const adminKey = `admin_${randomBytes(12).toString('hex')}`;
-  const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
+  const redis: RedisTarget = options.redis ?? { kind: 'standalone', url: TEST_REDIS_URL };
   const processes: RoleProcess[] = [];
   let apiBoot: Promise<void> = Promise.resolve();
   const baseEnv: Record<string, string> = {
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
-    REDIS_URL: redisUrl,
+    ...redisEnvOf(redis),
     REDIS_AUTOSTART: 'false',
     REDIS_KEY_PREFIX: prefix,
     ADMIN_API_KEY: adminKey,
@@ -186,14 +159,14 @@ export function createCluster(options: ClusterOptions): Cluster {
     LOG_LEVEL: 'info',
     SCHEDULER_MODE: 'external',
     SHUTDOWN_TIMEOUT_MS: '1000',
-    ...options.bigquery.env,
+    ...options.bigquery?.env,
     ...options.env,
   };
   return {
     prefix,
     dataDir,
     adminKey,
-    redisUrl,
+    redis,
     processes,
     async start(role, env = {}) {
       const serves = role === 'api' || role === 'all';
@@ -219,12 +192,7 @@ export function createCluster(options: ClusterOptions): Cluster {
     async close() {
       for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
       await Promise.all(processes.map((p) => p.exited));
-      if (await redisAnswers(redisUrl, 500)) {
-        const redis = createRedis(redisUrl);
-        await deleteByPattern(redis, `${prefix}:*`);
-        await deleteByPattern(redis, `{${prefix}:*`);
-        await closeRedis(redis);
-      }
+      await dropTestKeys(redis, prefix);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -11,9 +11,10 @@ import type { Clock } from '../../src/shared/clock';
 import { createSystem } from '../../src/system/system';
 import type { System, SystemOptions } from '../../src/system/system';
 import type { Warehouse } from '../../src/warehouse/types';
-import { closeRedis, createRedis } from '../../src/redis/connection';
+import type { RedisTarget } from '../../src/redis/connection';
 import { createTestDuckDb } from './warehouse';
-import { deleteByPattern, TEST_REDIS_URL } from './redis';
+import { dropTestKeys } from './redis';
+import { defaultRedisTarget, redisEnvOf } from './redis-targets';
 
 export interface TestSystem {
   system: System;
@@ -32,6 +33,8 @@ export interface TestSystemOptions {
   logger?: Logger;
   clock?: Clock;
   onboardingFaults?: SystemOptions['onboardingFaults'];
+  /** The single test server unless given (or the cluster when TEST_REDIS=cluster). */
+  redis?: RedisTarget;
 }
 
 /**
@@ -39,6 +42,7 @@ export interface TestSystemOptions {
  * the same composition `npm start` uses, with an HTTP server on a random port.
  */
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
+  const redisTarget = options.redis ?? (await defaultRedisTarget());
   const prefix = `t${randomBytes(4).toString('hex')}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-sys-'));
   const owned = options.warehouse ? null : await createTestDuckDb();
@@ -49,7 +53,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
-    REDIS_URL: TEST_REDIS_URL,
+    ...redisEnvOf(redisTarget),
     REDIS_KEY_PREFIX: prefix,
     LOG_LEVEL: 'silent',
     ADMIN_API_KEY: `admin_${randomBytes(12).toString('hex')}`,
@@ -81,10 +85,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     dataDir,
     async close() {
       await system.close();
-      const redis = createRedis(TEST_REDIS_URL);
-      await deleteByPattern(redis, `${prefix}:*`);
-      await deleteByPattern(redis, `{${prefix}:*`);
-      await closeRedis(redis);
+      await dropTestKeys(redisTarget, prefix);
       await owned?.cleanup();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

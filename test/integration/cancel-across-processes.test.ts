@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { callApi, closeAll, configsWith, createCluster, eventually, onboardTenant, startFakeBigQuery, waitForRunEnd } from '../helpers/processes';
 import type { Cluster, FakeBigQuery, RoleProcess } from '../helpers/processes';
+import { forEachRedis } from '../helpers/redis-targets';
 
 /**
  * Issue 3.6: DELETE reaches a run held by another worker process. The API process publishes the
@@ -15,7 +16,7 @@ steps:
     sql: WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 100000000000) SELECT COUNT(*) AS n FROM r
 `;
 
-describe('cancelling a run held by another worker process', function () {
+forEachRedis('cancelling a run held by another worker process', function (redisUnderTest) {
   this.timeout(60_000);
   let bq: FakeBigQuery;
   let cluster: Cluster;
@@ -26,7 +27,7 @@ describe('cancelling a run held by another worker process', function () {
   before(async () => {
     bq = await startFakeBigQuery();
     configs = configsWith({ 'gcp/slow/scan.yml': SLOW });
-    cluster = createCluster({ bigquery: bq, env: { CONFIGS_DIR: configs.dir } });
+    cluster = createCluster({ bigquery: bq, redis: await redisUnderTest.target(), env: { CONFIGS_DIR: configs.dir } });
     api = await cluster.start('api');
     await cluster.start('worker');
     apiKey = await onboardTenant(api, cluster.adminKey, 'cancel_corp', 'SCALE');

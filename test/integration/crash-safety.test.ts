@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { callApi, closeAll, configsWith, createCluster, eventually, holdStatement, onboardTenant, startFakeBigQuery, waitForRunEnd } from '../helpers/processes';
 import type { Cluster, FakeBigQuery, RoleProcess } from '../helpers/processes';
+import { forEachRedis } from '../helpers/redis-targets';
 
 /**
  * Issue 3.8: a worker process killed (SIGKILL) in the middle of a run. The run's INSERT is held at the
@@ -28,7 +29,7 @@ steps:
 
 const TENANT = 'crash_corp';
 
-describe('crash safety across processes', function () {
+forEachRedis('crash safety across processes', function (redisUnderTest) {
   this.timeout(60_000);
   let bq: FakeBigQuery;
   let cluster: Cluster;
@@ -37,7 +38,7 @@ describe('crash safety across processes', function () {
   before(async () => {
     bq = await startFakeBigQuery();
     configs = configsWith({ 'gcp/chaos/write_rows.yml': TEMPLATE });
-    cluster = createCluster({ bigquery: bq, env: { CONFIGS_DIR: configs.dir, WORKER_LOCK_DURATION_MS: '2000', WORKER_CONCURRENCY: '1' } });
+    cluster = createCluster({ bigquery: bq, redis: await redisUnderTest.target(), env: { CONFIGS_DIR: configs.dir, WORKER_LOCK_DURATION_MS: '2000', WORKER_CONCURRENCY: '1' } });
   });
   afterEach(function () {
     if (this.currentTest?.state === 'failed') process.stderr.write(`${cluster?.output().slice(-20_000) ?? ''}\n`);

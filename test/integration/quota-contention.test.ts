@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { callApi, closeAll, configsWith, createCluster, onboardTenant, startFakeBigQuery, waitForRunEnd } from '../helpers/processes';
 import type { ApiResponse, Cluster, FakeBigQuery, RoleProcess } from '../helpers/processes';
+import { forEachRedis } from '../helpers/redis-targets';
 import { readDayTemplate } from '../helpers/templates';
 
 /**
@@ -17,7 +18,7 @@ const CONCURRENT_DETAIL = 'Concurrent pipeline limit reached. Wait for running p
 /** 2024-01-01 plus `i` days. */
 const day = (i: number): string => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10);
 
-describe('quotas across two API processes', function () {
+forEachRedis('quotas across two API processes', function (redisUnderTest) {
   this.timeout(60_000);
   let bq: FakeBigQuery;
   let cluster: Cluster;
@@ -57,6 +58,7 @@ describe('quotas across two API processes', function () {
     configs = configsWith({ 'gcp/chaos/read_day.yml': TEMPLATE });
     cluster = createCluster({
       bigquery: bq,
+      redis: await redisUnderTest.target(),
       env: {
         CONFIGS_DIR: configs.dir,
         RATE_LIMIT_RUN_PER_MINUTE: '100000',

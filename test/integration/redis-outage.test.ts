@@ -28,7 +28,7 @@ describe('an API process when Redis stops answering', function () {
     bq = await startFakeBigQuery();
     redis = await startPrivateRedis();
     configs = configsWith({ 'gcp/chaos/read_day.yml': TEMPLATE });
-    cluster = createCluster({ bigquery: bq, redisUrl: redis.url, env: { CONFIGS_DIR: configs.dir, WORKER_LOCK_DURATION_MS: '2000' } });
+    cluster = createCluster({ bigquery: bq, redis: { kind: 'standalone', url: redis.url }, env: { CONFIGS_DIR: configs.dir, WORKER_LOCK_DURATION_MS: '2000' } });
     api = await cluster.start('api');
     apiKey = await onboardTenant(api, cluster.adminKey, TENANT, 'STARTER');
     for (const date of ['2024-05-01', '2024-05-02']) {

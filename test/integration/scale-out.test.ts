@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { callApi, closeAll, configsWith, createCluster, onboardTenant, startFakeBigQuery, waitForRunEnd } from '../helpers/processes';
 import type { ApiResponse, Cluster, FakeBigQuery, RoleProcess } from '../helpers/processes';
+import { forEachRedis } from '../helpers/redis-targets';
 import { readDayTemplate } from '../helpers/templates';
 
 /**
@@ -19,7 +20,7 @@ const TENANTS = [
 const TRIGGERS_PER_TENANT = 40;
 const day = (i: number): string => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10);
 
-describe('scale-out: two API and two worker processes on one Redis and a shared warehouse', function () {
+forEachRedis('scale-out: two API and two worker processes sharing a warehouse', function (redisUnderTest) {
   this.timeout(120_000);
   let bq: FakeBigQuery;
   let cluster: Cluster;
@@ -33,6 +34,7 @@ describe('scale-out: two API and two worker processes on one Redis and a shared 
     configs = configsWith({ 'gcp/scale/read_day.yml': TEMPLATE });
     cluster = createCluster({
       bigquery: bq,
+      redis: await redisUnderTest.target(),
       env: { CONFIGS_DIR: configs.dir, RATE_LIMIT_RUN_PER_MINUTE: '100000', RATE_LIMIT_TENANT_PER_MINUTE: '100000', RATE_LIMIT_IP_PER_MINUTE: '100000', WORKER_CONCURRENCY: '4' },
     });
     apis = [await cluster.start('api'), await cluster.start('api')];

@@ -11,7 +11,7 @@ import type { RunStatus, TriggerRequest, TriggerResult, TriggerRun } from '../..
 import { createSchedule } from '../../src/scheduler/schedule-store';
 import type { ScheduleStoreDeps } from '../../src/scheduler/schedule-store';
 import type { TickDeps } from '../../src/scheduler/tick';
-import type { ScheduleView } from '../../src/scheduler/types';
+import type { ScheduleConfig, ScheduleView } from '../../src/scheduler/types';
 
 /** One DuckDB warehouse per spec file (creating one costs ~100 ms); tables are created once. */
 export async function openWarehouse(): Promise<TestWarehouse> {
@@ -45,7 +45,8 @@ export class FakeTrigger {
     return { kind, pipelineLoggingId: runId, pipelineId: `${req.tenantId}-x`, tenantId: req.tenantId, status: 'PENDING' };
   };
 
-  readonly getRunStatus = async (runId: string): Promise<RunStatus | null> => this.statuses.get(runId) ?? null;
+  /** Run ids are unique across tenants here, so the tenant is not needed to find one. */
+  readonly getRunStatus = async (_tenantId: string, runId: string): Promise<RunStatus | null> => this.statuses.get(runId) ?? null;
 
   runIds(): string[] {
     return this.calls.map((c) => c.runId ?? '');
@@ -74,6 +75,27 @@ export async function createFixture(wh: TestWarehouse, start: string): Promise<S
   const tick: TickDeps = { ...base, trigger: trigger.run, getRunStatus: trigger.getRunStatus };
   return { redis, clock, trigger, store, tick };
 }
+
+/** A whole config record as the store keeps it (daily 02:00 New York, billing_cost), for tests that write Redis directly. */
+export const storedConfig = (configId: string, tenantId: string, overrides: Partial<ScheduleConfig> = {}): ScheduleConfig => ({
+  config_id: configId,
+  tenant_id: tenantId,
+  provider: 'gcp',
+  domain: 'cost',
+  pipeline_template: 'billing_cost',
+  schedule_cron: '0 2 * * *',
+  timezone: 'America/New_York',
+  is_active: true,
+  parameters: {},
+  overlap_policy: 'skip',
+  misfire_policy: 'run_once',
+  last_run_time: null,
+  last_run_status: null,
+  last_run_id: null,
+  created_at: '2025-11-14T12:00:00.000Z',
+  updated_at: '2025-11-14T12:00:00.000Z',
+  ...overrides,
+});
 
 export const scheduleBody = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
   provider: 'GCP',

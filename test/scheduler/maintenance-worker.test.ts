@@ -1,22 +1,23 @@
 import { expect } from 'chai';
 import { QueueEvents } from 'bullmq';
 import { createRedis, closeRedis } from '../../src/redis/connection';
-import type { Redis } from '../../src/redis/connection';
+import type { RedisClient } from '../../src/redis/connection';
 import { ManualClock } from '../../src/shared/clock';
 import { MAINTENANCE_JOB_NAMES, MAINTENANCE_QUEUE, createMaintenanceQueue, syncMaintenanceSchedulers } from '../../src/queues/maintenance';
 import type { MaintenanceJobName, MaintenanceQueue } from '../../src/queues/maintenance';
 import { createMaintenanceWorker } from '../../src/workers/maintenance-worker';
 import type { MaintenanceRoutines, MaintenanceWorker } from '../../src/workers/maintenance-worker';
-import { TEST_REDIS_URL, createTestRedis } from '../helpers/redis';
+import { createTestRedis } from '../helpers/redis';
+import { forEachRedis } from '../helpers/redis-targets';
 import type { TestRedis } from '../helpers/redis';
 
-describe('maintenance queue and worker', () => {
+forEachRedis('maintenance queue and worker (BullMQ job schedulers)', (redisUnderTest) => {
   let t: TestRedis;
-  let connection: Redis;
+  let connection: RedisClient;
   let queue: MaintenanceQueue;
   beforeEach(async () => {
-    t = await createTestRedis();
-    connection = createRedis(TEST_REDIS_URL, { forBullMQ: true });
+    t = await createTestRedis(await redisUnderTest.target());
+    connection = createRedis(t.target, { forBullMQ: true });
     queue = createMaintenanceQueue(connection, t.keys);
   });
   afterEach(async () => {
@@ -49,7 +50,7 @@ describe('maintenance queue and worker', () => {
   describe('the worker', () => {
     let worker: MaintenanceWorker;
     let events: QueueEvents;
-    let eventsConnection: Redis;
+    let eventsConnection: RedisClient;
     const calls: { routine: string; now: Date }[] = [];
     const clock = new ManualClock('2025-11-15T00:00:00Z');
     const record = (routine: string) => async (now: Date): Promise<unknown> => {
@@ -67,7 +68,7 @@ describe('maintenance queue and worker', () => {
 
     beforeEach(async () => {
       calls.length = 0;
-      eventsConnection = createRedis(TEST_REDIS_URL, { forBullMQ: true });
+      eventsConnection = createRedis(t.target, { forBullMQ: true });
       events = new QueueEvents(MAINTENANCE_QUEUE, { connection: eventsConnection, prefix: t.keys.bullPrefix });
       await events.waitUntilReady();
       worker = createMaintenanceWorker({ connection, keys: t.keys, routines, clock });

@@ -4,6 +4,7 @@ import { createSchedule, deleteSchedule, getSchedule, listSchedules, patchSchedu
 import { addSchedule, createFixture, openWarehouse, scheduleBody } from './fixture';
 import type { SchedulerFixture } from './fixture';
 import type { TestWarehouse } from '../helpers/warehouse';
+import { dueMember } from '../../src/scheduler/due-index';
 
 /** Runs `fn` and returns the AppError it throws. */
 async function appErrorOf(fn: () => Promise<unknown>): Promise<AppError> {
@@ -51,7 +52,7 @@ describe('schedule configs', () => {
 
     it('puts the config in the due index at its next fire time', async () => {
       const view = await addSchedule(f, 'acme_corp');
-      expect(await f.redis.redis.zscore(f.redis.keys.scheduleDue(), view.config_id)).to.equal(String(Date.parse('2025-11-15T07:00:00Z')));
+      expect(await f.redis.redis.zscore(f.redis.keys.scheduleDue(), dueMember({ tenantId: 'acme_corp', configId: view.config_id }))).to.equal(String(Date.parse('2025-11-15T07:00:00Z')));
     });
 
     it('writes a row the guide table shows', async () => {
@@ -67,7 +68,7 @@ describe('schedule configs', () => {
     it('keeps an inactive config out of the due index', async () => {
       const view = await addSchedule(f, 'acme_corp', { is_active: false });
       expect(view.next_run_time).to.equal(null);
-      expect(await f.redis.redis.zscore(f.redis.keys.scheduleDue(), view.config_id)).to.equal(null);
+      expect(await f.redis.redis.zscore(f.redis.keys.scheduleDue(), dueMember({ tenantId: 'acme_corp', configId: view.config_id }))).to.equal(null);
     });
   });
 
@@ -120,7 +121,7 @@ describe('schedule configs', () => {
       expect(moved.next_run_time).to.equal('2025-11-14T18:00:00.000Z');
       const paused = await patchSchedule(f.store, 'acme_corp', view.config_id, { is_active: false });
       expect(paused.next_run_time).to.equal(null);
-      expect(await f.redis.redis.zscore(f.redis.keys.scheduleDue(), view.config_id)).to.equal(null);
+      expect(await f.redis.redis.zscore(f.redis.keys.scheduleDue(), dueMember({ tenantId: 'acme_corp', configId: view.config_id }))).to.equal(null);
       const resumed = await getSchedule(f.store, 'acme_corp', view.config_id);
       expect(resumed.schedule_cron).to.equal('0 */6 * * *');
     });
@@ -129,7 +130,7 @@ describe('schedule configs', () => {
       const view = await addSchedule(f, 'acme_corp');
       await deleteSchedule(f.store, 'acme_corp', view.config_id);
       expect((await appErrorOf(() => getSchedule(f.store, 'acme_corp', view.config_id))).code).to.equal('SCHEDULE_NOT_FOUND');
-      expect(await f.redis.redis.zscore(f.redis.keys.scheduleDue(), view.config_id)).to.equal(null);
+      expect(await f.redis.redis.zscore(f.redis.keys.scheduleDue(), dueMember({ tenantId: 'acme_corp', configId: view.config_id }))).to.equal(null);
       const { rows } = await wh.warehouse.query('SELECT * FROM `customers.customer_pipeline_configs` WHERE config_id = @id', {
         params: { id: view.config_id },
       });

@@ -1,12 +1,13 @@
 import { expect } from 'chai';
 import { UUID_PATTERN } from '../../src/shared/ids';
 import { encodeConfig } from '../../src/scheduler/config-hash';
+import { dueMember } from '../../src/scheduler/due-index';
 import type { ScheduleConfig } from '../../src/scheduler/types';
 import type { Warehouse } from '../../src/warehouse/types';
 import { getSchedule } from '../../src/scheduler/schedule-store';
 import { scheduledRunId, triggerDueSchedules } from '../../src/scheduler/tick';
 import type { TickSummary } from '../../src/scheduler/tick';
-import { addSchedule, createFixture, fireRows, openWarehouse } from './fixture';
+import { addSchedule, createFixture, fireRows, openWarehouse, storedConfig } from './fixture';
 import type { SchedulerFixture } from './fixture';
 import type { TestWarehouse } from '../helpers/warehouse';
 
@@ -16,24 +17,7 @@ const FIRST_FIRE = '2025-11-15T07:00:00.000Z';
 const SECOND_FIRE = '2025-11-16T07:00:00.000Z';
 
 /** A config written straight to Redis, for volume tests (the store would also write the warehouse). */
-const bulkConfig = (configId: string, tenantId: string): ScheduleConfig => ({
-  config_id: configId,
-  tenant_id: tenantId,
-  provider: 'gcp',
-  domain: 'cost',
-  pipeline_template: 'billing_cost',
-  schedule_cron: '0 2 * * *',
-  timezone: 'America/New_York',
-  is_active: true,
-  parameters: {},
-  overlap_policy: 'skip',
-  misfire_policy: 'run_once',
-  last_run_time: null,
-  last_run_status: null,
-  last_run_id: null,
-  created_at: CREATED,
-  updated_at: CREATED,
-});
+const bulkConfig = (configId: string, tenantId: string): ScheduleConfig => storedConfig(configId, tenantId, { created_at: CREATED, updated_at: CREATED });
 
 describe('scheduler tick', () => {
   let wh: TestWarehouse;
@@ -107,8 +91,9 @@ describe('scheduler tick', () => {
       const config = await addSchedule(f, 'acme_corp');
       const { keys, redis } = f.redis;
       // What a dead tick leaves: the score advanced, the fire leased and never settled.
-      await redis.zadd(keys.scheduleDue(), Date.parse(SECOND_FIRE), config.config_id);
-      await redis.zadd(keys.scheduleInflight(), Date.parse('2025-11-15T07:10:00Z'), `${config.config_id}|${Date.parse(FIRST_FIRE)}`);
+      const member = dueMember({ tenantId: 'acme_corp', configId: config.config_id });
+      await redis.zadd(keys.scheduleDue(), Date.parse(SECOND_FIRE), member);
+      await redis.zadd(keys.scheduleInflight(), Date.parse('2025-11-15T07:10:00Z'), `${member}|${Date.parse(FIRST_FIRE)}`);
       expect((await tickAt('2025-11-15T07:05:00Z')).due).to.equal(0);
       const summary = await tickAt('2025-11-15T07:10:01Z');
       expect(summary).to.include({ due: 1, triggered: 1 });
@@ -224,14 +209,15 @@ describe('scheduler tick', () => {
     it('triggers them all in one tick, well inside 3 minutes, with one warehouse write', async () => {
       const { redis, keys } = f.redis;
       const fireMs = Date.parse(FIRST_FIRE);
+      // Configs of 100 tenants sit in 100 cluster slots: one command each, issued together.
       for (let start = 0; start < 10_000; start += 2_500) {
-        const pipeline = redis.pipeline();
-        for (let i = start; i < start + 2_500; i += 1) {
-          const id = `bulk-${i}`;
-          pipeline.hset(keys.schedule(id), encodeConfig(bulkConfig(id, `tenant_${i % 100}`)));
-          pipeline.zadd(keys.scheduleDue(), fireMs, id);
-        }
-        await pipeline.exec();
+        await Promise.all(
+          Array.from({ length: 2_500 }, (_, j) => {
+            const id = `bulk-${start + j}`;
+            const tenantId = `tenant_${(start + j) % 100}`;
+            return Promise.all([redis.hset(keys.schedule(tenantId, id), encodeConfig(bulkConfig(id, tenantId))), redis.zadd(keys.scheduleDue(), fireMs, dueMember({ tenantId, configId: id }))]);
+          }),
+        );
       }
       let inserts = 0;
       // Same warehouse, counting its inserts (the prototype keeps every other method).

@@ -3,8 +3,9 @@ import readline from 'node:readline';
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { expect } from 'chai';
-import { createTestRedis, TEST_REDIS_URL } from '../helpers/redis';
+import { createTestRedis } from '../helpers/redis';
 import type { TestRedis } from '../helpers/redis';
+import { forEachRedis, redisEnvOf } from '../helpers/redis-targets';
 import { ManualClock, utcDay, utcMonth } from '../../src/shared/clock';
 import { Admission } from '../../src/tenants/admission';
 import { writeProfileCache } from '../../src/tenants/profile-cache';
@@ -54,8 +55,7 @@ class AdmissionChild {
   }
 }
 
-
-describe('admission under contention from two processes', function () {
+forEachRedis('admission under contention from two processes', function (redisUnderTest) {
   this.timeout(60_000);
   const tenantId = 'acme_corp';
   const now = new Date('2025-03-10T12:00:00.000Z');
@@ -64,10 +64,10 @@ describe('admission under contention from two processes', function () {
   let children: AdmissionChild[];
 
   before(async () => {
-    t = await createTestRedis();
+    t = await createTestRedis(await redisUnderTest.target());
     admission = new Admission({ redis: t.redis, keys: t.keys, clock: new ManualClock(now) });
     await writeProfileCache(t.redis, t.keys, tenantId, STARTER);
-    const env = { REDIS_URL: TEST_REDIS_URL, KEY_PREFIX: t.prefix, TENANT_ID: tenantId, NOW_MS: String(now.getTime()) };
+    const env = { ...redisEnvOf(t.target), KEY_PREFIX: t.prefix, TENANT_ID: tenantId, NOW_MS: String(now.getTime()) };
     children = await Promise.all([AdmissionChild.start(env), AdmissionChild.start(env)]);
   });
 

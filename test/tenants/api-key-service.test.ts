@@ -8,6 +8,7 @@ import { updateTenant } from '../../src/tenants/tenant-admin';
 import type { TenantDeps } from '../../src/tenants/tenant-deps';
 import { createSharedTenantEnv, createTenantDeps, uniqueTenantId } from '../helpers/tenant-deps';
 import type { SharedTenantEnv } from '../helpers/tenant-deps';
+import { keysMatching } from '../helpers/redis';
 import type { TestRedis } from '../helpers/redis';
 import { caught } from '../helpers/errors';
 
@@ -45,7 +46,7 @@ describe('api key service', () => {
 
     it('answers null for a malformed key without touching Redis', async () => {
       expect(await authenticate(deps, 'not a key')).to.equal(null);
-      expect(await deps.redis.keys(`${testRedis.prefix}:apikey:*`)).to.have.length(1);
+      expect(await keysMatching(deps.redis, `${testRedis.prefix}:apikey:*`)).to.have.length(1);
     });
 
     it('answers null for an unknown key and remembers that briefly', async () => {
@@ -57,7 +58,7 @@ describe('api key service', () => {
     });
 
     it('falls back to the warehouse when the cache is empty, and refills it', async () => {
-      await deps.redis.del(deps.keys.apiKey(hashApiKey(apiKey)), deps.keys.tenantProfile(tenantId));
+      await Promise.all([deps.redis.del(deps.keys.apiKey(hashApiKey(apiKey))), deps.redis.del(deps.keys.tenantProfile(tenantId))]);
       expect((await authenticate(deps, apiKey))?.tenantId).to.equal(tenantId);
       expect((await readApiKeyCache(deps.redis, deps.keys, hashApiKey(apiKey))).kind).to.equal('key');
       expect(await deps.redis.hget(deps.keys.tenantProfile(tenantId), 'status')).to.equal('ACTIVE');

@@ -3,8 +3,8 @@ import { AppError, dependencyUnavailable, isAppError } from '../../shared/errors
 import { WarehouseError } from '../../warehouse/types';
 import type { ApiState } from '../types';
 
-/** ioredis reports an unreachable server with these messages/names; they mean 503, not 500. */
-const REDIS_DOWN = /(Connection is closed|enableOfflineQueue|ECONNREFUSED|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|Stream isn't writeable|connect ECONN|ENOTCONN|Socket closed)/i;
+/** ioredis reports an unreachable server (or cluster: startup nodes, slot map, CLUSTERDOWN) with these messages/names; they mean 503, not 500. */
+const REDIS_DOWN = /(Connection is closed|enableOfflineQueue|ECONNREFUSED|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|Stream isn't writeable|connect ECONN|ENOTCONN|Socket closed|None of startup nodes is available|Failed to refresh slots cache|CLUSTERDOWN|Cluster is disconnect|Too many Cluster redirections)/i;
 
 export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;

@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/connection';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../../config';
 import type { RedisKeys } from '../../redis/keys';
@@ -15,7 +15,7 @@ import { AppError, dependencyUnavailable } from '../../shared/errors';
  * than letting traffic through unmetered. So the client must be ready before the API serves.
  */
 export interface RateLimitersDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   limits: Config['rateLimits'];
   /** Only used to turn "ms until reset" into the epoch seconds of `X-RateLimit-Reset`. */

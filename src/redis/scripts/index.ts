@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection';
+import { assertSingleSlot } from '../slots';
 
 /**
  * Atomic Redis work lives in `*.lua` files beside this loader, each with a header naming its
  * KEYS, ARGV and return values. `ScriptRunner` runs them by SHA and loads them on NOSCRIPT,
- * so a Redis restart or failover is transparent.
+ * so a Redis restart or failover is transparent. On a cluster a script runs on the node of its
+ * keys' slot, so every call's KEYS must share one slot (checked before sending, on any server).
  */
 export type ScriptName = string;
 
@@ -22,13 +24,15 @@ export function loadScript(name: ScriptName): { lua: string; sha: string } {
 }
 
 export class ScriptRunner {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   async run<T = unknown>(name: ScriptName, keys: string[], args: (string | number)[]): Promise<T> {
+    assertSingleSlot(`script ${name}`, keys);
     const { lua, sha } = loadScript(name);
     try {
       return (await this.redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
     } catch (err) {
+      // Each cluster node has its own script cache: a node that never saw the script loads it here.
       if (err instanceof Error && err.message.includes('NOSCRIPT')) {
         return (await this.redis.eval(lua, keys.length, ...keys, ...args)) as T;
       }

@@ -7,12 +7,12 @@
   job) read the same due entries, and exactly one of them wins each fire: the others see a moved
   score and get 0.
 
-  KEYS[1] due index zset: config id → next fire time (ms)
-  KEYS[2] in-flight zset: "<config id>|<fire ms>" → lease deadline (ms); same cluster slot as KEYS[1]
+  KEYS[1] due index zset: "<tenant id>:<config id>" → next fire time (ms)
+  KEYS[2] in-flight zset: "<tenant id>:<config id>|<fire ms>" → lease deadline (ms); same cluster slot as KEYS[1]
 
   ARGV[1] lease deadline (ms)
-  ARGV[2..] triples: config id, expected fire time (ms), next fire time (ms, or '' to drop the
-            config from the index: inactive, or never fires again)
+  ARGV[2..] triples: due member, expected fire time (ms), next fire time (ms, or '' to drop the
+            config from the index: inactive, deleted, or never fires again)
 
   Returns one integer per triple: 1 claimed by this caller, 0 not (already claimed or changed).
 ]]

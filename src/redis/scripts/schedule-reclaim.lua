@@ -4,7 +4,7 @@
   concurrent ticks take over each abandoned fire once. Re-running it is safe: the run id is
   derived from (config, fire time) and the trigger returns the existing run.
 
-  KEYS[1] in-flight zset: "<config id>|<fire ms>" → lease deadline (ms)
+  KEYS[1] in-flight zset: "<tenant id>:<config id>|<fire ms>" → lease deadline (ms)
 
   ARGV[1] new lease deadline (ms)
   ARGV[2..] pairs: member, expected lease deadline (ms)
