@@ -69,7 +69,8 @@ forEachRedis('maintenance queue and worker (BullMQ job schedulers)', (redisUnder
     beforeEach(async () => {
       calls.length = 0;
       eventsConnection = createRedis(t.target, { forBullMQ: true });
-      events = new QueueEvents(MAINTENANCE_QUEUE, { connection: eventsConnection, prefix: t.keys.bullPrefix });
+      // From the stream's start (the prefix is this test's own): with '$' a job finishing before the first XREAD is missed.
+      events = new QueueEvents(MAINTENANCE_QUEUE, { connection: eventsConnection, prefix: t.keys.bullPrefix, lastEventId: '0-0' });
       await events.waitUntilReady();
       worker = createMaintenanceWorker({ connection, keys: t.keys, routines, clock });
     });
