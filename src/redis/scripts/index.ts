@@ -30,10 +30,16 @@ export interface ScriptResults {
 
 export type ScriptName = keyof ScriptResults;
 
+/** Every script once; `satisfies` makes the compiler refuse a name missing here or unknown above. */
+const SCRIPT_NAMES = Object.keys({
+  admit: true, 'provider-touch': true, refund: true, release: true, 'run-cancel': true, 'run-start': true, 'run-terminal': true,
+  'schedule-claim': true, 'schedule-reclaim': true, 'schedule-record-outcome': true, 'schedule-settle': true, 'team-touch': true,
+} satisfies Record<ScriptName, true>) as ScriptName[];
+
 type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
 
 const texts = new Map<ScriptName, string>();
-const defined = new WeakMap<RedisClient, Set<ScriptName>>();
+const defined = new WeakSet<RedisClient>();
 
 export function loadScript(name: ScriptName): string {
   let lua = texts.get(name);
@@ -44,17 +50,24 @@ export function loadScript(name: ScriptName): string {
   return lua;
 }
 
-/** The client's command for a script, defined on first use (`cv:` keeps clear of Redis' own names). */
+const commandName = (name: ScriptName): string => `cv:${name}`; // keeps clear of Redis' own command names
+
+/**
+ * Registers every script on a new client, before its first command: ioredis (5.11) builds each
+ * auto-pipeline with the commands defined at that moment, so a script defined while a pipeline is
+ * open fails inside it (redis/ioredis#1931). `createRedis` calls this for every connection.
+ */
+export function defineScripts<C extends RedisClient>(redis: C): C {
+  if (defined.has(redis)) return redis;
+  for (const name of SCRIPT_NAMES) redis.defineCommand(commandName(name), { lua: loadScript(name) });
+  defined.add(redis);
+  return redis;
+}
+
 function commandOf(redis: RedisClient, name: ScriptName): ScriptCommand {
-  const command = `cv:${name}`;
-  let names = defined.get(redis);
-  if (!names) defined.set(redis, (names = new Set()));
-  if (!names.has(name)) {
-    redis.defineCommand(command, { lua: loadScript(name) });
-    names.add(name);
-  }
+  defineScripts(redis); // a client made outside createRedis (tools, tests) is registered on first use
   // defineCommand adds the method at runtime; ioredis' types cannot know its name.
-  return (redis as unknown as Record<string, ScriptCommand>)[command]!.bind(redis);
+  return (redis as unknown as Record<string, ScriptCommand>)[commandName(name)]!.bind(redis);
 }
 
 export class ScriptRunner {
