@@ -18,6 +18,7 @@ import { getSchedulerStatus, recordRunOutcome } from '../scheduler/status';
 import { triggerDueSchedules } from '../scheduler/tick';
 import type { Admission } from '../tenants/admission';
 import type { Seats } from './seats';
+import { isTerminalStatus } from '../shared/run-status';
 import { refreshUsageRows, resetDailyQuotas } from '../tenants/usage-sync';
 import type { MaintenanceRoutines } from '../workers/maintenance-worker';
 
@@ -109,7 +110,7 @@ export function buildSchedulerServices(deps: SchedulerServicesDeps): SchedulerSe
     api,
     routines,
     async onRunFinished(job, status, durationMs) {
-      if (status !== 'COMPLETED' && status !== 'FAILED' && status !== 'CANCELLED') return;
+      if (!isTerminalStatus(status)) return;
       const at = deps.clock.now();
       await recordRunOutcome({ redis, keys }, { status, durationMs, at, runId: job.pipelineLoggingId });
       // A slot just freed: start the tenant's oldest deferred run now rather than at the next tick.

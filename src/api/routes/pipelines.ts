@@ -7,11 +7,11 @@ import { IDEMPOTENCY_KEY_PATTERN, runIdParam, runParametersBody, templateParams 
 import { param } from '../types';
 import type { ApiContext } from '../types';
 import type { RunListFilters } from '../../queues/run-service';
+import { RUN_STATUSES } from '../../shared/run-status';
 
 type Json = Record<string, unknown>;
 
 const runParams = Joi.object({ run_id: runIdParam });
-const RUN_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'];
 const listQuery = Joi.object({
   pipeline_id: Joi.string().pattern(/^[a-z0-9_-]{1,200}$/),
   status: Joi.string().uppercase().valid(...RUN_STATUSES),
