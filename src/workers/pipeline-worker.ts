@@ -86,7 +86,7 @@ export class PipelineWorker {
     await this.worker.waitUntilReady();
   }
 
-  private async process(job: Job<PipelineRunJob>, signal: AbortSignal | undefined): Promise<ExecutionOutcome> {
+  private async process(job: Job<PipelineRunJob>, signal: AbortSignal | undefined): Promise<ExecutionOutcome | null> {
     if (!signal) throw new Error('BullMQ passed no abort signal to the pipeline processor');
     this.inFlight += 1;
     try {
@@ -96,7 +96,7 @@ export class PipelineWorker {
     }
   }
 
-  private async run(job: Job<PipelineRunJob>, signal: AbortSignal): Promise<ExecutionOutcome> {
+  private async run(job: Job<PipelineRunJob>, signal: AbortSignal): Promise<ExecutionOutcome | null> {
     const data = job.data;
     const log = this.deps.logger.child({ pipeline_logging_id: data.pipelineLoggingId, tenant_id: data.tenantId });
     await this.deps.hooks?.beforeStart?.(data);
@@ -105,6 +105,8 @@ export class PipelineWorker {
       await this.deps.finaliser.finishUnexecuted(data, 'CANCELLED', CANCELLED_BY_USER);
       throw new RunEndedError(CANCELLED_BY_USER);
     }
+    // A re-delivered job whose run another process already ended: its job ends the way the run did.
+    if (start.outcome === 'finished' && start.previous === 'COMPLETED') return null;
     if (start.outcome === 'finished') throw new RunEndedError(`Run already ended ${start.previous}`);
     if (start.outcome === 'missing') throw new RunEndedError('Run record not found in Redis');
     const outcome = await this.deps.execute(data, {
