@@ -30,13 +30,18 @@ export interface ScriptResults {
 
 export type ScriptName = keyof ScriptResults;
 
-/** Every script once; `satisfies` makes the compiler refuse a name missing here or unknown above. */
-const SCRIPT_NAMES = Object.keys({
-  admit: true, 'provider-touch': true, refund: true, release: true, 'run-cancel': true, 'run-start': true, 'run-terminal': true,
-  'schedule-claim': true, 'schedule-reclaim': true, 'schedule-record-outcome': true, 'schedule-settle': true, 'team-touch': true,
-} satisfies Record<ScriptName, true>) as ScriptName[];
+/**
+ * How many KEYS each script takes (its header lists them). Declared at definition, as BullMQ does, so the
+ * keys lead the command's arguments: ioredis routes an auto-pipelined custom command by its first
+ * argument, which must then be a key, not the key count. `satisfies` keeps this table and ScriptResults equal.
+ */
+const KEY_COUNTS = {
+  admit: 8, 'provider-touch': 2, refund: 6, release: 3, 'run-cancel': 1, 'run-start': 1, 'run-terminal': 1,
+  'schedule-claim': 2, 'schedule-reclaim': 1, 'schedule-record-outcome': 1, 'schedule-settle': 1, 'team-touch': 2,
+} satisfies Record<ScriptName, number>;
+const SCRIPT_NAMES = Object.keys(KEY_COUNTS) as ScriptName[];
 
-type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
+type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
 
 const texts = new Map<ScriptName, string>();
 const defined = new WeakSet<RedisClient>();
@@ -59,7 +64,7 @@ const commandName = (name: ScriptName): string => `cv:${name}`; // keeps clear o
  */
 export function defineScripts<C extends RedisClient>(redis: C): C {
   if (defined.has(redis)) return redis;
-  for (const name of SCRIPT_NAMES) redis.defineCommand(commandName(name), { lua: loadScript(name) });
+  for (const name of SCRIPT_NAMES) redis.defineCommand(commandName(name), { lua: loadScript(name), numberOfKeys: KEY_COUNTS[name] });
   defined.add(redis);
   return redis;
 }
@@ -74,7 +79,8 @@ export class ScriptRunner {
   constructor(private readonly redis: RedisClient) {}
 
   async run<N extends ScriptName>(name: N, keys: string[], args: (string | number)[]): Promise<ScriptResults[N]> {
+    if (keys.length !== KEY_COUNTS[name]) throw new Error(`script ${name} takes ${KEY_COUNTS[name]} keys, got ${keys.length}`);
     assertSingleSlot(`script ${name}`, keys);
-    return (await commandOf(this.redis, name)(keys.length, ...keys, ...args)) as ScriptResults[N];
+    return (await commandOf(this.redis, name)(...keys, ...args)) as ScriptResults[N];
   }
 }
