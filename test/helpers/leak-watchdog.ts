@@ -40,6 +40,11 @@ export function armLeakWatchdog(graceMs: number): void {
       `\nThe test run ended but the process stayed alive ${graceMs} ms later: something was not closed.\n` +
         `  open handles: ${handles.join('; ') || 'none listed'}\n  active resources: ${resources.join(', ')}\n`,
     );
+    // Mocha (without `exit: true`) sets the exit code to its failure count in an 'exit' listener; this one,
+    // added later, runs after it.
+    process.on('exit', () => {
+      process.exitCode = 1;
+    });
     process.exit(1);
   }, graceMs).unref();
 }

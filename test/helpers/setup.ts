@@ -5,7 +5,7 @@ import { reportSkippedClusterSuites, stopSharedCluster } from './redis-targets';
 process.env.NODE_ENV = process.env.NODE_ENV ?? 'test';
 
 /** How long the process may take to exit once everything is closed (lingering sockets finishing their FIN). */
-const EXIT_GRACE_MS = 10_000;
+const EXIT_GRACE_MS = Number(process.env.TEST_EXIT_GRACE_MS ?? 10_000);
 
 /**
  * Root hooks: the Redis Cluster some suites start on first use is stopped once, after the whole run;
