@@ -11,6 +11,7 @@ import { createApp } from '../api/app';
 import type { ApiDeps } from '../api/deps';
 import { createBullBoardMiddleware } from '../api/bull-board';
 import { createRateLimiters } from '../api/middleware/rate-limit';
+import { localUrl, removeServerState, writeServerState } from '../api/server-state';
 import { resolveAdminKey } from '../security/admin-key';
 import { OPERATOR_QUERY_MAX_ROWS, runOperatorQuery } from '../warehouse/operator-query';
 import { loadTemplateRegistry } from '../pipelines/template-registry';
@@ -175,7 +176,10 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         server = http.createServer(app.callback());
         server.keepAliveTimeout = 65_000;
         await new Promise<void>((resolve) => server?.listen(config.port, config.host, resolve));
-        logger.info({ port: (server.address() as AddressInfo).port }, 'api listening');
+        const port = (server.address() as AddressInfo).port;
+        // The CLIs (npm run sql / sample-data) read this to find the server whatever PORT it got.
+        writeServerState(config.dataDir, { pid: process.pid, url: localUrl(config.host, port), startedAt: clock.now().toISOString() });
+        logger.info({ port }, 'api listening');
       }
       if (role === 'all' || role === 'worker') {
         pipelineWorker = new PipelineWorker({
@@ -199,6 +203,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
           s.close(() => resolve());
           s.closeIdleConnections();
         });
+        removeServerState(config.dataDir, process.pid);
       }
       await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();
