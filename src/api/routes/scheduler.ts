@@ -21,7 +21,7 @@ export function schedulerRoutes(deps: ApiDeps): RouteSpec[] {
     });
   return [
     route({
-      method: 'post', path: BASE, auth: 'tenant', tag: 'schedules', summary: 'Create a schedule config',
+      method: 'post', path: BASE, auth: 'tenant', takesSeat: 'after-validation', tag: 'schedules', summary: 'Create a schedule config',
       params: tenantParams, body: s.createSchema, responses: { 201: 'Created, with the next five fire times', 404: 'Template not found', 422: 'Invalid cron, timezone or body' },
       handler: async (ctx) => {
         ctx.status = 201;
@@ -43,14 +43,14 @@ export function schedulerRoutes(deps: ApiDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'patch', path: `${BASE}/:config_id`, auth: 'tenant', tag: 'schedules', summary: 'Change a schedule config',
+      method: 'patch', path: `${BASE}/:config_id`, auth: 'tenant', takesSeat: 'after-validation', tag: 'schedules', summary: 'Change a schedule config',
       params: configParams, body: s.patchSchema, responses: { 200: 'Updated', 404: 'Unknown config', 422: 'Invalid body' },
       handler: async (ctx) => {
         ctx.body = await s.patch(param(ctx, 'tenant_id'), param(ctx, 'config_id'), validated<Json>(ctx, 'body'));
       },
     }),
     route({
-      method: 'delete', path: `${BASE}/:config_id`, auth: 'tenant', tag: 'schedules', summary: 'Delete a schedule config',
+      method: 'delete', path: `${BASE}/:config_id`, auth: 'tenant', takesSeat: 'after-validation', tag: 'schedules', summary: 'Delete a schedule config',
       params: configParams, responses: { 204: 'Deleted', 404: 'Unknown config' },
       handler: async (ctx) => {
         await s.remove(param(ctx, 'tenant_id'), param(ctx, 'config_id'));
