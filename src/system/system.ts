@@ -41,6 +41,11 @@ import { buildSchedulerServices } from './scheduler-services';
 import type { SchedulerServices } from './scheduler-services';
 import { tenantApi } from './tenant-services';
 
+/** Logged at WARN by every API start with DISABLE_AUTH=true (config refuses it in production). */
+export const DISABLE_AUTH_WARNING =
+  'DISABLE_AUTH=true: admin routes answer without X-Admin-Key, so EVERY TENANT\'S DATA IS OPEN to anyone who reaches this port ' +
+  '(onboarding, API keys, plans, the warehouse query endpoint). Development only: never expose this server.';
+
 export interface SystemOptions extends ClientOverrides {
   logger: Logger;
   clock?: Clock;
@@ -180,6 +185,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         // The CLIs (npm run sql / sample-data) read this to find the server whatever PORT it got.
         writeServerState(config.dataDir, { pid: process.pid, url: localUrl(config.host, port), startedAt: clock.now().toISOString() });
         logger.info({ port }, 'api listening');
+        if (config.auth.disableAuth) logger.warn({ disable_auth: true, port }, DISABLE_AUTH_WARNING);
       }
       if (role === 'all' || role === 'worker') {
         pipelineWorker = new PipelineWorker({

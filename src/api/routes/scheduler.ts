@@ -59,7 +59,11 @@ export function schedulerRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     adminCall('/api/v1/scheduler/trigger', 'Enqueue every due schedule (exactly once per config and fire time)', s.trigger),
     adminCall('/api/v1/scheduler/process-queue', 'Start deferred runs that now fit their tenant’s limits', s.processQueue),
-    adminCall('/api/v1/scheduler/reset-daily-quotas', 'Close the previous UTC day’s usage (idempotent)', s.resetDailyQuotas),
+    adminCall(
+      '/api/v1/scheduler/reset-daily-quotas',
+      'Close the previous UTC day: its final usage rows, today’s opening rows, stale keys dropped (idempotent). It does not reset today’s counters: they are kept per UTC day and start from zero at 00:00 UTC on their own',
+      s.resetDailyQuotas,
+    ),
     adminCall('/api/v1/scheduler/cleanup-orphaned-pipelines', 'Fail runs stuck past their deadline and release their slots', s.cleanupOrphans),
     adminCall('/api/v1/scheduler/status', 'Scheduler status', s.status, 'get'),
   ];
