@@ -8,6 +8,7 @@ import { errorHandler } from './middleware/error-handler';
 import { jsonBody } from './middleware/json-body';
 import { requestContext } from './middleware/request-context';
 import { securityHeaders } from './middleware/security-headers';
+import { takeTeamSeat } from './middleware/team-seat';
 import { validate } from './middleware/validate';
 import { buildOpenApi } from './openapi';
 import type { RouteSpec } from './route-table';
@@ -44,6 +45,7 @@ function guards(spec: RouteSpec, deps: ApiDeps): Middleware<ApiState>[] {
     chain.push(rateLimits.perIp);
   }
   chain.push(validate({ ...(spec.params ? { params: spec.params } : {}), ...(spec.query ? { query: spec.query } : {}), ...(spec.body ? { body: spec.body } : {}) }));
+  if (spec.auth === 'tenant' && spec.takesSeat === 'after-validation') chain.push(takeTeamSeat(deps.auth));
   return chain;
 }
 

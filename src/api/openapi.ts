@@ -1,6 +1,7 @@
 import j2s from 'joi-to-swagger';
 import type Joi from 'joi';
 import type { RouteSpec } from './route-table';
+import { TEAM_LIMIT_RESPONSE } from './middleware/team-seat';
 
 type JsonObject = Record<string, unknown>;
 
@@ -31,7 +32,9 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
     }
     if (r.auth === 'tenant') parameters.push({ name: 'X-User-ID', in: 'header', required: false, schema: { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,128}$' } });
     const responses: Record<string, JsonObject> = {};
-    for (const [status, description] of Object.entries(r.responses)) {
+    const seat403 = r.responses[403] === undefined ? TEAM_LIMIT_RESPONSE : `${r.responses[403]}; or ${TEAM_LIMIT_RESPONSE}`;
+    const documented = r.takesSeat ? { ...r.responses, 403: seat403 } : r.responses;
+    for (const [status, description] of Object.entries(documented)) {
       responses[status] = Number(status) >= 400 ? { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } : { description };
     }
     const op: JsonObject = { summary: r.summary, tags: [r.tag], parameters, responses };

@@ -16,6 +16,13 @@ export interface RouteSpec {
   auth: RouteAuth;
   /** Tenant routes: the 50/min pipeline limiter instead of (in addition to) the 600/min one. */
   runLimited?: boolean;
+  /**
+   * Tenant routes where the caller acts (runs, schedules, settings): the X-User-ID takes a team seat
+   * (SPEC §6; reads never do). 'after-validation': the guard chain takes it once the request validated;
+   * 'by-service': the service takes it after its own checks, so a 404 or 422 takes none. Either may
+   * answer 403 TEAM_LIMIT_REACHED, which the OpenAPI document lists for the route.
+   */
+  takesSeat?: 'after-validation' | 'by-service';
   summary: string;
   tag: string;
   params?: Joi.ObjectSchema;

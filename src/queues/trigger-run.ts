@@ -19,6 +19,8 @@ export interface TriggerDeps<T> {
   admit(request: { tenantId: string; runId: string; leaseMs: number; fingerprint?: string; idempotencyKey?: string }): Promise<AdmitOutcome>;
   refund(request: { tenantId: string; runId: string; admittedAt: Date; fingerprint?: string; idempotencyKey?: string }): Promise<void>;
   touchProvider(tenantId: string, provider: string): Promise<void>;
+  /** Takes a team seat for the user triggering through the API (403 TEAM_LIMIT_REACHED beyond the plan). */
+  touchMember(tenantId: string, userId: string): Promise<void>;
   /** Reloads a tenant's Redis profile from the warehouse (only when Redis lost it); false if the tenant is unknown. */
   reloadProfile(tenantId: string): Promise<boolean>;
   runStore: RunStore;
@@ -57,6 +59,8 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
       ...(fingerprint ? { fingerprint } : {}),
       ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
     };
+    // Only now, with the template found and the parameters valid, does the caller's X-User-ID take a seat.
+    if (req.triggerType === 'api' && req.userId) await deps.touchMember(req.tenantId, req.userId);
     await deps.touchProvider(req.tenantId, provider);
     let outcome = await deps.admit(admission);
     if (outcome.outcome === 'profile_missing') {

@@ -99,6 +99,7 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
       await deps.admission.refund(req.tenantId, req.runId, utcDay(req.admittedAt), req.fingerprint, req.idempotencyKey);
     },
     touchProvider: (tenantId, provider) => deps.seats.provider(tenantId, provider),
+    touchMember: (tenantId, userId) => deps.seats.member(tenantId, userId),
     reloadProfile: async (tenantId) => (await reloadProfileCache(deps.tenantDeps, tenantId)) !== null,
     runStore,
     enqueue: (job) => enqueuePipelineRun(queue, job, { retentionSeconds: config.worker.completedRetentionSeconds, retentionCount: config.worker.retainedJobCount }),

@@ -18,7 +18,7 @@ import { getSchedulerStatus, recordRunOutcome } from '../scheduler/status';
 import { triggerDueSchedules } from '../scheduler/tick';
 import type { Admission } from '../tenants/admission';
 import type { Seats } from './seats';
-import { refreshUsageRows, resetDailyQuotas } from '../tenants/usage-sync';
+import { dayCloseAnswer, refreshUsageRows, resetDailyQuotas } from '../tenants/usage-sync';
 import type { MaintenanceRoutines } from '../workers/maintenance-worker';
 
 type Json = Record<string, unknown>;
@@ -100,7 +100,7 @@ export function buildSchedulerServices(deps: SchedulerServicesDeps): SchedulerSe
     processQueue: async (now) => json(await routines.processQueue(now)),
     resetDailyQuotas: async (now) => {
       const r = await resetDailyQuotas({ redis, keys, warehouse }, now);
-      return { closed_day: r.closedDay, already_closed: r.alreadyClosed, tenants: r.tenants };
+      return dayCloseAnswer(r, now);
     },
     cleanupOrphans: async (now) => json(await routines.cleanupOrphans(now)),
     status: async (now) => json(await getSchedulerStatus({ redis, keys }, now)),

@@ -11,6 +11,7 @@ import { createApp } from '../api/app';
 import type { ApiDeps } from '../api/deps';
 import { createBullBoardMiddleware } from '../api/bull-board';
 import { createRateLimiters } from '../api/middleware/rate-limit';
+import { localUrl, removeServerState, writeServerState } from '../api/server-state';
 import { resolveAdminKey } from '../security/admin-key';
 import { OPERATOR_QUERY_MAX_ROWS, runOperatorQuery } from '../warehouse/operator-query';
 import { loadTemplateRegistry } from '../pipelines/template-registry';
@@ -39,6 +40,11 @@ import { migrateLegacyRedisKeys } from './migrate-redis-keys';
 import { buildSchedulerServices } from './scheduler-services';
 import type { SchedulerServices } from './scheduler-services';
 import { tenantApi } from './tenant-services';
+
+/** Logged at WARN by every API start with DISABLE_AUTH=true (config refuses it in production). */
+export const DISABLE_AUTH_WARNING =
+  'DISABLE_AUTH=true: admin routes answer without X-Admin-Key, so EVERY TENANT\'S DATA IS OPEN to anyone who reaches this port ' +
+  '(onboarding, API keys, plans, the warehouse query endpoint). Development only: never expose this server.';
 
 export interface SystemOptions extends ClientOverrides {
   logger: Logger;
@@ -175,7 +181,11 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         server = http.createServer(app.callback());
         server.keepAliveTimeout = 65_000;
         await new Promise<void>((resolve) => server?.listen(config.port, config.host, resolve));
-        logger.info({ port: (server.address() as AddressInfo).port }, 'api listening');
+        const port = (server.address() as AddressInfo).port;
+        // The CLIs (npm run sql / sample-data) read this to find the server whatever PORT it got.
+        writeServerState(config.dataDir, { pid: process.pid, url: localUrl(config.host, port), startedAt: clock.now().toISOString() });
+        logger.info({ port }, 'api listening');
+        if (config.auth.disableAuth) logger.warn({ disable_auth: true, port }, DISABLE_AUTH_WARNING);
       }
       if (role === 'all' || role === 'worker') {
         pipelineWorker = new PipelineWorker({
@@ -199,6 +209,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
           s.close(() => resolve());
           s.closeIdleConnections();
         });
+        removeServerState(config.dataDir, process.pid);
       }
       await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();

@@ -55,6 +55,8 @@ export function tenantApi(deps: TenantDeps, seats: Seats, faults?: OnboardingFau
           days: Number(options.days),
           rowsPerDay: Number(options.rows_per_day),
           seed: Number(options.seed),
+          append: options.append === true,
+          ...(typeof options.end_date === 'string' ? { endDate: options.end_date } : {}),
           now: deps.clock.now(),
         }),
       );

@@ -4,13 +4,22 @@ import { route, validated } from '../route-table';
 import type { RouteSpec } from '../route-table';
 import { param } from '../types';
 import { idParam, tenantParams } from '../schemas';
+import { isUtcDay } from '../../shared/clock';
+import { SAMPLE_DAYS_MAX } from '../../pipelines/sample-billing';
 
 type Json = Record<string, unknown>;
 
 const sampleDataBody = Joi.object({
-  days: Joi.number().integer().min(1).max(400).default(30),
+  days: Joi.number().integer().min(1).max(SAMPLE_DAYS_MAX).default(30),
+  /** Last usage day loaded (inclusive); default yesterday (UTC). The guide's `2025-11-14` needs `end_date`. */
+  end_date: Joi.string()
+    .custom((value: string, helpers) => (isUtcDay(value) ? value : helpers.error('any.invalid')))
+    .messages({ 'any.invalid': '{{#label}} must be a calendar day YYYY-MM-DD' })
+    .example('2025-11-14'),
   rows_per_day: Joi.number().integer().min(1).max(20000).default(500),
   seed: Joi.number().integer().default(42),
+  /** Keep the rows already there (default: the table is recreated, so reloading never duplicates). */
+  append: Joi.boolean().default(false),
 });
 
 export function adminRoutes(deps: ApiDeps): RouteSpec[] {
@@ -64,8 +73,8 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
     const load = t.loadSampleData;
     routes.push(
       route({
-        method: 'post', path: '/api/v1/admin/tenants/:tenant_id/sample-data', auth: 'admin', tag: 'admin', summary: 'Load synthetic GCP billing export rows into the tenant dataset',
-        params: tenantParams, body: sampleDataBody, responses: { 200: 'Rows loaded', 404: 'Unknown tenant' },
+        method: 'post', path: '/api/v1/admin/tenants/:tenant_id/sample-data', auth: 'admin', tag: 'admin', summary: 'Load synthetic GCP billing export rows into the tenant dataset: `days` days ending on `end_date` (default yesterday, UTC)',
+        params: tenantParams, body: sampleDataBody, responses: { 200: 'Rows loaded (table, rows, fromDate, toDate)', 404: 'Unknown tenant', 422: 'Invalid body (days 1–400, end_date YYYY-MM-DD)' },
         handler: async (ctx) => {
           ctx.body = await load(param(ctx, 'tenant_id'), validated<Json>(ctx, 'body'));
         },

@@ -34,7 +34,7 @@ export function pipelineRoutes(deps: ApiDeps): RouteSpec[] {
   const p = deps.pipelines;
   return [
     route({
-      method: 'post', path: '/api/v1/pipelines/run/:tenant_id/:provider/:domain/:template_name', auth: 'tenant', runLimited: true, tag: 'pipelines',
+      method: 'post', path: '/api/v1/pipelines/run/:tenant_id/:provider/:domain/:template_name', auth: 'tenant', runLimited: true, takesSeat: 'by-service', tag: 'pipelines',
       summary: 'Trigger a run of configs/{provider}/{domain}/{template_name}.yml; the body holds the run parameters',
       params: templateParams, body: runParametersBody,
       responses: { 202: 'Admitted and queued (PENDING)', 200: 'An identical run is already in flight; it is returned', 404: 'Template not found', 422: 'Invalid parameters', 429: 'Rate limit or quota' },
@@ -85,7 +85,7 @@ export function pipelineRoutes(deps: ApiDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'delete', path: '/api/v1/pipelines/runs/:run_id', auth: 'tenant', tag: 'runs', summary: 'Cancel a waiting or running run',
+      method: 'delete', path: '/api/v1/pipelines/runs/:run_id', auth: 'tenant', takesSeat: 'after-validation', tag: 'runs', summary: 'Cancel a waiting or running run',
       params: runParams, responses: { 200: 'Cancelled (or cancellation requested for a running run)', 404: 'Unknown run', 409: 'Already finished' },
       handler: async (ctx) => {
         ctx.body = await p.cancelRun(ctx.state.auth?.tenantId ?? '', param(ctx, 'run_id'));

@@ -21,7 +21,7 @@ export function schedulerRoutes(deps: ApiDeps): RouteSpec[] {
     });
   return [
     route({
-      method: 'post', path: BASE, auth: 'tenant', tag: 'schedules', summary: 'Create a schedule config',
+      method: 'post', path: BASE, auth: 'tenant', takesSeat: 'after-validation', tag: 'schedules', summary: 'Create a schedule config',
       params: tenantParams, body: s.createSchema, responses: { 201: 'Created, with the next five fire times', 404: 'Template not found', 422: 'Invalid cron, timezone or body' },
       handler: async (ctx) => {
         ctx.status = 201;
@@ -43,14 +43,14 @@ export function schedulerRoutes(deps: ApiDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'patch', path: `${BASE}/:config_id`, auth: 'tenant', tag: 'schedules', summary: 'Change a schedule config',
+      method: 'patch', path: `${BASE}/:config_id`, auth: 'tenant', takesSeat: 'after-validation', tag: 'schedules', summary: 'Change a schedule config',
       params: configParams, body: s.patchSchema, responses: { 200: 'Updated', 404: 'Unknown config', 422: 'Invalid body' },
       handler: async (ctx) => {
         ctx.body = await s.patch(param(ctx, 'tenant_id'), param(ctx, 'config_id'), validated<Json>(ctx, 'body'));
       },
     }),
     route({
-      method: 'delete', path: `${BASE}/:config_id`, auth: 'tenant', tag: 'schedules', summary: 'Delete a schedule config',
+      method: 'delete', path: `${BASE}/:config_id`, auth: 'tenant', takesSeat: 'after-validation', tag: 'schedules', summary: 'Delete a schedule config',
       params: configParams, responses: { 204: 'Deleted', 404: 'Unknown config' },
       handler: async (ctx) => {
         await s.remove(param(ctx, 'tenant_id'), param(ctx, 'config_id'));
@@ -59,7 +59,11 @@ export function schedulerRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     adminCall('/api/v1/scheduler/trigger', 'Enqueue every due schedule (exactly once per config and fire time)', s.trigger),
     adminCall('/api/v1/scheduler/process-queue', 'Start deferred runs that now fit their tenant’s limits', s.processQueue),
-    adminCall('/api/v1/scheduler/reset-daily-quotas', 'Close the previous UTC day’s usage (idempotent)', s.resetDailyQuotas),
+    adminCall(
+      '/api/v1/scheduler/reset-daily-quotas',
+      'Close the previous UTC day: its final usage rows, today’s opening rows, stale keys dropped (idempotent). It does not reset today’s counters: they are kept per UTC day and start from zero at 00:00 UTC on their own',
+      s.resetDailyQuotas,
+    ),
     adminCall('/api/v1/scheduler/cleanup-orphaned-pipelines', 'Fail runs stuck past their deadline and release their slots', s.cleanupOrphans),
     adminCall('/api/v1/scheduler/status', 'Scheduler status', s.status, 'get'),
   ];

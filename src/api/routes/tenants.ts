@@ -46,7 +46,7 @@ export function tenantRoutes(deps: ApiDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'put', path: '/api/v1/tenants/:tenant_id/providers/:provider', auth: 'tenant', tag: 'tenants', summary: 'Set provider settings and (encrypted) credentials',
+      method: 'put', path: '/api/v1/tenants/:tenant_id/providers/:provider', auth: 'tenant', takesSeat: 'after-validation', tag: 'tenants', summary: 'Set provider settings and (encrypted) credentials',
       params: providerParams, body: t.providerSchema, responses: { 200: 'Saved (credentials never returned)', 403: 'Provider limit reached or another tenant', 422: 'INVALID_TABLE_REFERENCE: a *_table or project_id setting names something this tenant may not use' },
       handler: async (ctx) => {
         ctx.body = await t.putProvider(tenantOf(ctx), param(ctx, 'provider'), validated<Json>(ctx, 'body'));
@@ -60,7 +60,7 @@ export function tenantRoutes(deps: ApiDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'delete', path: '/api/v1/tenants/:tenant_id/providers/:provider', auth: 'tenant', tag: 'tenants', summary: 'Remove provider settings',
+      method: 'delete', path: '/api/v1/tenants/:tenant_id/providers/:provider', auth: 'tenant', takesSeat: 'after-validation', tag: 'tenants', summary: 'Remove provider settings',
       params: providerParams, responses: { 204: 'Removed', 404: 'Not configured' },
       handler: async (ctx) => {
         await t.deleteProvider(tenantOf(ctx), param(ctx, 'provider'));
@@ -68,7 +68,7 @@ export function tenantRoutes(deps: ApiDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'post', path: '/api/v1/tenants/:tenant_id/api-keys/rotate', auth: 'tenant', tag: 'tenants', summary: 'Rotate the calling API key (new key shown once)',
+      method: 'post', path: '/api/v1/tenants/:tenant_id/api-keys/rotate', auth: 'tenant', takesSeat: 'after-validation', tag: 'tenants', summary: 'Rotate the calling API key (new key shown once)',
       params: tenantParams, body: rotateBody, responses: { 201: 'New key', 401: 'Invalid API key' },
       handler: async (ctx) => {
         const body = validated<{ grace_seconds: number }>(ctx, 'body');
