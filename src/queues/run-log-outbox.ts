@@ -78,15 +78,13 @@ export class RunLogOutbox {
   }
 }
 
-type StepLike = { id?: string; type?: string; status?: string; startTime?: string; endTime?: string; durationMs?: number; rowsProcessed?: number; bytesProcessed?: number; errorMessage?: string; attempt?: number };
-
 /**
  * Writes a finished run's run row and step rows from its live record in Redis. Used to rewrite unconfirmed
  * runs and to record runs that end without executing (cancelled while waiting, orphaned): the live record
  * keeps what the run got to (start time, steps), so nothing the worker wrote is blanked out.
  */
 export function writeRunFromLive(writer: RunLogWriter, live: LiveRun): void {
-  const seq = (live.endedAt ? Date.parse(live.endedAt) : Date.now()) + REWRITE_SEQ_OFFSET;
+  const seq = (live.endTime ? Date.parse(live.endTime) : Date.now()) + REWRITE_SEQ_OFFSET;
   writer.writeRun(
     live.tenantId,
     {
@@ -96,8 +94,8 @@ export function writeRunFromLive(writer: RunLogWriter, live: LiveRun): void {
       user_id: live.userId,
       trigger_type: live.triggerType,
       status: live.status,
-      start_time: live.startedAt,
-      end_time: live.endedAt,
+      start_time: live.startTime,
+      end_time: live.endTime,
       duration_ms: live.durationMs,
       parameters: live.parameters,
       error_message: live.errorMessage,
@@ -108,23 +106,22 @@ export function writeRunFromLive(writer: RunLogWriter, live: LiveRun): void {
     },
     seq,
   );
-  (live.steps as StepLike[]).forEach((step, index) => {
-    if (!step.id) return;
+  live.steps.forEach((step, index) => {
     writer.writeStep(
       live.tenantId,
       {
         pipeline_logging_id: live.pipelineLoggingId,
         step_name: step.id,
-        step_type: step.type ?? '',
+        step_type: step.type,
         step_index: index,
-        status: step.status ?? 'PENDING',
+        status: step.status,
         start_time: step.startTime ?? null,
         end_time: step.endTime ?? null,
         duration_ms: step.durationMs ?? null,
         rows_processed: step.rowsProcessed ?? null,
         bytes_processed: step.bytesProcessed ?? null,
         error_message: step.errorMessage ?? null,
-        attempt: step.attempt ?? 0,
+        attempt: step.attempt,
       },
       seq,
     );

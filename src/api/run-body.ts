@@ -1,0 +1,81 @@
+import type { Run } from '../pipelines/run';
+import { progressOf } from '../pipelines/run';
+import type { StepState } from '../pipelines/types';
+import type { RunPage } from '../queues/run-service';
+
+/**
+ * The one serializer from a `Run` to the API's snake_case body. Every field is always present (null when
+ * unknown), whether the run was read live from Redis or from the warehouse.
+ */
+export interface StepBody {
+  id: string;
+  type: string;
+  status: string;
+  attempt: number;
+  start_time: string | null;
+  end_time: string | null;
+  duration_ms: number | null;
+  rows_processed: number | null;
+  bytes_processed: number | null;
+  error_message: string | null;
+}
+
+export interface RunSummaryBody {
+  pipeline_logging_id: string;
+  pipeline_id: string;
+  tenant_id: string;
+  user_id: string | null;
+  trigger_type: string;
+  status: string;
+  parameters: Run['parameters'];
+  created_at: string;
+  start_time: string | null;
+  end_time: string | null;
+  duration_ms: number | null;
+  progress: { steps_done: number; steps_total: number; percent: number };
+  error_message: string | null;
+}
+
+export interface RunBody extends RunSummaryBody {
+  steps: StepBody[];
+}
+
+export const stepBody = (s: StepState): StepBody => ({
+  id: s.id,
+  type: s.type,
+  status: s.status,
+  attempt: s.attempt,
+  start_time: s.startTime ?? null,
+  end_time: s.endTime ?? null,
+  duration_ms: s.durationMs ?? null,
+  rows_processed: s.rowsProcessed ?? null,
+  bytes_processed: s.bytesProcessed ?? null,
+  error_message: s.errorMessage ?? null,
+});
+
+/** A run in a listing: everything but the steps. */
+export function runSummaryBody(run: Run): RunSummaryBody {
+  const progress = progressOf(run);
+  return {
+    pipeline_logging_id: run.pipelineLoggingId,
+    pipeline_id: run.pipelineId,
+    tenant_id: run.tenantId,
+    user_id: run.userId,
+    trigger_type: run.triggerType,
+    status: run.status,
+    parameters: run.parameters,
+    created_at: run.createdAt,
+    start_time: run.startTime,
+    end_time: run.endTime,
+    duration_ms: run.durationMs,
+    progress: { steps_done: progress.stepsDone, steps_total: progress.stepsTotal, percent: progress.percent },
+    error_message: run.errorMessage,
+  };
+}
+
+export const runBody = (run: Run): RunBody => ({ ...runSummaryBody(run), steps: run.steps.map(stepBody) });
+
+export const runPageBody = (page: RunPage): { runs: RunSummaryBody[]; next_cursor: string | null } => ({
+  runs: page.runs.map(runSummaryBody),
+  next_cursor: page.nextCursor,
+});
