@@ -30,7 +30,7 @@ import { billingExportTable } from '../tenants/provider-settings';
 import type { PlanCatalog } from '../tenants/plans';
 import type { TenantDeps } from '../tenants/tenant-deps';
 import type { ExecutionOutcome, PipelineWorkerDeps } from '../workers/pipeline-worker';
-import type { Seats } from './seats';
+import type { Seats } from '../tenants/seats';
 
 export interface RunServicesDeps {
   config: Config;

@@ -17,7 +17,7 @@ import { createSchedule, deleteSchedule, getSchedule, listSchedules, patchSchedu
 import { getSchedulerStatus, recordRunOutcome } from '../scheduler/status';
 import { triggerDueSchedules } from '../scheduler/tick';
 import type { Admission } from '../tenants/admission';
-import type { Seats } from './seats';
+import type { Seats } from '../tenants/seats';
 import { refreshUsageRows, resetDailyQuotas } from '../tenants/usage-sync';
 import type { MaintenanceRoutines } from '../workers/maintenance-worker';
 

@@ -26,7 +26,7 @@ import type { OnboardingFaults } from '../tenants/onboarding';
 import { loadPlans } from '../tenants/plans';
 import { TeamAndProviders } from '../tenants/team-and-providers';
 import { RecentTouches } from '../tenants/recent-touches';
-import type { Seats } from './seats';
+import type { Seats } from '../tenants/seats';
 import type { TenantDeps } from '../tenants/tenant-deps';
 import { createMaintenanceWorker } from '../workers/maintenance-worker';
 import type { MaintenanceWorker } from '../workers/maintenance-worker';
@@ -38,7 +38,7 @@ import type { RunServices } from './run-services';
 import { migrateLegacyRedisKeys } from './migrate-redis-keys';
 import { buildSchedulerServices } from './scheduler-services';
 import type { SchedulerServices } from './scheduler-services';
-import { tenantApi } from './tenant-services';
+import { tenantApi } from '../tenants/tenant-operations';
 
 export interface SystemOptions extends ClientOverrides {
   logger: Logger;

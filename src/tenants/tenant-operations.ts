@@ -1,15 +1,15 @@
 import { AppError } from '../shared/errors';
 import type { ApiDeps } from '../api/deps';
 import { loadSampleBillingData } from '../pipelines/sample-billing';
-import { issueKey, revokeKey, rotateKey } from '../tenants/api-key-service';
-import { bootstrapCentral } from '../tenants/bootstrap';
-import { dryRunOnboarding, onboardBodySchema, onboardTenant } from '../tenants/onboarding';
-import type { OnboardingFaults } from '../tenants/onboarding';
-import { reloadProfileCache } from '../tenants/profile-loader';
-import { deleteProvider, getProvider, providerBodySchema, putProvider } from '../tenants/provider-settings';
-import { getQuotaView } from '../tenants/quota-view';
-import { getTenant, updateTenant, updateTenantBodySchema } from '../tenants/tenant-admin';
-import type { TenantDeps } from '../tenants/tenant-deps';
+import { issueKey, revokeKey, rotateKey } from './api-key-service';
+import { bootstrapCentral } from './bootstrap';
+import { dryRunOnboarding, onboardBodySchema, onboardTenant } from './onboarding';
+import type { OnboardingFaults } from './onboarding';
+import { reloadProfileCache } from './profile-loader';
+import { deleteProvider, getProvider, providerBodySchema, putProvider } from './provider-settings';
+import { getQuotaView } from './quota-view';
+import { getTenant, updateTenant, updateTenantBodySchema } from './tenant-admin';
+import type { TenantDeps } from './tenant-deps';
 import type { Seats } from './seats';
 
 type Json = Record<string, unknown>;
