@@ -38,7 +38,7 @@ import type { RunServices } from './run-services';
 import { migrateLegacyRedisKeys } from './migrate-redis-keys';
 import { buildSchedulerServices } from './scheduler-services';
 import type { SchedulerServices } from './scheduler-services';
-import { tenantApi } from '../tenants/tenant-operations';
+import { tenantOperations } from '../tenants/tenant-operations';
 
 export interface SystemOptions extends ClientOverrides {
   logger: Logger;
@@ -146,7 +146,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue: q.name, state }, n);
       }
     },
-    tenants: tenantApi(tenantDeps, seats, options.onboardingFaults),
+    tenants: tenantOperations(tenantDeps, seats, options.onboardingFaults),
     pipelines: {
       trigger: runs.trigger,
       listTemplates: () => templates.list().map((t) => ({ ...t, path: `/api/v1/pipelines/run/{tenant_id}/${t.provider}/${t.domain}/${t.name}` })),
@@ -156,7 +156,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       cancelRun: (tenantId, runId) => runs.runService.cancelRun(tenantId, runId),
     },
     scheduler: scheduler.api,
-    warehouseQuery: async (sql) => ({ ...(await runOperatorQuery(warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery })) }),
+    warehouseQuery: (sql) => runOperatorQuery(warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery }),
     bullBoard: createBullBoardMiddleware({ queues: [runs.queue, maintenanceQueue], adminApiKey: admin.key, authFailures: limiters.authFailures, perIp: limiters.perIp, perAdmin: limiters.perAdmin }),
   };
 
