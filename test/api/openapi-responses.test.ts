@@ -61,7 +61,7 @@ describe('/openapi.json and the answers it documents', () => {
 
   before(async () => {
     t = await startTestSystem();
-    routes = [...operationalDocs(t.system.apiDeps), ...routeTable(t.system.apiDeps)];
+    routes = [...operationalDocs(t.system.apiDeps()), ...routeTable(t.system.apiDeps())];
     doc = (await t.request.get('/openapi.json')).body as typeof doc;
   });
   after(async () => t.close());
