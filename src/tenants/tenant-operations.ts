@@ -2,7 +2,7 @@ import { AppError } from '../shared/errors';
 import type Joi from 'joi';
 import { loadSampleBillingData } from '../pipelines/sample-billing';
 import type { SampleLoadResult } from '../pipelines/sample-billing';
-import { issueKey, revokeKey, rotateKey } from './api-key-service';
+import { issueKey, revokeKey, rotateBodySchema, rotateKey } from './api-key-service';
 import type { IssuedKey, RevokedKey, RotatedKey } from './api-key-service';
 import { bootstrapCentral } from './bootstrap';
 import type { BootstrapResult } from './bootstrap';
@@ -33,6 +33,7 @@ export interface TenantOperations {
   onboardSchema: Joi.ObjectSchema;
   updateSchema: Joi.ObjectSchema;
   providerSchema: Joi.ObjectSchema;
+  rotateSchema: Joi.ObjectSchema;
   onboard(body: unknown): Promise<OnboardResult>;
   dryRun(body: unknown): Promise<DryRunResult>;
   get(tenantId: string): Promise<TenantView>;
@@ -57,6 +58,7 @@ export function tenantOperations(deps: TenantDeps, seats: Seats, faults?: Onboar
     onboardSchema: onboardBodySchema,
     updateSchema: updateTenantBodySchema,
     providerSchema: providerBodySchema,
+    rotateSchema: rotateBodySchema,
     onboard: (body) => onboardTenant(onboardingDeps, body),
     dryRun: (body) => dryRunOnboarding(deps, body),
     get: (tenantId) => getTenant(deps, tenantId),

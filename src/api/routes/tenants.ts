@@ -8,7 +8,6 @@ import type { ApiContext } from '../types';
 import { segmentParam, tenantIdParam, tenantParams } from '../schemas';
 
 const providerParams = Joi.object({ tenant_id: tenantIdParam, provider: segmentParam });
-const rotateBody = Joi.object({ grace_seconds: Joi.number().integer().min(0).max(86400).default(0) });
 
 const tenantOf = (ctx: ApiContext): string => param(ctx, 'tenant_id');
 
@@ -68,7 +67,7 @@ export function tenantRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'post', path: '/api/v1/tenants/:tenant_id/api-keys/rotate', auth: 'tenant', tag: 'tenants', summary: 'Rotate the calling API key (new key shown once)',
-      params: tenantParams, body: rotateBody, responses: { 201: ok('New key; the calling key expires after grace_seconds', rotatedKeyAnswer) },
+      params: tenantParams, body: t.rotateSchema, responses: { 201: ok('New key; the calling key expires after grace_seconds', rotatedKeyAnswer) },
       handler: async (ctx) => {
         const body = validated<{ grace_seconds: number }>(ctx, 'body');
         ctx.status = 201;
