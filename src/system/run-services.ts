@@ -48,8 +48,15 @@ export interface RunServicesDeps {
   logWriter: RunLogWriter;
   outbox: RunLogOutbox;
   tenantDeps: TenantDeps;
+  /** Test hooks on the trigger path. */
+  faults?: RunFaults;
   /** Called after every run ends (scheduler stats, the tenant's deferred runs). */
   onRunFinished(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void>;
+}
+
+/** Test hooks: a rejection from `beforeEnqueue` is what a queue write failing after admission looks like. */
+export interface RunFaults {
+  beforeEnqueue?(job: PipelineRunJob): Promise<void>;
 }
 
 export interface RunServices {
@@ -100,7 +107,10 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     touchProvider: (tenantId, provider) => deps.seats.provider(tenantId, provider),
     reloadProfile: async (tenantId) => (await reloadProfileCache(deps.tenantDeps, tenantId)) !== null,
     runStore,
-    enqueue: (job) => enqueuePipelineRun(queue, job, { retentionSeconds: config.worker.completedRetentionSeconds, retentionCount: config.worker.retainedJobCount }),
+    enqueue: async (job) => {
+      await deps.faults?.beforeEnqueue?.(job);
+      await enqueuePipelineRun(queue, job, { retentionSeconds: config.worker.completedRetentionSeconds, retentionCount: config.worker.retainedJobCount });
+    },
     clock,
     leaseMarginMs: config.scheduler.orphanMarginMinutes * 60_000,
   });

@@ -31,7 +31,7 @@ import { buildApiDeps } from './api-deps';
 import { createClients } from './clients';
 import type { ClientOverrides, Clients } from './clients';
 import { buildRunServices } from './run-services';
-import type { RunServices } from './run-services';
+import type { RunFaults, RunServices } from './run-services';
 import { migrateLegacyRedisKeys } from './migrate-redis-keys';
 import { buildSchedulerServices } from './scheduler-services';
 import type { SchedulerServices } from './scheduler-services';
@@ -42,6 +42,8 @@ export interface SystemOptions extends ClientOverrides {
   version?: string;
   /** Test hooks for onboarding steps. */
   onboardingFaults?: OnboardingFaults;
+  /** Test hooks on the run trigger path. */
+  runFaults?: RunFaults;
   /** Flush interval of the warehouse log writer. */
   logFlushIntervalMs?: number;
 }
@@ -105,6 +107,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   let scheduler: SchedulerServices | undefined;
   const runs = buildRunServices({
     config, redis, bull: clients.bull, keys, warehouse, clock, logger, metrics, templates, plans, admission, seats, logWriter, outbox, tenantDeps,
+    ...(options.runFaults ? { faults: options.runFaults } : {}),
     onRunFinished: (job: PipelineRunJob, status: RunStatus, durationMs: number | null) => scheduler?.onRunFinished(job, status, durationMs) ?? Promise.resolve(),
   });
   const schedulerServices = buildSchedulerServices({
