@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis/connection';
 import type { Logger } from '../shared/logger';
 import type { RedisKeys } from '../redis/keys';
+import { stepSnapshotOf } from '../pipelines/run-log-writer';
 import type { RunLogWriter } from '../pipelines/run-log-writer';
 import { TERMINAL_STATUSES } from './pipeline-runs';
 import type { LiveRun, RunStore } from './run-store';
@@ -106,24 +107,5 @@ export function writeRunFromLive(writer: RunLogWriter, live: LiveRun): void {
     },
     seq,
   );
-  live.steps.forEach((step, index) => {
-    writer.writeStep(
-      live.tenantId,
-      {
-        pipeline_logging_id: live.pipelineLoggingId,
-        step_name: step.id,
-        step_type: step.type,
-        step_index: index,
-        status: step.status,
-        start_time: step.startTime ?? null,
-        end_time: step.endTime ?? null,
-        duration_ms: step.durationMs ?? null,
-        rows_processed: step.rowsProcessed ?? null,
-        bytes_processed: step.bytesProcessed ?? null,
-        error_message: step.errorMessage ?? null,
-        attempt: step.attempt,
-      },
-      seq,
-    );
-  });
+  live.steps.forEach((step, index) => writer.writeStep(live.tenantId, stepSnapshotOf(live.pipelineLoggingId, index, step), seq));
 }

@@ -10,12 +10,14 @@ import type { ReconcileSummary } from '../queues/run-log-outbox';
 import type { RunStore } from '../queues/run-store';
 import type { Admission } from '../tenants/admission';
 import { refreshUsageRows, resetDailyQuotas } from '../tenants/usage-sync';
+import type { DayCloseResult } from '../tenants/usage-sync';
 import { processDeferredQueue } from './deferred-queue';
-import type { DeferredDeps } from './deferred-queue';
+import type { DeferredDeps, DeferredSummary } from './deferred-queue';
 import { cleanupOrphanedRuns } from './orphan-cleanup';
-import type { SchedulerRoutineCalls } from './scheduler-operations';
+import type { OrphanCleanupSummary } from './orphan-cleanup';
 import { recordRunOutcome } from './status';
 import { triggerDueSchedules } from './tick';
+import type { TickSummary } from './tick';
 
 export interface SchedulerRoutineDeps {
   redis: RedisClient;
@@ -33,9 +35,13 @@ export interface SchedulerRoutineDeps {
 }
 
 /** Every maintenance routine, whichever driver (BullMQ job schedulers or Cloud Scheduler via the admin endpoints) calls it. */
-export interface SchedulerRoutines extends SchedulerRoutineCalls {
+export interface SchedulerRoutines {
+  tick(now: Date): Promise<TickSummary>;
+  processQueue(now: Date): Promise<DeferredSummary>;
   refreshUsage(now: Date): Promise<{ tenants: number }>;
   reconcileLogs(now: Date): Promise<ReconcileSummary>;
+  resetDailyQuotas(now: Date): Promise<DayCloseResult>;
+  cleanupOrphans(now: Date): Promise<OrphanCleanupSummary>;
 }
 
 const deferredDeps = (deps: SchedulerRoutineDeps): DeferredDeps => ({

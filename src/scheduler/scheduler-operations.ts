@@ -1,5 +1,4 @@
 import type Joi from 'joi';
-import type { DayCloseResult } from '../tenants/usage-sync';
 import type { DeferredSummary } from './deferred-queue';
 import type { OrphanCleanupSummary } from './orphan-cleanup';
 import { createScheduleSchema, patchScheduleSchema } from './schedule-schemas';
@@ -8,15 +7,11 @@ import type { ScheduleStoreDeps } from './schedule-store';
 import { getSchedulerStatus } from './status';
 import type { SchedulerStatus, StatusDeps } from './status';
 import type { TickSummary } from './tick';
+import type { SchedulerRoutines } from './routines';
 import type { ScheduleView } from './types';
 
-/** What the maintenance routines answer (src/scheduler/routines.ts); the admin endpoints call the same ones. */
-export interface SchedulerRoutineCalls {
-  tick(now: Date): Promise<TickSummary>;
-  processQueue(now: Date): Promise<DeferredSummary>;
-  resetDailyQuotas(now: Date): Promise<DayCloseResult>;
-  cleanupOrphans(now: Date): Promise<OrphanCleanupSummary>;
-}
+/** The maintenance routines the admin endpoints call (the same ones the maintenance jobs run). */
+type SchedulerRoutineCalls = Pick<SchedulerRoutines, 'tick' | 'processQueue' | 'resetDailyQuotas' | 'cleanupOrphans'>;
 
 export interface DayCloseAnswer {
   closed_day: string;
