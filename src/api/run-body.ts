@@ -1,5 +1,6 @@
 import type { Run } from '../pipelines/run';
 import { progressOf } from '../pipelines/run';
+import { stepSnapshotOf } from '../pipelines/run-log-writer';
 import type { StepState } from '../pipelines/types';
 import type { RunPage } from '../queues/run-service';
 
@@ -40,18 +41,11 @@ export interface RunBody extends RunSummaryBody {
   steps: StepBody[];
 }
 
-export const stepBody = (s: StepState): StepBody => ({
-  id: s.id,
-  type: s.type,
-  status: s.status,
-  attempt: s.attempt,
-  start_time: s.startTime ?? null,
-  end_time: s.endTime ?? null,
-  duration_ms: s.durationMs ?? null,
-  rows_processed: s.rowsProcessed ?? null,
-  bytes_processed: s.bytesProcessed ?? null,
-  error_message: s.errorMessage ?? null,
-});
+/** The step's warehouse row (x_meta_step_logs) under the API's names: one snake_case mapping of a step. */
+export function stepBody(s: StepState): StepBody {
+  const { step_name: id, step_type: type, pipeline_logging_id: _run, step_index: _index, ...rest } = stepSnapshotOf('', 0, s);
+  return { id, type, ...rest };
+}
 
 /** A run in a listing: everything but the steps. */
 export function runSummaryBody(run: Run): RunSummaryBody {
