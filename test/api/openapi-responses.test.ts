@@ -94,7 +94,7 @@ describe('/openapi.json and the answers it documents', () => {
       const run = doc.paths['/api/v1/pipelines/run/{tenant_id}/{provider}/{domain}/{template_name}']?.post;
       expect(run?.parameters.find((p) => p.name === 'Idempotency-Key')).to.include({ in: 'header' });
       for (const op of [run, doc.paths['/api/v1/pipelines/validate/{tenant_id}/{provider}/{domain}/{template_name}']?.post]) {
-        expect(op?.requestBody?.content['application/json']?.example).to.deep.equal({ date: '2025-11-14' });
+        expect(op?.requestBody?.content['application/json']?.example).to.deep.equal({});
       }
     });
 
@@ -123,6 +123,9 @@ describe('/openapi.json and the answers it documents', () => {
       await call('delete', '/api/v1/tenants/doc_corp/providers/gcp', tenant);
       await call('get', '/api/v1/pipelines/templates', tenant);
       await call('post', '/api/v1/pipelines/validate/doc_corp/gcp/cost/billing_cost', tenant, { date: '2025-11-14' });
+      // The body Swagger UI pre-fills is accepted as it is.
+      const example = doc.paths['/api/v1/pipelines/validate/{tenant_id}/{provider}/{domain}/{template_name}']?.post?.requestBody?.content['application/json']?.example as object;
+      expect((await call('post', '/api/v1/pipelines/validate/doc_corp/gcp/cost/dryrun', tenant, example)).status).to.equal(200);
       const run = await call('post', '/api/v1/pipelines/run/doc_corp/gcp/cost/dryrun', { ...tenant, 'Idempotency-Key': 'doc-1' });
       const id = run.body.pipeline_logging_id as string;
       await waitForRun(t, key, id);

@@ -12,8 +12,11 @@ import { cancelAnswer, runAnswer, runPageAnswer, templatesAnswer, triggerAnswer,
 
 type RunParametersBody = Record<string, unknown>;
 
-/** Swagger UI's pre-filled body for the run and validate routes: the guide's billing_cost call. */
-const PARAMETERS_EXAMPLE = { date: '2025-11-14' };
+/**
+ * Swagger UI's pre-filled body for the run and validate routes: no parameters, which every shipped template accepts
+ * (undeclared names are a 422, so a sample like `date` would be refused by the dryrun template).
+ */
+const PARAMETERS_EXAMPLE = {};
 
 const runParams = Joi.object({ run_id: runIdParam });
 const RUN_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'];
