@@ -1,6 +1,7 @@
 import type { Run } from '../pipelines/run';
 import { progressOf } from '../pipelines/run';
 import { stepSnapshotOf } from '../pipelines/run-log-writer';
+import type { RunSnapshot, StepSnapshot } from '../pipelines/run-log-writer';
 import type { StepState } from '../pipelines/types';
 import type { RunPage } from '../queues/run-service';
 
@@ -8,34 +9,14 @@ import type { RunPage } from '../queues/run-service';
  * The one serializer from a `Run` to the API's snake_case body. Every field is always present (null when
  * unknown), whether the run was read live from Redis or from the warehouse.
  */
-export interface StepBody {
-  id: string;
-  type: string;
-  status: string;
-  attempt: number;
-  start_time: string | null;
-  end_time: string | null;
-  duration_ms: number | null;
-  rows_processed: number | null;
-  bytes_processed: number | null;
-  error_message: string | null;
-}
+export type StepBody = { id: string; type: string } & Omit<StepSnapshot, 'pipeline_logging_id' | 'step_name' | 'step_type' | 'step_index'>;
 
-export interface RunSummaryBody {
-  pipeline_logging_id: string;
-  pipeline_id: string;
-  tenant_id: string;
-  user_id: string | null;
-  trigger_type: string;
-  status: string;
+/** The run row's fields (x_meta_pipeline_runs) plus progress; created_at is always known for a run the API can read. */
+export type RunSummaryBody = Pick<RunSnapshot, 'pipeline_logging_id' | 'pipeline_id' | 'tenant_id' | 'user_id' | 'trigger_type' | 'status' | 'start_time' | 'end_time' | 'duration_ms' | 'error_message'> & {
   parameters: Run['parameters'];
   created_at: string;
-  start_time: string | null;
-  end_time: string | null;
-  duration_ms: number | null;
   progress: { steps_done: number; steps_total: number; percent: number };
-  error_message: string | null;
-}
+};
 
 export interface RunBody extends RunSummaryBody {
   steps: StepBody[];

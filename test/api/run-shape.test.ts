@@ -1,10 +1,8 @@
 import { expect } from 'chai';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { runAnswer } from '../../src/api/response-schemas';
 import { onboard, startTestSystem, waitForRun } from '../helpers/system';
 import type { TestSystem } from '../helpers/system';
+import { configsWith } from '../helpers/processes';
 
 const TWO_STEPS = `description: One step that writes a table, one that fails, one blocked behind it
 version: 1.0.0
@@ -31,13 +29,6 @@ steps:
     sql: SELECT 1 AS one
 `;
 
-function configsWithShapeTemplate(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-configs-'));
-  fs.cpSync(path.resolve(__dirname, '../../configs'), dir, { recursive: true });
-  fs.mkdirSync(path.join(dir, 'gcp/test'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'gcp/test/shape.yml'), TWO_STEPS);
-  return dir;
-}
 
 /** GET the run, then again once Redis has forgotten it and only the warehouse answers. */
 async function liveAndStored(t: TestSystem, tenantId: string, key: string, id: string): Promise<{ live: unknown; stored: unknown }> {
@@ -52,15 +43,15 @@ async function liveAndStored(t: TestSystem, tenantId: string, key: string, id: s
 describe('one run shape, live or stored', () => {
   let t: TestSystem;
   let key: string;
-  let configsDir: string;
+  let configs: { dir: string; cleanup(): void };
   before(async () => {
-    configsDir = configsWithShapeTemplate();
-    t = await startTestSystem({ env: { CONFIGS_DIR: configsDir } });
+    configs = configsWith({ 'gcp/test/shape.yml': TWO_STEPS });
+    t = await startTestSystem({ env: { CONFIGS_DIR: configs.dir } });
     key = await onboard(t, 'shape_corp', 'SCALE');
   });
   after(async () => {
     await t.close();
-    fs.rmSync(configsDir, { recursive: true, force: true });
+    configs.cleanup();
   });
 
   describe('a completed run', () => {
@@ -94,7 +85,7 @@ describe('one run shape, live or stored', () => {
 
   describe('a run cancelled while it waited', () => {
     it('answers the same body from Redis and from the warehouse', async () => {
-      const api = await startTestSystem({ role: 'api', env: { CONFIGS_DIR: configsDir } });
+      const api = await startTestSystem({ role: 'api', env: { CONFIGS_DIR: configs.dir } });
       try {
         const apiKey = await onboard(api, 'waiting_corp', 'SCALE');
         const res = await api.request.post('/api/v1/pipelines/run/waiting_corp/gcp/cost/dryrun').set('X-API-Key', apiKey);
