@@ -1,4 +1,6 @@
 import Joi from 'joi';
+import { STEP_STATUSES } from '../pipelines/types';
+import { RUN_STATUSES } from '../queues/pipeline-runs';
 
 /**
  * Joi schemas of the 2xx bodies, one per answer shape. They document responses in /openapi.json and a test
@@ -10,7 +12,7 @@ const count = Joi.number().integer().min(0);
 const nullableCount = count.allow(null);
 const parameterValue = Joi.alternatives(Joi.string(), Joi.number(), Joi.boolean()).allow(null);
 const parameters = Joi.object().pattern(Joi.string(), parameterValue);
-const runStatus = Joi.string().valid('PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED');
+const runStatus = Joi.string().valid(...RUN_STATUSES);
 
 export const triggerAnswer = Joi.object({
   pipeline_logging_id: Joi.string().required(),
@@ -51,7 +53,7 @@ export const templatesAnswer = Joi.object({
 const stepBody = Joi.object({
   id: Joi.string().required(),
   type: Joi.string().required(),
-  status: Joi.string().valid('PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'SKIPPED', 'CANCELLED').required(),
+  status: Joi.string().valid(...STEP_STATUSES).required(),
   attempt: count.required(),
   start_time: isoOrNull.required(),
   end_time: isoOrNull.required(),
@@ -79,7 +81,7 @@ const runSummaryFields = {
 
 export const runAnswer = Joi.object({ ...runSummaryFields, steps: Joi.array().items(stepBody).required() });
 export const runPageAnswer = Joi.object({ runs: Joi.array().items(Joi.object(runSummaryFields)).required(), next_cursor: Joi.string().allow(null).required() });
-export const cancelAnswer = Joi.object({ pipeline_logging_id: Joi.string().required(), status: Joi.string().valid('PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'CANCELLING').required() });
+export const cancelAnswer = Joi.object({ pipeline_logging_id: Joi.string().required(), status: Joi.string().valid(...RUN_STATUSES, 'CANCELLING').required() });
 
 const subscription = Joi.object({
   plan_name: Joi.string().required(),

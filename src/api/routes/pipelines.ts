@@ -6,6 +6,7 @@ import type { RouteSpec } from '../route-table';
 import { IDEMPOTENCY_KEY_PATTERN, runIdParam, runParametersBody, templateParams } from '../schemas';
 import { param } from '../types';
 import type { ApiContext } from '../types';
+import { RUN_STATUSES } from '../../queues/pipeline-runs';
 import type { RunListFilters } from '../../queues/run-service';
 import { runBody, runPageBody } from '../run-body';
 import { cancelAnswer, runAnswer, runPageAnswer, templatesAnswer, triggerAnswer, validationAnswer } from '../response-schemas';
@@ -19,7 +20,6 @@ type RunParametersBody = Record<string, unknown>;
 const PARAMETERS_EXAMPLE = {};
 
 const runParams = Joi.object({ run_id: runIdParam });
-const RUN_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'];
 const listQuery = Joi.object({
   pipeline_id: Joi.string().pattern(/^[a-z0-9_-]{1,200}$/),
   status: Joi.string().uppercase().valid(...RUN_STATUSES),
