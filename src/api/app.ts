@@ -13,7 +13,7 @@ import { validate } from './middleware/validate';
 import { buildOpenApi } from './openapi';
 import type { RouteSpec } from './route-table';
 import { adminRoutes } from './routes/admin';
-import { operationalRouter } from './routes/health';
+import { operationalDocs, operationalRouter } from './routes/health';
 import { pipelineRoutes } from './routes/pipelines';
 import { schedulerRoutes } from './routes/scheduler';
 import { tenantRoutes } from './routes/tenants';
@@ -53,7 +53,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   const app = new Koa<ApiState>({ proxy: deps.trustProxy });
   const routes = routeTable(deps);
   let openApi: Record<string, unknown> | undefined;
-  const ops = operationalRouter(deps, () => (openApi ??= buildOpenApi(routes, { version: deps.version })));
+  const ops = operationalRouter(deps, () => (openApi ??= buildOpenApi([...operationalDocs(deps), ...routes], { version: deps.version })));
 
   const api = new Router<ApiState>();
   for (const spec of routes) {

@@ -50,6 +50,7 @@ export interface TriggerRequest {
 
 export type RunStatus = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
+export const RUN_STATUSES: readonly RunStatus[] = ['PENDING', 'RUNNING', ...TERMINAL_STATUSES];
 
 export interface TriggerResult {
   /** `created`: admitted and enqueued now; `existing`: an identical run in flight (or the same run id / idempotency key) was returned. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { AppError, dependencyUnavailable, isAppError, notFound } from '../shared/errors';
+import { AppError, dependencyUnavailable, isAppError } from '../shared/errors';
 import type { Clock } from '../shared/clock';
+import { templateNotFound } from '../pipelines/template-registry';
 import { newRunId, pipelineIdOf } from '../shared/ids';
 import type { PipelineRunJob, RunParameters, TriggerRequest, TriggerResult, TriggerRun } from './pipeline-runs';
 import type { RunStore } from './run-store';
@@ -45,7 +46,7 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
     const provider = req.provider.toLowerCase();
     const domain = req.domain.toLowerCase();
     const resolved = deps.resolveTemplate(provider, domain, req.templateName);
-    if (!resolved) throw notFound('TEMPLATE_NOT_FOUND', `Template not found: configs/${provider}/${domain}/${req.templateName}.yml`);
+    if (!resolved) throw templateNotFound(provider, domain, req.templateName);
     const now = deps.clock.now();
     const parameters = deps.validateParameters(resolved.template, req.parameters, now);
     const pipelineId = pipelineIdOf(req.tenantId, provider, domain, req.templateName);

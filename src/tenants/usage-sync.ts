@@ -88,7 +88,16 @@ export interface DayCloseResult {
  * The answer of `POST /api/v1/scheduler/reset-daily-quotas`. It says what the name does not: the call
  * closes yesterday, it does not reset today (daily counters are keyed by UTC day and roll over by themselves).
  */
-export function dayCloseAnswer(r: DayCloseResult, now: Date): Record<string, unknown> {
+export interface DayCloseAnswer {
+  closed_day: string;
+  already_closed: boolean;
+  tenants: number;
+  today: string;
+  today_reset: false;
+  message: string;
+}
+
+export function describeDayClose(r: DayCloseResult, now: Date): DayCloseAnswer {
   const today = utcDay(now);
   return {
     closed_day: r.closedDay,

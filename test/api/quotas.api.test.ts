@@ -11,8 +11,10 @@ const trigger = (t: TestSystem, key: string, date: string, userId?: string) => {
 describe('plans and quotas over HTTP (no worker: runs stay in flight)', () => {
   let t: TestSystem;
   let key: string;
+  /** When set, the queue write after admission fails (what a Redis drop right then looks like). */
+  let enqueueFault: (() => void) | null = null;
   beforeEach(async () => {
-    t = await startTestSystem({ role: 'api' });
+    t = await startTestSystem({ role: 'api', runFaults: { beforeEnqueue: async () => enqueueFault?.() } });
     key = await onboard(t, 'quota_corp', 'STARTER');
   });
   afterEach(async () => t.close());
@@ -128,15 +130,15 @@ describe('plans and quotas over HTTP (no worker: runs stay in flight)', () => {
 
   describe('when the enqueue fails after admission', () => {
     it('answers 503 and refunds the run: usage and running set are unchanged', async () => {
-      const queue = t.system.runs.queue as unknown as { add: unknown };
-      const original = queue.add;
-      queue.add = () => Promise.reject(new Error('Connection is closed.'));
+      enqueueFault = () => {
+        throw new Error('Connection is closed.');
+      };
       try {
         const res = await trigger(t, key, '2025-03-01');
         expect(res.status).to.equal(503);
         expect(res.body.code).to.equal('DEPENDENCY_UNAVAILABLE');
       } finally {
-        queue.add = original;
+        enqueueFault = null;
       }
       const quota = await t.request.get('/api/v1/tenants/quota_corp/quota').set('X-API-Key', key);
       expect(quota.body).to.include({ pipelines_run_today: 0, concurrent_pipelines_running: 0 });
