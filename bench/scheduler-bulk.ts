@@ -66,7 +66,7 @@ export async function runSchedulerBulkBench(log: (line: string) => void = () => 
     }
     log('scheduler bulk: POST /scheduler/trigger routine (the endpoint’s code)');
     const started = process.hrtime.bigint();
-    const summary = (await bench.system.apiDeps.scheduler.trigger(now)) as { triggered: number; due: number };
+    const summary = (await bench.system.apiDeps().scheduler.trigger(now)) as { triggered: number; due: number };
     const endpointMs = Number(process.hrtime.bigint() - started) / 1e6;
 
     log('scheduler bulk: baseline BullMQ addBulk');

@@ -78,7 +78,7 @@ export async function startBenchSystem(options: { warehouse: Warehouse; env?: Re
   const system = await createSystem(config, { logger: silentLogger(), warehouse: options.warehouse });
   // The api role bootstraps the central tables at start; the bench may start only a worker.
   await bootstrapCentral({ warehouse: options.warehouse });
-  await system.apiDeps.tenants.onboard({ tenant_id: BENCH_TENANT, company_name: 'Bench Inc', admin_email: 'bench@bench.io', subscription_plan: BENCH_PLAN });
+  await system.apiDeps().tenants.onboard({ tenant_id: BENCH_TENANT, company_name: 'Bench Inc', admin_email: 'bench@bench.io', subscription_plan: BENCH_PLAN });
   const trigger = (n: number): Promise<string> =>
     system.runs
       .trigger({ tenantId: BENCH_TENANT, provider: BENCH_TEMPLATE.provider, domain: BENCH_TEMPLATE.domain, templateName: BENCH_TEMPLATE.name, parameters: { n }, userId: null, triggerType: 'api' })

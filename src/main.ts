@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     await system.start(config.role);
     // A worker or scheduler has no HTTP server; its orchestrator probes this listener instead.
     if ((config.role === 'worker' || config.role === 'scheduler') && config.healthPort !== undefined) {
-      const { readiness, isShuttingDown } = system.apiDeps;
+      const { readiness, isShuttingDown } = system;
       health = await startHealthServer({ host: config.host, port: config.healthPort, readiness, isShuttingDown });
       logger.info({ port: health.port }, 'health listener started');
     }

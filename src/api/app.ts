@@ -8,11 +8,12 @@ import { errorHandler } from './middleware/error-handler';
 import { jsonBody } from './middleware/json-body';
 import { requestContext } from './middleware/request-context';
 import { securityHeaders } from './middleware/security-headers';
+import { takeTeamSeat } from './middleware/team-seat';
 import { validate } from './middleware/validate';
 import { buildOpenApi } from './openapi';
 import type { RouteSpec } from './route-table';
 import { adminRoutes } from './routes/admin';
-import { operationalRouter } from './routes/health';
+import { operationalDocs, operationalRouter } from './routes/health';
 import { pipelineRoutes } from './routes/pipelines';
 import { schedulerRoutes } from './routes/scheduler';
 import { tenantRoutes } from './routes/tenants';
@@ -44,6 +45,7 @@ function guards(spec: RouteSpec, deps: ApiDeps): Middleware<ApiState>[] {
     chain.push(rateLimits.perIp);
   }
   chain.push(validate({ ...(spec.params ? { params: spec.params } : {}), ...(spec.query ? { query: spec.query } : {}), ...(spec.body ? { body: spec.body } : {}) }));
+  if (spec.auth === 'tenant' && spec.takesSeat === 'after-validation') chain.push(takeTeamSeat(deps.auth));
   return chain;
 }
 
@@ -51,7 +53,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   const app = new Koa<ApiState>({ proxy: deps.trustProxy });
   const routes = routeTable(deps);
   let openApi: Record<string, unknown> | undefined;
-  const ops = operationalRouter(deps, () => (openApi ??= buildOpenApi(routes, { version: deps.version })));
+  const ops = operationalRouter(deps, () => (openApi ??= buildOpenApi([...operationalDocs(deps), ...routes], { version: deps.version })));
 
   const api = new Router<ApiState>();
   for (const spec of routes) {

@@ -1,15 +1,30 @@
-import type Joi from 'joi';
 import type { Middleware } from 'koa';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../observability/metrics';
 import type { TriggerRun } from '../queues/pipeline-runs';
-import type { RunListFilters } from '../queues/run-service';
+import type { Run } from '../pipelines/run';
+import type { TemplateSummary } from '../pipelines/types';
+import type { RunValidation } from '../pipelines/validate-run';
+import type { CancelAnswer, RunListFilters, RunPage } from '../queues/run-service';
+import type { SchedulerOperations } from '../scheduler/scheduler-operations';
+import type { TenantOperations } from '../tenants/tenant-operations';
+import type { SandboxResult } from '../warehouse/types';
 import type { AuthDeps } from './middleware/auth';
 import type { ApiState } from './types';
 
-type Json = Record<string, unknown>;
-type Now = (now: Date) => Promise<Json>;
+/** A template as the listing shows it: its declaration and the path that runs it. */
+export type TemplateListing = TemplateSummary & { path: string };
+
+/** What the HTTP layer does with pipelines and runs. */
+export interface PipelineOperations {
+  trigger: TriggerRun;
+  listTemplates(): TemplateListing[];
+  validate(tenantId: string, provider: string, domain: string, templateName: string, parameters: Record<string, unknown>): Promise<RunValidation>;
+  getRun(tenantId: string, runId: string): Promise<Run>;
+  listRuns(tenantId: string, filters: RunListFilters): Promise<RunPage>;
+  cancelRun(tenantId: string, runId: string): Promise<CancelAnswer>;
+}
 
 /**
  * What the HTTP layer needs from the rest of the system. Routes only translate HTTP to these calls;
@@ -29,48 +44,11 @@ export interface ApiDeps {
   isShuttingDown(): boolean;
   /** Refreshes gauges (queue depth) right before /metrics is scraped. */
   beforeMetrics?(): Promise<void>;
-  tenants: {
-    onboardSchema: Joi.ObjectSchema;
-    updateSchema: Joi.ObjectSchema;
-    providerSchema: Joi.ObjectSchema;
-    onboard(body: Json): Promise<Json>;
-    dryRun(body: Json): Promise<Json>;
-    get(tenantId: string): Promise<Json>;
-    quota(tenantId: string): Promise<Json>;
-    update(tenantId: string, patch: Json): Promise<Json>;
-    issueKey(tenantId: string): Promise<Json>;
-    revokeKey(keyId: string): Promise<Json>;
-    rotateKey(tenantId: string, currentKeyId: string, graceSeconds: number): Promise<Json>;
-    putProvider(tenantId: string, provider: string, body: Json): Promise<Json>;
-    getProvider(tenantId: string, provider: string): Promise<Json>;
-    deleteProvider(tenantId: string, provider: string): Promise<void>;
-    bootstrap(): Promise<Json>;
-    loadSampleData?(tenantId: string, options: Json): Promise<Json>;
-  };
-  pipelines: {
-    trigger: TriggerRun;
-    listTemplates(): Json[];
-    validate(tenantId: string, provider: string, domain: string, templateName: string, parameters: Json): Promise<Json>;
-    getRun(tenantId: string, runId: string): Promise<Json>;
-    listRuns(tenantId: string, filters: RunListFilters): Promise<Json>;
-    cancelRun(tenantId: string, runId: string): Promise<Json>;
-  };
-  scheduler: {
-    createSchema: Joi.ObjectSchema;
-    patchSchema: Joi.ObjectSchema;
-    create(tenantId: string, body: Json): Promise<Json>;
-    list(tenantId: string): Promise<Json[]>;
-    get(tenantId: string, configId: string): Promise<Json>;
-    patch(tenantId: string, configId: string, body: Json): Promise<Json>;
-    remove(tenantId: string, configId: string): Promise<void>;
-    trigger: Now;
-    processQueue: Now;
-    resetDailyQuotas: Now;
-    cleanupOrphans: Now;
-    status: Now;
-  };
+  tenants: TenantOperations;
+  pipelines: PipelineOperations;
+  scheduler: SchedulerOperations;
   /** Runs one read-only query (the guide's SQL) against the warehouse; admin only. */
-  warehouseQuery(sql: string): Promise<Json>;
+  warehouseQuery(sql: string): Promise<SandboxResult>;
   /** Bull Board, mounted at /admin/queues behind HTTP basic auth. */
   bullBoard?: Middleware;
 }

@@ -6,6 +6,20 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** Which guard a route sits behind; it also picks the rate limiter. */
 export type RouteAuth = 'none' | 'tenant' | 'admin';
 
+/** A success answer: what it means and the joi schema of its body (none for 204). */
+export interface SuccessResponse {
+  description: string;
+  body?: Joi.Schema;
+  /** application/json unless given (the metrics exposition is text). */
+  contentType?: string;
+}
+
+/**
+ * Status → answer. 2xx carry a body schema; an error status is a description (its body is the error schema).
+ * The 401/403/422/429/503 answers every route of a kind can give are added by the OpenAPI builder.
+ */
+export type RouteResponses = Record<number, SuccessResponse | string>;
+
 /**
  * One row of the route table. The same joi schemas validate the request and feed the OpenAPI document,
  * so the docs cannot drift from what the server accepts.
@@ -16,18 +30,34 @@ export interface RouteSpec {
   auth: RouteAuth;
   /** Tenant routes: the 50/min pipeline limiter instead of (in addition to) the 600/min one. */
   runLimited?: boolean;
+  /**
+   * Tenant routes where the caller acts (runs, schedules, settings): the X-User-ID takes a team seat
+   * (SPEC §6; reads never do). 'after-validation': the guard chain takes it once the request validated;
+   * 'by-service': the service takes it after its own checks, so a 404 or 422 takes none. Either may
+   * answer 403 TEAM_LIMIT_REACHED, which the OpenAPI document lists for the route.
+   */
+  takesSeat?: 'after-validation' | 'by-service';
   summary: string;
   tag: string;
   params?: Joi.ObjectSchema;
   query?: Joi.ObjectSchema;
   body?: Joi.ObjectSchema;
-  /** Status → description, for the OpenAPI document. */
-  responses: Record<number, string>;
+  /** An example request body for Swagger UI (an open-ended body would otherwise be pre-filled with `additionalProp1`). */
+  example?: Record<string, unknown>;
+  /** The route reads an `Idempotency-Key` header. */
+  idempotencyKey?: boolean;
+  responses: RouteResponses;
   handler: (ctx: ApiContext) => Promise<void>;
 }
 
+/** What the OpenAPI document needs of a route: everything but the handler (operational routes have no row). */
+export type DocumentedRoute = Omit<RouteSpec, 'handler'>;
+
 /** Builds a route spec with its handler typed against the validated parts. */
 export const route = (spec: RouteSpec): RouteSpec => spec;
+
+/** A 2xx answer with its body schema. */
+export const ok = (description: string, body?: Joi.Schema): SuccessResponse => (body ? { description, body } : { description });
 
 /** The validated, converted body/query/params of a request. */
 export function validated<T>(ctx: ApiContext, part: 'body' | 'query'): T {

@@ -17,6 +17,8 @@ export const templateParams = Joi.object({
 });
 
 /** Run parameters: any keys; the template's declarations decide what is allowed (422 names the field). */
-export const runParametersBody = Joi.object().pattern(Joi.string().max(64), Joi.alternatives(Joi.string().max(4096), Joi.number(), Joi.boolean(), Joi.valid(null)));
+export const runParametersBody = Joi.object()
+  .pattern(Joi.string().max(64), Joi.alternatives(Joi.string().max(4096), Joi.number(), Joi.boolean(), Joi.valid(null)))
+  .description('Run parameters by name, as the template declares them, e.g. {"date": "2025-11-14"} for gcp/cost/billing_cost; omitted ones take their defaults');
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;

@@ -4,7 +4,9 @@
  *
  *   npm run sample-data -- --tenant acme_corp [--days 30] [--rows-per-day 500] [--seed 42] [--end-date YYYY-MM-DD] [--append]
  *
- * With WAREHOUSE=duckdb the file is locked by a running server: stop it first (or use the admin endpoint).
+ * With a server running (found through DATA_DIR/server.json, else HOST:PORT) the rows are loaded through its
+ * admin endpoint, since it holds the DuckDB file; otherwise the warehouse is opened directly. A tenant that is
+ * not onboarded is refused with the onboarding call to make. The guide's day: `--end-date 2025-11-14`.
  */
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
@@ -13,9 +15,15 @@ import { loadConfig } from '../config';
 import { createLogger } from '../shared/logger';
 import { TENANT_ID_PATTERN } from '../shared/ids';
 import { createWarehouse } from '../warehouse';
-import { loadSampleBillingData } from '../pipelines/sample-billing';
+import type { Config } from '../config';
+import { isUtcDay } from '../shared/clock';
+import { SAMPLE_DAYS_MAX, loadSampleBillingData } from '../pipelines/sample-billing';
+import type { SampleBillingOptions } from '../pipelines/sample-billing';
+import { readProfile } from '../tenants/tenant-store';
+import { WarehouseError } from '../warehouse/types';
+import { errorLine, explainLockedWarehouse, notOnboarded, postToServer } from './server-call';
 
-const USAGE = 'usage: npm run sample-data -- --tenant <tenant_id> [--days 30] [--rows-per-day 500] [--seed 42] [--end-date YYYY-MM-DD] [--append]';
+const USAGE = 'usage: npm run sample-data -- --tenant <tenant_id> [--days 30 (1–400)] [--rows-per-day 500] [--seed 42] [--end-date YYYY-MM-DD] [--append]';
 
 function positiveInt(name: string, value: string | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
@@ -24,7 +32,12 @@ function positiveInt(name: string, value: string | undefined, fallback: number, 
   return n;
 }
 
-async function main(): Promise<void> {
+interface LoadRequest {
+  tenant: string;
+  options: SampleBillingOptions;
+}
+
+function parseRequest(): LoadRequest {
   const { values } = parseArgs({
     options: {
       tenant: { type: 'string' },
@@ -37,32 +50,59 @@ async function main(): Promise<void> {
   });
   const tenant = values.tenant;
   if (!tenant || !TENANT_ID_PATTERN.test(tenant)) throw new Error(`--tenant is required and must match ${TENANT_ID_PATTERN.source}\n${USAGE}`);
-  const days = positiveInt('days', values.days, 30, 3660);
+  const days = positiveInt('days', values.days, 30, SAMPLE_DAYS_MAX);
   const rowsPerDay = positiveInt('rows-per-day', values['rows-per-day'], 500, 1_000_000);
   const seed = values.seed === undefined ? 42 : Number(values.seed);
   if (!Number.isInteger(seed)) throw new Error('--seed must be an integer');
   const endDate = values['end-date'];
-  if (endDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(endDate)) throw new Error('--end-date must be YYYY-MM-DD');
+  if (endDate !== undefined && !isUtcDay(endDate)) throw new Error('--end-date must be a calendar day YYYY-MM-DD');
+  return { tenant, options: { days, rowsPerDay, seed, append: values.append, ...(endDate ? { endDate } : {}) } };
+}
 
-  dotenv.config({ quiet: true });
-  const config = loadConfig(process.env);
+/** The running server loads the rows (it holds the DuckDB file); null when no server answers. */
+async function viaServer(config: Config, { tenant, options }: LoadRequest): Promise<string | null> {
+  const body = { days: options.days, rows_per_day: options.rowsPerDay, seed: options.seed, append: options.append, ...(options.endDate ? { end_date: options.endDate } : {}) };
+  const call = await postToServer(config, `/api/v1/admin/tenants/${tenant}/sample-data`, body);
+  if (!call) return null;
+  const { answer } = call;
+  if (answer.status === 404 && answer.body.code === 'TENANT_NOT_FOUND') throw notOnboarded(config, tenant);
+  if (answer.status !== 200) throw new Error(errorLine(answer));
+  const r = answer.body;
+  return `Loaded ${String(r.rows)} rows into ${String(r.table)} (${String(r.fromDate)} .. ${String(r.toDate)}, through the server at ${call.url}).`;
+}
+
+async function direct(config: Config, { tenant, options }: LoadRequest): Promise<string> {
   const logger = createLogger({ level: 'warn' });
-  const warehouse = await createWarehouse(config.warehouse, { dataDir: config.dataDir, logger });
-  const bar = new SingleBar({ format: 'sample billing rows [{bar}] {percentage}% | {value}/{total} rows | ETA {eta}s' }, Presets.shades_classic);
-  bar.start(days * rowsPerDay, 0);
+  const warehouse = await createWarehouse(config.warehouse, { dataDir: config.dataDir, logger }).catch((err: unknown) => {
+    throw explainLockedWarehouse(config, err);
+  });
   try {
-    const result = await loadSampleBillingData(
-      warehouse,
-      tenant,
-      { days, rowsPerDay, seed, append: values.append, ...(endDate ? { endDate } : {}) },
-      (p) => bar.update(p.rowsWritten),
-    );
-    bar.stop();
-    process.stdout.write(`Loaded ${result.rows} rows into ${result.table} (${result.fromDate} .. ${result.toDate}, ${config.warehouse.kind}).\n`);
+    // No central tables yet (never bootstrapped) means no tenant either.
+    const profile = await readProfile(warehouse, tenant).catch((err: unknown) => {
+      if (err instanceof WarehouseError && err.reason === 'not_found') return null;
+      throw err;
+    });
+    if (!profile) throw notOnboarded(config, tenant);
+    const bar = new SingleBar({ format: 'sample billing rows [{bar}] {percentage}% | {value}/{total} rows | ETA {eta}s' }, Presets.shades_classic);
+    bar.start((options.days ?? 0) * (options.rowsPerDay ?? 0), 0);
+    try {
+      const result = await loadSampleBillingData(warehouse, tenant, options, (p) => bar.update(p.rowsWritten));
+      bar.stop();
+      return `Loaded ${result.rows} rows into ${result.table} (${result.fromDate} .. ${result.toDate}, ${config.warehouse.kind}).`;
+    } finally {
+      bar.stop();
+    }
   } finally {
-    bar.stop();
     await warehouse.close();
   }
+}
+
+async function main(): Promise<void> {
+  const request = parseRequest();
+  dotenv.config({ quiet: true });
+  const config = loadConfig(process.env);
+  const line = (await viaServer(config, request)) ?? (await direct(config, request));
+  process.stdout.write(`${line}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -1,17 +1,18 @@
 /**
  * `npm run sql -- "<query>"`: runs one read-only SELECT (the guide's SQL, backtick references and all) against the
  * configured warehouse, through the same sandbox as `POST /api/v1/admin/warehouse/query`. With the server running
- * it goes through that endpoint (DuckDB allows one process per file); otherwise it opens the warehouse directly
+ * it goes through that endpoint (DuckDB allows one process per file), at the address the server recorded in
+ * DATA_DIR/server.json (any PORT) or else HOST:PORT; otherwise it opens the warehouse directly
  * and calls the same routine the endpoint does. A refusal prints `422 <CODE>: <detail>` and exits 1.
  */
 import 'dotenv/config';
-import fs from 'node:fs';
 import { loadConfig } from '../config';
 import type { Config } from '../config';
 import { isAppError } from '../shared/errors';
 import { silentLogger } from '../shared/logger';
 import { createWarehouse } from '../warehouse';
 import { OPERATOR_QUERY_MAX_ROWS, runOperatorQuery } from '../warehouse/operator-query';
+import { errorLine, explainLockedWarehouse, postToServer } from './server-call';
 
 interface Answer {
   rows: unknown[];
@@ -19,20 +20,17 @@ interface Answer {
 }
 
 async function viaServer(config: Config, sql: string): Promise<Answer | null> {
-  const adminKey = config.auth.adminApiKey ?? (fs.existsSync(config.auth.adminKeyPath) ? fs.readFileSync(config.auth.adminKeyPath, 'utf8').trim() : '');
-  const res = await fetch(`http://127.0.0.1:${config.port}/api/v1/admin/warehouse/query`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'X-Admin-Key': adminKey },
-    body: JSON.stringify({ sql }),
-  }).catch(() => null);
-  if (!res) return null;
-  const body = (await res.json()) as Partial<Answer> & { detail?: string; code?: string };
-  if (!res.ok) throw new Error(`${res.status} ${body.code ?? 'ERROR'}: ${body.detail ?? 'query failed'}`);
-  return { rows: body.rows ?? [], truncated: body.truncated === true };
+  const call = await postToServer(config, '/api/v1/admin/warehouse/query', { sql });
+  if (!call) return null;
+  const { answer } = call;
+  if (answer.status !== 200) throw new Error(errorLine(answer));
+  return { rows: Array.isArray(answer.body.rows) ? answer.body.rows : [], truncated: answer.body.truncated === true };
 }
 
 async function direct(config: Config, sql: string): Promise<Answer> {
-  const warehouse = await createWarehouse(config.warehouse, { dataDir: config.dataDir, logger: silentLogger() });
+  const warehouse = await createWarehouse(config.warehouse, { dataDir: config.dataDir, logger: silentLogger() }).catch((err: unknown) => {
+    throw explainLockedWarehouse(config, err);
+  });
   try {
     return await runOperatorQuery(warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery });
   } catch (err) {

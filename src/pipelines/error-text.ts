@@ -1,5 +1,6 @@
 import { WarehouseError } from '../warehouse/types';
 import type { RenderContext } from './render';
+import { isUtcDay } from '../shared/clock';
 
 /**
  * The one place an error becomes text a tenant reads: a step's error_message (step logs, GET run), the
@@ -31,14 +32,25 @@ function missingSourceTable(err: unknown, render: RenderContext | undefined): st
   return table !== '' && new RegExp(`\\b${table}\\b`).test(headline) ? source : null;
 }
 
-export function tenantErrorText(err: unknown, render?: RenderContext): string {
+/** The run's `date` parameter (the day a billing template reads), for the missing-table advice. */
+export const runDayOf = (params: Record<string, unknown>): string | undefined => (typeof params['date'] === 'string' ? params['date'] : undefined);
+
+/**
+ * `runDay`: the run's `date` parameter, when it has one; the sample-data calls then load the days up to it
+ * (sample data otherwise ends yesterday, so the guide's `2025-11-14` would still find no rows).
+ */
+export function tenantErrorText(err: unknown, render?: RenderContext, runDay?: string): string {
   const source = missingSourceTable(err, render);
   if (source !== null) {
     const tenantId = render?.['tenant_id'] ?? '{tenant_id}';
+    const day = runDay !== undefined && isUtcDay(runDay) ? runDay : undefined;
+    const body = day ? ` with {"end_date": "${day}"}` : '';
+    const flag = day ? ` --end-date ${day}` : '';
     return (
       `Source table ${source} does not exist. Load billing export rows into it, or point billing_export_table in the ` +
-      `tenant's gcp provider settings at an existing table. Sample data for ${tenantId}.gcp_billing_export_v1: ` +
-      `POST /api/v1/admin/tenants/${tenantId}/sample-data (admin) or npm run sample-data -- --tenant ${tenantId}`
+      `tenant's gcp provider settings at an existing table. Sample data for ${tenantId}.gcp_billing_export_v1` +
+      `${day ? ` ending on the run's date ${day}` : ''}: POST /api/v1/admin/tenants/${tenantId}/sample-data${body} (admin) ` +
+      `or npm run sample-data -- --tenant ${tenantId}${flag}`
     );
   }
   return withoutSuggestions(errorMessage(err));

@@ -7,6 +7,7 @@ import { tenantErrorText } from './error-text';
 import { parameterTypes, validateRunParameters } from './parameters';
 import { buildRenderContext } from './render';
 import type { RenderContext, RenderOverrides } from './render';
+import { stepSnapshotOf } from './run-log-writer';
 import type { RunLogWriter, RunSnapshot, StepSnapshot } from './run-log-writer';
 import { abortableSleep, runStepWithRetries } from './step-runner';
 import type { Sleep } from './step-runner';
@@ -113,20 +114,7 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
   if (options.signal.aborted) return finish('CANCELLED', 'Run cancelled');
 
   logWriter.writeRun(job.tenantId, runRow('RUNNING', null), nextSeq());
-  const stepRow = (s: StepState): StepSnapshot => ({
-    pipeline_logging_id: job.pipelineLoggingId,
-    step_name: s.id,
-    step_type: s.type,
-    step_index: steps.findIndex((x) => x.id === s.id),
-    status: s.status,
-    start_time: s.startTime ?? null,
-    end_time: s.endTime ?? null,
-    duration_ms: s.durationMs ?? null,
-    rows_processed: s.rowsProcessed ?? null,
-    bytes_processed: s.bytesProcessed ?? null,
-    error_message: s.errorMessage ?? null,
-    attempt: s.attempt,
-  });
+  const stepRow = (s: StepState): StepSnapshot => stepSnapshotOf(job.pipelineLoggingId, steps.findIndex((x) => x.id === s.id), s);
   const setStep = (next: StepState): void => {
     const i = steps.findIndex((s) => s.id === next.id);
     steps[i] = next;

@@ -6,6 +6,7 @@ import { dqResults, eventsTableName, pipelineRuns, stepLogs } from '../warehouse
 import { WarehouseError } from '../warehouse/types';
 import type { Row, TableRef, Warehouse } from '../warehouse/types';
 import { isTerminalStatus } from '../shared/run-status';
+import type { StepState } from './types';
 
 /**
  * Batches run, step and data-quality log rows of every run in this process into few streaming
@@ -51,6 +52,22 @@ export interface StepSnapshot {
   error_message: string | null;
   attempt: number;
 }
+
+/** A step's log row from its state: the executor writes these as steps change, the run log outbox rewrites them from Redis. */
+export const stepSnapshotOf = (pipelineLoggingId: string, stepIndex: number, s: StepState): StepSnapshot => ({
+  pipeline_logging_id: pipelineLoggingId,
+  step_name: s.id,
+  step_type: s.type,
+  step_index: stepIndex,
+  status: s.status,
+  start_time: s.startTime ?? null,
+  end_time: s.endTime ?? null,
+  duration_ms: s.durationMs ?? null,
+  rows_processed: s.rowsProcessed ?? null,
+  bytes_processed: s.bytesProcessed ?? null,
+  error_message: s.errorMessage ?? null,
+  attempt: s.attempt,
+});
 
 export interface DqResultRow {
   pipeline_logging_id: string;

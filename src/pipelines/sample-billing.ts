@@ -135,6 +135,9 @@ function credits(service: Service, cost: number, rand: () => number): Array<{ na
   return out;
 }
 
+/** Bounds shared by `POST /api/v1/admin/tenants/{id}/sample-data` and `npm run sample-data`. */
+export const SAMPLE_DAYS_MAX = 400;
+
 export interface SampleBillingOptions {
   days?: number;
   rowsPerDay?: number;

@@ -1,7 +1,7 @@
 import { WarehouseError } from '../warehouse/types';
 import type { Clock } from '../shared/clock';
 import { isAppError } from '../shared/errors';
-import { tenantErrorText } from './error-text';
+import { runDayOf, tenantErrorText } from './error-text';
 import { StepFailure, runStep } from './steps';
 import type { StepContext, StepResult } from './steps';
 import type { RetryPolicy, StepDef, StepState } from './types';
@@ -117,7 +117,7 @@ export async function runStepWithRetries(deps: StepRunnerDeps, input: StepRunInp
       if (runSignal.aborted) return finish('CANCELLED', errorText(runSignal.reason));
       const timedOut = controller.signal.aborted && controller.signal.reason instanceof StepTimeoutError;
       // The step's error_message is tenant-visible (step logs, GET run): engine text goes through tenantErrorText.
-      const message = timedOut ? errorText(controller.signal.reason) : tenantErrorText(err, input.context.render);
+      const message = timedOut ? errorText(controller.signal.reason) : tenantErrorText(err, input.context.render, runDayOf(input.context.params));
       if (attempt >= policy.attempts || (!timedOut && !retryable(err))) return finish('FAILED', message);
       state.errorMessage = `attempt ${attempt} failed: ${message}`;
       try {

@@ -19,6 +19,10 @@ export interface TemplateRegistry {
 export const templateError = (file: string, key: string, message: string): AppError =>
   new AppError(500, 'TEMPLATE_INVALID', `${file}: ${key ? `${key}: ` : ''}${message}`, { expose: false, extra: { file, key } });
 
+/** The one 404 for a template path no file answers (trigger, validate, schedules). */
+export const templateNotFound = (provider: string, domain: string, name: string): AppError =>
+  new AppError(404, 'TEMPLATE_NOT_FOUND', `Template not found: configs/${provider}/${domain}/${name}.yml`);
+
 interface TemplateLocation {
   provider: string;
   domain: string;

@@ -6,7 +6,7 @@ import { topologicalOrder } from './dag';
 import { parameterTypes } from './parameters';
 import { buildRenderContext, renderTableName, renderText } from './render';
 import type { RenderContext, RenderOverrides } from './render';
-import { tenantErrorText } from './error-text';
+import { runDayOf, tenantErrorText } from './error-text';
 import { sqlParamNames } from './sql-scan';
 import { stepSql } from './steps/query';
 import type { StepDef, StepType, Template } from './types';
@@ -80,10 +80,10 @@ export async function validatePipeline(
         if (estimate) entry.estimated_bytes = estimate.bytesProcessed;
       } catch (err) {
         const createdUpstream = upstreamTables(template, step, ctx).some((t) => sql.includes(`${tenantId}.${t}`));
-        if (!(err instanceof WarehouseError && err.reason === 'not_found' && createdUpstream)) problems.push({ step: step.id, message: tenantErrorText(err, ctx) });
+        if (!(err instanceof WarehouseError && err.reason === 'not_found' && createdUpstream)) problems.push({ step: step.id, message: tenantErrorText(err, ctx, runDayOf(params)) });
       }
     } catch (err) {
-      problems.push({ step: step.id, message: tenantErrorText(err, ctx) });
+      problems.push({ step: step.id, message: tenantErrorText(err, ctx, runDayOf(params)) });
     }
   }
   return { valid: problems.length === 0, problems, steps };

@@ -50,7 +50,7 @@ export interface TriggerRequest {
 }
 
 export type { RunStatus, TerminalRunStatus } from '../shared/run-status';
-export { TERMINAL_STATUSES, isTerminalStatus } from '../shared/run-status';
+export { RUN_STATUSES, TERMINAL_STATUSES, isTerminalStatus } from '../shared/run-status';
 
 /** The error message of a run cancelled through the API, and its job's failure reason in Bull Board. */
 export const CANCELLED_BY_USER = 'Cancelled by user';

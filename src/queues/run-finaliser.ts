@@ -1,6 +1,7 @@
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../observability/metrics';
+import type { RunOutcome } from '../pipelines/types';
 import type { PipelineRunJob, RunStatus } from './pipeline-runs';
 import type { RunStore } from './run-store';
 
@@ -22,14 +23,8 @@ export interface RunFinaliserDeps {
   onRunFinished?(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void>;
 }
 
-export interface ExecutedOutcome {
-  status: 'COMPLETED' | 'FAILED' | 'CANCELLED';
-  errorMessage?: string;
-  stepsTotal: number;
-  stepsDone: number;
-  steps: unknown[];
-  durationMs: number;
-}
+/** What the executor reports for a run it executed (src/pipelines/executor.ts). */
+export type ExecutedOutcome = RunOutcome;
 
 /**
  * Ends runs exactly once, whoever gets there first: the worker that executed it, BullMQ's failed
@@ -44,7 +39,9 @@ export class RunFinaliser {
     await this.deps.trackFinished?.(job, this.deps.clock.now());
     const fresh = await this.deps.runStore.markTerminal(job.tenantId, job.pipelineLoggingId, {
       status: outcome.status,
-      at: this.deps.clock.now(),
+      // The executor's times, so the live record and the warehouse rows it wrote agree to the millisecond.
+      at: new Date(outcome.endTime),
+      startedAt: new Date(outcome.startTime),
       durationMs: outcome.durationMs,
       errorMessage: outcome.errorMessage ?? null,
       steps: outcome.steps,

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis/connection';
 import type { Logger } from '../shared/logger';
 import type { RedisKeys } from '../redis/keys';
+import { stepSnapshotOf } from '../pipelines/run-log-writer';
 import type { RunLogWriter } from '../pipelines/run-log-writer';
 import { isTerminalStatus } from './pipeline-runs';
 import type { LiveRun, RunStore } from './run-store';
@@ -78,15 +79,13 @@ export class RunLogOutbox {
   }
 }
 
-type StepLike = { id?: string; type?: string; status?: string; startTime?: string; endTime?: string; durationMs?: number; rowsProcessed?: number; bytesProcessed?: number; errorMessage?: string; attempt?: number };
-
 /**
  * Writes a finished run's run row and step rows from its live record in Redis. Used to rewrite unconfirmed
  * runs and to record runs that end without executing (cancelled while waiting, orphaned): the live record
  * keeps what the run got to (start time, steps), so nothing the worker wrote is blanked out.
  */
 export function writeRunFromLive(writer: RunLogWriter, live: LiveRun): void {
-  const seq = (live.endedAt ? Date.parse(live.endedAt) : Date.now()) + REWRITE_SEQ_OFFSET;
+  const seq = (live.endTime ? Date.parse(live.endTime) : Date.now()) + REWRITE_SEQ_OFFSET;
   writer.writeRun(
     live.tenantId,
     {
@@ -96,8 +95,8 @@ export function writeRunFromLive(writer: RunLogWriter, live: LiveRun): void {
       user_id: live.userId,
       trigger_type: live.triggerType,
       status: live.status,
-      start_time: live.startedAt,
-      end_time: live.endedAt,
+      start_time: live.startTime,
+      end_time: live.endTime,
       duration_ms: live.durationMs,
       parameters: live.parameters,
       error_message: live.errorMessage,
@@ -108,25 +107,5 @@ export function writeRunFromLive(writer: RunLogWriter, live: LiveRun): void {
     },
     seq,
   );
-  (live.steps as StepLike[]).forEach((step, index) => {
-    if (!step.id) return;
-    writer.writeStep(
-      live.tenantId,
-      {
-        pipeline_logging_id: live.pipelineLoggingId,
-        step_name: step.id,
-        step_type: step.type ?? '',
-        step_index: index,
-        status: step.status ?? 'PENDING',
-        start_time: step.startTime ?? null,
-        end_time: step.endTime ?? null,
-        duration_ms: step.durationMs ?? null,
-        rows_processed: step.rowsProcessed ?? null,
-        bytes_processed: step.bytesProcessed ?? null,
-        error_message: step.errorMessage ?? null,
-        attempt: step.attempt ?? 0,
-      },
-      seq,
-    );
-  });
+  live.steps.forEach((step, index) => writer.writeStep(live.tenantId, stepSnapshotOf(live.pipelineLoggingId, index, step), seq));
 }

@@ -3,13 +3,15 @@ import type { RedisClient } from '../redis/connection';
 import { AppError } from '../shared/errors';
 import type { Clock } from '../shared/clock';
 import type { RedisKeys } from '../redis/keys';
-import type { Warehouse, Row } from '../warehouse/types';
+import type { Warehouse } from '../warehouse/types';
 import { pipelineRuns, stepLogs } from '../warehouse/tables';
 import { runAlreadyFinished } from '../redis/scripts/errors';
 import type { PipelineRunJob, RunStatus } from './pipeline-runs';
 import { CANCELLED_BY_USER, isTerminalStatus } from './pipeline-runs';
 import type { RunFinaliser } from './run-finaliser';
 import type { LiveRun, RunStore } from './run-store';
+import { runFromRows } from './stored-run';
+import type { Run } from '../pipelines/run';
 
 export interface RunServiceDeps {
   runStore: RunStore;
@@ -23,8 +25,6 @@ export interface RunServiceDeps {
   cancelWaitMs?: number;
 }
 
-type Json = Record<string, unknown>;
-
 export interface RunListFilters {
   pipeline_id?: string;
   status?: RunStatus;
@@ -34,65 +34,19 @@ export interface RunListFilters {
   cursor?: string;
 }
 
+/** One page of runs, newest first; `nextCursor` continues after the last one. */
+export interface RunPage {
+  runs: Run[];
+  nextCursor: string | null;
+}
+
+/** What DELETE answers: the run's status now, or CANCELLING while a running run has not stopped yet. */
+export interface CancelAnswer {
+  pipeline_logging_id: string;
+  status: RunStatus | 'CANCELLING';
+}
+
 const runNotFound = (): AppError => new AppError(404, 'RUN_NOT_FOUND', 'Pipeline run not found');
-
-function liveToJson(r: LiveRun): Json {
-  return {
-    pipeline_logging_id: r.pipelineLoggingId,
-    pipeline_id: r.pipelineId,
-    tenant_id: r.tenantId,
-    user_id: r.userId,
-    trigger_type: r.triggerType,
-    status: r.status,
-    parameters: r.parameters,
-    created_at: r.createdAt,
-    start_time: r.startedAt,
-    end_time: r.endedAt,
-    duration_ms: r.durationMs,
-    progress: progressOf(r.stepsDone, r.stepsTotal),
-    steps: r.steps.map(stepToJson),
-    error_message: r.errorMessage,
-    ...(r.configId ? { config_id: r.configId, scheduled_time: r.scheduledTime } : {}),
-  };
-}
-
-const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-/** Live step states are kept as the executor reports them (camelCase); the API speaks snake_case like the warehouse. */
-const stepToJson = (step: unknown): Json =>
-  Object.fromEntries(Object.entries(step as Json).map(([k, v]) => [snake(k), v]));
-
-const progressOf = (done: number, total: number): Json => ({ steps_done: done, steps_total: total, percent: total > 0 ? Math.round((done / total) * 100) : 0 });
-
-function warehouseToJson(row: Row, steps: Row[]): Json {
-  const done = Number(row.steps_done ?? steps.filter((s) => s.status === 'COMPLETED' || s.status === 'SKIPPED').length);
-  const total = Number(row.steps_total ?? steps.length);
-  return {
-    pipeline_logging_id: row.pipeline_logging_id,
-    pipeline_id: row.pipeline_id,
-    tenant_id: row.tenant_id,
-    user_id: row.user_id ?? null,
-    trigger_type: row.trigger_type,
-    status: row.status,
-    parameters: row.parameters ?? {},
-    created_at: row.created_at ?? null,
-    start_time: row.start_time ?? null,
-    end_time: row.end_time ?? null,
-    duration_ms: row.duration_ms ?? null,
-    progress: progressOf(done, total),
-    steps: steps.map((s) => ({
-      id: s.step_name,
-      type: s.step_type,
-      status: s.status,
-      start_time: s.start_time ?? null,
-      end_time: s.end_time ?? null,
-      duration_ms: s.duration_ms ?? null,
-      rows_processed: s.rows_processed ?? null,
-      error_message: s.error_message ?? null,
-    })),
-    error_message: row.error_message ?? null,
-  };
-}
 
 const encodeCursor = (createdAt: string, id: string): string => Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
 
@@ -110,20 +64,20 @@ function decodeCursor(cursor: string): [string, string] {
 export class RunService {
   constructor(private readonly deps: RunServiceDeps) {}
 
-  async getRun(tenantId: string, runId: string): Promise<Json> {
+  async getRun(tenantId: string, runId: string): Promise<Run> {
     const live = await this.deps.runStore.get(tenantId, runId);
     if (live) {
       if (live.tenantId !== tenantId) throw runNotFound();
-      return liveToJson(live);
+      return live;
     }
     const rows = await this.deps.warehouse.query(`SELECT * FROM \`${tenantId}.${pipelineRuns.name}\` WHERE pipeline_logging_id = @id`, { params: { id: runId } });
     const row = rows.rows[0];
     if (!row) throw runNotFound();
     const steps = await this.deps.warehouse.query(`SELECT * FROM \`${tenantId}.${stepLogs.name}\` WHERE pipeline_logging_id = @id ORDER BY step_index, start_time`, { params: { id: runId } });
-    return warehouseToJson(row, steps.rows);
+    return runFromRows(row, steps.rows);
   }
 
-  async listRuns(tenantId: string, filters: RunListFilters): Promise<Json> {
+  async listRuns(tenantId: string, filters: RunListFilters): Promise<RunPage> {
     const conditions: string[] = ['TRUE'];
     const params: Record<string, string | Date> = {};
     if (filters.pipeline_id) (conditions.push('pipeline_id = @pipeline_id'), (params.pipeline_id = filters.pipeline_id));
@@ -138,31 +92,28 @@ export class RunService {
       params.cursor_id = before[1];
     }
     const sql = `SELECT * FROM \`${tenantId}.${pipelineRuns.name}\` WHERE ${conditions.join(' AND ')} ORDER BY created_at DESC, pipeline_logging_id DESC LIMIT ${filters.limit + 1}`;
-    const stored = (await this.deps.warehouse.query(sql, { params })).rows.map((r) => warehouseToJson(r, []));
+    const stored = (await this.deps.warehouse.query(sql, { params })).rows.map((r) => runFromRows(r, []));
     // Recent runs (PENDING ones are not in the warehouse yet) come from Redis and win over stored rows.
     const untilMs = before ? Date.parse(before[0]) : (filters.until?.getTime() ?? Number.MAX_SAFE_INTEGER);
     const ids = await this.deps.runStore.recentIds(tenantId, filters.since?.getTime() ?? 0, untilMs, filters.limit + 1);
     const lives = (await Promise.all(ids.map((id) => this.deps.runStore.get(tenantId, id)))).filter((r): r is LiveRun => r !== null && r.tenantId === tenantId);
-    const merged = new Map<string, Json>();
-    for (const r of stored) merged.set(String(r.pipeline_logging_id), r);
+    const merged = new Map<string, Run>();
+    for (const r of stored) merged.set(r.pipelineLoggingId, r);
     for (const r of lives) {
       if (filters.pipeline_id && r.pipelineId !== filters.pipeline_id) continue;
       if (filters.status && r.status !== filters.status) continue;
       if (before && (r.createdAt > before[0] || (r.createdAt === before[0] && r.pipelineLoggingId >= before[1]))) continue;
-      merged.set(r.pipelineLoggingId, { ...liveToJson(r), steps: undefined });
+      merged.set(r.pipelineLoggingId, r);
     }
     const sorted = [...merged.values()].sort((a, b) => {
-      const ta = new Date(String(a.created_at)).toISOString();
-      const tb = new Date(String(b.created_at)).toISOString();
-      return ta === tb ? String(b.pipeline_logging_id).localeCompare(String(a.pipeline_logging_id)) : tb.localeCompare(ta);
+      const ta = new Date(a.createdAt).toISOString();
+      const tb = new Date(b.createdAt).toISOString();
+      return ta === tb ? b.pipelineLoggingId.localeCompare(a.pipelineLoggingId) : tb.localeCompare(ta);
     });
     const page = sorted.slice(0, filters.limit);
     const last = page[page.length - 1];
     const more = sorted.length > filters.limit;
-    return {
-      runs: page,
-      next_cursor: more && last ? encodeCursor(new Date(String(last.created_at)).toISOString(), String(last.pipeline_logging_id)) : null,
-    };
+    return { runs: page, nextCursor: more && last ? encodeCursor(new Date(last.createdAt).toISOString(), last.pipelineLoggingId) : null };
   }
 
   /**
@@ -171,7 +122,7 @@ export class RunService {
    * before the start is never lost). A cancel that loses the race to the run's end answers 409
    * RUN_ALREADY_FINISHED with the final status.
    */
-  async cancelRun(tenantId: string, runId: string): Promise<Json> {
+  async cancelRun(tenantId: string, runId: string): Promise<CancelAnswer> {
     const live = await this.deps.runStore.get(tenantId, runId);
     if (!live || live.tenantId !== tenantId) {
       const stored = await this.getRun(tenantId, runId); // 404 when it is not this tenant's

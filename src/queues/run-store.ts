@@ -3,28 +3,15 @@ import type { RedisKeys } from '../redis/keys';
 import { ScriptRunner } from '../redis/scripts';
 import { SCRIPT_CODES } from '../redis/scripts/errors';
 import { isTerminalStatus, TERMINAL_STATUSES } from '../shared/run-status';
-import type { PipelineRunJob, RunStatus } from './pipeline-runs';
+import type { Run } from '../pipelines/run';
+import type { RunProgress, StepState } from '../pipelines/types';
+import type { PipelineRunJob, RunParameters, RunStatus, TriggerType } from './pipeline-runs';
 
-/** Live view of one run as kept in Redis while it is recent; the warehouse keeps the history. */
-export interface LiveRun {
-  pipelineLoggingId: string;
-  pipelineId: string;
-  tenantId: string;
+/** Live view of one run as kept in Redis while it is recent (the warehouse keeps the history), plus its bookkeeping. */
+export interface LiveRun extends Run {
   provider: string;
   domain: string;
   templateName: string;
-  userId: string | null;
-  triggerType: string;
-  status: RunStatus;
-  parameters: Record<string, unknown>;
-  createdAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  durationMs: number | null;
-  stepsTotal: number;
-  stepsDone: number;
-  steps: unknown[];
-  errorMessage: string | null;
   workerInstance: string | null;
   fingerprint: string | null;
   idempotencyKey: string | null;
@@ -113,16 +100,16 @@ export class RunStore {
       domain: h.domain ?? '',
       templateName: h.template_name ?? '',
       userId: str(h.user_id),
-      triggerType: h.trigger_type ?? 'api',
+      triggerType: (h.trigger_type ?? 'api') as TriggerType,
       status: (h.status ?? 'PENDING') as RunStatus,
-      parameters: JSON.parse(h.parameters ?? '{}') as Record<string, unknown>,
+      parameters: JSON.parse(h.parameters ?? '{}') as RunParameters,
       createdAt: h.created_at ?? '',
-      startedAt: str(h.started_at),
-      endedAt: str(h.ended_at),
+      startTime: str(h.started_at),
+      endTime: str(h.ended_at),
       durationMs: num(h.duration_ms),
       stepsTotal: num(h.steps_total) ?? 0,
       stepsDone: num(h.steps_done) ?? 0,
-      steps: JSON.parse(h.steps ?? '[]') as unknown[],
+      steps: JSON.parse(h.steps ?? '[]') as StepState[],
       errorMessage: str(h.error_message),
       workerInstance: str(h.worker_instance),
       fingerprint: str(h.fingerprint),
@@ -152,7 +139,7 @@ export class RunStore {
     return { outcome: 'missing' };
   }
 
-  async recordProgress(tenantId: string, runId: string, progress: { stepsDone: number; stepsTotal: number; steps: unknown[] }): Promise<void> {
+  async recordProgress(tenantId: string, runId: string, progress: RunProgress): Promise<void> {
     await this.redis.hset(this.keys.run(tenantId, runId), {
       steps_done: String(progress.stepsDone),
       steps_total: String(progress.stepsTotal),
@@ -167,7 +154,7 @@ export class RunStore {
   async markTerminal(
     tenantId: string,
     runId: string,
-    outcome: { status: RunStatus; at: Date; durationMs: number | null; errorMessage?: string | null; steps?: unknown[]; stepsDone?: number; stepsTotal?: number },
+    outcome: { status: RunStatus; at: Date; startedAt?: Date; durationMs: number | null; errorMessage?: string | null; steps?: StepState[]; stepsDone?: number; stepsTotal?: number },
   ): Promise<boolean> {
     const key = this.keys.run(tenantId, runId);
     const fields: Record<string, string> = {
@@ -176,6 +163,8 @@ export class RunStore {
       duration_ms: outcome.durationMs === null ? '' : String(outcome.durationMs),
       error_message: outcome.errorMessage ?? '',
     };
+    // An executed run keeps the executor's own start time, as its warehouse row does.
+    if (outcome.startedAt) fields.started_at = outcome.startedAt.toISOString();
     if (outcome.steps) fields.steps = JSON.stringify(outcome.steps);
     if (outcome.stepsDone !== undefined) fields.steps_done = String(outcome.stepsDone);
     if (outcome.stepsTotal !== undefined) fields.steps_total = String(outcome.stepsTotal);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { AppError, dependencyUnavailable, isAppError, notFound } from '../shared/errors';
+import { AppError, dependencyUnavailable, isAppError } from '../shared/errors';
 import type { Clock } from '../shared/clock';
+import { templateNotFound } from '../pipelines/template-registry';
 import { newRunId, pipelineIdOf } from '../shared/ids';
 import type { PipelineRunJob, RunParameters, TriggerRequest, TriggerResult, TriggerRun } from './pipeline-runs';
 import type { RunStore } from './run-store';
@@ -19,6 +20,8 @@ export interface TriggerDeps<T> {
   admit(request: { tenantId: string; runId: string; leaseMs: number; fingerprint?: string; idempotencyKey?: string }): Promise<AdmitOutcome>;
   refund(request: { tenantId: string; runId: string; admittedAt: Date; fingerprint?: string; idempotencyKey?: string }): Promise<void>;
   touchProvider(tenantId: string, provider: string): Promise<void>;
+  /** Takes a team seat for the user triggering through the API (403 TEAM_LIMIT_REACHED beyond the plan). */
+  touchMember(tenantId: string, userId: string): Promise<void>;
   /** Reloads a tenant's Redis profile from the warehouse (only when Redis lost it); false if the tenant is unknown. */
   reloadProfile(tenantId: string): Promise<boolean>;
   runStore: RunStore;
@@ -43,7 +46,7 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
     const provider = req.provider.toLowerCase();
     const domain = req.domain.toLowerCase();
     const resolved = deps.resolveTemplate(provider, domain, req.templateName);
-    if (!resolved) throw notFound('TEMPLATE_NOT_FOUND', `Template not found: configs/${provider}/${domain}/${req.templateName}.yml`);
+    if (!resolved) throw templateNotFound(provider, domain, req.templateName);
     const now = deps.clock.now();
     const parameters = deps.validateParameters(resolved.template, req.parameters, now);
     const pipelineId = pipelineIdOf(req.tenantId, provider, domain, req.templateName);
@@ -57,6 +60,8 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
       ...(fingerprint ? { fingerprint } : {}),
       ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
     };
+    // Only now, with the template found and the parameters valid, does the caller's X-User-ID take a seat.
+    if (req.triggerType === 'api' && req.userId) await deps.touchMember(req.tenantId, req.userId);
     await deps.touchProvider(req.tenantId, provider);
     let outcome = await deps.admit(admission);
     if (outcome.outcome === 'profile_missing') {

@@ -1,5 +1,6 @@
 import type { Clock } from '../shared/clock';
-import { AppError, notFound } from '../shared/errors';
+import { notFound } from '../shared/errors';
+import { templateNotFound } from '../pipelines/template-registry';
 import { newId, UUID_PATTERN } from '../shared/ids';
 import { decodeConfig, encodeConfig } from './config-hash';
 import { dueMember } from './due-index';
@@ -133,7 +134,7 @@ async function loadOwned(deps: ScheduleStoreDeps, tenantId: string, configId: st
 
 function checkTemplate(deps: ScheduleStoreDeps, provider: string, domain: string, name: string, parameters: Record<string, unknown>): void {
   if (!deps.templateExists(provider, domain, name)) {
-    throw new AppError(404, 'TEMPLATE_NOT_FOUND', `Template not found: configs/${provider}/${domain}/${name}.yml`);
+    throw templateNotFound(provider, domain, name);
   }
   deps.validateParameters?.(provider, domain, name, parameters);
 }

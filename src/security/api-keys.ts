@@ -48,8 +48,6 @@ export function tenantIdOfKey(apiKey: string): string | null {
   return tenantId;
 }
 
-export const isWellFormedApiKey = (apiKey: string): boolean => tenantIdOfKey(apiKey) !== null;
-
 /** What may be shown of a key after issue: the tenant, the separator and 4 characters of the secret. */
 export function keyPrefix(apiKey: string): string {
   const tenantId = tenantIdOfKey(apiKey);

@@ -31,3 +31,10 @@ export const utcMonth = (date: Date): string => date.toISOString().slice(0, 7);
 /** Start of the next UTC day after `date`. */
 export const nextUtcMidnight = (date: Date): Date =>
   new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1));
+
+/** True for a real calendar day written `YYYY-MM-DD` (2025-02-30 is not one). */
+export const isUtcDay = (text: string): boolean => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const ms = Date.parse(`${text}T00:00:00Z`);
+  return Number.isFinite(ms) && utcDay(new Date(ms)) === text;
+};

@@ -7,10 +7,10 @@ import type { Metrics } from '../observability/metrics';
 import type { RedisKeys } from '../redis/keys';
 import type { RedisClient } from '../redis/connection';
 import type { Warehouse } from '../warehouse/types';
-import { AppError, isAppError } from '../shared/errors';
-import { pipelineIdOf } from '../shared/ids';
+import { isAppError } from '../shared/errors';
 import { executeRun } from '../pipelines/executor';
-import { validatePipeline } from '../pipelines/validate';
+import { validateRun } from '../pipelines/validate-run';
+import type { RunValidation } from '../pipelines/validate-run';
 import { validateRunParameters } from '../pipelines/parameters';
 import type { RunLogWriter } from '../pipelines/run-log-writer';
 import type { TemplateRegistry } from '../pipelines/template-registry';
@@ -26,11 +26,11 @@ import { RunStore } from '../queues/run-store';
 import { createTriggerRun } from '../queues/trigger-run';
 import type { Admission } from '../tenants/admission';
 import { reloadProfileCache } from '../tenants/profile-loader';
-import { billingExportTable } from '../tenants/provider-settings';
+import { BillingTableCache } from '../tenants/billing-table-cache';
 import type { PlanCatalog } from '../tenants/plans';
 import type { TenantDeps } from '../tenants/tenant-deps';
 import type { ExecutionOutcome, PipelineWorkerDeps } from '../workers/pipeline-worker';
-import type { Seats } from './seats';
+import type { Seats } from '../tenants/seats';
 
 export interface RunServicesDeps {
   config: Config;
@@ -48,8 +48,15 @@ export interface RunServicesDeps {
   logWriter: RunLogWriter;
   outbox: RunLogOutbox;
   tenantDeps: TenantDeps;
+  /** Test hooks on the trigger path. */
+  faults?: RunFaults;
   /** Called after every run ends (scheduler stats, the tenant's deferred runs). */
   onRunFinished(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void>;
+}
+
+/** Test hooks: a rejection from `beforeEnqueue` is what a queue write failing after admission looks like. */
+export interface RunFaults {
+  beforeEnqueue?(job: PipelineRunJob): Promise<void>;
 }
 
 export interface RunServices {
@@ -60,10 +67,9 @@ export interface RunServices {
   runService: RunService;
   execute: PipelineWorkerDeps['execute'];
   /** Renders and checks a run without executing it (BigQuery adds dry-run byte estimates). */
-  validate(tenantId: string, provider: string, domain: string, name: string, raw: Record<string, unknown>): Promise<Record<string, unknown>>;
+  validate(tenantId: string, provider: string, domain: string, name: string, raw: Record<string, unknown>): Promise<RunValidation>;
 }
 
-const SOURCE_CACHE_MS = 30_000;
 /** Finished runs stay readable from Redis for a day (log reconciliation reads them); the warehouse answers after. */
 const FINISHED_RUN_TTL_SECONDS = 86_400;
 const QUOTA_CODES = new Set<string>(['DAILY_QUOTA_EXCEEDED', 'MONTHLY_QUOTA_EXCEEDED', 'CONCURRENT_LIMIT_REACHED', 'TEAM_LIMIT_REACHED', 'PROVIDER_LIMIT_REACHED']);
@@ -99,9 +105,13 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
       await deps.admission.refund(req.tenantId, req.runId, utcDay(req.admittedAt), req.fingerprint, req.idempotencyKey);
     },
     touchProvider: (tenantId, provider) => deps.seats.provider(tenantId, provider),
+    touchMember: (tenantId, userId) => deps.seats.member(tenantId, userId),
     reloadProfile: async (tenantId) => (await reloadProfileCache(deps.tenantDeps, tenantId)) !== null,
     runStore,
-    enqueue: (job) => enqueuePipelineRun(queue, job, { retentionSeconds: config.worker.completedRetentionSeconds, retentionCount: config.worker.retainedJobCount }),
+    enqueue: async (job) => {
+      await deps.faults?.beforeEnqueue?.(job);
+      await enqueuePipelineRun(queue, job, { retentionSeconds: config.worker.completedRetentionSeconds, retentionCount: config.worker.retainedJobCount });
+    },
     clock,
     leaseMarginMs: config.scheduler.orphanMarginMinutes * 60_000,
   });
@@ -116,34 +126,25 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
   const runService = new RunService({ runStore, warehouse: deps.warehouse, queue, redis: deps.redis, keys, finaliser, clock });
 
   // The GCP billing export table comes from the tenant's provider settings, resolved for the tenant (never a
-  // raw string: the renderer takes only resolved tables); cached briefly per process, a refusal is not cached.
-  const sourceCache = new Map<string, { value: RenderOverrides; until: number }>();
-  const overridesFor = async (job: Pick<PipelineRunJob, 'provider' | 'tenantId'>): Promise<RenderOverrides> => {
-    if (job.provider !== 'gcp') return {};
-    const hit = sourceCache.get(job.tenantId);
-    if (hit && hit.until > Date.now()) return hit.value;
-    const table = await billingExportTable(deps.tenantDeps, job.tenantId);
-    const value: RenderOverrides = table ? { source_table: table } : {};
-    sourceCache.set(job.tenantId, { value, until: Date.now() + SOURCE_CACHE_MS });
-    return value;
+  // raw string: the renderer takes only resolved tables).
+  const billingTables = new BillingTableCache(deps.tenantDeps);
+  const overridesFor = async (tenantId: string, provider: string): Promise<RenderOverrides> => {
+    if (provider !== 'gcp') return {};
+    const table = await billingTables.get(tenantId);
+    return table ? { source_table: table } : {};
   };
   const execute: PipelineWorkerDeps['execute'] = async (job, options): Promise<ExecutionOutcome> => {
     const outcome = await executeRun(
       { warehouse: deps.warehouse, logWriter: deps.logWriter, logger: deps.logger, clock, templates: deps.templates },
       job,
-      { signal: options.signal, workerInstance: options.workerInstance, attempt: options.attempt, onProgress: options.onProgress, overrides: () => overridesFor(job) },
+      { signal: options.signal, workerInstance: options.workerInstance, attempt: options.attempt, onProgress: options.onProgress, overrides: () => overridesFor(job.tenantId, job.provider) },
     );
     for (const step of outcome.steps) {
       if (step.durationMs !== undefined) deps.metrics.stepDuration.observe({ step_type: step.type, status: step.status }, step.durationMs / 1000);
     }
     return outcome;
   };
-  const validate: RunServices['validate'] = async (tenantId, provider, domain, name, raw) => {
-    const template = deps.templates.get(provider, domain, name);
-    if (!template) throw new AppError(404, 'TEMPLATE_NOT_FOUND', `Template not found: configs/${provider}/${domain}/${name}.yml`);
-    const params = validateRunParameters(template, raw, clock.now());
-    const report = await validatePipeline({ warehouse: deps.warehouse }, template, params, { tenantId, ...(await overridesFor({ provider, tenantId })) });
-    return { pipeline_id: pipelineIdOf(tenantId, provider, domain, name), parameters: params, ...report };
-  };
+  const validate: RunServices['validate'] = (tenantId, provider, domain, name, raw) =>
+    validateRun({ warehouse: deps.warehouse, templates: deps.templates, clock, overridesFor }, tenantId, provider, domain, name, raw);
   return { queue, runStore, finaliser, trigger, runService, execute, validate };
 }

@@ -6,39 +6,41 @@ import { systemClock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import { createMetrics } from '../observability/metrics';
 import type { Metrics } from '../observability/metrics';
+import type { ReadinessChecks } from '../observability/readiness';
 import { RedisKeys } from '../redis/keys';
 import { createApp } from '../api/app';
 import type { ApiDeps } from '../api/deps';
-import { createBullBoardMiddleware } from '../api/bull-board';
-import { createRateLimiters } from '../api/middleware/rate-limit';
+import { localUrl, removeServerState, writeServerState } from '../api/server-state';
 import { resolveAdminKey } from '../security/admin-key';
-import { OPERATOR_QUERY_MAX_ROWS, runOperatorQuery } from '../warehouse/operator-query';
 import { loadTemplateRegistry } from '../pipelines/template-registry';
 import { createRunLogWriter } from '../pipelines/run-log-writer';
 import type { RunLogWriter } from '../pipelines/run-log-writer';
 import { createMaintenanceQueue, syncMaintenanceSchedulers } from '../queues/maintenance';
+import type { MaintenanceQueue } from '../queues/maintenance';
 import { RunLogOutbox } from '../queues/run-log-outbox';
 import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
 import { Admission } from '../tenants/admission';
-import { authenticate } from '../tenants/api-key-service';
 import { bootstrapCentral } from '../tenants/bootstrap';
 import type { OnboardingFaults } from '../tenants/onboarding';
 import { loadPlans } from '../tenants/plans';
-import { TeamAndProviders } from '../tenants/team-and-providers';
-import { RecentTouches } from '../tenants/recent-touches';
-import type { Seats } from './seats';
+import { createSeats } from '../tenants/seats';
 import type { TenantDeps } from '../tenants/tenant-deps';
 import { createMaintenanceWorker } from '../workers/maintenance-worker';
 import type { MaintenanceWorker } from '../workers/maintenance-worker';
 import { PipelineWorker } from '../workers/pipeline-worker';
+import { buildApiDeps } from './api-deps';
 import { createClients } from './clients';
 import type { ClientOverrides, Clients } from './clients';
 import { buildRunServices } from './run-services';
-import type { RunServices } from './run-services';
+import type { RunFaults, RunServices } from './run-services';
 import { migrateLegacyRedisKeys } from './migrate-redis-keys';
 import { buildSchedulerServices } from './scheduler-services';
 import type { SchedulerServices } from './scheduler-services';
-import { tenantApi } from './tenant-services';
+
+/** Logged at WARN by every API start with DISABLE_AUTH=true (config refuses it in production). */
+export const DISABLE_AUTH_WARNING =
+  'DISABLE_AUTH=true: admin routes answer without X-Admin-Key, so EVERY TENANT\'S DATA IS OPEN to anyone who reaches this port ' +
+  '(onboarding, API keys, plans, the warehouse query endpoint). Development only: never expose this server.';
 
 export interface SystemOptions extends ClientOverrides {
   logger: Logger;
@@ -46,9 +48,14 @@ export interface SystemOptions extends ClientOverrides {
   version?: string;
   /** Test hooks for onboarding steps. */
   onboardingFaults?: OnboardingFaults;
+  /** Test hooks on the run trigger path. */
+  runFaults?: RunFaults;
   /** Flush interval of the warehouse log writer. */
   logFlushIntervalMs?: number;
 }
+
+/** What a role builds on top of the shared services; a process builds only the parts of the roles it runs. */
+export type SystemPart = 'api-deps' | 'bull-board' | 'http-server' | 'maintenance-queue' | 'pipeline-worker' | 'maintenance-worker';
 
 /** One process's graph of clients and services; roles are started on it. */
 export interface System {
@@ -57,12 +64,18 @@ export interface System {
   keys: RedisKeys;
   metrics: Metrics;
   adminApiKey: string;
-  apiDeps: ApiDeps;
   runs: RunServices;
   scheduler: SchedulerServices;
   logWriter: RunLogWriter;
   outbox: RunLogOutbox;
   tenantDeps: TenantDeps;
+  /** The HTTP layer's dependencies, built on first use (the api role; tests that read the route table). */
+  apiDeps(): ApiDeps;
+  /** Redis and the warehouse answer now (readiness probes of every role). */
+  readiness(): Promise<ReadinessChecks>;
+  isShuttingDown(): boolean;
+  /** The role parts this process has built so far. */
+  built(): SystemPart[];
   /** Starts the given role(s) in this process. */
   start(role: Role): Promise<void>;
   /** The HTTP server once the api role runs. */
@@ -86,13 +99,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   const tableScope = { kind: warehouse.kind, platformProjectId: config.warehouse.gcpProjectId };
   const tenantDeps: TenantDeps = { warehouse, tableScope, redis, keys, keyManager: clients.keyManager, plans, clock, logger };
   const admission = new Admission({ redis, keys, clock });
-  const teamProviders = new TeamAndProviders({ redis, keys, clock });
-  const recent = new RecentTouches();
-  const seats: Seats = {
-    provider: (tenantId, provider) => recent.touch(`p|${tenantId}|${provider}`, clock.now().getTime(), () => teamProviders.touchProvider(tenantId, provider)),
-    member: (tenantId, userId) => recent.touch(`u|${tenantId}|${userId}`, clock.now().getTime(), () => teamProviders.touchTeamMember(tenantId, userId)),
-    forgetProvider: (tenantId, provider) => recent.forget(`p|${tenantId}|${provider}`),
-  };
+  const seats = createSeats({ redis, keys, clock });
   const outbox = new RunLogOutbox(redis, keys, logger);
   const logWriter = createRunLogWriter({
     warehouse,
@@ -106,88 +113,82 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   let scheduler: SchedulerServices | undefined;
   const runs = buildRunServices({
     config, redis, bull: clients.bull, keys, warehouse, clock, logger, metrics, templates, plans, admission, seats, logWriter, outbox, tenantDeps,
+    ...(options.runFaults ? { faults: options.runFaults } : {}),
     onRunFinished: (job: PipelineRunJob, status: RunStatus, durationMs: number | null) => scheduler?.onRunFinished(job, status, durationMs) ?? Promise.resolve(),
   });
-  scheduler = buildSchedulerServices({
+  const schedulerServices = buildSchedulerServices({
     redis, keys, warehouse, clock, logger, templates, seats, admission,
     runStore: runs.runStore, finaliser: runs.finaliser, queue: runs.queue, trigger: runs.trigger,
     reconcileLogs: (now) => outbox.reconcile({ runStore: runs.runStore, logWriter }, now),
   });
-  const maintenanceQueue = createMaintenanceQueue(clients.bull, keys);
-  const limiters = createRateLimiters({ redis, keys, limits: config.rateLimits, clock });
+  scheduler = schedulerServices;
 
+  const parts = new Set<SystemPart>();
   let shuttingDown = false;
-  const apiDeps: ApiDeps = {
-    version: options.version ?? '0.1.0',
-    logger,
-    metrics,
-    clock,
-    metricsRequireAdmin: config.metricsAuth === 'admin',
-    trustProxy: config.trustProxy,
-    auth: {
-      authenticate: (key) => authenticate(tenantDeps, key),
-      adminApiKey: admin.key,
-      disableAuth: config.auth.disableAuth,
-      authFailures: limiters.authFailures,
-      touchTeamMember: seats.member,
-    },
-    rateLimits: { perIp: limiters.perIp, perAdmin: limiters.perAdmin, perTenant: limiters.perTenant, perTenantRun: limiters.perTenantRun },
-    readiness: async () => {
-      const [redisOk, warehouseOk] = await Promise.all([
-        redis.ping().then(() => true, () => false),
-        warehouse.ping().then(() => true, () => false),
-      ]);
-      return { redis: redisOk, warehouse: warehouseOk };
-    },
-    isShuttingDown: () => shuttingDown,
-    beforeMetrics: async () => {
-      for (const q of [runs.queue, maintenanceQueue]) {
-        const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children');
-        for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue: q.name, state }, n);
-      }
-    },
-    tenants: tenantApi(tenantDeps, seats, options.onboardingFaults),
-    pipelines: {
-      trigger: runs.trigger,
-      listTemplates: () => templates.list().map((t) => ({ ...t, path: `/api/v1/pipelines/run/{tenant_id}/${t.provider}/${t.domain}/${t.name}` })),
-      validate: (tenantId, provider, domain, name, params) => runs.validate(tenantId, provider, domain, name, params),
-      getRun: (tenantId, runId) => runs.runService.getRun(tenantId, runId),
-      listRuns: (tenantId, filters) => runs.runService.listRuns(tenantId, filters),
-      cancelRun: (tenantId, runId) => runs.runService.cancelRun(tenantId, runId),
-    },
-    scheduler: scheduler.api,
-    warehouseQuery: async (sql) => ({ ...(await runOperatorQuery(warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery })) }),
-    bullBoard: createBullBoardMiddleware({ queues: [runs.queue, maintenanceQueue], adminApiKey: admin.key, authFailures: limiters.authFailures, perIp: limiters.perIp, perAdmin: limiters.perAdmin }),
+  const readiness = async (): Promise<ReadinessChecks> => {
+    const [redisOk, warehouseOk] = await Promise.all([
+      redis.ping().then(() => true, () => false),
+      warehouse.ping().then(() => true, () => false),
+    ]);
+    return { redis: redisOk, warehouse: warehouseOk };
+  };
+  const isShuttingDown = (): boolean => shuttingDown;
+
+  let maintenanceQueue: MaintenanceQueue | null = null;
+  const maintenance = (): MaintenanceQueue => {
+    if (!maintenanceQueue) parts.add('maintenance-queue');
+    return (maintenanceQueue ??= createMaintenanceQueue(clients.bull, keys));
+  };
+  let apiDeps: ApiDeps | null = null;
+  const api = (): ApiDeps => {
+    if (apiDeps) return apiDeps;
+    parts.add('api-deps').add('bull-board');
+    apiDeps = buildApiDeps({
+      config, version: options.version ?? '0.1.0', logger, metrics, clock, redis, keys, warehouse, adminApiKey: admin.key, templates, tenantDeps, seats,
+      runs, scheduler: schedulerServices, maintenanceQueue: maintenance(), readiness, isShuttingDown,
+      ...(options.onboardingFaults ? { onboardingFaults: options.onboardingFaults } : {}),
+    });
+    return apiDeps;
   };
 
   let server: http.Server | null = null;
   let pipelineWorker: PipelineWorker | null = null;
   let maintenanceWorker: MaintenanceWorker | null = null;
-  const schedulerRef = scheduler;
 
   return {
-    config, clients, keys, metrics, adminApiKey: admin.key, apiDeps, runs, scheduler: schedulerRef, logWriter, outbox, tenantDeps,
+    config, clients, keys, metrics, adminApiKey: admin.key, runs, scheduler: schedulerServices, logWriter, outbox, tenantDeps,
+    apiDeps: api,
+    readiness,
+    isShuttingDown,
+    built: () => [...parts],
     server: () => server,
     async start(role) {
       if (role === 'all' || role === 'api') {
         await bootstrapCentral({ warehouse });
-        const app = createApp(apiDeps);
+        const app = createApp(api());
         server = http.createServer(app.callback());
         server.keepAliveTimeout = 65_000;
+        parts.add('http-server');
         await new Promise<void>((resolve) => server?.listen(config.port, config.host, resolve));
-        logger.info({ port: (server.address() as AddressInfo).port }, 'api listening');
+        const port = (server.address() as AddressInfo).port;
+        // The CLIs (npm run sql / sample-data) read this to find the server whatever PORT it got.
+        writeServerState(config.dataDir, { pid: process.pid, url: localUrl(config.host, port), startedAt: clock.now().toISOString() });
+        logger.info({ port }, 'api listening');
+        if (config.auth.disableAuth) logger.warn({ disable_auth: true, port }, DISABLE_AUTH_WARNING);
       }
       if (role === 'all' || role === 'worker') {
         pipelineWorker = new PipelineWorker({
           connection: clients.bull, subscriber: clients.subscriber, keys, runStore: runs.runStore, logger, clock,
           concurrency: config.worker.concurrency, lockDurationMs: config.worker.lockDurationMs, finaliser: runs.finaliser, execute: runs.execute,
         });
+        parts.add('pipeline-worker');
         await pipelineWorker.waitUntilReady();
         logger.info({ concurrency: config.worker.concurrency }, 'pipeline worker started');
       }
       if (role === 'all' || role === 'scheduler') {
-        await syncMaintenanceSchedulers(maintenanceQueue, config.scheduler.mode);
-        maintenanceWorker = createMaintenanceWorker({ connection: clients.bull, keys, routines: schedulerRef.routines, clock, logger });
+        await syncMaintenanceSchedulers(maintenance(), config.scheduler.mode);
+        maintenanceWorker = createMaintenanceWorker({ connection: clients.bull, keys, routines: schedulerServices.routines, clock, logger });
+        parts.add('maintenance-worker');
         logger.info({ mode: config.scheduler.mode }, 'scheduler started');
       }
     },
@@ -199,11 +200,12 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
           s.close(() => resolve());
           s.closeIdleConnections();
         });
+        removeServerState(config.dataDir, process.pid);
       }
       await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();
       await logWriter.close();
-      await Promise.allSettled([runs.queue.close(), maintenanceQueue.close()]);
+      await Promise.allSettled([runs.queue.close(), maintenanceQueue?.close()]);
       await clients.close();
     },
   };

@@ -29,6 +29,12 @@ export interface IssuedKey {
   created_at: string;
 }
 
+export interface RevokedKey {
+  key_id: string;
+  tenant_id: string;
+  revoked_at: string;
+}
+
 export interface RotatedKey extends IssuedKey {
   previous_key_id: string;
   /** When the previous key stops working (now when no grace was asked for). */
@@ -92,7 +98,7 @@ export async function issueKey(deps: TenantDeps, tenantId: string): Promise<Issu
 }
 
 /** Deactivates a key at once (admin). Revoking an already revoked key is a no-op that succeeds. */
-export async function revokeKey(deps: TenantDeps, keyId: string): Promise<{ key_id: string; tenant_id: string; revoked_at: string }> {
+export async function revokeKey(deps: TenantDeps, keyId: string): Promise<RevokedKey> {
   const row = await readApiKeyById(deps.warehouse, keyId);
   if (!row) throw notFound('API_KEY_NOT_FOUND', `API key '${keyId}' not found`);
   const now = deps.clock.now();

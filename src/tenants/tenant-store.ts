@@ -229,14 +229,6 @@ export async function readApiKeyById(wh: Warehouse, keyId: string): Promise<ApiK
   return rows[0] ? toApiKey(rows[0]) : null;
 }
 
-export async function listApiKeys(wh: Warehouse, tenantId: string): Promise<ApiKeyRecord[]> {
-  const { rows } = await wh.query(
-    `SELECT ${API_KEY_COLUMNS} FROM \`${CENTRAL_DATASET}.${tenantApiKeys.name}\` WHERE tenant_id = @tenant_id ORDER BY created_at`,
-    { params: { tenant_id: tenantId } },
-  );
-  return rows.map(toApiKey);
-}
-
 function toApiKey(r: Row): ApiKeyRecord {
   return {
     keyId: str(r.key_id),

@@ -85,6 +85,34 @@ export interface DayCloseResult {
 }
 
 /**
+ * The answer of `POST /api/v1/scheduler/reset-daily-quotas`. It says what the name does not: the call
+ * closes yesterday, it does not reset today (daily counters are keyed by UTC day and roll over by themselves).
+ */
+export interface DayCloseAnswer {
+  closed_day: string;
+  already_closed: boolean;
+  tenants: number;
+  today: string;
+  today_reset: false;
+  message: string;
+}
+
+export function describeDayClose(r: DayCloseResult, now: Date): DayCloseAnswer {
+  const today = utcDay(now);
+  return {
+    closed_day: r.closedDay,
+    already_closed: r.alreadyClosed,
+    tenants: r.tenants,
+    today,
+    today_reset: false,
+    message:
+      `Closed the previous UTC day ${r.closedDay}${r.alreadyClosed ? ' (closed by an earlier call: nothing written)' : ''}: its final usage rows, ` +
+      `today's opening rows, stale keys dropped. Today's counters (${today}) are not reset: they are kept per UTC day ` +
+      'and start from zero at 00:00 UTC on their own.',
+  };
+}
+
+/**
  * Closes the previous UTC day: its final usage row for every onboarded tenant, today's opening row
  * (so `usage_date = CURRENT_DATE()` finds a row before the first run), and old per-day keys dropped.
  * Counters need no reset: they are keyed by day. A per-day marker makes repeated calls (Cloud

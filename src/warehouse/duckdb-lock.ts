@@ -35,7 +35,8 @@ export function duckDbLockError(dbPath: string, err: unknown): WarehouseError {
   return new WarehouseError(lockConflictMessage(dbPath, pid), 'unavailable', { cause: err });
 }
 
-function pidAlive(pid: number): boolean {
+/** True while a process with this pid exists (EPERM: it does, under another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -13,7 +13,7 @@ import type { LockdownOptions } from './duckdb-lockdown';
 import { DuckDbPool } from './duckdb-pool';
 import { DuckDbSandbox } from './duckdb-sandbox';
 import { parseText } from './duckdb-statements';
-import { DUCKDB_COLUMN_TYPES, bigQueryTypeOf, fromDuckDb, toParam } from './duckdb-values';
+import { DUCKDB_COLUMN_TYPES, fromDuckDb, toParam } from './duckdb-values';
 import { quoteIdent, renderDuckDbSql } from './sql-dialect';
 import { WarehouseError } from './types';
 import type { DryRunResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from './types';
@@ -34,14 +34,13 @@ export interface DuckDbWarehouseOptions {
   exportsDir?: string;
 }
 
-/** A result column described in BigQuery terms (used by the local fake BigQuery server). */
-export interface ResultField {
+/** A result column with DuckDB's own type of it. */
+export interface DuckDbColumn {
   name: string;
-  type: string;
-  mode: 'NULLABLE' | 'REPEATED';
+  type: DuckDBType;
 }
 
-export type TypedQueryResult = QueryResult & { fields: ResultField[] };
+export type TypedQueryResult = QueryResult & { columns: DuckDbColumn[] };
 
 const DML = new Set<number>([StatementType.INSERT, StatementType.UPDATE, StatementType.DELETE, StatementType.MERGE_INTO]);
 
@@ -181,12 +180,12 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async query<R extends Row = Row>(sql: string, options: QueryOptions = {}): Promise<QueryResult<R>> {
-    const { fields: _fields, ...result } = await this.queryWithFields(sql, options);
+    const { columns: _columns, ...result } = await this.queryWithColumnTypes(sql, options);
     return result as QueryResult<R>;
   }
 
-  /** `query` plus the result columns' types; not part of the Warehouse contract. */
-  async queryWithFields(sql: string, options: QueryOptions = {}): Promise<TypedQueryResult> {
+  /** `query` plus DuckDB's type of each result column; not part of the Warehouse contract. */
+  async queryWithColumnTypes(sql: string, options: QueryOptions = {}): Promise<TypedQueryResult> {
     const jsonParams = Object.entries(options.paramTypes ?? {}).filter(([, t]) => t === 'JSON');
     const rendered = renderDuckDbSql(sql, { castParams: Object.fromEntries(jsonParams.map(([n]) => [n, 'JSON'])) });
     const values: Record<string, DuckDBValue> = {};
@@ -264,13 +263,10 @@ export class DuckDbWarehouse implements Warehouse {
         if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
         const hasParams = Object.keys(values).length > 0;
         const reader = await conn.runAndReadAll(sql, hasParams ? values : undefined, hasParams ? types : undefined);
-        if (DML.has(reader.statementType)) return { rows: [], affectedRows: reader.rowsChanged, fields: [] };
+        if (DML.has(reader.statementType)) return { rows: [], affectedRows: reader.rowsChanged, columns: [] };
         const names = reader.deduplicatedColumnNames();
         const colTypes = reader.columnTypes();
-        const fields = names.map((name, i): ResultField => {
-          const bq = bigQueryTypeOf(colTypes[i] as DuckDBType);
-          return { name, type: bq.type, mode: bq.repeated ? 'REPEATED' : 'NULLABLE' };
-        });
+        const columns = names.map((name, i): DuckDbColumn => ({ name, type: colTypes[i] as DuckDBType }));
         const rows = reader.getRows().map((raw) => {
           const row: Row = {};
           names.forEach((name, i) => {
@@ -278,7 +274,7 @@ export class DuckDbWarehouse implements Warehouse {
           });
           return row;
         });
-        return { rows, fields };
+        return { rows, columns };
       } catch (err) {
         throw mapDuckDbError(err, signal);
       } finally {

@@ -9,12 +9,9 @@ import { CANCELLED_BY_USER, PIPELINE_RUNS_QUEUE } from '../queues/pipeline-runs'
 import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
 import type { RunStore } from '../queues/run-store';
 import type { ExecutedOutcome, RunFinaliser } from '../queues/run-finaliser';
+import type { RunProgress } from '../pipelines/types';
 
-export interface ExecutionProgress {
-  stepsDone: number;
-  stepsTotal: number;
-  steps: unknown[];
-}
+export type ExecutionProgress = RunProgress;
 
 export type ExecutionOutcome = ExecutedOutcome;
 

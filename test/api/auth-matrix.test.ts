@@ -54,7 +54,7 @@ describe('tenant route authentication matrix', () => {
       .send({ provider: 'GCP', domain: 'COST', pipeline_template: 'dryrun', schedule_cron: '0 2 * * *', timezone: 'UTC', is_active: true });
     expect(schedule.status).to.equal(201);
     configId = schedule.body.config_id;
-    tenantRoutes = routeTable(t.system.apiDeps).filter((r) => r.auth === 'tenant');
+    tenantRoutes = routeTable(t.system.apiDeps()).filter((r) => r.auth === 'tenant');
     expect(tenantRoutes.length).to.be.greaterThan(15);
   });
   after(async () => t.close());

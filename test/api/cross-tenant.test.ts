@@ -32,7 +32,7 @@ describe('cross-tenant access', () => {
     configB = (schedule.body as { config_id: string }).config_id;
     const provider = await t.request.put('/api/v1/tenants/beta_corp/providers/gcp').set('X-API-Key', keyB).send({ settings: { project_id: 'beta-project' } });
     expect(provider.status, JSON.stringify(provider.body)).to.be.below(300);
-    tenantRoutes = routeTable(t.system.apiDeps).filter((r) => r.auth === 'tenant');
+    tenantRoutes = routeTable(t.system.apiDeps()).filter((r) => r.auth === 'tenant');
   });
   after(async () => t.close());
 
@@ -123,7 +123,7 @@ describe('cross-tenant access', () => {
 
   describe("with tenant A's key on admin routes", () => {
     it('answers 403 INVALID_ADMIN_KEY (a tenant key is not an admin key)', async () => {
-      for (const spec of routeTable(t.system.apiDeps).filter((r) => r.auth === 'admin')) {
+      for (const spec of routeTable(t.system.apiDeps()).filter((r) => r.auth === 'admin')) {
         const path = spec.path.replace(':tenant_id', 'beta_corp').replace(':key_id', 'k1');
         const res = await t.request[spec.method](path).set('X-API-Key', keyA).set('X-Admin-Key', keyA).send({});
         expect(res.status, `${spec.method.toUpperCase()} ${spec.path}`).to.equal(403);

@@ -110,7 +110,7 @@ describe('hostile input: property-based fuzzing of every route', function () {
     t = await startTestSystem();
     tenantKey = await onboard(t, 'fuzz_corp', 'SCALE');
     await onboard(t, 'other_corp');
-    routes = routeTable(t.system.apiDeps);
+    routes = routeTable(t.system.apiDeps());
   });
   after(async () => t.close());
 

@@ -80,7 +80,7 @@ describe('hostile input: SQL injection strings', function () {
 
   describe('in every path parameter of every route', () => {
     it('answers a 4xx with a code (identifiers are allow-listed)', async () => {
-      for (const spec of routeTable(t.system.apiDeps).filter((r) => r.path.includes('/:'))) {
+      for (const spec of routeTable(t.system.apiDeps()).filter((r) => r.path.includes('/:'))) {
         const names = spec.path.split('/').filter((p) => p.startsWith(':'));
         for (const target of names) {
           for (const injection of INJECTIONS) {

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { onboard, startTestSystem, waitForRun } from '../helpers/system';
 import type { TestSystem } from '../helpers/system';
+import { createTestDuckDb } from '../helpers/warehouse';
+import { warehouseOutage } from '../helpers/warehouse-outage';
+import type { WarehouseOutage } from '../helpers/warehouse-outage';
 
 const RUN = '/api/v1/pipelines/run/acme_corp/gcp/cost';
 
@@ -116,11 +119,18 @@ describe('pipeline runs over HTTP', () => {
   describe('with no worker running (runs stay PENDING)', () => {
     let t: TestSystem;
     let key: string;
+    let duck: Awaited<ReturnType<typeof createTestDuckDb>>;
+    let outage: WarehouseOutage;
     before(async () => {
-      t = await startTestSystem({ role: 'api' });
+      duck = await createTestDuckDb();
+      outage = warehouseOutage(duck.warehouse);
+      t = await startTestSystem({ role: 'api', warehouse: outage.warehouse });
       key = await onboard(t, 'acme_corp', 'SCALE');
     });
-    after(async () => t.close());
+    after(async () => {
+      await t.close();
+      await duck.cleanup();
+    });
 
     it('returns the run in flight for an identical second trigger (200, same id)', async () => {
       const first = await t.request.post(`${RUN}/billing_cost`).set('X-API-Key', key).send({ date: '2025-11-14' });
@@ -166,18 +176,13 @@ describe('pipeline runs over HTTP', () => {
     });
 
     it('still admits and enqueues while the warehouse is failing (the trigger path touches only Redis)', async () => {
-      const wh = t.warehouse as unknown as Record<string, unknown>;
-      const originals = new Map<string, unknown>();
-      for (const name of ['query', 'insertRows', 'datasetExists', 'tableExists', 'createTable', 'ping']) {
-        originals.set(name, wh[name]);
-        wh[name] = () => Promise.reject(new Error('warehouse down'));
-      }
+      outage.down(['query', 'insertRows', 'datasetExists', 'tableExists', 'createTable', 'ping']);
       try {
         const res = await t.request.post(`${RUN}/billing_cost`).set('X-API-Key', key).send({ date: '2025-08-08' });
         expect(res.status).to.equal(202);
         expect(await t.system.runs.queue.getJob(res.body.pipeline_logging_id)).to.not.equal(undefined);
       } finally {
-        for (const [name, fn] of originals) wh[name] = fn;
+        outage.up();
       }
     });
   });

@@ -11,8 +11,10 @@ const trigger = (t: TestSystem, key: string, date: string, userId?: string) => {
 describe('plans and quotas over HTTP (no worker: runs stay in flight)', () => {
   let t: TestSystem;
   let key: string;
+  /** When set, the queue write after admission fails (what a Redis drop right then looks like). */
+  let enqueueFault: (() => void) | null = null;
   beforeEach(async () => {
-    t = await startTestSystem({ role: 'api' });
+    t = await startTestSystem({ role: 'api', runFaults: { beforeEnqueue: async () => enqueueFault?.() } });
     key = await onboard(t, 'quota_corp', 'STARTER');
   });
   afterEach(async () => t.close());
@@ -58,13 +60,60 @@ describe('plans and quotas over HTTP (no worker: runs stay in flight)', () => {
     });
   });
 
-  describe('team limit (STARTER: 2 distinct X-User-IDs)', () => {
-    it('answers 403 TEAM_LIMIT_REACHED for a third user, and keeps serving the first two', async () => {
-      for (const user of ['alice', 'bob']) expect((await t.request.get('/api/v1/tenants/quota_corp').set('X-API-Key', key).set('X-User-ID', user)).status).to.equal(200);
-      const carol = await t.request.get('/api/v1/tenants/quota_corp').set('X-API-Key', key).set('X-User-ID', 'carol');
-      expect(carol.status).to.equal(403);
-      expect(carol.body.code).to.equal('TEAM_LIMIT_REACHED');
-      expect((await t.request.get('/api/v1/tenants/quota_corp').set('X-API-Key', key).set('X-User-ID', 'alice')).status).to.equal(200);
+  describe('team limit (STARTER: 2 distinct X-User-IDs that act)', () => {
+    const seats = async (): Promise<number> => (await t.request.get('/api/v1/tenants/quota_corp/quota').set('X-API-Key', key)).body.team_members as number;
+
+    it('takes no seat for reads, however many new X-User-IDs send them', async () => {
+      for (let i = 0; i < 8; i += 1) {
+        const user = `reader${i}`;
+        expect((await t.request.get('/api/v1/tenants/quota_corp').set('X-API-Key', key).set('X-User-ID', user)).status).to.equal(200);
+        expect((await t.request.get('/api/v1/tenants/quota_corp/quota').set('X-API-Key', key).set('X-User-ID', user)).status).to.equal(200);
+        expect((await t.request.get('/api/v1/pipelines/runs').set('X-API-Key', key).set('X-User-ID', user)).status).to.equal(200);
+        expect((await t.request.get('/api/v1/pipelines/templates').set('X-API-Key', key).set('X-User-ID', user)).status).to.equal(200);
+      }
+      expect(await seats()).to.equal(0);
+      // Readers did not use up the seats: two users can still act.
+      expect((await trigger(t, key, '2025-05-01', 'alice')).status).to.equal(202);
+      expect((await t.request.put('/api/v1/tenants/quota_corp/providers/gcp').set('X-API-Key', key).set('X-User-ID', 'bob').send({ settings: {} })).status).to.equal(200);
+      expect(await seats()).to.equal(2);
+    });
+
+    it('answers 403 TEAM_LIMIT_REACHED for a third user who acts, and keeps serving the first two', async () => {
+      expect((await trigger(t, key, '2025-05-01', 'alice')).status).to.equal(202);
+      const schedule = await t.request.post('/api/v1/scheduler/customer/quota_corp/pipelines').set('X-API-Key', key).set('X-User-ID', 'bob')
+        .send({ provider: 'gcp', domain: 'cost', pipeline_template: 'billing_cost', schedule_cron: '0 6 * * *' });
+      expect(schedule.status, JSON.stringify(schedule.body)).to.equal(201);
+      const carol = await trigger(t, key, '2025-05-02', 'carol');
+      expect([carol.status, carol.body.code]).to.deep.equal([403, 'TEAM_LIMIT_REACHED']);
+      const carolCancels = await t.request.delete('/api/v1/pipelines/runs/00000000-0000-4000-8000-000000000000').set('X-API-Key', key).set('X-User-ID', 'carol');
+      expect([carolCancels.status, carolCancels.body.code]).to.deep.equal([403, 'TEAM_LIMIT_REACHED']);
+      // Carol may still read; the members who hold seats may still act.
+      expect((await t.request.get('/api/v1/tenants/quota_corp').set('X-API-Key', key).set('X-User-ID', 'carol')).status).to.equal(200);
+      expect((await trigger(t, key, '2025-05-02', 'alice')).status).to.equal(202);
+      expect((await trigger(t, key, '2025-05-03', 'bob')).status).to.equal(202);
+      expect(await seats()).to.equal(2);
+    });
+
+    it('takes no seat for a request refused by its own validation (422, unknown template 404)', async () => {
+      const bad = await trigger(t, key, 'not-a-date', 'dave');
+      expect(bad.status).to.equal(422);
+      const missing = await t.request.post('/api/v1/pipelines/run/quota_corp/gcp/cost/no_such_template').set('X-API-Key', key).set('X-User-ID', 'erin').send({});
+      expect([missing.status, missing.body.code]).to.deep.equal([404, 'TEMPLATE_NOT_FOUND']);
+      const badSchedule = await t.request.post('/api/v1/scheduler/customer/quota_corp/pipelines').set('X-API-Key', key).set('X-User-ID', 'frank').send({ schedule_cron: 'never' });
+      expect(badSchedule.status).to.equal(422);
+      expect(await seats()).to.equal(0);
+    });
+
+    it('documents 403 TEAM_LIMIT_REACHED on acting routes only', async () => {
+      const doc = (await t.request.get('/openapi.json')).body as { paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>> };
+      const seat = (p: string, m: string): boolean => /TEAM_LIMIT_REACHED/.test(doc.paths[p]?.[m]?.responses['403']?.description ?? '');
+      expect(seat('/api/v1/pipelines/run/{tenant_id}/{provider}/{domain}/{template_name}', 'post')).to.equal(true);
+      expect(seat('/api/v1/pipelines/runs/{run_id}', 'delete')).to.equal(true);
+      expect(seat('/api/v1/scheduler/customer/{tenant_id}/pipelines', 'post')).to.equal(true);
+      expect(seat('/api/v1/tenants/{tenant_id}/providers/{provider}', 'put')).to.equal(true);
+      expect(seat('/api/v1/tenants/{tenant_id}/providers/{provider}', 'get')).to.equal(false);
+      expect(seat('/api/v1/tenants/{tenant_id}', 'get')).to.equal(false);
+      expect(seat('/api/v1/pipelines/runs/{run_id}', 'get')).to.equal(false);
     });
   });
 
@@ -81,15 +130,15 @@ describe('plans and quotas over HTTP (no worker: runs stay in flight)', () => {
 
   describe('when the enqueue fails after admission', () => {
     it('answers 503 and refunds the run: usage and running set are unchanged', async () => {
-      const queue = t.system.runs.queue as unknown as { add: unknown };
-      const original = queue.add;
-      queue.add = () => Promise.reject(new Error('Connection is closed.'));
+      enqueueFault = () => {
+        throw new Error('Connection is closed.');
+      };
       try {
         const res = await trigger(t, key, '2025-03-01');
         expect(res.status).to.equal(503);
         expect(res.body.code).to.equal('DEPENDENCY_UNAVAILABLE');
       } finally {
-        queue.add = original;
+        enqueueFault = null;
       }
       const quota = await t.request.get('/api/v1/tenants/quota_corp/quota').set('X-API-Key', key);
       expect(quota.body).to.include({ pipelines_run_today: 0, concurrent_pipelines_running: 0 });

@@ -78,7 +78,7 @@ export interface HeldStatement {
  * Only the first match is held; later statements run as usual.
  */
 export function holdStatement(duckdb: DuckDbWarehouse, match: (sql: string) => boolean): HeldStatement {
-  const original = duckdb.queryWithFields.bind(duckdb);
+  const original = duckdb.queryWithColumnTypes.bind(duckdb);
   let onArrive: (sql: string) => void = () => undefined;
   let release: () => void = () => undefined;
   let onFinish: () => void = () => undefined;
@@ -86,7 +86,7 @@ export function holdStatement(duckdb: DuckDbWarehouse, match: (sql: string) => b
   const gate = new Promise<void>((r) => (release = r));
   const finished = new Promise<void>((r) => (onFinish = r));
   let armed = true;
-  duckdb.queryWithFields = async (sql, options) => {
+  duckdb.queryWithColumnTypes = async (sql, options) => {
     if (!armed || !match(sql)) return original(sql, options);
     armed = false;
     onArrive(sql);

@@ -33,6 +33,7 @@ export interface TestSystemOptions {
   logger?: Logger;
   clock?: Clock;
   onboardingFaults?: SystemOptions['onboardingFaults'];
+  runFaults?: SystemOptions['runFaults'];
   /** The single test server unless given (or the cluster when TEST_REDIS=cluster). */
   redis?: RedisTarget;
 }
@@ -72,6 +73,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     logFlushIntervalMs: 50,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.onboardingFaults ? { onboardingFaults: options.onboardingFaults } : {}),
+    ...(options.runFaults ? { runFaults: options.runFaults } : {}),
   });
   await system.start(options.role ?? 'all');
   const server = system.server();

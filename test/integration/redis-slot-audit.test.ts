@@ -24,12 +24,15 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
   let audit: SlotAudit;
   let t: TestSystem;
   let key: string;
+  let failEnqueue = false;
 
   const trigger = () => t.request.post(`/api/v1/pipelines/run/${TENANT}/gcp/cost/dryrun`).set('X-API-Key', key).set('X-User-ID', 'alice');
 
   before(async () => {
     audit = startSlotAudit();
-    t = await startTestSystem({ redis: await singleRedis.target() });
+    t = await startTestSystem({ redis: await singleRedis.target(), runFaults: { beforeEnqueue: async () => {
+      if (failEnqueue) throw new Error('Connection is closed.');
+    } } });
     const { routines } = t.system.scheduler;
     const { redis } = t.system.clients;
     const keys = t.system.keys;
@@ -42,11 +45,9 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     expect((await t.request.delete(`/api/v1/pipelines/runs/${first.body.pipeline_logging_id as string}`).set('X-API-Key', key)).body).to.include({ code: 'RUN_ALREADY_FINISHED', status: 'COMPLETED' });
 
     // An enqueue that fails after admission is refunded.
-    const queue = t.system.runs.queue as unknown as { add: unknown };
-    const add = queue.add;
-    queue.add = () => Promise.reject(new Error('Connection is closed.'));
+    failEnqueue = true;
     expect((await trigger()).status).to.equal(503);
-    queue.add = add;
+    failEnqueue = false;
 
     // Schedules: create, patch, delete (the config hash and the global due index in separate steps).
     const schedules = `/api/v1/scheduler/customer/${TENANT}/pipelines`;

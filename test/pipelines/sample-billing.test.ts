@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { generateDayRows, loadSampleBillingData, seededRandom } from '../../src/pipelines/sample-billing';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb';
+import { bootstrapCentral } from '../../src/tenants/bootstrap';
+import { writeProfile } from '../../src/tenants/tenant-store';
 import { createTestDuckDb } from '../helpers/warehouse';
 import type { TestWarehouse } from '../helpers/warehouse';
 
@@ -63,6 +65,12 @@ describe('sample billing data', () => {
     it('loads the rows into the configured DuckDB file', async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-sample-'));
       try {
+        // The tenant is onboarded (a profile row) before its sample data is loaded.
+        const setup = await DuckDbWarehouse.open({ path: path.join(dir, 'warehouse.duckdb') });
+        await bootstrapCentral({ warehouse: setup });
+        const at = '2025-11-01T00:00:00.000Z';
+        await writeProfile(setup, { tenantId: 'acme_corp', companyName: 'Acme', adminEmail: 'a@acme.com', status: 'ACTIVE', subscriptionPlan: 'STARTER', createdAt: at, updatedAt: at }, new Date(at));
+        await setup.close();
         const { stdout } = await promisify(execFile)(
           process.execPath,
           [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'src/cli/sample-data.ts', '--tenant', 'acme_corp', '--days', '2', '--rows-per-day', '25', '--end-date', '2025-11-14'],
@@ -75,6 +83,25 @@ describe('sample billing data', () => {
         } finally {
           await wh.close();
         }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses a tenant that is not onboarded, naming the onboarding call', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-sample-'));
+      try {
+        const err = await promisify(execFile)(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'src/cli/sample-data.ts', '--tenant', 'ghost_co'], {
+          cwd: ROOT,
+          env: { ...process.env, DATA_DIR: dir, WAREHOUSE: 'duckdb', DUCKDB_PATH: '', PORT: '1' },
+        }).then(
+          () => undefined,
+          (e: { code: number; stderr: string }) => e,
+        );
+        expect(err?.code).to.equal(1);
+        expect(err?.stderr).to.contain('Tenant ghost_co is not onboarded');
+        expect(err?.stderr).to.contain('POST http://127.0.0.1:1/api/v1/tenants/onboard');
+        expect(err?.stderr).to.contain('"tenant_id":"ghost_co"');
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }

@@ -99,7 +99,7 @@ describe('admin SQL sandbox (issue 9, part 1)', () => {
       const targets = attacks().flatMap((a) => (a.writes ? [a.writes] : []));
       expect(targets).to.have.length.above(5);
       for (const target of targets) expect(fs.existsSync(target), target).to.equal(false);
-      const ownFiles = ['keyring.json', 'warehouse.duckdb', 'warehouse.duckdb.wal', 'warehouse.duckdb.lock', 'warehouse.duckdb.tmp'];
+      const ownFiles = ['keyring.json', 'server.json', 'warehouse.duckdb', 'warehouse.duckdb.wal', 'warehouse.duckdb.lock', 'warehouse.duckdb.tmp'];
       for (const entry of fs.readdirSync(dataDir)) expect(ownFiles, entry).to.include(entry);
     });
 

@@ -11,7 +11,7 @@ export interface AuthDeps {
   adminApiKey: string;
   disableAuth: boolean;
   authFailures: AuthFailureLimiter;
-  /** Records the X-User-ID as a team member; throws 403 TEAM_LIMIT_REACHED for a new one beyond the plan. */
+  /** Records the X-User-ID as a team member (acting routes only); throws 403 TEAM_LIMIT_REACHED for a new one beyond the plan. */
   touchTeamMember(tenantId: string, userId: string): Promise<void>;
 }
 
@@ -35,7 +35,7 @@ export function requireTenant(deps: AuthDeps): Middleware<ApiState> {
     if (pathTenant !== undefined && pathTenant !== found.tenantId) {
       throw new AppError(403, 'TENANT_MISMATCH', 'This API key may not act on another tenant');
     }
-    if (userId !== null) await deps.touchTeamMember(found.tenantId, userId);
+    // A team seat is taken only where the caller acts (route-table `takesSeat`), never here.
     await next();
   };
 }

@@ -1,16 +1,25 @@
 import Joi from 'joi';
 import type { ApiDeps } from '../deps';
-import { route, validated } from '../route-table';
+import { ok, route, validated } from '../route-table';
+import { bootstrapAnswer, issuedKeyAnswer, queryAnswer, revokedKeyAnswer, sampleDataAnswer, tenantAnswer } from '../response-schemas';
+import type { SampleDataRequest } from '../../tenants/tenant-operations';
 import type { RouteSpec } from '../route-table';
 import { param } from '../types';
 import { idParam, tenantParams } from '../schemas';
-
-type Json = Record<string, unknown>;
+import { isUtcDay } from '../../shared/clock';
+import { SAMPLE_DAYS_MAX } from '../../pipelines/sample-billing';
 
 const sampleDataBody = Joi.object({
-  days: Joi.number().integer().min(1).max(400).default(30),
+  days: Joi.number().integer().min(1).max(SAMPLE_DAYS_MAX).default(30),
+  /** Last usage day loaded (inclusive); default yesterday (UTC). The guide's `2025-11-14` needs `end_date`. */
+  end_date: Joi.string()
+    .custom((value: string, helpers) => (isUtcDay(value) ? value : helpers.error('any.invalid')))
+    .messages({ 'any.invalid': '{{#label}} must be a calendar day YYYY-MM-DD' })
+    .example('2025-11-14'),
   rows_per_day: Joi.number().integer().min(1).max(20000).default(500),
   seed: Joi.number().integer().default(42),
+  /** Keep the rows already there (default: the table is recreated, so reloading never duplicates). */
+  append: Joi.boolean().default(false),
 });
 
 export function adminRoutes(deps: ApiDeps): RouteSpec[] {
@@ -18,28 +27,28 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
   const routes: RouteSpec[] = [
     route({
       method: 'post', path: '/api/v1/admin/bootstrap', auth: 'admin', tag: 'admin', summary: 'Create the central datasets and tables (idempotent)',
-      responses: { 200: 'What exists now and what was created' },
+      responses: { 200: ok('What was created now', bootstrapAnswer) },
       handler: async (ctx) => {
         ctx.body = await t.bootstrap();
       },
     }),
     route({
       method: 'get', path: '/api/v1/admin/tenants/:tenant_id', auth: 'admin', tag: 'admin', summary: 'Read a tenant',
-      params: tenantParams, responses: { 200: 'Tenant', 404: 'Unknown tenant' },
+      params: tenantParams, responses: { 200: ok('Tenant', tenantAnswer), 404: 'Unknown tenant' },
       handler: async (ctx) => {
         ctx.body = await t.get(param(ctx, 'tenant_id'));
       },
     }),
     route({
       method: 'patch', path: '/api/v1/admin/tenants/:tenant_id', auth: 'admin', tag: 'admin', summary: 'Change a tenant plan or status (ACTIVE/SUSPENDED)',
-      params: tenantParams, body: t.updateSchema, responses: { 200: 'Updated tenant', 404: 'Unknown tenant', 422: 'Invalid body' },
+      params: tenantParams, body: t.updateSchema, responses: { 200: ok('Updated tenant', tenantAnswer), 404: 'Unknown tenant' },
       handler: async (ctx) => {
-        ctx.body = await t.update(param(ctx, 'tenant_id'), validated<Json>(ctx, 'body'));
+        ctx.body = await t.update(param(ctx, 'tenant_id'), validated<unknown>(ctx, 'body'));
       },
     }),
     route({
       method: 'post', path: '/api/v1/admin/tenants/:tenant_id/api-keys', auth: 'admin', tag: 'admin', summary: 'Issue an additional API key (shown once)',
-      params: tenantParams, responses: { 201: 'New key', 404: 'Unknown tenant' },
+      params: tenantParams, responses: { 201: ok('New key', issuedKeyAnswer), 404: 'Unknown tenant' },
       handler: async (ctx) => {
         ctx.status = 201;
         ctx.body = await t.issueKey(param(ctx, 'tenant_id'));
@@ -47,14 +56,14 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'delete', path: '/api/v1/admin/api-keys/:key_id', auth: 'admin', tag: 'admin', summary: 'Revoke an API key (effective on the next request)',
-      params: Joi.object({ key_id: idParam }), responses: { 200: 'Revoked', 404: 'Unknown key' },
+      params: Joi.object({ key_id: idParam }), responses: { 200: ok('Revoked', revokedKeyAnswer), 404: 'Unknown key' },
       handler: async (ctx) => {
         ctx.body = await t.revokeKey(param(ctx, 'key_id'));
       },
     }),
     route({
       method: 'post', path: '/api/v1/admin/warehouse/query', auth: 'admin', tag: 'admin', summary: 'Run one read-only SELECT against the warehouse (the guide’s SQL works as written)',
-      body: Joi.object({ sql: Joi.string().min(1).max(20000).required() }), responses: { 200: 'Rows (at most 10,000)', 422: 'Not a single read-only SELECT' },
+      body: Joi.object({ sql: Joi.string().min(1).max(20000).required() }), responses: { 200: ok('Rows (at most 10,000; truncated says whether more existed)', queryAnswer), 422: 'Not a single read-only SELECT' },
       handler: async (ctx) => {
         ctx.body = await deps.warehouseQuery(validated<{ sql: string }>(ctx, 'body').sql);
       },
@@ -64,10 +73,10 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
     const load = t.loadSampleData;
     routes.push(
       route({
-        method: 'post', path: '/api/v1/admin/tenants/:tenant_id/sample-data', auth: 'admin', tag: 'admin', summary: 'Load synthetic GCP billing export rows into the tenant dataset',
-        params: tenantParams, body: sampleDataBody, responses: { 200: 'Rows loaded', 404: 'Unknown tenant' },
+        method: 'post', path: '/api/v1/admin/tenants/:tenant_id/sample-data', auth: 'admin', tag: 'admin', summary: 'Load synthetic GCP billing export rows into the tenant dataset: `days` days ending on `end_date` (default yesterday, UTC)',
+        params: tenantParams, body: sampleDataBody, responses: { 200: ok('Rows loaded', sampleDataAnswer), 404: 'Unknown tenant', 422: 'Invalid body (days 1–400, end_date YYYY-MM-DD)' },
         handler: async (ctx) => {
-          ctx.body = await load(param(ctx, 'tenant_id'), validated<Json>(ctx, 'body'));
+          ctx.body = await load(param(ctx, 'tenant_id'), validated<SampleDataRequest>(ctx, 'body'));
         },
       }),
     );

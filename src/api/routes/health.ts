@@ -2,7 +2,11 @@ import Router from '@koa/router';
 import fs from 'node:fs';
 import path from 'node:path';
 import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path';
+import Joi from 'joi';
 import type { ApiDeps } from '../deps';
+import { ok } from '../route-table';
+import type { DocumentedRoute } from '../route-table';
+import { healthAnswer, liveAnswer, readyAnswer } from '../response-schemas';
 import type { ApiState } from '../types';
 import { requireAdmin } from '../middleware/auth';
 import { readinessReport } from '../../observability/readiness';
@@ -22,6 +26,22 @@ const SWAGGER_HTML = `<!doctype html>
 <script src="/docs/swagger-ui-bundle.js"></script>
 <script src="/docs/swagger-init.js"></script>
 </body></html>`;
+
+/** The operational routes as /openapi.json documents them (they sit outside the route table: no rate limit, no /api prefix). */
+export function operationalDocs(deps: Pick<ApiDeps, 'metricsRequireAdmin'>): DocumentedRoute[] {
+  return [
+    { method: 'get', path: '/health', auth: 'none', tag: 'health', summary: 'Liveness with the running version', responses: { 200: ok('Up', healthAnswer) } },
+    { method: 'get', path: '/health/live', auth: 'none', tag: 'health', summary: 'The process answers', responses: { 200: ok('Alive', liveAnswer) } },
+    {
+      method: 'get', path: '/health/ready', auth: 'none', tag: 'health', summary: 'Redis and the warehouse answer and the process is not stopping',
+      responses: { 200: ok('Ready', readyAnswer), 503: ok('Not ready or shutting down (same body shape)', readyAnswer) },
+    },
+    {
+      method: 'get', path: '/metrics', auth: deps.metricsRequireAdmin ? 'admin' : 'none', tag: 'health', summary: 'Prometheus metrics (X-Admin-Key unless METRICS_AUTH=none)',
+      responses: { 200: { description: 'Prometheus text exposition', body: Joi.string(), contentType: 'text/plain' } },
+    },
+  ];
+}
 
 /** Unauthenticated operational routes: health probes, metrics, OpenAPI and Swagger UI (assets served offline). */
 export function operationalRouter(deps: ApiDeps, openApi: () => Record<string, unknown>): Router<ApiState> {

@@ -1,15 +1,23 @@
 import Joi from 'joi';
 import { AppError } from '../../shared/errors';
 import type { ApiDeps } from '../deps';
-import { route, validated } from '../route-table';
+import { ok, route, validated } from '../route-table';
 import type { RouteSpec } from '../route-table';
 import { IDEMPOTENCY_KEY_PATTERN, runIdParam, runParametersBody, templateParams } from '../schemas';
 import { param } from '../types';
 import type { ApiContext } from '../types';
+import { RUN_STATUSES } from '../../queues/pipeline-runs';
 import type { RunListFilters } from '../../queues/run-service';
-import { RUN_STATUSES } from '../../shared/run-status';
+import { runBody, runPageBody } from '../run-body';
+import { cancelAnswer, runAnswer, runPageAnswer, templatesAnswer, triggerAnswer, validationAnswer } from '../response-schemas';
 
-type Json = Record<string, unknown>;
+type RunParametersBody = Record<string, unknown>;
+
+/**
+ * Swagger UI's pre-filled body for the run and validate routes: no parameters, which every shipped template accepts
+ * (undeclared names are a 422, so a sample like `date` would be refused by the dryrun template).
+ */
+const PARAMETERS_EXAMPLE = {};
 
 const runParams = Joi.object({ run_id: runIdParam });
 const listQuery = Joi.object({
@@ -34,10 +42,17 @@ export function pipelineRoutes(deps: ApiDeps): RouteSpec[] {
   const p = deps.pipelines;
   return [
     route({
-      method: 'post', path: '/api/v1/pipelines/run/:tenant_id/:provider/:domain/:template_name', auth: 'tenant', runLimited: true, tag: 'pipelines',
+      method: 'post', path: '/api/v1/pipelines/run/:tenant_id/:provider/:domain/:template_name', auth: 'tenant', runLimited: true, takesSeat: 'by-service', tag: 'pipelines',
       summary: 'Trigger a run of configs/{provider}/{domain}/{template_name}.yml; the body holds the run parameters',
-      params: templateParams, body: runParametersBody,
-      responses: { 202: 'Admitted and queued (PENDING)', 200: 'An identical run is already in flight; it is returned', 404: 'Template not found', 422: 'Invalid parameters', 429: 'Rate limit or quota' },
+      params: templateParams, body: runParametersBody, example: PARAMETERS_EXAMPLE, idempotencyKey: true,
+      responses: {
+        202: ok('Admitted and queued (PENDING)', triggerAnswer),
+        200: ok('An identical run is already in flight (or this Idempotency-Key started one); it is returned', triggerAnswer),
+        403: 'Another tenant, suspended tenant, or the plan’s provider or team limit reached',
+        404: 'Template not found',
+        409: 'IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with another pipeline or other parameters',
+        429: 'Rate limit, daily or monthly quota, or concurrent limit reached',
+      },
       handler: async (ctx) => {
         const auth = ctx.state.auth;
         const key = idempotencyKey(ctx);
@@ -46,7 +61,7 @@ export function pipelineRoutes(deps: ApiDeps): RouteSpec[] {
           provider: param(ctx, 'provider'),
           domain: param(ctx, 'domain'),
           templateName: param(ctx, 'template_name'),
-          parameters: validated<Json>(ctx, 'body'),
+          parameters: validated<RunParametersBody>(ctx, 'body'),
           userId: auth?.userId ?? null,
           triggerType: 'api',
           ...(key ? { idempotencyKey: key } : {}),
@@ -58,35 +73,36 @@ export function pipelineRoutes(deps: ApiDeps): RouteSpec[] {
     route({
       method: 'post', path: '/api/v1/pipelines/validate/:tenant_id/:provider/:domain/:template_name', auth: 'tenant', runLimited: true, tag: 'pipelines',
       summary: 'Render and validate a run without executing it (BigQuery: dry-run bytes per query step)',
-      params: templateParams, body: runParametersBody, responses: { 200: 'Validation report', 404: 'Template not found', 422: 'Invalid parameters' },
+      params: templateParams, body: runParametersBody, example: PARAMETERS_EXAMPLE,
+      responses: { 200: ok('Validation report', validationAnswer), 404: 'Template not found' },
       handler: async (ctx) => {
-        ctx.body = await p.validate(param(ctx, 'tenant_id'), param(ctx, 'provider'), param(ctx, 'domain'), param(ctx, 'template_name'), validated<Json>(ctx, 'body'));
+        ctx.body = await p.validate(param(ctx, 'tenant_id'), param(ctx, 'provider'), param(ctx, 'domain'), param(ctx, 'template_name'), validated<RunParametersBody>(ctx, 'body'));
       },
     }),
     route({
       method: 'get', path: '/api/v1/pipelines/templates', auth: 'tenant', tag: 'pipelines', summary: 'Templates this tenant may run, with their declared parameters',
-      responses: { 200: 'Templates' },
+      responses: { 200: ok('Templates', templatesAnswer) },
       handler: async (ctx) => {
         ctx.body = { templates: p.listTemplates() };
       },
     }),
     route({
       method: 'get', path: '/api/v1/pipelines/runs', auth: 'tenant', tag: 'runs', summary: 'Runs of the tenant, newest first, with filters and an opaque cursor',
-      query: listQuery, responses: { 200: 'A page of runs', 422: 'Invalid filter' },
+      query: listQuery, responses: { 200: ok('A page of runs (without their steps)', runPageAnswer) },
       handler: async (ctx) => {
-        ctx.body = await p.listRuns(ctx.state.auth?.tenantId ?? '', validated<RunListFilters>(ctx, 'query'));
+        ctx.body = runPageBody(await p.listRuns(ctx.state.auth?.tenantId ?? '', validated<RunListFilters>(ctx, 'query')));
       },
     }),
     route({
       method: 'get', path: '/api/v1/pipelines/runs/:run_id', auth: 'tenant', tag: 'runs', summary: 'One run with live status, progress and steps',
-      params: runParams, responses: { 200: 'Run', 404: 'Unknown run (or another tenant’s)' },
+      params: runParams, responses: { 200: ok('Run: the same fields whether it is still in Redis or only in the warehouse', runAnswer), 404: 'Unknown run (or another tenant’s)' },
       handler: async (ctx) => {
-        ctx.body = await p.getRun(ctx.state.auth?.tenantId ?? '', param(ctx, 'run_id'));
+        ctx.body = runBody(await p.getRun(ctx.state.auth?.tenantId ?? '', param(ctx, 'run_id')));
       },
     }),
     route({
-      method: 'delete', path: '/api/v1/pipelines/runs/:run_id', auth: 'tenant', tag: 'runs', summary: 'Cancel a waiting or running run',
-      params: runParams, responses: { 200: 'Cancelled (or cancellation requested for a running run)', 404: 'Unknown run', 409: 'Already finished' },
+      method: 'delete', path: '/api/v1/pipelines/runs/:run_id', auth: 'tenant', takesSeat: 'after-validation', tag: 'runs', summary: 'Cancel a waiting or running run',
+      params: runParams, responses: { 200: ok('Cancelled (or CANCELLING: requested for a running run)', cancelAnswer), 404: 'Unknown run', 409: 'Already finished' },
       handler: async (ctx) => {
         ctx.body = await p.cancelRun(ctx.state.auth?.tenantId ?? '', param(ctx, 'run_id'));
       },

@@ -1,66 +1,66 @@
 import Joi from 'joi';
 import type { ApiDeps } from '../deps';
-import { route, validated } from '../route-table';
+import { ok, route, validated } from '../route-table';
+import { dayCloseAnswer, deferredAnswer, orphanAnswer, scheduleAnswer, scheduleListAnswer, schedulerStatusAnswer, tickAnswer } from '../response-schemas';
 import type { RouteSpec } from '../route-table';
 import { idParam, tenantIdParam, tenantParams } from '../schemas';
 import { param } from '../types';
-
-type Json = Record<string, unknown>;
 
 const configParams = Joi.object({ tenant_id: tenantIdParam, config_id: idParam });
 const BASE = '/api/v1/scheduler/customer/:tenant_id/pipelines';
 
 export function schedulerRoutes(deps: ApiDeps): RouteSpec[] {
   const s = deps.scheduler;
-  const adminCall = (path: string, summary: string, run: (now: Date) => Promise<Json>, method: 'post' | 'get' = 'post'): RouteSpec =>
+  const adminCall = (path: string, summary: string, answer: Joi.ObjectSchema, run: (now: Date) => Promise<object>, method: 'post' | 'get' = 'post'): RouteSpec =>
     route({
-      method, path, auth: 'admin', tag: 'scheduler', summary, responses: { 200: 'Summary' },
+      method, path, auth: 'admin', tag: 'scheduler', summary, responses: { 200: ok('Summary', answer) },
       handler: async (ctx) => {
         ctx.body = await run(deps.clock.now());
       },
     });
   return [
     route({
-      method: 'post', path: BASE, auth: 'tenant', tag: 'schedules', summary: 'Create a schedule config',
-      params: tenantParams, body: s.createSchema, responses: { 201: 'Created, with the next five fire times', 404: 'Template not found', 422: 'Invalid cron, timezone or body' },
+      method: 'post', path: BASE, auth: 'tenant', takesSeat: 'after-validation', tag: 'schedules', summary: 'Create a schedule config',
+      params: tenantParams, body: s.createSchema, responses: { 201: ok('Created, with the next five fire times', scheduleAnswer), 403: 'Provider limit reached', 404: 'Template not found', 422: 'Invalid cron, timezone or body' },
       handler: async (ctx) => {
         ctx.status = 201;
-        ctx.body = await s.create(param(ctx, 'tenant_id'), validated<Json>(ctx, 'body'));
+        ctx.body = await s.create(param(ctx, 'tenant_id'), validated<unknown>(ctx, 'body'));
       },
     }),
     route({
       method: 'get', path: BASE, auth: 'tenant', tag: 'schedules', summary: 'List schedule configs',
-      params: tenantParams, responses: { 200: 'Configs' },
+      params: tenantParams, responses: { 200: ok('Configs', scheduleListAnswer) },
       handler: async (ctx) => {
         ctx.body = { pipelines: await s.list(param(ctx, 'tenant_id')) };
       },
     }),
     route({
       method: 'get', path: `${BASE}/:config_id`, auth: 'tenant', tag: 'schedules', summary: 'One schedule config',
-      params: configParams, responses: { 200: 'Config', 404: 'Unknown config' },
+      params: configParams, responses: { 200: ok('Config', scheduleAnswer), 404: 'Unknown config' },
       handler: async (ctx) => {
         ctx.body = await s.get(param(ctx, 'tenant_id'), param(ctx, 'config_id'));
       },
     }),
     route({
-      method: 'patch', path: `${BASE}/:config_id`, auth: 'tenant', tag: 'schedules', summary: 'Change a schedule config',
-      params: configParams, body: s.patchSchema, responses: { 200: 'Updated', 404: 'Unknown config', 422: 'Invalid body' },
+      method: 'patch', path: `${BASE}/:config_id`, auth: 'tenant', takesSeat: 'after-validation', tag: 'schedules', summary: 'Change a schedule config',
+      params: configParams, body: s.patchSchema, responses: { 200: ok('Updated', scheduleAnswer), 404: 'Unknown config', 422: 'Invalid body' },
       handler: async (ctx) => {
-        ctx.body = await s.patch(param(ctx, 'tenant_id'), param(ctx, 'config_id'), validated<Json>(ctx, 'body'));
+        ctx.body = await s.patch(param(ctx, 'tenant_id'), param(ctx, 'config_id'), validated<unknown>(ctx, 'body'));
       },
     }),
     route({
-      method: 'delete', path: `${BASE}/:config_id`, auth: 'tenant', tag: 'schedules', summary: 'Delete a schedule config',
-      params: configParams, responses: { 204: 'Deleted', 404: 'Unknown config' },
+      method: 'delete', path: `${BASE}/:config_id`, auth: 'tenant', takesSeat: 'after-validation', tag: 'schedules', summary: 'Delete a schedule config',
+      params: configParams, responses: { 204: ok('Deleted'), 404: 'Unknown config' },
       handler: async (ctx) => {
         await s.remove(param(ctx, 'tenant_id'), param(ctx, 'config_id'));
         ctx.status = 204;
       },
     }),
-    adminCall('/api/v1/scheduler/trigger', 'Enqueue every due schedule (exactly once per config and fire time)', s.trigger),
-    adminCall('/api/v1/scheduler/process-queue', 'Start deferred runs that now fit their tenant’s limits', s.processQueue),
-    adminCall('/api/v1/scheduler/reset-daily-quotas', 'Close the previous UTC day’s usage (idempotent)', s.resetDailyQuotas),
-    adminCall('/api/v1/scheduler/cleanup-orphaned-pipelines', 'Fail runs stuck past their deadline and release their slots', s.cleanupOrphans),
-    adminCall('/api/v1/scheduler/status', 'Scheduler status', s.status, 'get'),
+    adminCall('/api/v1/scheduler/trigger', 'Enqueue every due schedule (exactly once per config and fire time)', tickAnswer, s.trigger),
+    adminCall('/api/v1/scheduler/process-queue', 'Start deferred runs that now fit their tenant’s limits', deferredAnswer, s.processQueue),
+    adminCall('/api/v1/scheduler/reset-daily-quotas', 'Close the previous UTC day: its final usage rows, today’s opening rows, stale keys dropped (idempotent). It does not reset today’s counters: they are kept per UTC day and start from zero at 00:00 UTC on their own',
+      dayCloseAnswer, s.resetDailyQuotas),
+    adminCall('/api/v1/scheduler/cleanup-orphaned-pipelines', 'Fail runs stuck past their deadline and release their slots', orphanAnswer, s.cleanupOrphans),
+    adminCall('/api/v1/scheduler/status', 'Scheduler status', schedulerStatusAnswer, s.status, 'get'),
   ];
 }

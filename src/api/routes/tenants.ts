@@ -1,15 +1,13 @@
 import Joi from 'joi';
 import type { ApiDeps } from '../deps';
-import { route, validated } from '../route-table';
+import { ok, route, validated } from '../route-table';
+import { dryRunAnswer, onboardAnswer, providerAnswer, quotaAnswer, rotatedKeyAnswer, tenantAnswer } from '../response-schemas';
 import type { RouteSpec } from '../route-table';
 import { param } from '../types';
 import type { ApiContext } from '../types';
 import { segmentParam, tenantIdParam, tenantParams } from '../schemas';
 
-type Json = Record<string, unknown>;
-
 const providerParams = Joi.object({ tenant_id: tenantIdParam, provider: segmentParam });
-const rotateBody = Joi.object({ grace_seconds: Joi.number().integer().min(0).max(86400).default(0) });
 
 const tenantOf = (ctx: ApiContext): string => param(ctx, 'tenant_id');
 
@@ -18,58 +16,58 @@ export function tenantRoutes(deps: ApiDeps): RouteSpec[] {
   return [
     route({
       method: 'post', path: '/api/v1/tenants/onboard', auth: 'admin', tag: 'tenants', summary: 'Onboard a tenant (profile, API key, subscription, usage row, dataset)',
-      body: t.onboardSchema, responses: { 201: 'Onboarded; the API key is shown once', 409: 'Tenant exists', 422: 'Invalid body', 500: 'Onboarding failed and was rolled back' },
+      body: t.onboardSchema, responses: { 201: ok('Onboarded; the API key is shown once', onboardAnswer), 409: 'Tenant exists', 500: 'Onboarding failed and was rolled back' },
       handler: async (ctx) => {
         ctx.status = 201;
-        ctx.body = await t.onboard(validated<Json>(ctx, 'body'));
+        ctx.body = await t.onboard(validated<unknown>(ctx, 'body'));
       },
     }),
     route({
       method: 'post', path: '/api/v1/tenants/dryrun', auth: 'admin', tag: 'tenants', summary: 'Check an onboarding request without creating anything',
-      body: t.onboardSchema, responses: { 200: 'Checks', 422: 'Invalid body' },
+      body: t.onboardSchema, responses: { 200: ok('Checks', dryRunAnswer) },
       handler: async (ctx) => {
-        ctx.body = await t.dryRun(validated<Json>(ctx, 'body'));
+        ctx.body = await t.dryRun(validated<unknown>(ctx, 'body'));
       },
     }),
     route({
       method: 'get', path: '/api/v1/tenants/:tenant_id', auth: 'tenant', tag: 'tenants', summary: 'Tenant profile and subscription',
-      params: tenantParams, responses: { 200: 'Profile', 401: 'Invalid API key', 403: 'Another tenant' },
+      params: tenantParams, responses: { 200: ok('Profile', tenantAnswer) },
       handler: async (ctx) => {
         ctx.body = await t.get(tenantOf(ctx));
       },
     }),
     route({
       method: 'get', path: '/api/v1/tenants/:tenant_id/quota', auth: 'tenant', tag: 'quotas', summary: 'Usage against the plan quotas',
-      params: tenantParams, responses: { 200: 'Quota view', 401: 'Invalid API key', 403: 'Another tenant' },
+      params: tenantParams, responses: { 200: ok('Quota view', quotaAnswer), 404: 'Unknown tenant' },
       handler: async (ctx) => {
         ctx.body = await t.quota(tenantOf(ctx));
       },
     }),
     route({
-      method: 'put', path: '/api/v1/tenants/:tenant_id/providers/:provider', auth: 'tenant', tag: 'tenants', summary: 'Set provider settings and (encrypted) credentials',
-      params: providerParams, body: t.providerSchema, responses: { 200: 'Saved (credentials never returned)', 403: 'Provider limit reached or another tenant', 422: 'INVALID_TABLE_REFERENCE: a *_table or project_id setting names something this tenant may not use' },
+      method: 'put', path: '/api/v1/tenants/:tenant_id/providers/:provider', auth: 'tenant', takesSeat: 'after-validation', tag: 'tenants', summary: 'Set provider settings and (encrypted) credentials',
+      params: providerParams, body: t.providerSchema, responses: { 200: ok('Saved (credentials never returned)', providerAnswer), 403: 'Provider limit reached or another tenant', 422: 'INVALID_TABLE_REFERENCE: a *_table or project_id setting names something this tenant may not use' },
       handler: async (ctx) => {
-        ctx.body = await t.putProvider(tenantOf(ctx), param(ctx, 'provider'), validated<Json>(ctx, 'body'));
+        ctx.body = await t.putProvider(tenantOf(ctx), param(ctx, 'provider'), validated<unknown>(ctx, 'body'));
       },
     }),
     route({
       method: 'get', path: '/api/v1/tenants/:tenant_id/providers/:provider', auth: 'tenant', tag: 'tenants', summary: 'Provider settings (no credentials)',
-      params: providerParams, responses: { 200: 'Settings', 404: 'Not configured' },
+      params: providerParams, responses: { 200: ok('Settings', providerAnswer), 404: 'Not configured' },
       handler: async (ctx) => {
         ctx.body = await t.getProvider(tenantOf(ctx), param(ctx, 'provider'));
       },
     }),
     route({
-      method: 'delete', path: '/api/v1/tenants/:tenant_id/providers/:provider', auth: 'tenant', tag: 'tenants', summary: 'Remove provider settings',
-      params: providerParams, responses: { 204: 'Removed', 404: 'Not configured' },
+      method: 'delete', path: '/api/v1/tenants/:tenant_id/providers/:provider', auth: 'tenant', takesSeat: 'after-validation', tag: 'tenants', summary: 'Remove provider settings',
+      params: providerParams, responses: { 204: ok('Removed'), 404: 'Not configured' },
       handler: async (ctx) => {
         await t.deleteProvider(tenantOf(ctx), param(ctx, 'provider'));
         ctx.status = 204;
       },
     }),
     route({
-      method: 'post', path: '/api/v1/tenants/:tenant_id/api-keys/rotate', auth: 'tenant', tag: 'tenants', summary: 'Rotate the calling API key (new key shown once)',
-      params: tenantParams, body: rotateBody, responses: { 201: 'New key', 401: 'Invalid API key' },
+      method: 'post', path: '/api/v1/tenants/:tenant_id/api-keys/rotate', auth: 'tenant', takesSeat: 'after-validation', tag: 'tenants', summary: 'Rotate the calling API key (new key shown once)',
+      params: tenantParams, body: t.rotateSchema, responses: { 201: ok('New key; the calling key expires after grace_seconds', rotatedKeyAnswer) },
       handler: async (ctx) => {
         const body = validated<{ grace_seconds: number }>(ctx, 'body');
         ctx.status = 201;

@@ -60,7 +60,3 @@ export async function runSql<R extends Row = Row>(
   }
   return ctx.warehouse.query<R>(sql, { params, paramTypes: types, signal: ctx.signal, labels: ctx.labels });
 }
-
-/** Adds up bytes processed across statements; undefined when the engine reports none (DuckDB). */
-export const addBytes = (a: number | undefined, b: number | undefined): number | undefined =>
-  a === undefined ? b : b === undefined ? a : a + b;

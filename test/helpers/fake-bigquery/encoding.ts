@@ -1,4 +1,4 @@
-import type { ResultField } from '../../../src/warehouse/duckdb';
+import type { ResultField } from './field-types';
 import type { ColumnType, QueryValue, Row } from '../../../src/warehouse/types';
 
 /** Wire shapes of the BigQuery REST API as the fake server reads and writes them. */

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { StatementType } from '@duckdb/node-api';
-import type { DuckDbWarehouse, TypedQueryResult } from '../../../src/warehouse/duckdb';
+import type { DuckDbWarehouse } from '../../../src/warehouse/duckdb';
+import type { QueryResult } from '../../../src/warehouse/types';
+import { fieldsOf } from './field-types';
+import type { ResultField } from './field-types';
 import { WarehouseError } from '../../../src/warehouse/types';
 import type { QueryAnalysis } from './analysis';
 import { RestError, fromRestParameters, restSchema, toRestRows } from './encoding';
@@ -22,7 +25,7 @@ export interface FakeJob {
   statementType: string;
   labels: Record<string, string>;
   state: 'RUNNING' | 'DONE';
-  result?: TypedQueryResult;
+  result?: QueryResult & { fields: ResultField[] };
   error?: RestError;
   bytesProcessed: number;
   controller: AbortController;
@@ -146,7 +149,8 @@ export class JobRunner {
     job.done = (async () => {
       try {
         job.bytesProcessed = await this.estimateBytes(sql);
-        job.result = await this.warehouse.queryWithFields(this.forDuckDb(sql), { params, paramTypes, signal: controller.signal });
+        const { columns, ...result } = await this.warehouse.queryWithColumnTypes(this.forDuckDb(sql), { params, paramTypes, signal: controller.signal });
+        job.result = { ...result, fields: fieldsOf(columns) };
       } catch (err) {
         job.error = toRestError(err);
       } finally {

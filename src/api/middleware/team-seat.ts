@@ -1,0 +1,18 @@
+import type { Middleware } from 'koa';
+import type { ApiState } from '../types';
+import type { AuthDeps } from './auth';
+
+/**
+ * Takes a team seat for the caller's X-User-ID on a route where it acts (see `RouteSpec.takesSeat`);
+ * a new user beyond the plan's team size is refused with 403 TEAM_LIMIT_REACHED. Reads never pass here.
+ */
+export function takeTeamSeat(auth: Pick<AuthDeps, 'touchTeamMember'>): Middleware<ApiState> {
+  return async (ctx, next) => {
+    const caller = ctx.state.auth;
+    if (caller?.userId) await auth.touchTeamMember(caller.tenantId, caller.userId);
+    await next();
+  };
+}
+
+/** The OpenAPI answer of a seat refusal. */
+export const TEAM_LIMIT_RESPONSE = 'TEAM_LIMIT_REACHED: a new X-User-ID beyond the plan’s team size (users who act take seats; reads do not)';

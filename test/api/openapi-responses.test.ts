@@ -1,0 +1,171 @@
+import { expect } from 'chai';
+import Joi from 'joi';
+import type { Response } from 'supertest';
+import { routeTable } from '../../src/api/app';
+import type { DocumentedRoute, RouteSpec } from '../../src/api/route-table';
+import { operationalDocs } from '../../src/api/routes/health';
+import { onboard, startTestSystem, waitForRun } from '../helpers/system';
+import type { TestSystem } from '../helpers/system';
+
+const ERROR_BODY = Joi.object({
+  detail: Joi.string().required(),
+  code: Joi.string().pattern(/^[A-Z_]+$/).required(),
+  request_id: Joi.string().required(),
+  errors: Joi.array().items(Joi.object({ field: Joi.string().required(), message: Joi.string().required() })),
+});
+
+const isSuccess = (status: string | number): boolean => Number(status) >= 200 && Number(status) < 300;
+
+type OpenApiOp = { parameters: Array<{ name: string; in: string }>; responses: Record<string, { content?: Record<string, { schema?: object }> }>; requestBody?: { content: Record<string, { example?: unknown }> } };
+
+describe('/openapi.json and the answers it documents', () => {
+  let t: TestSystem;
+  let routes: DocumentedRoute[];
+  let doc: { paths: Record<string, Record<string, OpenApiOp>> };
+  const checked = new Set<string>();
+
+  /** The route whose path template matches `url`, for `method`. */
+  const routeOf = (method: string, url: string): DocumentedRoute => {
+    const pathOnly = url.split('?')[0] ?? url;
+    const found = routes.find((r) => r.method === method && new RegExp(`^${r.path.replace(/:[a-z_]+/g, '[^/]+')}$`).test(pathOnly));
+    if (!found) throw new Error(`no route for ${method} ${pathOnly}`);
+    return found;
+  };
+
+  /** Checks a real answer against the schema its route documents for that status. */
+  const conforms = (method: string, url: string, res: Response): void => {
+    const r = routeOf(method, url);
+    const answer = r.responses[res.status];
+    if (res.status >= 400) {
+      const op = doc.paths[r.path.replace(/:([a-z_]+)/g, '{$1}')]?.[r.method];
+      expect(op?.responses[String(res.status)], `${method} ${url} answered ${res.status}, which /openapi.json does not document`).to.not.equal(undefined);
+      expect(ERROR_BODY.validate(res.body).error?.message, `${method} ${url} ${res.status}`).to.equal(undefined);
+      return;
+    }
+    expect(answer, `${method} ${url} answered ${res.status}, which its route does not document`).to.not.equal(undefined);
+    if (typeof answer === 'string' || answer === undefined) throw new Error(`${method} ${url}: ${res.status} documented without a body schema`);
+    if (answer.body) {
+      const body = answer.contentType === 'text/plain' ? res.text : res.body;
+      expect(answer.body.validate(body).error?.message, `${method} ${url} ${res.status}`).to.equal(undefined);
+    }
+    checked.add(`${r.method} ${r.path}`);
+  };
+
+  const call = async (method: 'get' | 'post' | 'put' | 'patch' | 'delete', url: string, headers: Record<string, string>, body?: object): Promise<Response> => {
+    let req = t.request[method](url);
+    for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
+    const res = body === undefined ? await req : await req.send(body);
+    conforms(method, url, res);
+    return res;
+  };
+
+  before(async () => {
+    t = await startTestSystem();
+    routes = [...operationalDocs(t.system.apiDeps()), ...routeTable(t.system.apiDeps())];
+    doc = (await t.request.get('/openapi.json')).body as typeof doc;
+  });
+  after(async () => t.close());
+
+  describe('the document', () => {
+    it('gives every route a body schema for each 2xx answer it documents (204 excepted)', () => {
+      for (const r of routes) {
+        const successes = Object.entries(r.responses).filter(([status]) => isSuccess(status));
+        expect(successes, `${r.method} ${r.path}`).to.not.be.empty;
+        for (const [status, answer] of successes) {
+          if (status === '204') continue;
+          expect(typeof answer === 'object' && answer.body !== undefined, `${r.method} ${r.path} ${status}`).to.equal(true);
+          const op = doc.paths[r.path.replace(/:([a-z_]+)/g, '{$1}')]?.[r.method];
+          expect(Object.values(op?.responses[status]?.content ?? {})[0]?.schema, `${r.method} ${r.path} ${status} in /openapi.json`).to.be.an('object');
+        }
+      }
+    });
+
+    it('documents the 401/403/422/429/503 answers each kind of route can give, with the error body', () => {
+      const run = doc.paths['/api/v1/pipelines/run/{tenant_id}/{provider}/{domain}/{template_name}']?.post;
+      expect(Object.keys(run?.responses ?? {})).to.include.members(['200', '202', '401', '403', '404', '409', '422', '429', '503']);
+      expect(run?.responses['429']?.content?.['application/json']?.schema).to.deep.equal({ $ref: '#/components/schemas/Error' });
+      const adminQuery = doc.paths['/api/v1/admin/warehouse/query']?.post;
+      expect(Object.keys(adminQuery?.responses ?? {})).to.include.members(['200', '401', '422', '429', '503']);
+      const templates = doc.paths['/api/v1/pipelines/templates']?.get;
+      expect(Object.keys(templates?.responses ?? {})).to.include.members(['200', '401', '403', '429', '503']);
+    });
+
+    it('documents the Idempotency-Key header and example bodies for the run and validate routes', () => {
+      const run = doc.paths['/api/v1/pipelines/run/{tenant_id}/{provider}/{domain}/{template_name}']?.post;
+      expect(run?.parameters.find((p) => p.name === 'Idempotency-Key')).to.include({ in: 'header' });
+      for (const op of [run, doc.paths['/api/v1/pipelines/validate/{tenant_id}/{provider}/{domain}/{template_name}']?.post]) {
+        expect(op?.requestBody?.content['application/json']?.example).to.deep.equal({});
+      }
+    });
+
+    it('lists the health and metrics routes', () => {
+      for (const path of ['/health', '/health/live', '/health/ready', '/metrics']) expect(doc.paths[path], path).to.have.property('get');
+    });
+  });
+
+  describe('real answers', () => {
+    it('match the documented schemas on every route', async function () {
+      this.timeout(60_000);
+      const admin = { 'X-Admin-Key': t.adminKey };
+      await call('get', '/health', {});
+      await call('get', '/health/live', {});
+      await call('get', '/health/ready', {});
+      await call('get', '/metrics', admin);
+      await call('post', '/api/v1/admin/bootstrap', admin);
+      await call('post', '/api/v1/tenants/dryrun', admin, { tenant_id: 'doc_corp', company_name: 'Doc Inc', admin_email: 'admin@doc.com', subscription_plan: 'SCALE' });
+      const key = await onboard(t, 'doc_corp', 'SCALE');
+      await call('post', '/api/v1/tenants/onboard', admin, { tenant_id: 'doc_corp', company_name: 'Doc Inc', admin_email: 'admin@doc.com', subscription_plan: 'SCALE' }); // 409
+      const tenant = { 'X-API-Key': key, 'X-User-ID': 'ana' };
+      await call('get', '/api/v1/tenants/doc_corp', tenant);
+      await call('get', '/api/v1/tenants/doc_corp/quota', tenant);
+      await call('put', '/api/v1/tenants/doc_corp/providers/gcp', tenant, { settings: { project_id: 'doc-project' } });
+      await call('get', '/api/v1/tenants/doc_corp/providers/gcp', tenant);
+      await call('delete', '/api/v1/tenants/doc_corp/providers/gcp', tenant);
+      await call('get', '/api/v1/pipelines/templates', tenant);
+      await call('post', '/api/v1/pipelines/validate/doc_corp/gcp/cost/billing_cost', tenant, { date: '2025-11-14' });
+      // The body Swagger UI pre-fills is accepted as it is.
+      const example = doc.paths['/api/v1/pipelines/validate/{tenant_id}/{provider}/{domain}/{template_name}']?.post?.requestBody?.content['application/json']?.example as object;
+      expect((await call('post', '/api/v1/pipelines/validate/doc_corp/gcp/cost/dryrun', tenant, example)).status).to.equal(200);
+      const run = await call('post', '/api/v1/pipelines/run/doc_corp/gcp/cost/dryrun', { ...tenant, 'Idempotency-Key': 'doc-1' });
+      const id = run.body.pipeline_logging_id as string;
+      await waitForRun(t, key, id);
+      await call('get', `/api/v1/pipelines/runs/${id}`, tenant);
+      await call('get', '/api/v1/pipelines/runs?limit=5', tenant);
+      await call('delete', `/api/v1/pipelines/runs/${id}`, tenant); // 409: finished
+      await call('get', '/api/v1/pipelines/runs/00000000-0000-4000-8000-000000000000', tenant); // 404
+      await call('post', '/api/v1/pipelines/run/doc_corp/gcp/cost/nope', tenant, {}); // 404
+      await call('post', '/api/v1/pipelines/run/doc_corp/gcp/cost/dryrun', { ...tenant, 'Idempotency-Key': 'bad key!' }, {}); // 422
+
+      const base = '/api/v1/scheduler/customer/doc_corp/pipelines';
+      const created = await call('post', base, tenant, { provider: 'gcp', domain: 'cost', pipeline_template: 'dryrun', schedule_cron: '0 2 * * *' });
+      const configId = created.body.config_id as string;
+      await call('get', base, tenant);
+      await call('get', `${base}/${configId}`, tenant);
+      await call('patch', `${base}/${configId}`, tenant, { is_active: false });
+      await call('delete', `${base}/${configId}`, tenant);
+      for (const path of ['trigger', 'process-queue', 'reset-daily-quotas', 'cleanup-orphaned-pipelines']) await call('post', `/api/v1/scheduler/${path}`, admin);
+      await call('get', '/api/v1/scheduler/status', admin);
+
+      await call('get', '/api/v1/admin/tenants/doc_corp', admin);
+      await call('patch', '/api/v1/admin/tenants/doc_corp', admin, { subscription_plan: 'PROFESSIONAL' });
+      const issued = await call('post', '/api/v1/admin/tenants/doc_corp/api-keys', admin);
+      await call('delete', `/api/v1/admin/api-keys/${issued.body.key_id as string}`, admin);
+      await call('post', '/api/v1/tenants/doc_corp/api-keys/rotate', tenant, { grace_seconds: 60 });
+      await call('post', '/api/v1/admin/warehouse/query', admin, { sql: 'SELECT 1 AS one' });
+      await call('post', '/api/v1/admin/tenants/doc_corp/sample-data', admin, { days: 1, rows_per_day: 5 });
+      await call('get', '/api/v1/tenants/doc_corp', {}); // 401
+      const second = await t.request.post('/api/v1/tenants/onboard').set('X-Admin-Key', t.adminKey).send({ tenant_id: 'doc_two', company_name: 'Two Inc', admin_email: 'admin@two.com', subscription_plan: 'STARTER' });
+      expect(second.status).to.equal(201);
+      conforms('post', '/api/v1/tenants/onboard', second);
+      // A waiting run is cancelled at once (200): a system without a worker, so none takes it first.
+      await t.close();
+      t = await startTestSystem({ role: 'api' });
+      const waitingKey = await onboard(t, 'doc_wait', 'SCALE');
+      const waiting = await t.request.post('/api/v1/pipelines/run/doc_wait/gcp/cost/dryrun').set('X-API-Key', waitingKey);
+      await call('delete', `/api/v1/pipelines/runs/${waiting.body.pipeline_logging_id as string}`, { 'X-API-Key': waitingKey });
+
+      const missed = routes.map((r) => `${r.method} ${r.path}`).filter((r) => !checked.has(r));
+      expect(missed, 'routes no call checked').to.deep.equal([]);
+    });
+  });
+});

@@ -1,0 +1,75 @@
+import { expect } from 'chai';
+import { BillingTableCache } from '../../src/tenants/billing-table-cache';
+import type { Warehouse } from '../../src/warehouse/types';
+import { createSharedTenantEnv } from '../helpers/tenant-deps';
+import type { SharedTenantEnv } from '../helpers/tenant-deps';
+import { warehouseOutage } from '../helpers/warehouse-outage';
+
+/** The real warehouse, counting the settings reads that reach it. */
+function counting(inner: Warehouse): { warehouse: Warehouse; reads: () => number } {
+  let reads = 0;
+  const warehouse = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (prop !== 'query' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return (...args: unknown[]) => {
+        reads += 1;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { warehouse, reads: () => reads };
+}
+
+describe('the billing export table cache', () => {
+  let env: SharedTenantEnv;
+  before(async () => {
+    env = await createSharedTenantEnv();
+  });
+  after(async () => env.cleanup());
+
+  describe('when more tenants ask than it may remember', () => {
+    it('keeps at most maxEntries and evicts the least recently used tenant', async () => {
+      const wh = counting(env.warehouse);
+      const cache = new BillingTableCache({ warehouse: wh.warehouse, tableScope: { kind: 'duckdb' } }, { ttlMs: 60_000, maxEntries: 2 });
+      for (const tenant of ['cache_a', 'cache_b', 'cache_a', 'cache_c']) expect(await cache.get(tenant)).to.equal(null);
+      expect(cache.size()).to.equal(2);
+      expect(wh.reads()).to.equal(3); // cache_a's second ask was a hit
+      await cache.get('cache_a'); // still remembered: it was used after cache_b
+      expect(wh.reads()).to.equal(3);
+      await cache.get('cache_b'); // evicted by cache_c
+      expect(wh.reads()).to.equal(4);
+      expect(cache.size()).to.equal(2);
+    });
+  });
+
+  describe('when an entry is older than ttlMs', () => {
+    it('reads the settings again', async () => {
+      const wh = counting(env.warehouse);
+      let now = 1_000_000;
+      const cache = new BillingTableCache({ warehouse: wh.warehouse, tableScope: { kind: 'duckdb' } }, { ttlMs: 30_000, maxEntries: 10, nowMs: () => now });
+      await cache.get('cache_ttl');
+      now += 29_999;
+      await cache.get('cache_ttl');
+      expect(wh.reads()).to.equal(1);
+      now += 1;
+      await cache.get('cache_ttl');
+      expect(wh.reads()).to.equal(2);
+      expect(cache.size()).to.equal(1);
+    });
+  });
+
+  describe('when reading the settings fails', () => {
+    it('remembers nothing, so the next ask reads again', async () => {
+      const outage = warehouseOutage(env.warehouse);
+      const cache = new BillingTableCache({ warehouse: outage.warehouse, tableScope: { kind: 'duckdb' } });
+      outage.down(['query']);
+      const failed = await cache.get('cache_down').then(() => null, (err: Error) => err);
+      expect(failed?.message).to.equal('warehouse down');
+      expect(cache.size()).to.equal(0);
+      outage.up();
+      expect(await cache.get('cache_down')).to.equal(null);
+      expect(cache.size()).to.equal(1);
+    });
+  });
+});
