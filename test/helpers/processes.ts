@@ -27,6 +27,7 @@ import type { RedisTarget } from '../../src/redis/connection';
 import { redisAnswers } from '../../src/redis/local-server';
 import type { DuckDbWarehouse } from '../../src/warehouse/duckdb';
 import { FakeBigQueryServer } from './fake-bigquery/server';
+import type { FakeBigQueryOptions } from './fake-bigquery/server';
 import { eventually, freePort } from './polling';
 import { dropTestKeys } from './redis';
 import { redisEnvOf, TEST_REDIS_URL } from './redis-targets';
@@ -49,9 +50,9 @@ export interface FakeBigQuery {
 }
 
 /** The fake BigQuery REST server, in this process, on a fresh DuckDB file. */
-export async function startFakeBigQuery(): Promise<FakeBigQuery> {
+export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Promise<FakeBigQuery> {
   const backing = await createTestDuckDb();
-  const server = await new FakeBigQueryServer(backing.warehouse).start();
+  const server = await new FakeBigQueryServer(backing.warehouse, undefined, undefined, options).start();
   return {
     server,
     duckdb: backing.warehouse,

@@ -55,8 +55,24 @@ export function toRestError(err: unknown): RestError {
   return new RestError(500, 'backendError', err instanceof Error ? err.message : String(err));
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts; a timer, so the server's event loop never blocks. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 export class JobRunner {
   private readonly jobs = new Map<string, FakeJob>();
+  /** Every query job stays RUNNING at least this long after its insert (see FakeBigQueryOptions.jobLatencyMs). */
+  latencyMs = 0;
 
   constructor(
     private readonly warehouse: DuckDbWarehouse,
@@ -143,10 +159,13 @@ export class JobRunner {
       controller,
       done: Promise.resolve(),
     };
+    const latency = pause(this.latencyMs, controller.signal);
     job.done = (async () => {
       try {
         job.bytesProcessed = await this.estimateBytes(sql);
         job.result = await this.warehouse.queryWithFields(this.forDuckDb(sql), { params, paramTypes, signal: controller.signal });
+        await latency;
+        if (controller.signal.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
       } catch (err) {
         job.error = toRestError(err);
       } finally {

@@ -26,6 +26,13 @@ export interface FakeBigQueryOptions {
    * DuckDB translation lacks: `[bigQueryText, duckDbText]`. The BigQuery text is still what gets analyzed.
    */
   duckDbRewrites?: ReadonlyArray<readonly [string, string]>;
+  /**
+   * Every query job takes at least this long, from its insert until it is DONE (default 0; `setJobLatency`
+   * changes it later). Until then jobs.get says RUNNING and getQueryResults / jobs.query hold the request for
+   * their timeoutMs (the client's long poll) and answer `jobComplete: false` if it passes first, as BigQuery
+   * does. The wait is a timer: the server keeps answering other requests meanwhile. Dry runs are not delayed.
+   */
+  jobLatencyMs?: number;
 }
 
 /**
@@ -101,6 +108,7 @@ export class FakeBigQueryServer {
     const analyzer = options.analyzer === undefined ? sharedAnalyzer() : (options.analyzer ?? Promise.resolve(null));
     this.analysis = new QueryAnalysis({ projectId, location }, warehouse, (d, t) => this.catalog.restSchema(d, t), analyzer);
     this.jobs = new JobRunner(warehouse, this.analysis, options.duckDbRewrites ?? []);
+    this.jobs.latencyMs = options.jobLatencyMs ?? 0;
     this.server = http.createServer((req, res) => void this.handle(req, res));
     const P = '^/bigquery/v2/projects/([^/]+)';
     const c = this.catalog;
@@ -160,6 +168,11 @@ export class FakeBigQueryServer {
   resetStats(): void {
     this.counters = emptyStats();
     this.requests.length = 0;
+  }
+
+  /** Query jobs inserted from now on take at least `ms` until DONE (FakeBigQueryOptions.jobLatencyMs). */
+  setJobLatency(ms: number): void {
+    this.jobs.latencyMs = ms;
   }
 
   /** The next `n` requests answer 503 backendError. */
