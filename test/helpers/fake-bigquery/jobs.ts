@@ -73,6 +73,13 @@ export class JobRunner {
   private readonly jobs = new Map<string, FakeJob>();
   /** Every query job stays RUNNING at least this long after its insert (see FakeBigQueryOptions.jobLatencyMs). */
   latencyMs = 0;
+  /** Jobs RUNNING now, and the most at once since `resetPeak`. */
+  running = 0;
+  peakRunning = 0;
+
+  resetPeak(): void {
+    this.peakRunning = this.running;
+  }
 
   constructor(
     private readonly warehouse: DuckDbWarehouse,
@@ -160,6 +167,7 @@ export class JobRunner {
       done: Promise.resolve(),
     };
     const latency = pause(this.latencyMs, controller.signal);
+    this.peakRunning = Math.max(this.peakRunning, ++this.running);
     job.done = (async () => {
       try {
         job.bytesProcessed = await this.estimateBytes(sql);
@@ -172,6 +180,7 @@ export class JobRunner {
         // DDL changes what later statements can name; the client sees DONE only after this.
         if (!isDml(job.statementType) && job.statementType !== 'SELECT') this.analysis.invalidate();
         job.state = 'DONE';
+        this.running--;
       }
     })();
     this.jobs.set(id, job);

@@ -72,12 +72,14 @@ export interface FakeBigQueryStats {
   dml: number;
   dmlByKind: Record<string, number>;
   injectedFailures: number;
+  /** Most query jobs RUNNING at once since the last reset. */
+  peakRunningJobs: number;
 }
 
 const emptyStats = (): FakeBigQueryStats => ({
   requests: 0, datasetsInsert: 0, datasetsGet: 0, datasetsDelete: 0, datasetsList: 0, tablesInsert: 0, tablesGet: 0,
   tablesDelete: 0, tablesList: 0, insertAll: 0, insertedRows: 0, queryJobs: 0, jobsQuery: 0, dryRuns: 0,
-  getQueryResults: 0, jobsGet: 0, cancels: 0, dml: 0, dmlByKind: {}, injectedFailures: 0,
+  getQueryResults: 0, jobsGet: 0, cancels: 0, dml: 0, dmlByKind: {}, injectedFailures: 0, peakRunningJobs: 0,
 });
 
 /** Requests after which the tables a query can name have changed. */
@@ -162,12 +164,13 @@ export class FakeBigQueryServer {
   }
 
   stats(): FakeBigQueryStats {
-    return { ...this.counters, dmlByKind: { ...this.counters.dmlByKind } };
+    return { ...this.counters, dmlByKind: { ...this.counters.dmlByKind }, peakRunningJobs: this.jobs.peakRunning };
   }
 
   resetStats(): void {
     this.counters = emptyStats();
     this.requests.length = 0;
+    this.jobs.resetPeak();
   }
 
   /** Query jobs inserted from now on take at least `ms` until DONE (FakeBigQueryOptions.jobLatencyMs). */
