@@ -123,9 +123,9 @@ export async function until(what: string, done: () => Promise<boolean>, timeoutM
   }
 }
 
-/** CPU time a process has used so far (user + system, all its threads), ms, from /proc. */
-export function cpuMsOf(pid: number | 'self'): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU time a process (all its threads) or one of its threads has used so far (user + system), ms, from /proc. */
+export function cpuMsOf(pid: number, thread?: number): number {
+  const stat = fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;

@@ -10,7 +10,8 @@
  * fake server, Redis and this process are not in it. Redis commands per run: INFO commandstats delta over the
  * same window (every client: the idle API process and this process's progress polls are in it, a few %).
  *
- *   npx tsx bench/worker-io.ts   (REDIS_URL; BENCH_IO_RUNS 2000, BENCH_IO_CONCURRENCY 100, BENCH_IO_LATENCY_MS 500)
+ *   npx tsx bench/worker-io.ts   (REDIS_URL; BENCH_IO_RUNS 2000, BENCH_IO_CONCURRENCY 100, BENCH_IO_LATENCY_MS 500,
+ *                                 BENCH_IO_PROFILE=<dir> for a CPU profile of the worker)
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -88,7 +89,9 @@ export async function runWorkerIoBench(log: (line: string) => void = () => undef
     await queue.pause();
     log(`worker path, I/O-bound: queueing ${RUNS} one-query runs (queue paused)`);
     await triggerAll(api.url, apiKey);
-    const worker = await cluster.start('worker');
+    // BENCH_IO_PROFILE=<dir>: the worker writes a V8 CPU profile there when it stops (node --cpu-prof).
+    const profileDir = process.env.BENCH_IO_PROFILE;
+    const worker = await cluster.start('worker', {}, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
     log(`worker path, I/O-bound: one worker process, concurrency ${CONCURRENCY}, every query job ${LATENCY_MS} ms`);
     bigquery.server.resetStats();
     const cpu0 = cpuMsOf(worker.pid);
@@ -114,6 +117,10 @@ export async function runWorkerIoBench(log: (line: string) => void = () => undef
     const machine1 = machineCpu();
     const commands = (await redisCommandCount()) - commands0;
     const workerRssMb = rssOf(worker.pid).peakMb;
+    if (profileDir) {
+      worker.kill('SIGTERM');
+      await worker.exited;
+    }
     const ours = RUNS / seconds;
     const { rows: durations } = await bigquery.duckdb.query(`SELECT median(duration_ms) AS p50 FROM \`${BENCH_TENANT}.x_meta_pipeline_runs\` WHERE status = 'COMPLETED'`);
     const stats = bigquery.server.stats();
