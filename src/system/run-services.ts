@@ -117,14 +117,19 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
 
   // The GCP billing export table comes from the tenant's provider settings, resolved for the tenant (never a
   // raw string: the renderer takes only resolved tables); cached briefly per process, a refusal is not cached.
-  const sourceCache = new Map<string, { value: RenderOverrides; until: number }>();
-  const overridesFor = async (job: Pick<PipelineRunJob, 'provider' | 'tenantId'>): Promise<RenderOverrides> => {
-    if (job.provider !== 'gcp') return {};
+  // The lookup itself is shared: a hundred runs of one tenant starting together make one warehouse query, not
+  // a hundred (on BigQuery each is a query job of its own).
+  const sourceCache = new Map<string, { value: Promise<RenderOverrides>; until: number }>();
+  const overridesFor = (job: Pick<PipelineRunJob, 'provider' | 'tenantId'>): Promise<RenderOverrides> => {
+    if (job.provider !== 'gcp') return Promise.resolve({});
     const hit = sourceCache.get(job.tenantId);
     if (hit && hit.until > Date.now()) return hit.value;
-    const table = await billingExportTable(deps.tenantDeps, job.tenantId);
-    const value: RenderOverrides = table ? { source_table: table } : {};
-    sourceCache.set(job.tenantId, { value, until: Date.now() + SOURCE_CACHE_MS });
+    const value = billingExportTable(deps.tenantDeps, job.tenantId).then((table): RenderOverrides => (table ? { source_table: table } : {}));
+    const entry = { value, until: Date.now() + SOURCE_CACHE_MS };
+    sourceCache.set(job.tenantId, entry);
+    value.catch(() => {
+      if (sourceCache.get(job.tenantId) === entry) sourceCache.delete(job.tenantId);
+    });
     return value;
   };
   const execute: PipelineWorkerDeps['execute'] = async (job, options): Promise<ExecutionOutcome> => {

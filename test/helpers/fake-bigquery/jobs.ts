@@ -71,6 +71,8 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 
 export class JobRunner {
   private readonly jobs = new Map<string, FakeJob>();
+  /** Statements DuckDB prepared without error, with the analysis generation they were prepared under. */
+  private readonly prepared = new Map<string, number>();
   /** Every query job stays RUNNING at least this long after its insert (see FakeBigQueryOptions.jobLatencyMs). */
   latencyMs = 0;
   /** Jobs RUNNING now, and the most at once since `resetPeak`. */
@@ -141,11 +143,17 @@ export class JobRunner {
    */
   async validate(sql: string, parameters?: RestQueryParameter[]): Promise<void> {
     await this.analysis.check(sql, parameters);
+    const text = this.forDuckDb(sql);
+    // DuckDB's prepare passes or fails the same way until the catalog changes (the analysis generation).
+    if (this.prepared.get(text) === this.analysis.generation) return;
+    const generation = this.analysis.generation;
     try {
-      await this.warehouse.dryRun(this.forDuckDb(sql));
+      await this.warehouse.dryRun(text);
     } catch (err) {
       throw toRestError(err);
     }
+    if (this.prepared.size >= 10_000) this.prepared.clear();
+    this.prepared.set(text, generation);
   }
 
   start(input: { jobId?: string; projectId: string; location: string; config: QueryConfig; labels?: Record<string, string> }): FakeJob {
