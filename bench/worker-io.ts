@@ -8,9 +8,10 @@
  * Ideal: C runs in flight all the time, each taking exactly L: C / L runs/s. Ratio = ours / ideal.
  * CPU ms per run: the worker process's own CPU (/proc/<pid>/stat, every thread) over the timed window; the
  * fake server, Redis and this process are not in it. Redis commands per run: INFO commandstats delta over the
- * same window (every client: the idle API process and this process's progress polls are in it, a few %).
+ * same window, on a redis-server of its own (AOF on; every client counts: the idle API process and this
+ * process's progress polls are in it, a few %).
  *
- *   npx tsx bench/worker-io.ts   (REDIS_URL; BENCH_IO_RUNS 2000, BENCH_IO_CONCURRENCY 100, BENCH_IO_LATENCY_MS 500,
+ *   npx tsx bench/worker-io.ts   (redis-server on PATH; BENCH_IO_RUNS 2000, BENCH_IO_CONCURRENCY 100, BENCH_IO_LATENCY_MS 500,
  *                                 BENCH_IO_PROFILE=<dir> for a CPU profile of the worker)
  */
 import { execFileSync } from 'node:child_process';
@@ -20,8 +21,8 @@ import { Queue } from 'bullmq';
 import { PIPELINE_RUNS_QUEUE } from '../src/queues/pipeline-runs';
 import { closeRedis, createRedis } from '../src/redis/connection';
 import { RedisKeys } from '../src/redis/keys';
-import { callApi, createCluster, onboardTenant, startFakeBigQuery } from '../test/helpers/processes';
-import { BENCH_PLAN, BENCH_TENANT, QUERY_BENCH_TEMPLATE, REDIS_URL, UNTHROTTLED_ENV, benchConfigs, cpuMsOf, redisCommandCount, rssOf, until } from './support';
+import { callApi, createCluster, onboardTenant, startFakeBigQuery, startPrivateRedis } from '../test/helpers/processes';
+import { BENCH_PLAN, BENCH_TENANT, QUERY_BENCH_TEMPLATE, UNTHROTTLED_ENV, benchConfigs, cpuMsOf, redisCommandCount, rssOf, until } from './support';
 
 export interface WorkerIoResult {
   runs: number;
@@ -71,17 +72,19 @@ async function triggerAll(apiUrl: string, apiKey: string, parallel = 50): Promis
 }
 
 export async function runWorkerIoBench(log: (line: string) => void = () => undefined): Promise<WorkerIoResult> {
+  // A Redis of its own: INFO commandstats then counts this benchmark only (the shared one serves other work).
+  const redis = await startPrivateRedis();
   const bigquery = await startFakeBigQuery({ jobLatencyMs: LATENCY_MS });
   const configs = benchConfigs();
   log('worker path, I/O-bound: building dist/ (npm run build)');
   execFileSync('npm', ['run', 'build'], { cwd: path.resolve(__dirname, '..'), stdio: 'ignore' });
   const cluster = createCluster({
     bigquery,
-    redis: { kind: 'standalone', url: REDIS_URL },
+    redis: { kind: 'standalone', url: redis.url },
     compiled: true,
     env: { CONFIGS_DIR: configs.dir, ...UNTHROTTLED_ENV, WORKER_CONCURRENCY: String(CONCURRENCY) },
   });
-  const connection = createRedis(REDIS_URL, { forBullMQ: true });
+  const connection = createRedis(redis.url, { forBullMQ: true });
   const queue = new Queue(PIPELINE_RUNS_QUEUE, { connection, prefix: new RedisKeys(cluster.prefix).bullPrefix });
   try {
     const api = await cluster.start('api');
@@ -97,7 +100,7 @@ export async function runWorkerIoBench(log: (line: string) => void = () => undef
     const cpu0 = cpuMsOf(worker.pid);
     const benchCpu0 = process.cpuUsage();
     const machine0 = machineCpu();
-    const commands0 = await redisCommandCount();
+    const commands0 = await redisCommandCount(redis.url);
     const started = process.hrtime.bigint();
     await queue.resume();
     let counts: Record<string, number> = {};
@@ -115,7 +118,7 @@ export async function runWorkerIoBench(log: (line: string) => void = () => undef
     const cpuMs = cpuMsOf(worker.pid) - cpu0;
     const benchCpu = process.cpuUsage(benchCpu0);
     const machine1 = machineCpu();
-    const commands = (await redisCommandCount()) - commands0;
+    const commands = (await redisCommandCount(redis.url)) - commands0;
     const workerRssMb = rssOf(worker.pid).peakMb;
     if (profileDir) {
       worker.kill('SIGTERM');
@@ -159,6 +162,7 @@ export async function runWorkerIoBench(log: (line: string) => void = () => undef
     await closeRedis(connection);
     await cluster.close();
     await bigquery.close();
+    await redis.close();
     configs.cleanup();
   }
 }
