@@ -111,9 +111,12 @@ export function buildSchedulerServices(deps: SchedulerServicesDeps): SchedulerSe
     async onRunFinished(job, status, durationMs) {
       if (status !== 'COMPLETED' && status !== 'FAILED' && status !== 'CANCELLED') return;
       const at = deps.clock.now();
-      await recordRunOutcome({ redis, keys }, { status, durationMs, at, runId: job.pipelineLoggingId });
+      // Independent, so one round trip of wait, not two (the worker's slot is held until both are done).
       // A slot just freed: start the tenant's oldest deferred run now rather than at the next tick.
-      await processDeferredQueue(runDeps, at, { tenantId: job.tenantId });
+      await Promise.all([
+        recordRunOutcome({ redis, keys }, { status, durationMs, at, runId: job.pipelineLoggingId }),
+        processDeferredQueue(runDeps, at, { tenantId: job.tenantId }),
+      ]);
     },
   };
 }
