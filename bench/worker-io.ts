@@ -48,6 +48,8 @@ export interface WorkerIoResult {
   machineBusyPct: number;
   /** Median duration_ms of the runs (from start to end inside the worker; the job itself is jobLatencyMs). */
   runDurationP50Ms: number;
+  /** Median time the worker held a job (BullMQ processedOn → finishedOn): the run plus the Redis bookkeeping around it. */
+  jobHeldP50Ms: number;
   /** Peak resident set size of the worker process, MB. */
   workerRssMb: number;
 }
@@ -127,6 +129,8 @@ export async function runWorkerIoBench(log: (line: string) => void = () => undef
     const ours = RUNS / seconds;
     const { rows: durations } = await bigquery.duckdb.query(`SELECT median(duration_ms) AS p50 FROM \`${BENCH_TENANT}.x_meta_pipeline_runs\` WHERE status = 'COMPLETED'`);
     const stats = bigquery.server.stats();
+    // How long the worker held each job (BullMQ processedOn → finishedOn): the run plus its bookkeeping before and after.
+    const held = (await queue.getJobs(['completed'], 0, RUNS)).map((j) => (j.finishedOn ?? 0) - (j.processedOn ?? 0)).sort((a, b) => a - b);
     if (process.env.BENCH_IO_DEBUG) {
       const bySql: Record<string, number> = {};
       for (const r of bigquery.server.requests) {
@@ -155,6 +159,7 @@ export async function runWorkerIoBench(log: (line: string) => void = () => undef
       serverCpuMsPerRun: (benchCpu.user + benchCpu.system) / 1000 / RUNS,
       machineBusyPct: (100 * (machine1.busy - machine0.busy)) / Math.max(1, machine1.total - machine0.total),
       runDurationP50Ms: Number(durations[0]?.['p50'] ?? 0),
+      jobHeldP50Ms: held[Math.floor(held.length / 2)] ?? 0,
       workerRssMb,
     };
   } finally {
