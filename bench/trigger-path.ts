@@ -14,7 +14,6 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { callApi, createCluster, onboardTenant, startFakeBigQuery, startPrivateRedis } from '../test/helpers/processes';
-import type { FakeBigQuery } from '../test/helpers/processes';
 import { measureRedisCost } from './redis-cost';
 import type { RedisCostFigures } from './redis-cost';
 import { BENCH_PLAN, BENCH_RUN_PATH, BENCH_TENANT, benchConfigs, dropPrefix, REDIS_URL, rssOf, UNTHROTTLED_ENV } from './support';
@@ -88,7 +87,9 @@ function startBaseline(prefix: string): Promise<{ child: ChildProcess; url: stri
 }
 
 /** A second API process on a private redis-server: one trigger at a time, counted at that server (see redis-cost.ts). */
-async function redisCostPerTrigger(bigquery: FakeBigQuery, configsDir: string): Promise<RedisCostFigures> {
+async function redisCostPerTrigger(configsDir: string): Promise<RedisCostFigures> {
+  // Its own warehouse too: the bench tenant already exists in the first one.
+  const bigquery = await startFakeBigQuery();
   const redis = await startPrivateRedis();
   const cluster = createCluster({ bigquery, redis: { kind: 'standalone', url: redis.url }, compiled: true, env: { CONFIGS_DIR: configsDir, NODE_OPTIONS: PRODUCTION_NODE_OPTIONS, ...UNTHROTTLED_ENV } });
   try {
@@ -101,6 +102,7 @@ async function redisCostPerTrigger(bigquery: FakeBigQuery, configsDir: string): 
   } finally {
     await cluster.close();
     await redis.close();
+    await bigquery.close();
   }
 }
 
@@ -139,7 +141,7 @@ export async function runTriggerPathBench(log: (line: string) => void = () => un
     const baselineRss = rssOf(baseline.child.pid ?? 0);
     baseline.child.kill('SIGKILL');
     log(`trigger path: Redis commands and round trips, ${COUNTED_TRIGGERS} triggers one at a time on a private redis-server`);
-    const redisCost = await redisCostPerTrigger(bigquery, configs.dir);
+    const redisCost = await redisCostPerTrigger(configs.dir);
     return { ours, baseline: base, ratio: ours.requestsPerSec / base.requestsPerSec, fixedRate, baselineFixedRate, apiRss, baselineRss, connections: CONNECTIONS, durationSec: DURATION_SEC, redisCost };
   } finally {
     baseline?.child.kill('SIGKILL');
