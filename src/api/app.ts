@@ -32,8 +32,8 @@ function guards(spec: RouteSpec, deps: ApiDeps): Middleware<ApiState>[] {
   const chain: Middleware<ApiState>[] = [];
   const { rateLimits } = deps;
   if (spec.auth === 'tenant') {
-    chain.push(requireTenant(deps.auth), rateLimits.perTenant);
-    if (spec.runLimited) chain.push(rateLimits.perTenantRun);
+    // Run routes count against both tenant limits, in one middleware (one Redis round trip).
+    chain.push(requireTenant(deps.auth), spec.runLimited ? rateLimits.perTenantRun : rateLimits.perTenant);
   } else if (spec.auth === 'admin') {
     chain.push(
       identifyAdmin(deps.auth),

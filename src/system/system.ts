@@ -21,6 +21,9 @@ import { RunLogOutbox } from '../queues/run-log-outbox';
 import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
 import { Admission } from '../tenants/admission';
 import { authenticate } from '../tenants/api-key-service';
+import { AuthCache } from '../tenants/auth-cache';
+import { createAuthChanges, subscribeAuthChanges } from '../tenants/auth-invalidation';
+import type { AuthChangesSubscription } from '../tenants/auth-invalidation';
 import { bootstrapCentral } from '../tenants/bootstrap';
 import type { OnboardingFaults } from '../tenants/onboarding';
 import { loadPlans } from '../tenants/plans';
@@ -84,7 +87,10 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   const { redis, warehouse } = clients;
   await migrateLegacyRedisKeys(redis, keys, logger);
   const tableScope = { kind: warehouse.kind, platformProjectId: config.warehouse.gcpProjectId };
-  const tenantDeps: TenantDeps = { warehouse, tableScope, redis, keys, keyManager: clients.keyManager, plans, clock, logger };
+  // The API's memory of recently authenticated keys, live only while the changes channel is subscribed (api role).
+  const authCache = new AuthCache();
+  const authChanges = createAuthChanges({ redis, keys, cache: authCache, logger });
+  const tenantDeps: TenantDeps = { warehouse, tableScope, redis, keys, keyManager: clients.keyManager, plans, clock, logger, authChanges };
   const admission = new Admission({ redis, keys, clock });
   const teamProviders = new TeamAndProviders({ redis, keys, clock });
   const recent = new RecentTouches();
@@ -125,7 +131,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     metricsRequireAdmin: config.metricsAuth === 'admin',
     trustProxy: config.trustProxy,
     auth: {
-      authenticate: (key) => authenticate(tenantDeps, key),
+      authenticate: (key) => authenticate(tenantDeps, key, authCache),
       adminApiKey: admin.key,
       disableAuth: config.auth.disableAuth,
       authFailures: limiters.authFailures,
@@ -163,6 +169,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   let server: http.Server | null = null;
   let pipelineWorker: PipelineWorker | null = null;
   let maintenanceWorker: MaintenanceWorker | null = null;
+  let authSubscription: AuthChangesSubscription | null = null;
   const schedulerRef = scheduler;
 
   return {
@@ -171,6 +178,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     async start(role) {
       if (role === 'all' || role === 'api') {
         await bootstrapCentral({ warehouse });
+        authSubscription = await subscribeAuthChanges({ subscriber: clients.subscriber, keys, cache: authCache, logger });
         const app = createApp(apiDeps);
         server = http.createServer(app.callback());
         server.keepAliveTimeout = 65_000;
@@ -203,6 +211,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();
       await logWriter.close();
+      await authSubscription?.close();
       await Promise.allSettled([runs.queue.close(), maintenanceQueue.close()]);
       await clients.close();
     },
