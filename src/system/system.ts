@@ -88,7 +88,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   await migrateLegacyRedisKeys(redis, keys, logger);
   const tableScope = { kind: warehouse.kind, platformProjectId: config.warehouse.gcpProjectId };
   // The API's memory of recently authenticated keys, live only while the changes channel is subscribed (api role).
-  const authCache = new AuthCache();
+  const authCache = new AuthCache({ ttlMs: config.auth.cacheTtlMs });
   const authChanges = createAuthChanges({ redis, keys, cache: authCache, logger });
   const tenantDeps: TenantDeps = { warehouse, tableScope, redis, keys, keyManager: clients.keyManager, plans, clock, logger, authChanges };
   const admission = new Admission({ redis, keys, clock });

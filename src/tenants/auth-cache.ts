@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 /**
  * This process's memory of API keys that authenticated: key hash → tenant and key id, so a trigger does
  * not ask Redis who it is. Three things keep it honest:
@@ -25,6 +27,8 @@ export const AUTH_CACHE_TTL_MS = 5_000;
 export const AUTH_CACHE_MAX_ENTRIES = 10_000;
 
 export class AuthCache {
+  /** Names this process's announcements, so it skips their echo (it forgot at once when it made them). */
+  readonly origin = randomUUID();
   private readonly entries = new Map<string, Entry>();
   /** Bumped by every invalidation: a lookup that started before one must not store what it read. */
   private generation = 0;
@@ -32,12 +36,16 @@ export class AuthCache {
 
   constructor(private readonly options: { ttlMs?: number; maxEntries?: number } = {}) {}
 
+  private get ttlMs(): number {
+    return this.options.ttlMs ?? AUTH_CACHE_TTL_MS;
+  }
+
   /** The remembered success for this hash, or undefined (absent, too old, or the cache is not live). */
   get(keyHash: string, nowMs: number): CachedAuth | undefined {
     if (!this.live) return undefined;
     const entry = this.entries.get(keyHash);
     if (!entry) return undefined;
-    if (nowMs - entry.storedAtMs >= (this.options.ttlMs ?? AUTH_CACHE_TTL_MS)) {
+    if (nowMs - entry.storedAtMs >= this.ttlMs) {
       this.entries.delete(keyHash);
       return undefined;
     }
@@ -50,7 +58,7 @@ export class AuthCache {
   }
 
   set(keyHash: string, value: CachedAuth, nowMs: number, ticket: number): void {
-    if (!this.live || ticket !== this.generation) return;
+    if (!this.live || ticket !== this.generation || this.ttlMs === 0) return;
     this.entries.delete(keyHash);
     this.entries.set(keyHash, { ...value, storedAtMs: nowMs });
     const max = this.options.maxEntries ?? AUTH_CACHE_MAX_ENTRIES;

@@ -7,7 +7,9 @@ import type { AuthCache } from './auth-cache';
  * How a change to a key or a tenant reaches every API process's AuthCache: the process making the change
  * forgets at once (so its own next request sees it) and publishes `k:<hash>` / `t:<tenant>` on the
  * changes channel; every subscribed process forgets on receipt. Redis pub/sub is fire-and-forget, so
- * the cache is live only while the channel is subscribed (see AuthCache.setLive).
+ * the cache is live only while the channel is subscribed (see AuthCache.setLive). A message is
+ * `<origin> k:<hash>` or `<origin> t:<tenant>`; a process skips its own (it forgot before publishing,
+ * after the change was written, so nothing it reads afterwards is stale).
  */
 export interface AuthChanges {
   keyChanged(keyHash: string): Promise<void>;
@@ -20,7 +22,7 @@ const TENANT = 't:';
 export function createAuthChanges(deps: { redis: RedisClient; keys: RedisKeys; cache: AuthCache; logger: Logger }): AuthChanges {
   const announce = async (message: string): Promise<void> => {
     try {
-      await deps.redis.publish(deps.keys.authChangesChannel(), message);
+      await deps.redis.publish(deps.keys.authChangesChannel(), `${deps.cache.origin} ${message}`);
     } catch (err) {
       // The change itself is stored; other processes drop their copy when its TTL runs out (or already
       // did, when their channel dropped with the same Redis failure).
@@ -52,9 +54,11 @@ export async function subscribeAuthChanges(deps: { subscriber: RedisClient; keys
   const channel = deps.keys.authChangesChannel();
   const { subscriber, cache } = deps;
   const onMessage = (from: string, message: string): void => {
-    if (from !== channel) return;
-    if (message.startsWith(KEY)) cache.forgetKey(message.slice(KEY.length));
-    else if (message.startsWith(TENANT)) cache.forgetTenant(message.slice(TENANT.length));
+    const space = message.indexOf(' ');
+    if (from !== channel || space < 0 || message.slice(0, space) === cache.origin) return;
+    const change = message.slice(space + 1);
+    if (change.startsWith(KEY)) cache.forgetKey(change.slice(KEY.length));
+    else if (change.startsWith(TENANT)) cache.forgetTenant(change.slice(TENANT.length));
   };
   const subscribe = async (): Promise<void> => {
     try {
