@@ -87,8 +87,8 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
   };
 
   /**
-   * Counts the request against every limit at once (auto-pipelining sends the concurrent consumes in one
-   * round trip), as the limits did one after the other: a Redis failure is a 503; otherwise the first
+   * Counts the request against every limit at once (the consumes go out together, so the request waits
+   * one round trip), as the limits did one after the other: a Redis failure is a 503; otherwise the first
    * limit that refuses answers 429 with its headers, and an accepted request carries the last limit's
    * headers (the narrowest, e.g. the run limit on run routes).
    */
