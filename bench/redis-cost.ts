@@ -5,8 +5,9 @@
  *
  * - commands per trigger: the delta of every command's `calls`, divided by the triggers sent;
  * - round trips per trigger: the delta of `total_reads_processed` (each socket read the server handles is
- *   one batch a client sent) with requests sent one at a time, so no two triggers share a pipeline. This
- *   is the number of sequential waits a single trigger makes on Redis.
+ *   one batch a client sent) with requests sent one at a time, so no two triggers share a pipeline. It
+ *   bounds the trigger's sequential waits on Redis from above: commands sent together but in separate
+ *   writes (two concurrent consumes, a mark sent without waiting for it) may count as two reads.
  *
  * The API's own idle traffic in the window (readiness, BullMQ's housekeeping) is included; it is small
  * against a few hundred triggers.
