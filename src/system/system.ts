@@ -211,7 +211,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();
       await logWriter.close();
-      await authSubscription?.close();
+      authSubscription?.close();
       await Promise.allSettled([runs.queue.close(), maintenanceQueue.close()]);
       await clients.close();
     },

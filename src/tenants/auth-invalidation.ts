@@ -42,7 +42,7 @@ export function createAuthChanges(deps: { redis: RedisClient; keys: RedisKeys; c
 }
 
 export interface AuthChangesSubscription {
-  close(): Promise<void>;
+  close(): void;
 }
 
 /**
@@ -75,12 +75,14 @@ export async function subscribeAuthChanges(deps: { subscriber: RedisClient; keys
   subscriber.on('ready', onReady);
   await subscribe();
   return {
-    async close() {
+    close() {
       cache.setLive(false);
       subscriber.off('message', onMessage);
       for (const event of ['close', 'end', 'reconnecting']) subscriber.off(event, onDown);
       subscriber.off('ready', onReady);
-      await subscriber.unsubscribe(channel).catch(() => undefined);
+      // Not awaited, and only on a live connection: while Redis is away a queued command would wait for it and
+      // hold up shutdown; closing the connection ends the subscription anyway.
+      if (subscriber.status === 'ready') void subscriber.unsubscribe(channel).catch(() => undefined);
     },
   };
 }

@@ -96,7 +96,7 @@ describe('auth cache', () => {
       apiKey = (await onboardTenant(deps, { tenant_id: tenantId, company_name: 'Cache', admin_email: 'c@c.com' })).api_key ?? '';
     });
     afterEach(async () => {
-      await subscription.close();
+      subscription.close();
       await closeRedis(subscriber);
       await testRedis.cleanup();
     });
