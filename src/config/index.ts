@@ -33,7 +33,8 @@ export interface Config {
     bigqueryApiEndpoint: string | undefined;
   };
   keyManager: { kind: 'local' | 'gcp'; keyringPath: string; kmsKeyName: string | undefined; kmsApiEndpoint: string | undefined };
-  auth: { adminApiKey: string | undefined; adminKeyPath: string; disableAuth: boolean };
+  /** `cacheTtlMs`: how long an API process serves a key from memory at most (changes reach it sooner, by pub/sub). */
+  auth: { adminApiKey: string | undefined; adminKeyPath: string; disableAuth: boolean; cacheTtlMs: number };
   worker: { concurrency: number; lockDurationMs: number; completedRetentionSeconds: number; retainedJobCount: number };
   scheduler: { mode: 'internal' | 'external'; orphanMarginMinutes: number };
   rateLimits: { runPerMinute: number; tenantPerMinute: number; ipPerMinute: number; adminPerMinute: number; authFailuresPerMinute: number };
@@ -82,6 +83,7 @@ const schema = Joi.object({
   KMS_API_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
   ADMIN_API_KEY: Joi.string().min(16),
   DISABLE_AUTH: Joi.boolean().default(false),
+  AUTH_CACHE_TTL_MS: Joi.number().integer().min(0).max(3_600_000).default(5000),
   // No fixed default: it follows the warehouse (DEFAULT_WORKER_CONCURRENCY).
   WORKER_CONCURRENCY: Joi.number().integer().min(1).max(256),
   WORKER_LOCK_DURATION_MS: Joi.number().integer().min(1000).default(30000),
@@ -129,6 +131,7 @@ interface EnvValues {
   KMS_API_ENDPOINT?: string;
   ADMIN_API_KEY?: string;
   DISABLE_AUTH: boolean;
+  AUTH_CACHE_TTL_MS: number;
   WORKER_CONCURRENCY?: number;
   WORKER_LOCK_DURATION_MS: number;
   RUN_RETENTION_SECONDS: number;
@@ -213,7 +216,7 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
       kmsKeyName: v.KMS_KEY_NAME,
       kmsApiEndpoint: v.KMS_API_ENDPOINT,
     },
-    auth: { adminApiKey: v.ADMIN_API_KEY, adminKeyPath: path.join(dataDir, 'admin-key'), disableAuth: v.DISABLE_AUTH },
+    auth: { adminApiKey: v.ADMIN_API_KEY, adminKeyPath: path.join(dataDir, 'admin-key'), disableAuth: v.DISABLE_AUTH, cacheTtlMs: v.AUTH_CACHE_TTL_MS },
     worker: {
       concurrency: v.WORKER_CONCURRENCY ?? DEFAULT_WORKER_CONCURRENCY[v.WAREHOUSE],
       lockDurationMs: v.WORKER_LOCK_DURATION_MS,
