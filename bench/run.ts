@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs every benchmark (or those named: `npm run bench -- trigger worker scheduler bulk cost`)
+ * `npm run bench`: runs every benchmark (or those named: `npm run bench -- trigger worker io scheduler bulk cost`)
  * and prints, for each, our figure, the bare baseline measured in the same run, the ratio and the target.
  * Needs Redis at REDIS_URL (default redis://127.0.0.1:6379). BENCH_JSON=1 also prints the raw results.
  */
@@ -8,6 +8,7 @@ import { runSchedulerBulkBench } from './scheduler-bulk';
 import { runSchedulerTickBench } from './scheduler-tick';
 import { all202, runTriggerPathBench } from './trigger-path';
 import { runWorkerPathBench } from './worker-path';
+import { runWorkerIoBench } from './worker-io';
 import { runWarehouseCostBench } from './warehouse-cost';
 
 interface Row {
@@ -46,6 +47,20 @@ const BENCHES: Record<string, () => Promise<{ rows: Row[]; raw: unknown }>> = {
       rows: [
         { benchmark: `worker path, runs/s (${r.runs} runs, concurrency ${r.concurrency})`, ours: fmt(r.oursRunsPerSec), baseline: `${fmt(r.baselineJobsPerSec)} no-op jobs/s`, ratio: fmt(r.ratio, 3), target: 'ratio ≥ 0.25', met: r.ratio >= 0.25 },
         { benchmark: '  completed / warehouse run rows', ours: `${r.completed} / ${r.warehouseRunRows}`, baseline: '', ratio: '', target: `${r.runs} / ${r.runs}`, met: r.completed === r.runs && r.warehouseRunRows === r.runs },
+        { benchmark: '  CPU ms per run: process / JS thread', ours: `${fmt(r.processCpuMsPerRun, 2)} / ${fmt(r.mainThreadCpuMsPerRun, 2)}`, baseline: '', ratio: '', target: '', met: null },
+        { benchmark: '  CPU ms per run excluding the warehouse', ours: fmt(r.cpuMsPerRunExclWarehouse, 2), baseline: `${fmt(r.bareWarehouseCpuMsPerRun, 2)} (bare warehouse calls)`, ratio: '', target: '≤ 1.5 ms', met: r.cpuMsPerRunExclWarehouse <= 1.5 },
+      ],
+    };
+  },
+  async io() {
+    const r = await runWorkerIoBench(log);
+    return {
+      raw: r,
+      rows: [
+        { benchmark: `worker path, I/O-bound, runs/s (${r.runs} runs, 1 process, concurrency ${r.concurrency}, ${r.jobLatencyMs} ms jobs)`, ours: fmt(r.oursRunsPerSec), baseline: `${fmt(r.idealRunsPerSec)} ideal`, ratio: fmt(r.ratio, 2), target: 'ratio ≥ 0.8', met: r.ratio >= 0.8 },
+        { benchmark: '  completed / warehouse run rows', ours: `${r.completed} / ${r.warehouseRunRows}`, baseline: '', ratio: '', target: `${r.runs} / ${r.runs}`, met: r.completed === r.runs && r.warehouseRunRows === r.runs },
+        { benchmark: '  worker CPU ms per run / Redis commands per run', ours: `${fmt(r.workerCpuMsPerRun, 2)} / ${fmt(r.redisCommandsPerRun, 1)}`, baseline: '', ratio: '', target: '', met: null },
+        { benchmark: '  jobs in flight (peak) / run p50 ms / job held p50 ms / worker RSS MB', ours: `${r.peakJobsInFlight} / ${fmt(r.runDurationP50Ms)} / ${fmt(r.jobHeldP50Ms)} / ${fmt(r.workerRssMb)}`, baseline: '', ratio: '', target: '', met: null },
       ],
     };
   },

@@ -27,6 +27,8 @@ export const BENCH_TENANT = 'bench_corp';
 export const BENCH_PLAN = 'BENCH';
 export const BENCH_TEMPLATE = { provider: 'gcp', domain: 'cost', name: 'dryrun_bench' };
 export const BENCH_RUN_PATH = `/api/v1/pipelines/run/${BENCH_TENANT}/gcp/cost/dryrun_bench`;
+/** One query step, one query job per run: `SELECT @n AS n` (the I/O-bound worker benchmark). */
+export const QUERY_BENCH_TEMPLATE = { provider: 'gcp', domain: 'cost', name: 'query_bench' };
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -43,8 +45,10 @@ export function benchConfigs(): { dir: string; cleanup(): void } {
   const plans = fs.readFileSync(path.join(REPO_ROOT, 'configs/plans.yml'), 'utf8');
   const parameter = 'parameters:\n  n:\n    type: integer\n    required: false\n    default: 0\n    description: Benchmark request number (makes each run distinct)\n';
   const benchPlan = `  ${BENCH_PLAN}:\n    daily_limit: 1000000000\n    monthly_limit: 1000000000\n    concurrent_limit: 1000000000\n    team_limit: 1000\n    provider_limit: 1000\n`;
+  const queryBench = `description: Benchmark - one query job per run\nversion: 1.0.0\ntimeout_minutes: 5\n${parameter}steps:\n  - id: one_query\n    type: query\n    sql: "SELECT @n AS n"\n`;
   return configsWith({
     'gcp/cost/dryrun_bench.yml': dryrun.replace(/^steps:/m, `${parameter}steps:`),
+    'gcp/cost/query_bench.yml': queryBench,
     'plans.yml': `${plans.trimEnd()}\n${benchPlan}`,
   });
 }
@@ -116,6 +120,27 @@ export async function until(what: string, done: () => Promise<boolean>, timeoutM
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** CPU time a process (all its threads) or one of its threads has used so far (user + system), ms, from /proc. */
+export function cpuMsOf(pid: number, thread?: number): number {
+  const stat = fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+/** USER_HZ; 100 on every Linux the benchmarks run on (`getconf CLK_TCK`). */
+const CLOCK_TICKS = 100;
+
+/** Redis commands executed so far (INFO commandstats, commands inside scripts included), all clients. */
+export async function redisCommandCount(url = REDIS_URL): Promise<number> {
+  const redis = createRedis(url);
+  try {
+    const info = await redis.info('commandstats');
+    return [...info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  } finally {
+    await closeRedis(redis);
   }
 }
 

@@ -9,8 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { createRedis, closeRedis } from '../src/redis/connection';
+import type { Warehouse } from '../src/warehouse/types';
 import { createTestDuckDb } from '../test/helpers/warehouse';
-import { BENCH_TENANT, dropPrefix, REDIS_URL, startBenchSystem, until } from './support';
+import { BENCH_TENANT, cpuMsOf, dropPrefix, REDIS_URL, startBenchSystem, until } from './support';
 
 export interface WorkerPathResult {
   runs: number;
@@ -22,29 +23,86 @@ export interface WorkerPathResult {
   failed: number;
   /** Run rows in the warehouse view after the flush (must equal `runs`). */
   warehouseRunRows: number;
+  /** CPU of this whole process per run, ms: our code, V8's helper threads and DuckDB's own execution. */
+  processCpuMsPerRun: number;
+  /**
+   * CPU of the JavaScript thread per run, ms: the worker, executor, log writer, ioredis, BullMQ and the JS side
+   * of DuckDB calls (binding, result conversion). DuckDB executes statements on its own and libuv's threads,
+   * which are not in it: this is the figure "excluding the warehouse's own execution" (target ≤ 1.5 ms).
+   */
+  mainThreadCpuMsPerRun: number;
+  /**
+   * The same warehouse calls the runs made (recorded during the run, same arguments and batches), replayed
+   * one after another with nothing else going on: CPU per run, ms. The warehouse's own cost.
+   */
+  bareWarehouseCpuMsPerRun: number;
+  /** processCpuMsPerRun − bareWarehouseCpuMsPerRun: the worker's CPU per run excluding the warehouse (target ≤ 1.5 ms). */
+  cpuMsPerRunExclWarehouse: number;
+}
+
+interface Recorded {
+  method: string;
+  args: unknown[];
+}
+
+/** The warehouse, recording every call made while `on` (the bare-query baseline replays them). */
+function recording(warehouse: Warehouse): { warehouse: Warehouse; calls: Recorded[]; on: boolean } {
+  const state = { calls: [] as Recorded[], on: false, warehouse };
+  state.warehouse = new Proxy(warehouse, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (state.on) state.calls.push({ method: String(prop), args });
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return state;
+}
+
+/** Replays recorded calls one by one; returns the process CPU they took, ms. */
+async function replayCpuMs(warehouse: Warehouse, calls: Recorded[]): Promise<number> {
+  const cpu0 = process.cpuUsage();
+  for (const call of calls) {
+    const fn = (warehouse as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[call.method];
+    await fn?.apply(warehouse, call.args);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / 1000;
 }
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1000);
 const CONCURRENCY = Number(process.env.WORKER_CONCURRENCY ?? 5);
 
-async function timeOurs(): Promise<{ perSec: number; completed: number; failed: number; warehouseRunRows: number }> {
+async function timeOurs(): Promise<{ perSec: number; completed: number; failed: number; warehouseRunRows: number; processCpuMs: number; mainThreadCpuMs: number; bareWarehouseCpuMs: number }> {
   const duck = await createTestDuckDb();
-  const bench = await startBenchSystem({ warehouse: duck.warehouse, env: { WORKER_CONCURRENCY: String(CONCURRENCY) } });
+  const recorder = recording(duck.warehouse);
+  const bench = await startBenchSystem({ warehouse: recorder.warehouse, env: { WORKER_CONCURRENCY: String(CONCURRENCY) } });
   try {
     const { system } = bench;
     await bench.triggerMany(RUNS);
     const queue = system.runs.queue;
     const started = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
+    const main0 = cpuMsOf(process.pid, process.pid);
+    recorder.on = true;
     await system.start('worker');
     let counts: Record<string, number> = {};
     await until('every run to finish', async () => {
       counts = await queue.getJobCounts('completed', 'failed');
       return (counts.completed ?? 0) + (counts.failed ?? 0) >= RUNS;
-    });
+    }, 120_000, 50);
     await system.logWriter.flush();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    const mainThreadCpuMs = cpuMsOf(process.pid, process.pid) - main0;
+    recorder.on = false;
     const { rows } = await duck.warehouse.query(`SELECT count(*) AS n FROM \`${BENCH_TENANT}.x_meta_pipeline_runs\` WHERE status = 'COMPLETED'`);
-    return { perSec: RUNS / seconds, completed: counts.completed ?? 0, failed: counts.failed ?? 0, warehouseRunRows: Number(rows[0]?.n ?? 0) };
+    const warehouseRunRows = Number(rows[0]?.n ?? 0);
+    // Every run has ended: the worker is idle while the bare warehouse calls are timed.
+    const bareWarehouseCpuMs = await replayCpuMs(duck.warehouse, recorder.calls);
+    return { perSec: RUNS / seconds, completed: counts.completed ?? 0, failed: counts.failed ?? 0, warehouseRunRows, processCpuMs: (cpu.user + cpu.system) / 1000, mainThreadCpuMs, bareWarehouseCpuMs };
   } finally {
     await bench.close();
     await duck.cleanup();
@@ -86,6 +144,10 @@ export async function runWorkerPathBench(log: (line: string) => void = () => und
     completed: ours.completed,
     failed: ours.failed,
     warehouseRunRows: ours.warehouseRunRows,
+    processCpuMsPerRun: ours.processCpuMs / RUNS,
+    mainThreadCpuMsPerRun: ours.mainThreadCpuMs / RUNS,
+    bareWarehouseCpuMsPerRun: ours.bareWarehouseCpuMs / RUNS,
+    cpuMsPerRunExclWarehouse: (ours.processCpuMs - ours.bareWarehouseCpuMs) / RUNS,
   };
 }
 

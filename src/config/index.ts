@@ -44,6 +44,14 @@ export interface Config {
 }
 
 /** Every variable the process reads, with its default. `.env.example` mirrors this table. */
+
+/**
+ * Runs one worker process executes at once when WORKER_CONCURRENCY is not set, by warehouse (measured, see
+ * BENCHMARKS.md "worker path, I/O-bound"). Embedded DuckDB executes every statement inside the worker process, so
+ * more runs at once only queue on the same cores. A BigQuery run spends nearly all its time waiting on its query
+ * job (≈ 3 ms of worker CPU per run), so one process keeps 100 in flight within one core and ~200 MB RSS.
+ */
+export const DEFAULT_WORKER_CONCURRENCY: Record<'duckdb' | 'bigquery', number> = { duckdb: 5, bigquery: 100 };
 const schema = Joi.object({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
   ROLE: Joi.string().valid(...ROLES).default('all'),
@@ -74,7 +82,8 @@ const schema = Joi.object({
   KMS_API_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
   ADMIN_API_KEY: Joi.string().min(16),
   DISABLE_AUTH: Joi.boolean().default(false),
-  WORKER_CONCURRENCY: Joi.number().integer().min(1).max(256).default(5),
+  // No fixed default: it follows the warehouse (DEFAULT_WORKER_CONCURRENCY).
+  WORKER_CONCURRENCY: Joi.number().integer().min(1).max(256),
   WORKER_LOCK_DURATION_MS: Joi.number().integer().min(1000).default(30000),
   RUN_RETENTION_SECONDS: Joi.number().integer().min(0).default(3600),
   RUN_RETENTION_COUNT: Joi.number().integer().min(0).default(1000),
@@ -120,7 +129,7 @@ interface EnvValues {
   KMS_API_ENDPOINT?: string;
   ADMIN_API_KEY?: string;
   DISABLE_AUTH: boolean;
-  WORKER_CONCURRENCY: number;
+  WORKER_CONCURRENCY?: number;
   WORKER_LOCK_DURATION_MS: number;
   RUN_RETENTION_SECONDS: number;
   RUN_RETENTION_COUNT: number;
@@ -206,7 +215,7 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
     },
     auth: { adminApiKey: v.ADMIN_API_KEY, adminKeyPath: path.join(dataDir, 'admin-key'), disableAuth: v.DISABLE_AUTH },
     worker: {
-      concurrency: v.WORKER_CONCURRENCY,
+      concurrency: v.WORKER_CONCURRENCY ?? DEFAULT_WORKER_CONCURRENCY[v.WAREHOUSE],
       lockDurationMs: v.WORKER_LOCK_DURATION_MS,
       completedRetentionSeconds: v.RUN_RETENTION_SECONDS,
       retainedJobCount: v.RUN_RETENTION_COUNT,

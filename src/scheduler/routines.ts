@@ -90,7 +90,11 @@ export function afterRunFinished(deps: SchedulerRoutineDeps): (job: PipelineRunJ
   return async (job, status, durationMs) => {
     if (!isTerminalStatus(status)) return;
     const at = deps.clock.now();
-    await recordRunOutcome({ redis: deps.redis, keys: deps.keys }, { status, durationMs, at, runId: job.pipelineLoggingId });
-    await processDeferredQueue(runDeps, at, { tenantId: job.tenantId });
+    // Independent, so one round trip of wait, not two (the worker's slot is held until both are done).
+    // A slot just freed: start the tenant's oldest deferred run now rather than at the next tick.
+    await Promise.all([
+      recordRunOutcome({ redis: deps.redis, keys: deps.keys }, { status, durationMs, at, runId: job.pipelineLoggingId }),
+      processDeferredQueue(runDeps, at, { tenantId: job.tenantId }),
+    ]);
   };
 }

@@ -15,17 +15,18 @@ export interface BillingTableCacheOptions {
  * The GCP billing export table of each tenant (provider settings, resolved for the tenant), remembered
  * briefly per process so every run and validation does not read the settings table. Bounded: expired
  * entries are dropped on read and the least recently used tenant goes when the cache is full. A
- * refusal (an unusable stored value) is never cached.
+ * refusal (an unusable stored value) is never cached. The lookup itself is shared: a hundred runs of one
+ * tenant starting together make one settings query, not a hundred (on BigQuery each is a query job).
  */
 export class BillingTableCache {
-  private readonly entries = new Map<string, { table: ResolvedTable | null; untilMs: number }>();
+  private readonly entries = new Map<string, { table: Promise<ResolvedTable | null>; untilMs: number }>();
 
   constructor(
     private readonly deps: Pick<TenantDeps, 'warehouse' | 'tableScope'>,
     private readonly options: BillingTableCacheOptions = { ttlMs: 30_000, maxEntries: 10_000 },
   ) {}
 
-  async get(tenantId: string): Promise<ResolvedTable | null> {
+  get(tenantId: string): Promise<ResolvedTable | null> {
     const nowMs = (this.options.nowMs ?? Date.now)();
     const hit = this.entries.get(tenantId);
     this.entries.delete(tenantId);
@@ -33,8 +34,12 @@ export class BillingTableCache {
       this.entries.set(tenantId, hit); // most recently used last
       return hit.table;
     }
-    const table = await billingExportTable(this.deps, tenantId);
-    this.entries.set(tenantId, { table, untilMs: nowMs + this.options.ttlMs });
+    const table = billingExportTable(this.deps, tenantId);
+    const entry = { table, untilMs: nowMs + this.options.ttlMs };
+    this.entries.set(tenantId, entry);
+    table.catch(() => {
+      if (this.entries.get(tenantId) === entry) this.entries.delete(tenantId);
+    });
     for (const oldest of this.entries.keys()) {
       if (this.entries.size <= this.options.maxEntries) break;
       this.entries.delete(oldest);

@@ -1,15 +1,10 @@
-import type { Job } from '@google-cloud/bigquery';
+import type { QueryResultsPage } from './bigquery-jobs-rest';
 import { fromRow } from './bigquery-values';
-import type { Cell, SchemaField } from './bigquery-values';
+import type { SchemaField } from './bigquery-values';
 import type { QueryResult, Row } from './types';
 
-interface QueryResultsPage {
-  jobComplete?: boolean;
-  schema?: { fields?: SchemaField[] };
-  pageToken?: string;
-  numDmlAffectedRows?: string;
-  totalBytesProcessed?: string;
-}
+/** One getQueryResults call (BigQueryJobsRest.getQueryResults for a job). */
+export type FetchPage = (page: { pageToken?: string; maxResults?: number }) => Promise<QueryResultsPage>;
 
 /** Rows per getQueryResults page when a cap applies (BigQuery's own page limit is ~10 MB either way). */
 const CAPPED_PAGE_ROWS = 10_000;
@@ -18,28 +13,20 @@ const CAPPED_PAGE_ROWS = 10_000;
  * Polls getQueryResults until the job is done, then pages through the rows. With `maxRows` it stops asking for
  * pages once it holds that many rows, so a capped read never downloads the rest of a large result.
  */
-export async function collectResults(job: Job, call: <T>(fn: () => Promise<T>) => Promise<T>, maxRows?: number): Promise<QueryResult> {
+export async function collectResults(fetchPage: FetchPage, call: <T>(fn: () => Promise<T>) => Promise<T>, maxRows?: number): Promise<QueryResult> {
   const rows: Row[] = [];
   let fields: SchemaField[] = [];
   let pageToken: string | undefined;
   let first: QueryResultsPage | undefined;
   for (;;) {
     const remaining = maxRows === undefined ? undefined : Math.min(maxRows - rows.length, CAPPED_PAGE_ROWS);
-    const [page, , resp] = await call(() =>
-      job.getQueryResults({
-        autoPaginate: false,
-        skipParsing: true,
-        ...(pageToken ? { pageToken } : {}),
-        ...(remaining !== undefined ? { maxResults: remaining } : {}),
-      }),
-    );
-    const meta = (resp ?? {}) as QueryResultsPage;
+    const meta = await call(() => fetchPage({ ...(pageToken ? { pageToken } : {}), ...(remaining !== undefined ? { maxResults: remaining } : {}) }));
     if (meta.jobComplete === false) continue;
     if (!first) {
       first = meta;
       fields = meta.schema?.fields ?? [];
     }
-    for (const raw of (page ?? []) as unknown as Array<{ f: Cell[] }>) rows.push(fromRow(fields, raw.f));
+    for (const raw of meta.rows ?? []) rows.push(fromRow(fields, raw.f));
     pageToken = meta.pageToken;
     if (!pageToken || (maxRows !== undefined && rows.length >= maxRows)) break;
   }

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { BigQuery } from '@google-cloud/bigquery';
-import type { BigQueryOptions, Job, Query } from '@google-cloud/bigquery';
+import type { BigQueryOptions, Query } from '@google-cloud/bigquery';
 import { OAuth2Client } from 'google-auth-library';
 import type { Logger } from '../shared/logger';
 import { DEFAULT_RETRY, mapBigQueryError, withRetry } from './bigquery-errors';
 import type { RetryPolicy } from './bigquery-errors';
+import { BigQueryJobsRest } from './bigquery-jobs-rest';
+import type { QueryJobSpec } from './bigquery-jobs-rest';
 import { collectResults } from './bigquery-results';
 import { toInsertJson, toQueryParameter } from './bigquery-values';
 import type { QueryParameter } from './bigquery-values';
@@ -47,6 +49,8 @@ export class BigQueryWarehouse implements Warehouse {
   private constructor(
     private readonly client: BigQuery,
     private readonly options: BigQueryWarehouseOptions,
+    /** Query jobs (insert, results, cancel) go over this lean REST path; everything else through `client`. */
+    private readonly jobs: BigQueryJobsRest,
   ) {
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.maxRows = options.maxRowsPerInsert ?? 500;
@@ -63,7 +67,13 @@ export class BigQueryWarehouse implements Warehouse {
       ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
       ...(authClient ? { authClient } : {}),
     });
-    return new BigQueryWarehouse(client, options);
+    const jobs = new BigQueryJobsRest({
+      baseUrl: client.baseUrl,
+      projectId: options.projectId,
+      location: options.location,
+      headers: (url) => client.authClient.getRequestHeaders(url),
+    });
+    return new BigQueryWarehouse(client, options, jobs);
   }
 
   private call<T>(fn: () => Promise<T>): Promise<T> {
@@ -75,7 +85,8 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
-    // The REST client holds no sockets of its own beyond the shared agent; nothing to release.
+    // The library's requests use its shared agent; the query-job path has a keep-alive agent of its own.
+    this.jobs.close();
   }
 
   async datasetExists(dataset: string): Promise<boolean> {
@@ -196,35 +207,39 @@ export class BigQueryWarehouse implements Warehouse {
     } as Query;
   }
 
-  /** Inserts the query job under our own job id, so a retried insert cannot start a second job. */
-  private async startJob(config: Query): Promise<Job> {
+  private jobSpec(sql: string, options: QueryOptions, extra: Pick<QueryJobSpec, 'maximumBytesBilled'> = {}): QueryJobSpec {
+    const queryParameters: QueryParameter[] = Object.entries(options.params ?? {}).map(([name, v]) => toQueryParameter(name, v, options.paramTypes?.[name]));
+    return { query: sql, queryParameters, ...(options.labels ? { labels: options.labels } : {}), ...extra };
+  }
+
+  /** Inserts the query job under our own job id, so a retried insert cannot start a second job (409: it exists). */
+  private async startJob(spec: QueryJobSpec): Promise<string> {
     const jobId = randomUUID();
-    return this.call(async () => {
+    await this.call(async () => {
       try {
-        const [job] = await this.client.createQueryJob({ ...config, jobId });
-        return job;
+        await this.jobs.insertQueryJob(jobId, spec);
       } catch (err) {
-        if ((err as { code?: number }).code === 409) return this.client.job(jobId, { location: this.options.location });
-        throw err;
+        if ((err as { code?: number }).code !== 409) throw err;
       }
     });
+    return jobId;
   }
 
   async query<R extends Row = Row>(sql: string, options: QueryOptions = {}): Promise<QueryResult<R>> {
-    return (await this.runJob(this.jobConfig(sql, options), options.signal)) as QueryResult<R>;
+    return (await this.runJob(this.jobSpec(sql, options), options.signal)) as QueryResult<R>;
   }
 
   /** Starts a query job and collects its rows (at most `maxRows`); aborting the signal cancels the job. */
-  private async runJob(config: Query, signal: AbortSignal | undefined, maxRows?: number): Promise<QueryResult> {
+  private async runJob(spec: QueryJobSpec, signal: AbortSignal | undefined, maxRows?: number): Promise<QueryResult> {
     if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
-    const job = await this.startJob(config);
-    const collect = (): Promise<QueryResult> => collectResults(job, (fn) => this.call(fn), maxRows);
+    const jobId = await this.startJob(spec);
+    const collect = (): Promise<QueryResult> => collectResults((page) => this.jobs.getQueryResults(jobId, page), (fn) => this.call(fn), maxRows);
     if (!signal) return collect();
     let onAbort: () => void = () => undefined;
     const aborted = new Promise<never>((_resolve, reject) => {
       onAbort = () => {
         // Best effort: the job is cancelled server-side; the caller is released at once either way.
-        job.cancel().catch((err: unknown) => this.options.logger?.warn({ err, jobId: job.id }, 'bigquery: job cancel failed'));
+        this.jobs.cancel(jobId).catch((err: unknown) => this.options.logger?.warn({ err, jobId }, 'bigquery: job cancel failed'));
         reject(new WarehouseError('Query cancelled', 'cancelled'));
       };
       if (signal.aborted) onAbort();
@@ -265,8 +280,8 @@ export class BigQueryWarehouse implements Warehouse {
     if (plan.bytesProcessed > options.maxBytesBilled) {
       throw new WarehouseError(`The query would process ${plan.bytesProcessed} bytes, over the cap of ${options.maxBytesBilled} (ADMIN_QUERY_MAX_BYTES_BILLED)`, 'bytes_limit_exceeded');
     }
-    const config = this.jobConfig(sql, { labels: { purpose: 'operator_query' } }, { maximumBytesBilled: String(options.maxBytesBilled) });
-    const { rows } = await this.runJob(config, options.signal, options.maxRows + 1);
+    const spec = this.jobSpec(sql, { labels: { purpose: 'operator_query' } }, { maximumBytesBilled: String(options.maxBytesBilled) });
+    const { rows } = await this.runJob(spec, options.signal, options.maxRows + 1);
     return { rows: rows.slice(0, options.maxRows), truncated: rows.length > options.maxRows };
   }
 }

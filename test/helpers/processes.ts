@@ -27,6 +27,7 @@ import type { RedisTarget } from '../../src/redis/connection';
 import { redisAnswers } from '../../src/redis/local-server';
 import type { DuckDbWarehouse } from '../../src/warehouse/duckdb';
 import { FakeBigQueryServer } from './fake-bigquery/server';
+import type { FakeBigQueryOptions } from './fake-bigquery/server';
 import { eventually, freePort } from './polling';
 import { dropTestKeys } from './redis';
 import { redisEnvOf, TEST_REDIS_URL } from './redis-targets';
@@ -49,9 +50,9 @@ export interface FakeBigQuery {
 }
 
 /** The fake BigQuery REST server, in this process, on a fresh DuckDB file. */
-export async function startFakeBigQuery(): Promise<FakeBigQuery> {
+export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Promise<FakeBigQuery> {
   const backing = await createTestDuckDb();
-  const server = await new FakeBigQueryServer(backing.warehouse).start();
+  const server = await new FakeBigQueryServer(backing.warehouse, undefined, undefined, options).start();
   return {
     server,
     duckdb: backing.warehouse,
@@ -132,8 +133,8 @@ export interface Cluster {
   adminKey: string;
   redis: RedisTarget;
   processes: RoleProcess[];
-  /** Starts a role process and resolves once it is ready; extra env for this process only. */
-  start(role: ProcessRole, env?: Record<string, string>): Promise<RoleProcess>;
+  /** Starts a role process and resolves once it is ready; extra env (and node flags, e.g. --cpu-prof) for this process only. */
+  start(role: ProcessRole, env?: Record<string, string>, nodeArgs?: string[]): Promise<RoleProcess>;
   /** The output of every process, for a failed test's report. */
   output(): string;
   /** Stops every live process (SIGKILL), deletes the cluster's Redis keys and its DATA_DIR. */
@@ -168,7 +169,7 @@ export function createCluster(options: ClusterOptions): Cluster {
     adminKey,
     redis,
     processes,
-    async start(role, env = {}) {
+    async start(role, env = {}, nodeArgs = []) {
       const serves = role === 'api' || role === 'all';
       // API processes boot one at a time: each runs bootstrapCentral (CREATE OR REPLACE VIEW …), and two at
       // once collide on the warehouse catalog (the fake answers a DuckDB write-write conflict; real BigQuery
@@ -180,7 +181,7 @@ export function createCluster(options: ClusterOptions): Cluster {
       await previous;
       try {
         const port = serves ? await freePort() : 0;
-        const proc = spawnRole(role, { ...baseEnv, PORT: String(port), ...env }, port, options.compiled ?? false);
+        const proc = spawnRole(role, { ...baseEnv, PORT: String(port), ...env }, port, options.compiled ?? false, nodeArgs);
         processes.push(proc);
         await waitUntilReady(proc);
         return proc;
@@ -198,9 +199,9 @@ export function createCluster(options: ClusterOptions): Cluster {
   };
 }
 
-function spawnRole(role: ProcessRole, env: Record<string, string>, port: number, compiled: boolean): RoleProcess {
+function spawnRole(role: ProcessRole, env: Record<string, string>, port: number, compiled: boolean, nodeArgs: string[]): RoleProcess {
   // `node --import tsx` keeps the product in this one pid (npx/tsx wrappers would add parent processes).
-  const args = compiled ? ['dist/main.js', role] : ['--import', 'tsx', 'src/main.ts', role];
+  const args = [...nodeArgs, ...(compiled ? ['dist/main.js', role] : ['--import', 'tsx', 'src/main.ts', role])];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },

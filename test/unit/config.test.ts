@@ -15,6 +15,18 @@ describe('loadConfig', () => {
     expect(c.rateLimits).to.deep.equal({ runPerMinute: 50, tenantPerMinute: 600, ipPerMinute: 30, adminPerMinute: 600, authFailuresPerMinute: 20 });
   });
 
+  describe('WORKER_CONCURRENCY', () => {
+    it('defaults by warehouse: 5 on embedded DuckDB, 100 on BigQuery (I/O-bound runs)', () => {
+      expect(loadConfig({}).worker.concurrency).to.equal(5);
+      expect(loadConfig({ WAREHOUSE: 'bigquery', GCP_PROJECT_ID: 'my-project' }).worker.concurrency).to.equal(100);
+    });
+    it('is taken as set, on either warehouse', () => {
+      expect(loadConfig({ WORKER_CONCURRENCY: '12' }).worker.concurrency).to.equal(12);
+      expect(loadConfig({ WAREHOUSE: 'bigquery', GCP_PROJECT_ID: 'my-project', WORKER_CONCURRENCY: '7' }).worker.concurrency).to.equal(7);
+    });
+    it('names WORKER_CONCURRENCY above 256', () => rejects({ WORKER_CONCURRENCY: '1000' }, 'WORKER_CONCURRENCY'));
+  });
+
   it('takes the role from the CLI argument over ROLE', () => {
     expect(loadConfig({ ROLE: 'api' }, 'worker').role).to.equal('worker');
   });

@@ -96,6 +96,28 @@ describe('bigquery warehouse against the fake server', () => {
     });
   });
 
+  describe('when a query job request fails transiently', () => {
+    it('retries the insert under the same job id, starting one job', async () => {
+      t.server.failNext(1); // the job insert
+      const { rows } = await t.warehouse.query('SELECT @n AS n', { params: { n: 3 } });
+      expect(rows).to.deep.equal([{ n: 3 }]);
+      expect(t.server.stats().queryJobs).to.equal(1);
+      const inserts = t.server.requests.filter((r) => r.kind === 'queryJobs').map((r) => (r.body as { jobReference: { jobId: string } }).jobReference.jobId);
+      expect(inserts).to.have.length(2);
+      expect(inserts[0]).to.equal(inserts[1]);
+    });
+
+    it('answers unavailable once the retries are used up, and invalid_query for SQL BigQuery refuses', async () => {
+      t.server.setFailing(true);
+      const down = await t.warehouse.query('SELECT 1 AS one').catch((err: unknown) => err);
+      t.server.setFailing(false);
+      expect((down as WarehouseError).reason).to.equal('unavailable');
+      const invalid = await t.warehouse.query('SELECT nope FROM').catch((err: unknown) => err);
+      expect(invalid).to.be.instanceOf(WarehouseError);
+      expect((invalid as WarehouseError).reason).to.equal('invalid_query');
+    });
+  });
+
   describe('when a running query is aborted', () => {
     it('cancels the job on the server', async () => {
       const controller = new AbortController();

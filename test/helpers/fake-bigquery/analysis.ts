@@ -1,6 +1,6 @@
 import type { DuckDbWarehouse } from '../../../src/warehouse/duckdb';
 import type { SchemaField } from '../../../src/warehouse/bigquery-values';
-import type { BigQueryAnalyzer, RegisteredCatalog } from '../../../tools/bigquery-sql/analyzer';
+import type { Analysis, BigQueryAnalyzer, RegisteredCatalog } from '../../../tools/bigquery-sql/analyzer';
 import { BigQueryCatalog, restParameterType } from '../../../tools/bigquery-sql/catalog';
 import type { RestParameterType } from '../../../tools/bigquery-sql/catalog';
 import type { NamedType } from '../../../tools/bigquery-sql/protos';
@@ -13,16 +13,25 @@ import { RestError } from './encoding';
  * DuckDB translation would have run it.
  *
  * The catalog is registered once and kept until a table, view or dataset changes (`invalidate`); a
- * replaced registration is released on the ZetaSQL server when no analysis uses it any more.
+ * replaced registration is released on the ZetaSQL server when no analysis uses it any more. Verdicts are
+ * remembered per registration (same text and parameter types, same catalog: same verdict), so a statement
+ * sent thousands of times costs one analysis, not one ZetaSQL round trip each.
  */
 interface Registration {
   catalog: Promise<RegisteredCatalog>;
   users: number;
   retired: boolean;
+  /** Analyses against this catalog by text and parameter types: the same text analyzes the same way until it changes. */
+  results: Map<string, Promise<Analysis>>;
 }
+
+/** Distinct statements remembered per catalog (a benchmark sends the same few thousands of times). */
+const MAX_REMEMBERED = 10_000;
 
 export class QueryAnalysis {
   private current: Registration | null = null;
+  /** Bumped whenever the catalog may have changed: what was validated under an older generation is checked again. */
+  generation = 0;
 
   constructor(
     private readonly where: { projectId: string; location: string },
@@ -40,6 +49,7 @@ export class QueryAnalysis {
   invalidate(): void {
     const old = this.current;
     this.current = null;
+    this.generation++;
     if (!old) return;
     old.retired = true;
     if (old.users === 0) release(old);
@@ -48,7 +58,7 @@ export class QueryAnalysis {
   async check(sql: string, parameters: Array<{ name?: string; parameterType?: RestParameterType }> = []): Promise<void> {
     const analyzer = await this.analyzer;
     if (!analyzer) return;
-    const registration = (this.current ??= { catalog: this.register(analyzer), users: 0, retired: false });
+    const registration = (this.current ??= { catalog: this.register(analyzer), users: 0, retired: false, results: new Map() });
     registration.users++;
     try {
       const named: NamedType[] = parameters.map((p) => ({ name: p.name ?? '', type: restParameterType(p.parameterType ?? {}) }));
@@ -57,7 +67,16 @@ export class QueryAnalysis {
         if (this.current === registration) this.current = null;
         throw err;
       });
-      const result = await catalog.analyze(sql, named);
+      const key = `${JSON.stringify(named)}\n${sql}`;
+      let analysis = registration.results.get(key);
+      if (!analysis) {
+        if (registration.results.size >= MAX_REMEMBERED) registration.results.clear();
+        analysis = catalog.analyze(sql, named);
+        registration.results.set(key, analysis);
+        // A failed call (not a verdict on the SQL) is not remembered.
+        analysis.catch(() => registration.results.delete(key));
+      }
+      const result = await analysis;
       if (!result.ok) throw this.restError(result.message);
     } finally {
       registration.users--;

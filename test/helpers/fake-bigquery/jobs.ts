@@ -58,8 +58,33 @@ export function toRestError(err: unknown): RestError {
   return new RestError(500, 'backendError', err instanceof Error ? err.message : String(err));
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts; a timer, so the server's event loop never blocks. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 export class JobRunner {
   private readonly jobs = new Map<string, FakeJob>();
+  /** Statements DuckDB prepared without error, with the analysis generation they were prepared under. */
+  private readonly prepared = new Map<string, number>();
+  /** Every query job stays RUNNING at least this long after its insert (see FakeBigQueryOptions.jobLatencyMs). */
+  latencyMs = 0;
+  /** Jobs RUNNING now, and the most at once since `resetPeak`. */
+  running = 0;
+  peakRunning = 0;
+
+  resetPeak(): void {
+    this.peakRunning = this.running;
+  }
 
   constructor(
     private readonly warehouse: DuckDbWarehouse,
@@ -121,11 +146,17 @@ export class JobRunner {
    */
   async validate(sql: string, parameters?: RestQueryParameter[]): Promise<void> {
     await this.analysis.check(sql, parameters);
+    const text = this.forDuckDb(sql);
+    // DuckDB's prepare passes or fails the same way until the catalog changes (the analysis generation).
+    if (this.prepared.get(text) === this.analysis.generation) return;
+    const generation = this.analysis.generation;
     try {
-      await this.warehouse.dryRun(this.forDuckDb(sql));
+      await this.warehouse.dryRun(text);
     } catch (err) {
       throw toRestError(err);
     }
+    if (this.prepared.size >= 10_000) this.prepared.clear();
+    this.prepared.set(text, generation);
   }
 
   start(input: { jobId?: string; projectId: string; location: string; config: QueryConfig; labels?: Record<string, string> }): FakeJob {
@@ -146,17 +177,22 @@ export class JobRunner {
       controller,
       done: Promise.resolve(),
     };
+    const latency = pause(this.latencyMs, controller.signal);
+    this.peakRunning = Math.max(this.peakRunning, ++this.running);
     job.done = (async () => {
       try {
         job.bytesProcessed = await this.estimateBytes(sql);
         const { columns, ...result } = await this.warehouse.queryWithColumnTypes(this.forDuckDb(sql), { params, paramTypes, signal: controller.signal });
         job.result = { ...result, fields: fieldsOf(columns) };
+        await latency;
+        if (controller.signal.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
       } catch (err) {
         job.error = toRestError(err);
       } finally {
         // DDL changes what later statements can name; the client sees DONE only after this.
         if (!isDml(job.statementType) && job.statementType !== 'SELECT') this.analysis.invalidate();
         job.state = 'DONE';
+        this.running--;
       }
     })();
     this.jobs.set(id, job);

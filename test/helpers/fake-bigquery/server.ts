@@ -26,6 +26,13 @@ export interface FakeBigQueryOptions {
    * DuckDB translation lacks: `[bigQueryText, duckDbText]`. The BigQuery text is still what gets analyzed.
    */
   duckDbRewrites?: ReadonlyArray<readonly [string, string]>;
+  /**
+   * Every query job takes at least this long, from its insert until it is DONE (default 0; `setJobLatency`
+   * changes it later). Until then jobs.get says RUNNING and getQueryResults / jobs.query hold the request for
+   * their timeoutMs (the client's long poll) and answer `jobComplete: false` if it passes first, as BigQuery
+   * does. The wait is a timer: the server keeps answering other requests meanwhile. Dry runs are not delayed.
+   */
+  jobLatencyMs?: number;
 }
 
 /**
@@ -65,12 +72,14 @@ export interface FakeBigQueryStats {
   dml: number;
   dmlByKind: Record<string, number>;
   injectedFailures: number;
+  /** Most query jobs RUNNING at once since the last reset. */
+  peakRunningJobs: number;
 }
 
 const emptyStats = (): FakeBigQueryStats => ({
   requests: 0, datasetsInsert: 0, datasetsGet: 0, datasetsDelete: 0, datasetsList: 0, tablesInsert: 0, tablesGet: 0,
   tablesDelete: 0, tablesList: 0, insertAll: 0, insertedRows: 0, queryJobs: 0, jobsQuery: 0, dryRuns: 0,
-  getQueryResults: 0, jobsGet: 0, cancels: 0, dml: 0, dmlByKind: {}, injectedFailures: 0,
+  getQueryResults: 0, jobsGet: 0, cancels: 0, dml: 0, dmlByKind: {}, injectedFailures: 0, peakRunningJobs: 0,
 });
 
 /** Requests after which the tables a query can name have changed. */
@@ -101,6 +110,7 @@ export class FakeBigQueryServer {
     const analyzer = options.analyzer === undefined ? sharedAnalyzer() : (options.analyzer ?? Promise.resolve(null));
     this.analysis = new QueryAnalysis({ projectId, location }, warehouse, (d, t) => this.catalog.restSchema(d, t), analyzer);
     this.jobs = new JobRunner(warehouse, this.analysis, options.duckDbRewrites ?? []);
+    this.jobs.latencyMs = options.jobLatencyMs ?? 0;
     this.server = http.createServer((req, res) => void this.handle(req, res));
     const P = '^/bigquery/v2/projects/([^/]+)';
     const c = this.catalog;
@@ -154,12 +164,18 @@ export class FakeBigQueryServer {
   }
 
   stats(): FakeBigQueryStats {
-    return { ...this.counters, dmlByKind: { ...this.counters.dmlByKind } };
+    return { ...this.counters, dmlByKind: { ...this.counters.dmlByKind }, peakRunningJobs: this.jobs.peakRunning };
   }
 
   resetStats(): void {
     this.counters = emptyStats();
     this.requests.length = 0;
+    this.jobs.resetPeak();
+  }
+
+  /** Query jobs inserted from now on take at least `ms` until DONE (FakeBigQueryOptions.jobLatencyMs). */
+  setJobLatency(ms: number): void {
+    this.jobs.latencyMs = ms;
   }
 
   /** The next `n` requests answer 503 backendError. */

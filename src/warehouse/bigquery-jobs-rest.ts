@@ -1,0 +1,114 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Cell, QueryParameter, SchemaField } from './bigquery-values';
+
+/**
+ * The three REST calls every query makes — jobs.insert, jobs.getQueryResults (long poll), jobs.cancel — sent
+ * straight over a keep-alive agent. On BigQuery a run spends its time waiting on these, and through the client
+ * library (common → teeny-request → node-fetch → streams) they cost the worker more CPU than the rest of the
+ * run together (BENCHMARKS.md, worker path I/O-bound); everything else still goes through the library.
+ *
+ * Errors are thrown in the library's shape (`code`, `message`, `errors[].reason`), so bigquery-errors.ts maps
+ * and retries them the same way; a socket error keeps its `code` (ECONNRESET, …), which is transient.
+ */
+export interface QueryJobSpec {
+  query: string;
+  queryParameters?: QueryParameter[];
+  labels?: Record<string, string>;
+  maximumBytesBilled?: string;
+}
+
+export interface QueryResultsPage {
+  jobComplete?: boolean;
+  schema?: { fields?: SchemaField[] };
+  rows?: Array<{ f: Cell[] }>;
+  pageToken?: string;
+  numDmlAffectedRows?: string;
+  totalBytesProcessed?: string;
+}
+
+export interface BigQueryJobsRestOptions {
+  /** e.g. `https://bigquery.googleapis.com/bigquery/v2` or a local server's `http://127.0.0.1:9050/bigquery/v2`. */
+  baseUrl: string;
+  projectId: string;
+  location: string;
+  /** Authorization (and any other) headers for a request to `url` (google-auth-library caches the token). */
+  headers(url: string): Promise<Headers | Record<string, string>>;
+}
+
+/** A request that takes longer than this (the server's long poll is ≤ 10 s) is treated as a lost connection. */
+const SOCKET_TIMEOUT_MS = 60_000;
+
+interface RestFailure extends Error {
+  code?: number | string;
+  errors?: Array<{ reason?: string; message?: string }>;
+}
+
+export class BigQueryJobsRest {
+  private readonly agent: http.Agent;
+  private readonly jobsUrl: string;
+
+  constructor(private readonly options: BigQueryJobsRestOptions) {
+    const secure = options.baseUrl.startsWith('https:');
+    this.agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    this.jobsUrl = `${options.baseUrl}/projects/${encodeURIComponent(options.projectId)}`;
+  }
+
+  async insertQueryJob(jobId: string, spec: QueryJobSpec): Promise<void> {
+    const query: Record<string, unknown> = { query: spec.query, useLegacySql: false };
+    if (spec.queryParameters && spec.queryParameters.length > 0) Object.assign(query, { parameterMode: 'NAMED', queryParameters: spec.queryParameters });
+    if (spec.maximumBytesBilled !== undefined) query['maximumBytesBilled'] = spec.maximumBytesBilled;
+    await this.send('POST', `${this.jobsUrl}/jobs`, {
+      jobReference: { projectId: this.options.projectId, jobId, location: this.options.location },
+      configuration: { query, ...(spec.labels ? { labels: spec.labels } : {}) },
+    });
+  }
+
+  /** One getQueryResults call: waits (server side, up to its timeout) for the job, then one page of rows. */
+  async getQueryResults(jobId: string, page: { pageToken?: string; maxResults?: number }): Promise<QueryResultsPage> {
+    const qs = new URLSearchParams({ location: this.options.location, 'formatOptions.useInt64Timestamp': 'true' });
+    if (page.pageToken) qs.set('pageToken', page.pageToken);
+    if (page.maxResults !== undefined) qs.set('maxResults', String(page.maxResults));
+    return (await this.send('GET', `${this.jobsUrl}/queries/${encodeURIComponent(jobId)}?${qs.toString()}`)) as QueryResultsPage;
+  }
+
+  async cancel(jobId: string): Promise<void> {
+    await this.send('POST', `${this.jobsUrl}/jobs/${encodeURIComponent(jobId)}/cancel?location=${encodeURIComponent(this.options.location)}`);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private async send(method: string, url: string, body?: unknown): Promise<unknown> {
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'convergence-bigquery' };
+    const auth = await this.options.headers(url);
+    if (auth instanceof Headers) auth.forEach((value, name) => (headers[name] = value));
+    else Object.assign(headers, auth);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    const { status, text } = await this.request(method, url, headers, payload);
+    const parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+    if (status >= 200 && status < 300) return parsed;
+    const error = (parsed['error'] ?? {}) as { code?: number; message?: string; errors?: Array<{ reason?: string; message?: string }> };
+    const failure: RestFailure = new Error(error.message ?? `BigQuery answered ${status}`);
+    failure.code = error.code ?? status;
+    failure.errors = error.errors ?? [];
+    throw failure;
+  }
+
+  private request(method: string, url: string, headers: Record<string, string>, payload: string | undefined): Promise<{ status: number; text: string }> {
+    const transport = url.startsWith('https:') ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(url, { method, headers, agent: this.agent, timeout: SOCKET_TIMEOUT_MS }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('BigQuery request timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+}
