@@ -13,7 +13,9 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import { callApi, createCluster, onboardTenant, startFakeBigQuery } from '../test/helpers/processes';
+import { callApi, createCluster, onboardTenant, startFakeBigQuery, startPrivateRedis } from '../test/helpers/processes';
+import { measureRedisCost } from './redis-cost';
+import type { RedisCostFigures } from './redis-cost';
 import { BENCH_PLAN, BENCH_RUN_PATH, BENCH_TENANT, benchConfigs, dropPrefix, REDIS_URL, rssOf, UNTHROTTLED_ENV } from './support';
 
 export interface LoadFigures {
@@ -38,11 +40,14 @@ export interface TriggerPathResult {
   baselineRss: { rssMb: number; peakMb: number };
   connections: number;
   durationSec: number;
+  /** Redis commands and sequential round trips per trigger, counted on a private redis-server. */
+  redisCost: RedisCostFigures;
 }
 
 const CONNECTIONS = 50;
 const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC ?? 10);
 const FIXED_RATE = 300;
+const COUNTED_TRIGGERS = 300;
 /** The api service's NODE_OPTIONS in docker-compose.yml. */
 export const PRODUCTION_NODE_OPTIONS = '--max-old-space-size=128';
 
@@ -81,6 +86,26 @@ function startBaseline(prefix: string): Promise<{ child: ChildProcess; url: stri
   });
 }
 
+/** A second API process on a private redis-server: one trigger at a time, counted at that server (see redis-cost.ts). */
+async function redisCostPerTrigger(configsDir: string): Promise<RedisCostFigures> {
+  // Its own warehouse too: the bench tenant already exists in the first one.
+  const bigquery = await startFakeBigQuery();
+  const redis = await startPrivateRedis();
+  const cluster = createCluster({ bigquery, redis: { kind: 'standalone', url: redis.url }, compiled: true, env: { CONFIGS_DIR: configsDir, NODE_OPTIONS: PRODUCTION_NODE_OPTIONS, ...UNTHROTTLED_ENV } });
+  try {
+    const api = await cluster.start('api');
+    const apiKey = await onboardTenant(api, cluster.adminKey, BENCH_TENANT, BENCH_PLAN);
+    const request = { redisUrl: redis.url, baseUrl: api.url, path: BENCH_RUN_PATH, headers: { 'X-API-Key': apiKey } };
+    // Warm-up: caches filled, scripts loaded, so the count is of the steady state.
+    await measureRedisCost({ ...request, triggers: 50 });
+    return await measureRedisCost({ ...request, triggers: COUNTED_TRIGGERS });
+  } finally {
+    await cluster.close();
+    await redis.close();
+    await bigquery.close();
+  }
+}
+
 export async function runTriggerPathBench(log: (line: string) => void = () => undefined): Promise<TriggerPathResult> {
   const bigquery = await startFakeBigQuery();
   const configs = benchConfigs();
@@ -114,7 +139,10 @@ export async function runTriggerPathBench(log: (line: string) => void = () => un
     const base = await load(baseline.url, basePath, {}, { durationSec: DURATION_SEC });
     const baselineFixedRate = await load(baseline.url, basePath, {}, { durationSec: DURATION_SEC, overallRate: FIXED_RATE, connections: 10 });
     const baselineRss = rssOf(baseline.child.pid ?? 0);
-    return { ours, baseline: base, ratio: ours.requestsPerSec / base.requestsPerSec, fixedRate, baselineFixedRate, apiRss, baselineRss, connections: CONNECTIONS, durationSec: DURATION_SEC };
+    baseline.child.kill('SIGKILL');
+    log(`trigger path: Redis commands and round trips, ${COUNTED_TRIGGERS} triggers one at a time on a private redis-server`);
+    const redisCost = await redisCostPerTrigger(configs.dir);
+    return { ours, baseline: base, ratio: ours.requestsPerSec / base.requestsPerSec, fixedRate, baselineFixedRate, apiRss, baselineRss, connections: CONNECTIONS, durationSec: DURATION_SEC, redisCost };
   } finally {
     baseline?.child.kill('SIGKILL');
     await cluster.close();

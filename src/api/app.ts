@@ -33,8 +33,8 @@ function guards(spec: RouteSpec, deps: ApiDeps): Middleware<ApiState>[] {
   const chain: Middleware<ApiState>[] = [];
   const { rateLimits } = deps;
   if (spec.auth === 'tenant') {
-    chain.push(requireTenant(deps.auth), rateLimits.perTenant);
-    if (spec.runLimited) chain.push(rateLimits.perTenantRun);
+    // Run routes count against both tenant limits, in one middleware (one Redis round trip).
+    chain.push(requireTenant(deps.auth), spec.runLimited ? rateLimits.perTenantRun : rateLimits.perTenant);
   } else if (spec.auth === 'admin') {
     chain.push(
       identifyAdmin(deps.auth),
@@ -63,7 +63,9 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   app.use(securityHeaders());
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(errorHandler());
-  app.use(ops.routes());
+  // Operational routes never start with /api/: API calls skip that router's lookup.
+  const opsRoutes = ops.routes();
+  app.use((ctx, next) => (ctx.path.startsWith('/api/') ? next() : opsRoutes(ctx as Parameters<typeof opsRoutes>[0], next)));
   if (deps.bullBoard) app.use(deps.bullBoard);
   app.use(async (ctx, next) => {
     if (deps.isShuttingDown() && ctx.path.startsWith('/api/')) throw new AppError(503, 'SHUTTING_DOWN', 'Server is shutting down', { headers: { Connection: 'close', 'Retry-After': '5' } });

@@ -33,7 +33,8 @@ export interface Config {
     bigqueryApiEndpoint: string | undefined;
   };
   keyManager: { kind: 'local' | 'gcp'; keyringPath: string; kmsKeyName: string | undefined; kmsApiEndpoint: string | undefined };
-  auth: { adminApiKey: string | undefined; adminKeyPath: string; disableAuth: boolean };
+  /** `cacheTtlMs`: how long an API process serves a key from memory at most (changes reach it sooner, by pub/sub). */
+  auth: { adminApiKey: string | undefined; adminKeyPath: string; disableAuth: boolean; cacheTtlMs: number };
   worker: { concurrency: number; lockDurationMs: number; completedRetentionSeconds: number; retainedJobCount: number };
   scheduler: { mode: 'internal' | 'external'; orphanMarginMinutes: number };
   rateLimits: { runPerMinute: number; tenantPerMinute: number; ipPerMinute: number; adminPerMinute: number; authFailuresPerMinute: number };
@@ -84,6 +85,7 @@ const schema = Joi.object({
   DISABLE_AUTH: Joi.boolean().default(false),
   // No fixed default: it follows the warehouse (DEFAULT_WORKER_CONCURRENCY).
   WORKER_CONCURRENCY: Joi.number().integer().min(1).max(256),
+  AUTH_CACHE_TTL_MS: Joi.number().integer().min(0).max(3_600_000).default(5000),
   WORKER_LOCK_DURATION_MS: Joi.number().integer().min(1000).default(30000),
   RUN_RETENTION_SECONDS: Joi.number().integer().min(0).default(3600),
   RUN_RETENTION_COUNT: Joi.number().integer().min(0).default(1000),
@@ -130,6 +132,7 @@ interface EnvValues {
   ADMIN_API_KEY?: string;
   DISABLE_AUTH: boolean;
   WORKER_CONCURRENCY?: number;
+  AUTH_CACHE_TTL_MS: number;
   WORKER_LOCK_DURATION_MS: number;
   RUN_RETENTION_SECONDS: number;
   RUN_RETENTION_COUNT: number;
@@ -213,7 +216,7 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
       kmsKeyName: v.KMS_KEY_NAME,
       kmsApiEndpoint: v.KMS_API_ENDPOINT,
     },
-    auth: { adminApiKey: v.ADMIN_API_KEY, adminKeyPath: path.join(dataDir, 'admin-key'), disableAuth: v.DISABLE_AUTH },
+    auth: { adminApiKey: v.ADMIN_API_KEY, adminKeyPath: path.join(dataDir, 'admin-key'), disableAuth: v.DISABLE_AUTH, cacheTtlMs: v.AUTH_CACHE_TTL_MS },
     worker: {
       concurrency: v.WORKER_CONCURRENCY ?? DEFAULT_WORKER_CONCURRENCY[v.WAREHOUSE],
       lockDurationMs: v.WORKER_LOCK_DURATION_MS,

@@ -26,6 +26,10 @@ export class RedisKeys {
   apiKey(keyHash: string): string {
     return `${this.prefix}:apikey:${keyHash}`;
   }
+  /** Pub/sub channel: `k:<key hash>` or `t:<tenant id>` changed, so every API process drops what it remembers (auth-cache.ts). */
+  authChangesChannel(): string {
+    return `${this.prefix}:auth:changes`;
+  }
   /** Set of every onboarded tenant id (maintenance jobs iterate it). */
   tenantIndex(): string {
     return `${this.prefix}:tenants`;

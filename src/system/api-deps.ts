@@ -13,6 +13,7 @@ import { OPERATOR_QUERY_MAX_ROWS, runOperatorQuery } from '../warehouse/operator
 import type { Warehouse } from '../warehouse/types';
 import type { TemplateRegistry } from '../pipelines/template-registry';
 import { authenticate } from '../tenants/api-key-service';
+import type { AuthCache } from '../tenants/auth-cache';
 import type { OnboardingFaults } from '../tenants/onboarding';
 import type { Seats } from '../tenants/seats';
 import type { TenantDeps } from '../tenants/tenant-deps';
@@ -32,6 +33,8 @@ export interface ApiWiring {
   adminApiKey: string;
   templates: TemplateRegistry;
   tenantDeps: TenantDeps;
+  /** This API process's memory of recently authenticated keys (kept fresh by the auth-changes channel). */
+  authCache: AuthCache;
   seats: Seats;
   runs: RunServices;
   scheduler: SchedulerServices;
@@ -53,7 +56,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
     metricsRequireAdmin: config.metricsAuth === 'admin',
     trustProxy: config.trustProxy,
     auth: {
-      authenticate: (key) => authenticate(w.tenantDeps, key),
+      authenticate: (key) => authenticate(w.tenantDeps, key, w.authCache),
       adminApiKey: w.adminApiKey,
       disableAuth: config.auth.disableAuth,
       authFailures: limiters.authFailures,

@@ -20,6 +20,9 @@ import type { MaintenanceQueue } from '../queues/maintenance';
 import { RunLogOutbox } from '../queues/run-log-outbox';
 import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
 import { Admission } from '../tenants/admission';
+import { AuthCache } from '../tenants/auth-cache';
+import { createAuthChanges, subscribeAuthChanges } from '../tenants/auth-invalidation';
+import type { AuthChangesSubscription } from '../tenants/auth-invalidation';
 import { bootstrapCentral } from '../tenants/bootstrap';
 import type { OnboardingFaults } from '../tenants/onboarding';
 import { loadPlans } from '../tenants/plans';
@@ -97,7 +100,10 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   const { redis, warehouse } = clients;
   await migrateLegacyRedisKeys(redis, keys, logger);
   const tableScope = { kind: warehouse.kind, platformProjectId: config.warehouse.gcpProjectId };
-  const tenantDeps: TenantDeps = { warehouse, tableScope, redis, keys, keyManager: clients.keyManager, plans, clock, logger };
+  // The API's memory of recently authenticated keys, live only while the changes channel is subscribed (api role).
+  const authCache = new AuthCache({ ttlMs: config.auth.cacheTtlMs });
+  const authChanges = createAuthChanges({ redis, keys, cache: authCache, logger });
+  const tenantDeps: TenantDeps = { warehouse, tableScope, redis, keys, keyManager: clients.keyManager, plans, clock, logger, authChanges };
   const admission = new Admission({ redis, keys, clock });
   const seats = createSeats({ redis, keys, clock });
   const outbox = new RunLogOutbox(redis, keys, logger);
@@ -144,7 +150,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     if (apiDeps) return apiDeps;
     parts.add('api-deps').add('bull-board');
     apiDeps = buildApiDeps({
-      config, version: options.version ?? '0.1.0', logger, metrics, clock, redis, keys, warehouse, adminApiKey: admin.key, templates, tenantDeps, seats,
+      config, version: options.version ?? '0.1.0', logger, metrics, clock, redis, keys, warehouse, adminApiKey: admin.key, templates, tenantDeps, authCache, seats,
       runs, scheduler: schedulerServices, maintenanceQueue: maintenance(), readiness, isShuttingDown,
       ...(options.onboardingFaults ? { onboardingFaults: options.onboardingFaults } : {}),
     });
@@ -154,6 +160,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   let server: http.Server | null = null;
   let pipelineWorker: PipelineWorker | null = null;
   let maintenanceWorker: MaintenanceWorker | null = null;
+  let authSubscription: AuthChangesSubscription | null = null;
 
   return {
     config, clients, keys, metrics, adminApiKey: admin.key, runs, scheduler: schedulerServices, logWriter, outbox, tenantDeps,
@@ -165,6 +172,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     async start(role) {
       if (role === 'all' || role === 'api') {
         await bootstrapCentral({ warehouse });
+        authSubscription = await subscribeAuthChanges({ subscriber: clients.subscriber, keys, cache: authCache, logger });
         const app = createApp(api());
         server = http.createServer(app.callback());
         server.keepAliveTimeout = 65_000;
@@ -205,6 +213,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();
       await logWriter.close();
+      authSubscription?.close();
       await Promise.allSettled([runs.queue.close(), maintenanceQueue?.close()]);
       await clients.close();
     },

@@ -100,7 +100,8 @@ export class Admission {
     );
     switch (code) {
       case 1:
-        await this.markDirty(tenantId);
+        // Not awaited: the mark rides with the trigger's next command instead of costing a round trip of its own.
+        void this.markDirty(tenantId);
         return { outcome: 'admitted', runId, admittedAt: now, admittedAtDay: today };
       case 2:
         return { outcome: 'existing', runId: returnedRunId, reason: 'idempotency_key' };
@@ -174,7 +175,7 @@ export class Admission {
   /**
    * The usage-dirty set is global (another cluster slot than the tenant's keys), so it is written
    * after the script. A failure here only delays the warehouse usage row, never the counting, so
-   * it must not turn a successful admission into an error.
+   * it must not turn a successful admission into an error (and admission does not wait for it).
    */
   private async markDirty(tenantId: string): Promise<void> {
     try {

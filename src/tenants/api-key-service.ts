@@ -4,6 +4,7 @@ import { newId } from '../shared/ids';
 import { generateApiKey, hashApiKey, keyPrefix, tenantIdOfKey } from '../security/api-keys';
 import { readApiKeyCache, readProfileCache, writeApiKeyCache, writeNegativeApiKeyCache } from './profile-cache';
 import type { CachedApiKey } from './profile-cache';
+import type { AuthCache, CachedAuth } from './auth-cache';
 import { reloadProfileCache } from './profile-loader';
 import { readApiKeyByHash, readApiKeyById, readProfile, writeApiKey } from './tenant-store';
 import type { ApiKeyRecord } from './tenant-store';
@@ -11,7 +12,8 @@ import type { TenantDeps } from './tenant-deps';
 
 /**
  * Tenant API keys after onboarding: authentication (Redis first, warehouse second), issue, revoke
- * and rotate. Every change rewrites the Redis entry, so it holds on the very next request.
+ * and rotate. Every change rewrites the Redis entry and is announced to every API process's AuthCache,
+ * so it holds on the very next request there too.
  * Plaintext keys are returned to the caller once and never logged or put in an error.
  */
 
@@ -48,16 +50,25 @@ export const rotateBodySchema = Joi.object({
     .description('Seconds the current key keeps working after rotation (max 86400)'),
 }).label('RotateApiKeyRequest');
 
-/** `{tenantId, keyId}` for a valid, active, unexpired key of an ACTIVE tenant; otherwise null. */
-export async function authenticate(deps: TenantDeps, apiKey: string): Promise<AuthenticatedKey | null> {
+/**
+ * `{tenantId, keyId}` for a valid, active, unexpired key of an ACTIVE tenant; otherwise null. With a
+ * `cache` (the API's), a key that authenticated recently is answered from memory (auth-cache.ts); the
+ * key and the claimed tenant's profile are read from Redis together, so a miss is one round trip.
+ */
+export async function authenticate(deps: TenantDeps, apiKey: string, cache?: AuthCache): Promise<AuthenticatedKey | null> {
   const claimedTenant = tenantIdOfKey(apiKey);
   if (claimedTenant === null) return null;
   const keyHash = hashApiKey(apiKey);
-  const entry = await lookupKey(deps, keyHash);
-  if (!entry || !entry.active || entry.tenantId !== claimedTenant) return null;
-  if (entry.expiresAtMs !== null && deps.clock.now().getTime() >= entry.expiresAtMs) return null;
-  const profile = (await readProfileCache(deps.redis, deps.keys, entry.tenantId)) ?? (await fromWarehouse(() => reloadProfileCache(deps, entry.tenantId)));
+  const nowMs = deps.clock.now().getTime();
+  const unexpired = (entry: CachedAuth): boolean => entry.expiresAtMs === null || nowMs < entry.expiresAtMs;
+  const remembered = cache?.get(keyHash, nowMs);
+  if (remembered) return unexpired(remembered) ? { tenantId: remembered.tenantId, keyId: remembered.keyId } : null;
+  const ticket = cache?.ticket() ?? 0;
+  const [entry, cachedProfile] = await Promise.all([lookupKey(deps, keyHash), readProfileCache(deps.redis, deps.keys, claimedTenant)]);
+  if (!entry || !entry.active || entry.tenantId !== claimedTenant || !unexpired(entry)) return null;
+  const profile = cachedProfile ?? (await fromWarehouse(() => reloadProfileCache(deps, entry.tenantId)));
   if (!profile || profile.status !== 'ACTIVE') return null;
+  cache?.set(keyHash, { tenantId: entry.tenantId, keyId: entry.keyId, expiresAtMs: entry.expiresAtMs }, nowMs, ticket);
   return { tenantId: entry.tenantId, keyId: entry.keyId };
 }
 
@@ -142,6 +153,7 @@ export async function rotateKey(deps: TenantDeps, tenantId: string, currentKeyId
 async function saveKey(deps: TenantDeps, record: ApiKeyRecord, now: Date): Promise<void> {
   await writeApiKey(deps.warehouse, record, now);
   await writeApiKeyCache(deps.redis, deps.keys, record.keyHash, cacheEntryOf(record));
+  await deps.authChanges?.keyChanged(record.keyHash);
 }
 
 function cacheEntryOf(row: ApiKeyRecord): CachedApiKey {

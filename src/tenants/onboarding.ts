@@ -176,6 +176,7 @@ async function rollback(deps: OnboardingDeps, tenantId: string, created: Created
     undo.push(['cache', async () => {
       await deleteProfileCache(deps.redis, deps.keys, tenantId);
       if (created.apiKey) await deleteApiKeyCache(deps.redis, deps.keys, created.apiKey.keyHash);
+      await deps.authChanges?.tenantChanged(tenantId);
       await deps.redis.srem(deps.keys.tenantIndex(), tenantId);
     }]);
   }

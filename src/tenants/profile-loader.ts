@@ -3,21 +3,24 @@ import type { RedisKeys } from '../redis/keys';
 import type { Warehouse } from '../warehouse/types';
 import { deleteProfileCache, writeProfileCache } from './profile-cache';
 import type { CachedProfile } from './profile-cache';
+import type { AuthChanges } from './auth-invalidation';
 import type { PlanCatalog } from './plans';
 import { readProfile, readSubscription } from './tenant-store';
 
 /**
  * Rebuilds a tenant's Redis profile from the warehouse (profile + subscription). Called when the
  * cache is missing (Redis restart, admission answered `profile_missing`) and after every change.
- * Returns null, and removes any stale copy, when the tenant does not exist.
+ * Returns null, and removes any stale copy, when the tenant does not exist. Either way the API
+ * processes' auth caches forget the tenant's keys (a status change must refuse them at once).
  */
 export async function reloadProfileCache(
-  deps: { warehouse: Warehouse; redis: RedisClient; keys: RedisKeys; plans: PlanCatalog },
+  deps: { warehouse: Warehouse; redis: RedisClient; keys: RedisKeys; plans: PlanCatalog; authChanges?: AuthChanges },
   tenantId: string,
 ): Promise<CachedProfile | null> {
   const [profile, subscription] = await Promise.all([readProfile(deps.warehouse, tenantId), readSubscription(deps.warehouse, tenantId)]);
   if (!profile) {
     await deleteProfileCache(deps.redis, deps.keys, tenantId);
+    await deps.authChanges?.tenantChanged(tenantId);
     return null;
   }
   // The subscription row carries the limits granted; the plan catalog is only the fallback.
@@ -35,5 +38,6 @@ export async function reloadProfileCache(
     createdAt: profile.createdAt,
   };
   await writeProfileCache(deps.redis, deps.keys, tenantId, cached);
+  await deps.authChanges?.tenantChanged(tenantId);
   return cached;
 }

@@ -5,6 +5,7 @@ import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { TableScope } from '../warehouse/tenant-table';
 import type { Warehouse } from '../warehouse/types';
+import type { AuthChanges } from './auth-invalidation';
 import type { PlanCatalog } from './plans';
 
 /** What the tenant services (onboarding, API keys, tenant admin) need; built once in main. */
@@ -18,4 +19,6 @@ export interface TenantDeps {
   plans: PlanCatalog;
   clock: Clock;
   logger: Logger;
+  /** Tells every API process's auth cache about a key or tenant change; absent where nothing caches. */
+  authChanges?: AuthChanges;
 }

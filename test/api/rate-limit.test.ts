@@ -95,6 +95,24 @@ describe('rate limits', () => {
       expect((await hit(app, '/run', 'globex')).status).to.equal(200);
     });
 
+    it('counts them against the all-routes tenant limit as well', async () => {
+      await hitTimes(app, '/run', 3);
+      const res = await hit(app, '/tenant');
+      expect(res.headers['x-ratelimit-limit']).to.equal('600');
+      expect(res.headers['x-ratelimit-remaining']).to.equal('596');
+    });
+
+    it('answers 429 with the all-routes limit and its headers once that one is used up first', async () => {
+      const small = tinyApp(createRateLimiters({ redis: t.redis, keys: t.keys, limits: { ...limits, tenantPerMinute: 3 } }));
+      expect(await hitTimes(small, '/run', 3)).to.deep.equal([200, 200, 200]);
+      const res = await hit(small, '/run');
+      expect(res.status).to.equal(429);
+      expect(res.body.code).to.equal('RATE_LIMITED');
+      expect(res.headers['x-ratelimit-limit']).to.equal('3');
+      expect(res.headers['x-ratelimit-remaining']).to.equal('0');
+      expect(Number(res.headers['retry-after'])).to.be.within(1, 60);
+    });
+
     describe('when the requests are spread over two API processes', () => {
       it('still answers the 51st with 429', async () => {
         const otherRedis = createRedis(t.target);

@@ -33,7 +33,10 @@ export interface AuthFailureLimiter {
 }
 
 export interface RateLimiters {
-  /** Pipeline run/validate routes: per tenant (needs `ctx.state.auth`). */
+  /**
+   * Pipeline run/validate routes: the run limit and the all-routes tenant limit together, per tenant
+   * (needs `ctx.state.auth`), both counted in one Redis round trip.
+   */
   perTenantRun: Middleware;
   /** Every tenant route: per tenant (needs `ctx.state.auth`). */
   perTenant: Middleware;
@@ -83,22 +86,34 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
     return { headers: { ...headersOf(points, rejection), 'Retry-After': String(retryAfter) }, retryAfter };
   };
 
-  const middleware = (name: string, points: number, keyOf: (ctx: Context) => string): Middleware => {
-    const rl = limiter(name, points);
+  /**
+   * Counts the request against every limit at once (the consumes go out together, so the request waits
+   * one round trip), as the limits did one after the other: a Redis failure is a 503; otherwise the first
+   * limit that refuses answers 429 with its headers, and an accepted request carries the last limit's
+   * headers (the narrowest, e.g. the run limit on run routes).
+   */
+  const middleware = (limits: { name: string; points: number }[], keyOf: (ctx: Context) => string): Middleware => {
+    const counted = limits.map(({ name, points }) => ({ points, rl: limiter(name, points) }));
+    const last = counted[counted.length - 1];
+    if (!last) throw new Error('a rate-limit middleware needs at least one limit');
     return async (ctx: Context, next: Next) => {
-      let res: RateLimiterRes;
-      try {
-        res = await rl.consume(keyOf(ctx));
-      } catch (rejection) {
-        if (!(rejection instanceof RateLimiterRes)) throw dependencyUnavailable('Rate limiter store (Redis)', rejection);
-        const { headers, retryAfter } = refusedHeaders(points, rejection);
+      const key = keyOf(ctx);
+      const outcomes = await Promise.allSettled(counted.map(({ rl }) => rl.consume(key)));
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected' && !(outcome.reason instanceof RateLimiterRes)) throw dependencyUnavailable('Rate limiter store (Redis)', outcome.reason);
+      }
+      for (const [i, outcome] of outcomes.entries()) {
+        if (outcome.status === 'fulfilled') continue;
+        const points = counted[i]?.points ?? last.points;
+        const { headers, retryAfter } = refusedHeaders(points, outcome.reason as RateLimiterRes);
         // Set on ctx too: the error middleware may or may not copy AppError headers.
         ctx.set(headers);
         throw new AppError(429, 'RATE_LIMITED', `Rate limit exceeded: ${points} requests per minute. Retry after ${retryAfter} seconds.`, {
           headers,
         });
       }
-      ctx.set(headersOf(points, res));
+      const accepted = outcomes[outcomes.length - 1];
+      if (accepted?.status === 'fulfilled') ctx.set(headersOf(last.points, accepted.value));
       await next();
     };
   };
@@ -118,11 +133,12 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
     },
   };
 
+  const tenantLimit = { name: 'tenant', points: deps.limits.tenantPerMinute };
   return {
-    perTenantRun: middleware('run', deps.limits.runPerMinute, tenantKey),
-    perTenant: middleware('tenant', deps.limits.tenantPerMinute, tenantKey),
-    perIp: middleware('ip', deps.limits.ipPerMinute, ipKey),
-    perAdmin: middleware('admin', deps.limits.adminPerMinute, ipKey),
+    perTenantRun: middleware([tenantLimit, { name: 'run', points: deps.limits.runPerMinute }], tenantKey),
+    perTenant: middleware([tenantLimit], tenantKey),
+    perIp: middleware([{ name: 'ip', points: deps.limits.ipPerMinute }], ipKey),
+    perAdmin: middleware([{ name: 'admin', points: deps.limits.adminPerMinute }], ipKey),
     authFailures,
   };
 }

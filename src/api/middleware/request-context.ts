@@ -6,32 +6,61 @@ import type { ApiState } from '../types';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
+interface HttpSeries {
+  inc(): void;
+  observe(seconds: number): void;
+}
+
 /**
- * Gives every request an id (echoing a sane client-sent X-Request-ID), a child logger carrying it,
- * an access-log line and the HTTP metrics. Route labels use the matched route template, never the raw path,
- * so metric cardinality stays bounded.
+ * The metric children of one method + route + status, made once: prom-client hashes a label object on
+ * every call otherwise. Bounded: routes are templates (or 'unmatched'), methods are what Node's parser
+ * accepts, statuses are few.
+ */
+function httpSeries(metrics: Metrics): (method: string, route: string, status: string) => HttpSeries {
+  const made = new Map<string, HttpSeries>();
+  return (method, route, status) => {
+    const key = `${method} ${route} ${status}`;
+    let series = made.get(key);
+    if (!series) {
+      const requests = metrics.httpRequests.labels(method, route, status);
+      const duration = metrics.httpDuration.labels(method, route, status);
+      series = { inc: () => requests.inc(), observe: (seconds) => duration.observe(seconds) };
+      made.set(key, series);
+    }
+    return series;
+  };
+}
+
+/**
+ * Gives every request an id (echoing a sane client-sent X-Request-ID), a logger carrying it, an
+ * access-log line and the HTTP metrics. Route labels use the matched route template, never the raw path,
+ * so metric cardinality stays bounded. The request's child logger is made only when something logs
+ * through it (errors); the access line carries the id itself.
  */
 export function requestContext(logger: Logger, metrics: Metrics): Middleware<ApiState> {
+  const seriesOf = httpSeries(metrics);
   return async (ctx, next) => {
     const sent = ctx.get('X-Request-ID');
     const requestId = REQUEST_ID_PATTERN.test(sent) ? sent : randomUUID();
     ctx.state.requestId = requestId;
-    ctx.state.log = logger.child({ request_id: requestId });
+    let child: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', { get: () => (child ??= logger.child({ request_id: requestId })), enumerable: true, configurable: true });
     ctx.set('X-Request-ID', requestId);
     const started = process.hrtime.bigint();
     try {
       await next();
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      const labels = { method: ctx.method, route: String(route), status: String(ctx.status) };
-      metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, seconds);
+      const route = String((ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched');
+      const series = seriesOf(ctx.method, route, String(ctx.status));
+      series.inc();
+      series.observe(seconds);
       const auth = ctx.state.auth;
-      ctx.state.log.info(
+      logger.info(
         {
+          request_id: requestId,
           method: ctx.method,
-          route: labels.route,
+          route,
           status: ctx.status,
           duration_ms: Math.round(seconds * 1000),
           tenant_id: auth?.tenantId,
