@@ -1,6 +1,7 @@
 /**
  * Composition root and process entry: reads the config, makes sure Redis answers (starting a private
- * one on the embedded default), builds the system and starts the role(s). `tsx src/main.ts [all|api|worker|scheduler]`.
+ * one on the embedded default), builds the system and starts the role(s). `node --import tsx src/main.ts [all|api|worker|scheduler]`
+ * (`npm start` execs it, so npm's child is this process and the signals npm forwards reach it).
  */
 import 'dotenv/config';
 import path from 'node:path';
@@ -14,6 +15,9 @@ import { redisTargetOf } from './redis/connection';
 import { ensureRedis, RedisUnavailableError } from './redis/local-server';
 import { createSystem } from './system/system';
 import type { System } from './system/system';
+
+/** What closing connections and flushing logs may take after the runs' own SHUTDOWN_TIMEOUT_MS. */
+const FORCED_EXIT_MARGIN_MS = 15_000;
 
 async function main(): Promise<void> {
   const roleArg = process.argv[2];
@@ -32,6 +36,25 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
+  // Handlers go in before anything opens (Redis, the DuckDB lock, the port): a signal during boot is
+  // served once the boot is done, instead of killing the process with its lock file left behind.
+  let booted: () => void = () => undefined;
+  const boot = new Promise<void>((resolve) => (booted = resolve));
+  let stop: (signal: string) => Promise<void> = async () => undefined;
+  let signalled = false;
+  const onSignal = (signal: string): void => {
+    if (!signalled) {
+      signalled = true;
+      // Runs get SHUTDOWN_TIMEOUT_MS; a boot or connections that then still hang must not keep the process up.
+      setTimeout(() => {
+        logger.error('shutdown did not finish in time');
+        process.exit(1);
+      }, config.shutdownTimeoutMs + FORCED_EXIT_MARGIN_MS).unref();
+    }
+    void boot.then(() => stop(signal));
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   const localRedis = await ensureRedis({ target: redisTargetOf(config.redis), autostart: config.redis.autostart, dataDir: config.dataDir }).catch((err: unknown) => {
     if (err instanceof RedisUnavailableError) {
       logger.fatal(err.message);
@@ -61,7 +84,8 @@ async function main(): Promise<void> {
   logger.info({ role: config.role, warehouse: config.warehouse.kind, key_manager: config.keyManager.kind }, 'convergence started');
 
   let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
+  stop = async (signal) => {
+    // npm forwards a signal to this process and a group signal reaches it directly too: stop once.
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
@@ -77,8 +101,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  booted();
 }
 
 void main();

@@ -16,6 +16,7 @@ const ERROR_SCHEMA = {
     code: { type: 'string' },
     request_id: { type: 'string' },
     errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+    status: { type: 'string', description: 'RUN_ALREADY_FINISHED: the final status of the run' },
   },
 };
 

@@ -5,6 +5,7 @@ import type { Logger } from '../shared/logger';
 import { dqResults, eventsTableName, pipelineRuns, stepLogs } from '../warehouse/tables';
 import { WarehouseError } from '../warehouse/types';
 import type { Row, TableRef, Warehouse } from '../warehouse/types';
+import { isTerminalStatus } from '../shared/run-status';
 import type { StepState } from './types';
 
 /**
@@ -127,7 +128,6 @@ const insertId = (text: string): string => (text.length <= 100 ? text : createHa
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const TERMINAL_RUN_STATUSES = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
   const { warehouse, logger } = options;
@@ -206,7 +206,7 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
       await warehouse.insertRows(g.ref, rows, { insertIds: ids });
       g.failures = 0;
       if (options.onTerminalRunsWritten && g.ref.table === runsTable) {
-        const done = rows.filter((r) => TERMINAL_RUN_STATUSES.has(String(r.status))).map((r) => ({ tenantId: String(r.tenant_id), runId: String(r.pipeline_logging_id) }));
+        const done = rows.filter((r) => isTerminalStatus(String(r.status))).map((r) => ({ tenantId: String(r.tenant_id), runId: String(r.pipeline_logging_id) }));
         if (done.length > 0) options.onTerminalRunsWritten(done);
       }
       return true;

@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
+import type { RunStatus } from '../shared/run-status';
 
 /**
  * The pipeline-runs queue: its name, the payload of a job, and the job options.
@@ -48,9 +49,11 @@ export interface TriggerRequest {
   idempotencyKey?: string;
 }
 
-export type RunStatus = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
-export const RUN_STATUSES: readonly RunStatus[] = ['PENDING', 'RUNNING', ...TERMINAL_STATUSES];
+export type { RunStatus, TerminalRunStatus } from '../shared/run-status';
+export { RUN_STATUSES, TERMINAL_STATUSES, isTerminalStatus } from '../shared/run-status';
+
+/** The error message of a run cancelled through the API, and its job's failure reason in Bull Board. */
+export const CANCELLED_BY_USER = 'Cancelled by user';
 
 export interface TriggerResult {
   /** `created`: admitted and enqueued now; `existing`: an identical run in flight (or the same run id / idempotency key) was returned. */

@@ -3,7 +3,7 @@ import type { Logger } from '../shared/logger';
 import type { RedisKeys } from '../redis/keys';
 import { stepSnapshotOf } from '../pipelines/run-log-writer';
 import type { RunLogWriter } from '../pipelines/run-log-writer';
-import { TERMINAL_STATUSES } from './pipeline-runs';
+import { isTerminalStatus } from './pipeline-runs';
 import type { LiveRun, RunStore } from './run-store';
 
 /**
@@ -70,7 +70,7 @@ export class RunLogOutbox {
         this.logger.error({ pipeline_logging_id: run?.runId ?? member, tenant_id: run?.tenantId }, 'finished run expired from Redis before its warehouse row was confirmed');
         continue;
       }
-      if (!TERMINAL_STATUSES.includes(live.status)) continue;
+      if (!isTerminalStatus(live.status)) continue;
       writeRunFromLive(deps.logWriter, live);
       summary.rewritten += 1;
     }

@@ -5,8 +5,9 @@ import type { Clock } from '../shared/clock';
 import type { RedisKeys } from '../redis/keys';
 import type { Warehouse } from '../warehouse/types';
 import { pipelineRuns, stepLogs } from '../warehouse/tables';
+import { runAlreadyFinished } from '../redis/scripts/errors';
 import type { PipelineRunJob, RunStatus } from './pipeline-runs';
-import { TERMINAL_STATUSES } from './pipeline-runs';
+import { CANCELLED_BY_USER, isTerminalStatus } from './pipeline-runs';
 import type { RunFinaliser } from './run-finaliser';
 import type { LiveRun, RunStore } from './run-store';
 import { runFromRows } from './stored-run';
@@ -115,28 +116,32 @@ export class RunService {
     return { runs: page, nextCursor: more && last ? encodeCursor(new Date(last.createdAt).toISOString(), last.pipelineLoggingId) : null };
   }
 
+  /**
+   * Cancels a run: a waiting job is removed and ends CANCELLED here; a job a worker holds is aborted
+   * through the cancel channel (the flag set first is what run-start.lua checks, so a cancel landing
+   * before the start is never lost). A cancel that loses the race to the run's end answers 409
+   * RUN_ALREADY_FINISHED with the final status.
+   */
   async cancelRun(tenantId: string, runId: string): Promise<CancelAnswer> {
     const live = await this.deps.runStore.get(tenantId, runId);
     if (!live || live.tenantId !== tenantId) {
       const stored = await this.getRun(tenantId, runId); // 404 when it is not this tenant's
-      throw new AppError(409, 'RUN_ALREADY_FINISHED', `Run already finished with status ${stored.status}`);
+      throw runAlreadyFinished(String(stored.status));
     }
-    if (TERMINAL_STATUSES.includes(live.status)) throw new AppError(409, 'RUN_ALREADY_FINISHED', `Run already finished with status ${live.status}`);
-    const job = await this.deps.runStore.getJob(tenantId, runId);
-    await this.deps.runStore.requestCancel(tenantId, runId);
+    const request = await this.deps.runStore.requestCancel(tenantId, runId);
+    if (request.outcome === 'finished') throw runAlreadyFinished(request.previous);
+    if (request.outcome === 'missing') throw runNotFound();
     const queued = await this.deps.queue.getJob(runId);
-    if (queued && job) {
+    if (queued) {
       const removed = await queued.remove().then(
         () => true,
         () => false, // locked by a worker: it is running, so it is cancelled through the channel below
       );
-      if (removed) {
-        await this.deps.finaliser.finishUnexecuted(job, 'CANCELLED', 'Cancelled by user');
-        return { pipeline_logging_id: runId, status: 'CANCELLED' };
-      }
+      if (removed) await this.deps.finaliser.finishUnexecuted(queued.data, 'CANCELLED', CANCELLED_BY_USER);
     }
     await this.deps.redis.publish(this.deps.keys.cancelChannel(), runId);
     const status = await this.waitForTerminal(tenantId, runId, this.deps.cancelWaitMs ?? 3000);
+    if (status !== null && status !== 'CANCELLED') throw runAlreadyFinished(status);
     return { pipeline_logging_id: runId, status: status ?? 'CANCELLING' };
   }
 
@@ -144,7 +149,7 @@ export class RunService {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const status = await this.deps.runStore.status(tenantId, runId);
-      if (status && TERMINAL_STATUSES.includes(status)) return status;
+      if (status && isTerminalStatus(status)) return status;
       if (Date.now() >= deadline) return null;
       await new Promise((r) => setTimeout(r, 50));
     }

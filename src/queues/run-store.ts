@@ -1,10 +1,11 @@
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import { ScriptRunner } from '../redis/scripts';
+import { SCRIPT_CODES } from '../redis/scripts/errors';
+import { isTerminalStatus, TERMINAL_STATUSES } from '../shared/run-status';
 import type { Run } from '../pipelines/run';
 import type { RunProgress, StepState } from '../pipelines/types';
 import type { PipelineRunJob, RunParameters, RunStatus, TriggerType } from './pipeline-runs';
-import { TERMINAL_STATUSES } from './pipeline-runs';
 
 /** Live view of one run as kept in Redis while it is recent (the warehouse keeps the history), plus its bookkeeping. */
 export interface LiveRun extends Run {
@@ -18,6 +19,18 @@ export interface LiveRun extends Run {
   scheduledTime: string | null;
   cancelRequested: boolean;
 }
+
+/** What run-start.lua did: started the run, or why not (with the status the run had). */
+export type StartResult =
+  | { outcome: 'started'; previous: RunStatus }
+  | { outcome: 'cancel_requested'; previous: RunStatus }
+  | { outcome: 'finished'; previous: RunStatus }
+  | { outcome: 'missing' };
+
+/** What run-cancel.lua found: the cancel was requested now, or the run is already terminal or unknown. */
+export type CancelRequest = { outcome: 'requested'; previous: RunStatus } | { outcome: 'finished'; previous: RunStatus } | { outcome: 'missing' };
+
+const TERMINAL_ARG = TERMINAL_STATUSES.join(',');
 
 export interface RunStoreOptions {
   /** How long a finished run stays readable from Redis (the warehouse answers after that). */
@@ -116,8 +129,14 @@ export class RunStore {
     return (await this.redis.hget(this.keys.run(tenantId, runId), 'status')) as RunStatus | null;
   }
 
-  async markRunning(tenantId: string, runId: string, at: Date, workerInstance: string): Promise<void> {
-    await this.redis.hset(this.keys.run(tenantId, runId), { status: 'RUNNING', started_at: at.toISOString(), worker_instance: workerInstance });
+  /** PENDING → RUNNING in one script, only while no cancel was requested and the run is not terminal. */
+  async start(tenantId: string, runId: string, at: Date, workerInstance: string): Promise<StartResult> {
+    const [code, previous] = await this.scripts.run('run-start', [this.keys.run(tenantId, runId)], [TERMINAL_ARG, at.toISOString(), workerInstance]);
+    const status = previous as RunStatus;
+    if (code === 1) return { outcome: 'started', previous: status };
+    if (code === SCRIPT_CODES.runCancelRequested) return { outcome: 'cancel_requested', previous: status };
+    if (code === SCRIPT_CODES.runFinished) return { outcome: 'finished', previous: status };
+    return { outcome: 'missing' };
   }
 
   async recordProgress(tenantId: string, runId: string, progress: RunProgress): Promise<void> {
@@ -149,12 +168,16 @@ export class RunStore {
     if (outcome.steps) fields.steps = JSON.stringify(outcome.steps);
     if (outcome.stepsDone !== undefined) fields.steps_done = String(outcome.stepsDone);
     if (outcome.stepsTotal !== undefined) fields.steps_total = String(outcome.stepsTotal);
-    const previous = await this.scripts.run<string>('run-terminal', [key], [this.options.terminalTtlSeconds, ...Object.entries(fields).flat()]);
-    return previous !== 'MISSING' && !TERMINAL_STATUSES.includes(previous as RunStatus);
+    const previous = await this.scripts.run('run-terminal', [key], [this.options.terminalTtlSeconds, TERMINAL_ARG, ...Object.entries(fields).flat()]);
+    return previous !== 'MISSING' && !isTerminalStatus(previous);
   }
 
-  async requestCancel(tenantId: string, runId: string): Promise<void> {
-    await this.redis.hset(this.keys.run(tenantId, runId), 'cancel_requested', '1');
+  /** Sets the run's cancel flag in one script, only while it is not terminal; reports the status it found. */
+  async requestCancel(tenantId: string, runId: string): Promise<CancelRequest> {
+    const [code, previous] = await this.scripts.run('run-cancel', [this.keys.run(tenantId, runId)], [TERMINAL_ARG]);
+    if (code === 1) return { outcome: 'requested', previous: previous as RunStatus };
+    if (code === SCRIPT_CODES.runFinished) return { outcome: 'finished', previous: previous as RunStatus };
+    return { outcome: 'missing' };
   }
 
   /** Removes a run that never got enqueued (admission refunded). One slot: both keys carry the tenant's tag. */

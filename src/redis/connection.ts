@@ -1,6 +1,7 @@
 import Redis, { Cluster } from 'ioredis';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type { HostPort } from '../config';
+import { defineScripts } from './scripts';
 
 export type { Redis, Cluster, HostPort };
 
@@ -66,6 +67,10 @@ function behaviourOf(options: RedisConnectOptions): Behaviour {
 
 /** A string is the URL of one server (benchmarks and tools); the product passes a RedisTarget. */
 export function createRedis(target: RedisTarget | string, options: RedisConnectOptions = {}): RedisClient {
+  return defineScripts(connect(target, options));
+}
+
+function connect(target: RedisTarget | string, options: RedisConnectOptions): RedisClient {
   const where: RedisTarget = typeof target === 'string' ? { kind: 'standalone', url: target } : target;
   const b = behaviourOf(options);
   if (where.kind === 'standalone') {

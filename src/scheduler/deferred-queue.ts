@@ -2,7 +2,7 @@ import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import { isAppError } from '../shared/errors';
 import { pipelineIdOf } from '../shared/ids';
-import { TERMINAL_STATUSES } from '../queues/pipeline-runs';
+import { isTerminalStatus } from '../queues/pipeline-runs';
 import type { RunStatus, TriggerRun } from '../queues/pipeline-runs';
 import { mapWithConcurrency } from './concurrency';
 import { settleConfigs } from './settle';
@@ -129,7 +129,7 @@ export async function processDeferredQueue(deps: DeferredDeps, now: Date, option
     for (const [index, entry] of entries.entries()) {
       if (entry.after_run_id) {
         const status = await deps.getRunStatus(entry.tenant_id, entry.after_run_id);
-        if (status !== null && !TERMINAL_STATUSES.includes(status)) {
+        if (status !== null && !isTerminalStatus(status)) {
           summary.still_waiting += 1;
           continue;
         }

@@ -2,7 +2,7 @@ import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import { isAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { TERMINAL_STATUSES } from '../queues/pipeline-runs';
+import { isTerminalStatus } from '../queues/pipeline-runs';
 import type { RunStatus, TriggerRun } from '../queues/pipeline-runs';
 import type { DeferredEntry } from './deferred-queue';
 import { scheduledRunId } from './run-id';
@@ -112,6 +112,6 @@ export async function handleFire(deps: FireDeps, fire: Fire, now: Date): Promise
 /** The previous run's status when it is still going (or still waiting in the execution queue). */
 async function unfinishedStatus(deps: FireDeps, tenantId: string, runId: string): Promise<string | null> {
   const status = await deps.getRunStatus(tenantId, runId);
-  if (status !== null) return TERMINAL_STATUSES.includes(status) ? null : status;
+  if (status !== null) return isTerminalStatus(status) ? null : status;
   return (await deps.redis.hexists(deps.keys.deferredEntries(), runId)) === 1 ? 'QUEUED' : null;
 }

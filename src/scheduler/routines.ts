@@ -18,6 +18,7 @@ import type { OrphanCleanupSummary } from './orphan-cleanup';
 import { recordRunOutcome } from './status';
 import { triggerDueSchedules } from './tick';
 import type { TickSummary } from './tick';
+import { isTerminalStatus } from '../shared/run-status';
 
 export interface SchedulerRoutineDeps {
   redis: RedisClient;
@@ -87,7 +88,7 @@ export function schedulerRoutines(deps: SchedulerRoutineDeps): SchedulerRoutines
 export function afterRunFinished(deps: SchedulerRoutineDeps): (job: PipelineRunJob, status: RunStatus, durationMs: number | null) => Promise<void> {
   const runDeps = deferredDeps(deps);
   return async (job, status, durationMs) => {
-    if (status !== 'COMPLETED' && status !== 'FAILED' && status !== 'CANCELLED') return;
+    if (!isTerminalStatus(status)) return;
     const at = deps.clock.now();
     // Independent, so one round trip of wait, not two (the worker's slot is held until both are done).
     // A slot just freed: start the tenant's oldest deferred run now rather than at the next tick.

@@ -60,7 +60,7 @@ export interface RunOutcome {
 export async function recordRunOutcome(deps: StatusDeps, outcome: RunOutcome): Promise<boolean> {
   const field = outcome.status === 'COMPLETED' ? 'completed' : outcome.status === 'FAILED' ? 'failed' : 'cancelled';
   const duration = outcome.durationMs === null || !Number.isFinite(outcome.durationMs) ? '' : Math.max(0, Math.round(outcome.durationMs));
-  const counted = await new ScriptRunner(deps.redis).run<number>(
+  const counted = await new ScriptRunner(deps.redis).run(
     'schedule-record-outcome',
     [deps.keys.schedulerDaily(utcDay(outcome.at))],
     [outcome.runId ?? '', field, duration, STATS_TTL_SECONDS],

@@ -75,7 +75,7 @@ export async function triggerDueSchedules(deps: TickDeps, now: Date): Promise<Ti
   for (let i = 0; i < claims.length; i += CLAIM_CHUNK) {
     const chunk = claims.slice(i, i + CLAIM_CHUNK);
     const args = chunk.flatMap((c) => [c.member, c.fireMs, c.nextMs ?? '']);
-    const won = await scripts.run<number[]>('schedule-claim', [keys.scheduleDue(), keys.scheduleInflight()], [leaseUntil, ...args]);
+    const won = await scripts.run('schedule-claim', [keys.scheduleDue(), keys.scheduleInflight()], [leaseUntil, ...args]);
     chunk.forEach((c, j) => {
       if (won[j] !== 1) return;
       const leaseMember = `${c.member}|${c.fireMs}`;
@@ -89,7 +89,7 @@ export async function triggerDueSchedules(deps: TickDeps, now: Date): Promise<Ti
   // Take over fires whose tick died before settling them; they were claimed in time, so no misfire.
   if (abandoned.length > 0) {
     const args = abandoned.flatMap((a) => [a.member, a.lease]);
-    const won = await scripts.run<number[]>('schedule-reclaim', [keys.scheduleInflight()], [leaseUntil, ...args]);
+    const won = await scripts.run('schedule-reclaim', [keys.scheduleInflight()], [leaseUntil, ...args]);
     abandoned.forEach((a, j) => {
       if (won[j] !== 1) return;
       const config = a.ref ? configs.get(a.dueMember) : undefined;

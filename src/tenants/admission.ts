@@ -3,7 +3,7 @@ import type { RedisKeys } from '../redis/keys';
 import type { Clock } from '../shared/clock';
 import { ScriptRunner } from '../redis/scripts';
 import { utcDay, utcMonth } from '../shared/clock';
-import { quotaRejection } from './quota-errors';
+import { scriptError } from '../redis/scripts/errors';
 
 /**
  * Admission of runs against the tenant's plan, exact under any concurrency: every decision is one
@@ -76,7 +76,7 @@ export class Admission {
     const today = utcDay(now);
     const k = this.keys;
     const leaseMs = Math.max(1, Math.ceil(req.leaseMs));
-    const [code, returnedRunId] = await this.scripts.run<[number, string]>(
+    const [code, returnedRunId] = await this.scripts.run(
       'admit',
       [
         k.tenantProfile(tenantId),
@@ -112,14 +112,14 @@ export class Admission {
       case -1:
         return { outcome: 'profile_missing' };
       default:
-        throw quotaRejection(code, now);
+        throw scriptError(code, { now });
     }
   }
 
   /** Frees the run's slot and counts its outcome for today, once. Returns whether it was running. */
   async release(tenantId: string, runId: string, status: ReleaseStatus, fingerprint?: string): Promise<boolean> {
     const today = utcDay(this.clock.now());
-    const removed = await this.scripts.run<number>(
+    const removed = await this.scripts.run(
       'release',
       [this.keys.running(tenantId), this.keys.dailyUsage(tenantId, today), this.keys.inflight(tenantId, fingerprint ?? UNUSED)],
       [runId, status, fingerprint === undefined ? 0 : 1, DAILY_USAGE_TTL_SECONDS],
@@ -137,7 +137,7 @@ export class Admission {
     idempotencyKey?: string,
   ): Promise<boolean> {
     const k = this.keys;
-    const refunded = await this.scripts.run<number>(
+    const refunded = await this.scripts.run(
       'refund',
       [
         k.running(tenantId),

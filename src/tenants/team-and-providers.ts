@@ -2,7 +2,7 @@ import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import type { Clock } from '../shared/clock';
 import { ScriptRunner } from '../redis/scripts';
-import { quotaRejection, SCRIPT_CODES } from './quota-errors';
+import { scriptError, SCRIPT_CODES } from '../redis/scripts/errors';
 
 /**
  * The plan's team and provider limits. Each check-and-record is one Lua script, so two requests
@@ -35,7 +35,7 @@ export class TeamAndProviders {
 
   /** Records an X-User-ID; a new one beyond the team size throws 403 TEAM_LIMIT_REACHED. */
   async touchTeamMember(tenantId: string, userId: string, now: Date = this.clock.now()): Promise<TouchResult> {
-    const code = await this.scripts.run<number>(
+    const code = await this.scripts.run(
       'team-touch',
       [this.keys.teamMembers(tenantId), this.keys.tenantProfile(tenantId)],
       [userId, now.getTime(), TEAM_WINDOW_MS, TEAM_TTL_SECONDS],
@@ -45,7 +45,7 @@ export class TeamAndProviders {
 
   /** Records a provider the tenant runs or schedules; a new one beyond the limit throws 403 PROVIDER_LIMIT_REACHED. */
   async touchProvider(tenantId: string, provider: string): Promise<TouchResult> {
-    const code = await this.scripts.run<number>(
+    const code = await this.scripts.run(
       'provider-touch',
       [this.keys.providers(tenantId), this.keys.tenantProfile(tenantId)],
       [provider.toLowerCase()],
@@ -72,5 +72,5 @@ function toTouchResult(code: number, now: Date): TouchResult {
   if (code === 1) return 'known';
   if (code === 2) return 'added';
   if (code === SCRIPT_CODES.profileMissing) return 'profile_missing';
-  throw quotaRejection(code, now);
+  throw scriptError(code, { now });
 }

@@ -1,11 +1,11 @@
 import os from 'node:os';
-import { Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { RedisClient } from '../redis/connection';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { RedisKeys } from '../redis/keys';
-import { PIPELINE_RUNS_QUEUE, TERMINAL_STATUSES } from '../queues/pipeline-runs';
+import { CANCELLED_BY_USER, PIPELINE_RUNS_QUEUE } from '../queues/pipeline-runs';
 import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
 import type { RunStore } from '../queues/run-store';
 import type { ExecutedOutcome, RunFinaliser } from '../queues/run-finaliser';
@@ -14,6 +14,14 @@ import type { RunProgress } from '../pipelines/types';
 export type ExecutionProgress = RunProgress;
 
 export type ExecutionOutcome = ExecutedOutcome;
+
+/** Points where a test can hold a job to land a cancel in a race window deterministically. */
+export interface PipelineWorkerHooks {
+  /** The job is held by this worker (its abort signal is live) and the run is not started yet. */
+  beforeStart?(job: PipelineRunJob): Promise<void>;
+  /** The run executed; it is not marked terminal yet. */
+  beforeFinish?(job: PipelineRunJob, outcome: ExecutionOutcome): Promise<void>;
+}
 
 export interface PipelineWorkerDeps {
   connection: RedisClient;
@@ -28,21 +36,33 @@ export interface PipelineWorkerDeps {
   workerInstance?: string;
   execute(job: PipelineRunJob, options: { signal: AbortSignal; attempt: number; workerInstance: string; onProgress(p: ExecutionProgress): void }): Promise<ExecutionOutcome>;
   finaliser: RunFinaliser;
+  hooks?: PipelineWorkerHooks;
 }
+
+/**
+ * The failure of a job whose run is already finalised (FAILED or CANCELLED, logs recorded): Bull Board
+ * shows the run's error as the failure reason, BullMQ never retries it (a run's retry policy already ran
+ * inside it), and the `failed` handler knows there is nothing left to finalise.
+ */
+export class RunEndedError extends UnrecoverableError {}
 
 /**
  * Runs pipeline jobs. A run is finalised exactly once (RunStore.markTerminal is first-writer-wins): by this
  * processor, by the `failed` handler when BullMQ gives up on a stalled job (worker killed twice), by a
  * cancellation, or by orphan cleanup — whichever comes first; the others see it terminal and stop.
+ * Cancellation is BullMQ's own: the cancel message reaches every worker process, and the one holding the
+ * job aborts the processor's signal with `Worker.cancelJob`.
  */
 export class PipelineWorker {
   private readonly worker: Worker<PipelineRunJob>;
-  private readonly running = new Map<string, AbortController>();
   private readonly instance: string;
+  /** Jobs in this worker's processor, for the drain on close. */
+  private inFlight = 0;
 
   constructor(private readonly deps: PipelineWorkerDeps) {
     this.instance = deps.workerInstance ?? `${os.hostname()}:${process.pid}`;
-    this.worker = new Worker<PipelineRunJob>(PIPELINE_RUNS_QUEUE, (job) => this.process(job), {
+    // Three parameters: BullMQ passes an abort signal only to a processor that declares it.
+    this.worker = new Worker<PipelineRunJob>(PIPELINE_RUNS_QUEUE, (job, _token, signal) => this.process(job, signal), {
       connection: deps.connection,
       prefix: deps.keys.bullPrefix,
       concurrency: deps.concurrency,
@@ -52,43 +72,55 @@ export class PipelineWorker {
       stalledInterval: Math.max(1000, Math.floor(deps.lockDurationMs / 2)),
     });
     this.worker.on('failed', (job, err) => {
-      if (job) void this.finaliseUnexecuted(job.data, 'FAILED', err.message);
+      if (job && !(err instanceof RunEndedError)) void this.finaliseUnexecuted(job.data, 'FAILED', err.message);
     });
     this.worker.on('error', (err) => deps.logger.error({ err: err.message }, 'pipeline worker error'));
     void deps.subscriber.subscribe(deps.keys.cancelChannel());
-    deps.subscriber.on('message', (_channel: string, runId: string) => this.running.get(runId)?.abort());
+    deps.subscriber.on('message', (_channel: string, runId: string) => this.worker.cancelJob(runId, CANCELLED_BY_USER));
   }
 
   async waitUntilReady(): Promise<void> {
     await this.worker.waitUntilReady();
   }
 
-  private async process(job: Job<PipelineRunJob>): Promise<ExecutionOutcome | null> {
+  private async process(job: Job<PipelineRunJob>, signal: AbortSignal | undefined): Promise<ExecutionOutcome | null> {
+    if (!signal) throw new Error('BullMQ passed no abort signal to the pipeline processor');
+    this.inFlight += 1;
+    try {
+      return await this.run(job, signal);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  private async run(job: Job<PipelineRunJob>, signal: AbortSignal): Promise<ExecutionOutcome | null> {
     const data = job.data;
     const log = this.deps.logger.child({ pipeline_logging_id: data.pipelineLoggingId, tenant_id: data.tenantId });
-    const live = await this.deps.runStore.get(data.tenantId, data.pipelineLoggingId);
-    if (live && (live.cancelRequested || TERMINAL_STATUSES.includes(live.status))) {
-      if (live.cancelRequested) await this.finaliseUnexecuted(data, 'CANCELLED', 'Cancelled before start');
-      return null;
+    await this.deps.hooks?.beforeStart?.(data);
+    const start = await this.deps.runStore.start(data.tenantId, data.pipelineLoggingId, this.deps.clock.now(), this.instance);
+    if (start.outcome === 'cancel_requested') {
+      await this.deps.finaliser.finishUnexecuted(data, 'CANCELLED', CANCELLED_BY_USER);
+      throw new RunEndedError(CANCELLED_BY_USER);
     }
-    const controller = new AbortController();
-    this.running.set(data.pipelineLoggingId, controller);
-    try {
-      await this.deps.runStore.markRunning(data.tenantId, data.pipelineLoggingId, this.deps.clock.now(), this.instance);
-      const outcome = await this.deps.execute(data, {
-        signal: controller.signal,
-        attempt: job.attemptsStarted,
-        workerInstance: this.instance,
-        onProgress: (p) => {
-          void this.deps.runStore.recordProgress(data.tenantId, data.pipelineLoggingId, p).catch((err: Error) => log.warn({ err: err.message }, 'progress not recorded'));
-        },
-      });
-      await this.deps.finaliser.finishExecuted(data, outcome);
-      log.info({ status: outcome.status, duration_ms: outcome.durationMs }, 'run finished');
-      return outcome;
-    } finally {
-      this.running.delete(data.pipelineLoggingId);
-    }
+    // A re-delivered job whose run another process already ended: its job ends the way the run did.
+    if (start.outcome === 'finished' && start.previous === 'COMPLETED') return null;
+    if (start.outcome === 'finished') throw new RunEndedError(`Run already ended ${start.previous}`);
+    if (start.outcome === 'missing') throw new RunEndedError('Run record not found in Redis');
+    const outcome = await this.deps.execute(data, {
+      signal,
+      attempt: job.attemptsStarted,
+      workerInstance: this.instance,
+      onProgress: (p) => {
+        void this.deps.runStore.recordProgress(data.tenantId, data.pipelineLoggingId, p).catch((err: Error) => log.warn({ err: err.message }, 'progress not recorded'));
+      },
+    });
+    await this.deps.hooks?.beforeFinish?.(data, outcome);
+    // The run's step and run rows are written (or outboxed) by now; only then does the job fail.
+    await this.deps.finaliser.finishExecuted(data, outcome);
+    log.info({ status: outcome.status, duration_ms: outcome.durationMs }, 'run finished');
+    if (outcome.status === 'CANCELLED') throw new RunEndedError(CANCELLED_BY_USER);
+    if (outcome.status === 'FAILED') throw new RunEndedError(outcome.errorMessage ?? 'Run failed');
+    return outcome;
   }
 
   private async finaliseUnexecuted(data: PipelineRunJob, status: RunStatus, errorMessage: string | null): Promise<void> {
@@ -106,8 +138,8 @@ export class PipelineWorker {
   async close(graceMs = 0): Promise<void> {
     await this.worker.pause(true);
     const deadline = Date.now() + graceMs;
-    while (this.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await this.worker.close(this.running.size > 0);
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await this.worker.close(this.inFlight > 0);
     await this.deps.subscriber.unsubscribe().catch(() => undefined);
   }
 }

@@ -12,6 +12,8 @@ const ERROR_BODY = Joi.object({
   code: Joi.string().pattern(/^[A-Z_]+$/).required(),
   request_id: Joi.string().required(),
   errors: Joi.array().items(Joi.object({ field: Joi.string().required(), message: Joi.string().required() })),
+  // RUN_ALREADY_FINISHED names the run's final status.
+  status: Joi.string().valid('COMPLETED', 'FAILED', 'CANCELLED'),
 });
 
 const isSuccess = (status: string | number): boolean => Number(status) >= 200 && Number(status) < 300;

@@ -41,6 +41,8 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     // A run end to end: auth, rate limits, team and provider seats, admission, run record, worker, release.
     const first = await trigger();
     expect((await waitForRun(t, key, first.body.pipeline_logging_id as string)).status).to.equal('COMPLETED');
+    // A cancel that comes too late: the run-cancel script finds the run terminal.
+    expect((await t.request.delete(`/api/v1/pipelines/runs/${first.body.pipeline_logging_id as string}`).set('X-API-Key', key)).body).to.include({ code: 'RUN_ALREADY_FINISHED', status: 'COMPLETED' });
 
     // An enqueue that fails after admission is refunded.
     failEnqueue = true;

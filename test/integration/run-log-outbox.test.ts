@@ -32,7 +32,7 @@ describe('run log outbox', () => {
     const id = res.body.pipeline_logging_id as string;
     // What the dead worker got done: the run finished in Redis (steps included); nothing reached the warehouse.
     const ended = new Date(Date.now() - 120_000);
-    await t.system.runs.runStore.markRunning('outbox_corp', id, new Date(ended.getTime() - 50), 'dead-worker');
+    expect((await t.system.runs.runStore.start('outbox_corp', id, new Date(ended.getTime() - 50), 'dead-worker')).outcome).to.equal('started');
     await t.system.runs.runStore.recordProgress('outbox_corp', id, { stepsDone: 1, stepsTotal: 1, steps: [{ id: 'check_infrastructure', type: 'dryrun', status: 'COMPLETED', attempt: 1, durationMs: 40 }] });
     await t.system.outbox.track('outbox_corp', id, ended);
     expect(await t.system.runs.runStore.markTerminal('outbox_corp', id, { status: 'COMPLETED', at: ended, durationMs: 50 })).to.equal(true);

@@ -1,42 +1,86 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import type { RedisClient } from '../connection';
 import { assertSingleSlot } from '../slots';
 
 /**
- * Atomic Redis work lives in `*.lua` files beside this loader, each with a header naming its
- * KEYS, ARGV and return values. `ScriptRunner` runs them by SHA and loads them on NOSCRIPT,
- * so a Redis restart or failover is transparent. On a cluster a script runs on the node of its
- * keys' slot, so every call's KEYS must share one slot (checked before sending, on any server).
+ * Atomic Redis work lives in `*.lua` files beside this loader, each with a header naming its KEYS,
+ * ARGV and return values. Like BullMQ, each script is registered on the client with ioredis'
+ * `defineCommand`: it is sent by SHA and loaded on NOSCRIPT (per connection, so per cluster node),
+ * which makes a Redis restart or failover transparent. On a cluster a script runs on the node of its
+ * keys' slot, so every call's KEYS must share one slot — `ScriptRunner` checks that before sending,
+ * on any server. Negative return codes become errors in one table: `./errors.ts`.
  */
-export type ScriptName = string;
 
-const cache = new Map<string, { lua: string; sha: string }>();
+/** What each script returns (see its header); `ScriptRunner.run` is typed by it. */
+export interface ScriptResults {
+  admit: [number, string];
+  'provider-touch': number;
+  refund: number;
+  release: number;
+  'run-cancel': [number, string];
+  'run-start': [number, string];
+  'run-terminal': string;
+  'schedule-claim': number[];
+  'schedule-reclaim': number[];
+  'schedule-record-outcome': number;
+  'schedule-settle': number;
+  'team-touch': number;
+}
 
-export function loadScript(name: ScriptName): { lua: string; sha: string } {
-  const hit = cache.get(name);
-  if (hit) return hit;
-  const lua = fs.readFileSync(path.join(__dirname, `${name}.lua`), 'utf8');
-  const entry = { lua, sha: createHash('sha1').update(lua).digest('hex') };
-  cache.set(name, entry);
-  return entry;
+export type ScriptName = keyof ScriptResults;
+
+/**
+ * How many KEYS each script takes (its header lists them). Declared at definition, as BullMQ does, so the
+ * keys lead the command's arguments: ioredis routes an auto-pipelined custom command by its first
+ * argument, which must then be a key, not the key count. `satisfies` keeps this table and ScriptResults equal.
+ */
+const KEY_COUNTS = {
+  admit: 8, 'provider-touch': 2, refund: 6, release: 3, 'run-cancel': 1, 'run-start': 1, 'run-terminal': 1,
+  'schedule-claim': 2, 'schedule-reclaim': 1, 'schedule-record-outcome': 1, 'schedule-settle': 1, 'team-touch': 2,
+} satisfies Record<ScriptName, number>;
+const SCRIPT_NAMES = Object.keys(KEY_COUNTS) as ScriptName[];
+
+type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
+
+const texts = new Map<ScriptName, string>();
+const defined = new WeakSet<RedisClient>();
+
+export function loadScript(name: ScriptName): string {
+  let lua = texts.get(name);
+  if (lua === undefined) {
+    lua = fs.readFileSync(path.join(__dirname, `${name}.lua`), 'utf8');
+    texts.set(name, lua);
+  }
+  return lua;
+}
+
+const commandName = (name: ScriptName): string => `cv:${name}`; // keeps clear of Redis' own command names
+
+/**
+ * Registers every script on a new client, before its first command: ioredis (5.11) builds each
+ * auto-pipeline with the commands defined at that moment, so a script defined while a pipeline is
+ * open fails inside it (redis/ioredis#1931). `createRedis` calls this for every connection.
+ */
+export function defineScripts<C extends RedisClient>(redis: C): C {
+  if (defined.has(redis)) return redis;
+  for (const name of SCRIPT_NAMES) redis.defineCommand(commandName(name), { lua: loadScript(name), numberOfKeys: KEY_COUNTS[name] });
+  defined.add(redis);
+  return redis;
+}
+
+function commandOf(redis: RedisClient, name: ScriptName): ScriptCommand {
+  defineScripts(redis); // a client made outside createRedis (tools, tests) is registered on first use
+  // defineCommand adds the method at runtime; ioredis' types cannot know its name.
+  return (redis as unknown as Record<string, ScriptCommand>)[commandName(name)]!.bind(redis);
 }
 
 export class ScriptRunner {
   constructor(private readonly redis: RedisClient) {}
 
-  async run<T = unknown>(name: ScriptName, keys: string[], args: (string | number)[]): Promise<T> {
+  async run<N extends ScriptName>(name: N, keys: string[], args: (string | number)[]): Promise<ScriptResults[N]> {
+    if (keys.length !== KEY_COUNTS[name]) throw new Error(`script ${name} takes ${KEY_COUNTS[name]} keys, got ${keys.length}`);
     assertSingleSlot(`script ${name}`, keys);
-    const { lua, sha } = loadScript(name);
-    try {
-      return (await this.redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
-    } catch (err) {
-      // Each cluster node has its own script cache: a node that never saw the script loads it here.
-      if (err instanceof Error && err.message.includes('NOSCRIPT')) {
-        return (await this.redis.eval(lua, keys.length, ...keys, ...args)) as T;
-      }
-      throw err;
-    }
+    return (await commandOf(this.redis, name)(...keys, ...args)) as ScriptResults[N];
   }
 }

@@ -4,14 +4,15 @@
 
   KEYS[1]  run hash (keys.run(runId))
   ARGV[1]  TTL in seconds for the hash once terminal
-  ARGV[2…] field, value pairs to write (status, ended_at, …)
+  ARGV[2]  the terminal statuses, comma-separated (TERMINAL_STATUSES, src/shared/run-status.ts)
+  ARGV[3…] field, value pairs to write (status, ended_at, …)
 
   Returns the status the run had before: 'PENDING' or 'RUNNING' when this call made it terminal,
   the terminal status when it already was terminal, or 'MISSING' when the hash does not exist.
 ]]
 local current = redis.call('HGET', KEYS[1], 'status')
 if current == false then return 'MISSING' end
-if current == 'COMPLETED' or current == 'FAILED' or current == 'CANCELLED' then return current end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if string.find(',' .. ARGV[2] .. ',', ',' .. current .. ',', 1, true) then return current end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
 return current

@@ -1,18 +1,29 @@
-import { AppError } from '../shared/errors';
-import { nextUtcMidnight } from '../shared/clock';
+import { AppError } from '../../shared/errors';
+import { nextUtcMidnight } from '../../shared/clock';
 
 /**
- * The one place where the negative return codes of the quota scripts (admit, team-touch,
- * provider-touch) become errors. -1 (profile missing) is not an error: callers reload and retry.
+ * The one table of the negative codes every Lua script returns, and the one place they become errors.
+ * A script's header says which of these it can return. -1 (profile missing) is not an error: callers
+ * reload the profile and retry. The run scripts' codes come with the status the run had.
  */
 export const SCRIPT_CODES = {
+  /** admit, team-touch, provider-touch: the tenant's profile is not in Redis. */
   profileMissing: -1,
+  /** admit: the tenant is suspended. */
   suspended: -2,
   daily: -3,
   monthly: -4,
   concurrent: -5,
+  /** team-touch: a new member beyond the plan's team size. */
   team: -6,
+  /** provider-touch: a new provider beyond the plan's limit. */
   provider: -7,
+  /** run-start, run-cancel: the run is already COMPLETED, FAILED or CANCELLED. */
+  runFinished: -8,
+  /** run-start, run-cancel: no such run in Redis. */
+  runMissing: -9,
+  /** run-start: a cancel was requested before the run started. */
+  runCancelRequested: -10,
 } as const;
 
 export const DAILY_QUOTA_DETAIL = 'Daily pipeline quota exceeded. Upgrade or wait until tomorrow.';
@@ -29,7 +40,12 @@ export const nextUtcMonth = (date: Date): Date => new Date(Date.UTC(date.getUTCF
 const tooMany = (code: 'DAILY_QUOTA_EXCEEDED' | 'MONTHLY_QUOTA_EXCEEDED' | 'CONCURRENT_LIMIT_REACHED', detail: string, retryAfterSeconds: number): AppError =>
   new AppError(429, code, detail, { headers: { 'Retry-After': String(retryAfterSeconds) } });
 
-export function quotaRejection(code: number, now: Date): AppError {
+export const runAlreadyFinished = (status: string): AppError =>
+  new AppError(409, 'RUN_ALREADY_FINISHED', `Run already finished with status ${status}`, { extra: { status } });
+
+/** The error for a script's negative code; `status` is the run status a run script returned with it. */
+export function scriptError(code: number, context: { now: Date; status?: string }): AppError {
+  const { now } = context;
   switch (code) {
     case SCRIPT_CODES.suspended:
       // Same answer as an unknown key: a suspended tenant learns nothing more from the trigger path.
@@ -44,7 +60,11 @@ export function quotaRejection(code: number, now: Date): AppError {
       return new AppError(403, 'TEAM_LIMIT_REACHED', "Team member limit reached for this tenant's plan. Upgrade to add more users.");
     case SCRIPT_CODES.provider:
       return new AppError(403, 'PROVIDER_LIMIT_REACHED', "Provider limit reached for this tenant's plan. Upgrade to add more providers.");
+    case SCRIPT_CODES.runFinished:
+      return runAlreadyFinished(context.status ?? 'unknown');
+    case SCRIPT_CODES.runMissing:
+      return new AppError(404, 'RUN_NOT_FOUND', 'Pipeline run not found');
     default:
-      return new AppError(500, 'INTERNAL_ERROR', `Unexpected quota script result ${code}`, { expose: false });
+      return new AppError(500, 'INTERNAL_ERROR', `Unexpected script result ${code}`, { expose: false });
   }
 }

@@ -1,0 +1,20 @@
+--[[
+  Starts a run: PENDING (or RUNNING, when BullMQ re-delivers the job of a killed worker) → RUNNING,
+  only if no cancel was requested and the run is not terminal. One script, so a cancel landing
+  between a worker's pick-up and the start is never lost: either it is seen here, or it comes after
+  the start and aborts the running job.
+
+  KEYS[1]  run hash (keys.run(runId))
+  ARGV[1]  the terminal statuses, comma-separated (TERMINAL_STATUSES, src/shared/run-status.ts)
+  ARGV[2]  started_at (ISO time)
+  ARGV[3]  worker instance
+
+  Returns {code, status before}: {1, status} started now; {-10, status} a cancel was requested (not
+  started); {-8, status} already terminal; {-9, ''} no such run. Codes: src/redis/scripts/errors.ts.
+]]
+local current = redis.call('HGET', KEYS[1], 'status')
+if current == false then return {-9, ''} end
+if string.find(',' .. ARGV[1] .. ',', ',' .. current .. ',', 1, true) then return {-8, current} end
+if redis.call('HGET', KEYS[1], 'cancel_requested') == '1' then return {-10, current} end
+redis.call('HSET', KEYS[1], 'status', 'RUNNING', 'started_at', ARGV[2], 'worker_instance', ARGV[3])
+return {1, current}
