@@ -83,9 +83,9 @@ const schema = Joi.object({
   KMS_API_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
   ADMIN_API_KEY: Joi.string().min(16),
   DISABLE_AUTH: Joi.boolean().default(false),
-  AUTH_CACHE_TTL_MS: Joi.number().integer().min(0).max(3_600_000).default(5000),
   // No fixed default: it follows the warehouse (DEFAULT_WORKER_CONCURRENCY).
   WORKER_CONCURRENCY: Joi.number().integer().min(1).max(256),
+  AUTH_CACHE_TTL_MS: Joi.number().integer().min(0).max(3_600_000).default(5000),
   WORKER_LOCK_DURATION_MS: Joi.number().integer().min(1000).default(30000),
   RUN_RETENTION_SECONDS: Joi.number().integer().min(0).default(3600),
   RUN_RETENTION_COUNT: Joi.number().integer().min(0).default(1000),
@@ -131,8 +131,8 @@ interface EnvValues {
   KMS_API_ENDPOINT?: string;
   ADMIN_API_KEY?: string;
   DISABLE_AUTH: boolean;
-  AUTH_CACHE_TTL_MS: number;
   WORKER_CONCURRENCY?: number;
+  AUTH_CACHE_TTL_MS: number;
   WORKER_LOCK_DURATION_MS: number;
   RUN_RETENTION_SECONDS: number;
   RUN_RETENTION_COUNT: number;

@@ -33,6 +33,7 @@ export interface ApiWiring {
   adminApiKey: string;
   templates: TemplateRegistry;
   tenantDeps: TenantDeps;
+  /** This API process's memory of recently authenticated keys (kept fresh by the auth-changes channel). */
   authCache: AuthCache;
   seats: Seats;
   runs: RunServices;
