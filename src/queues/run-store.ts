@@ -4,6 +4,7 @@ import { ScriptRunner } from '../redis/scripts';
 import { SCRIPT_CODES } from '../redis/scripts/errors';
 import { isTerminalStatus, TERMINAL_STATUSES } from '../shared/run-status';
 import type { Run } from '../pipelines/run';
+import type { PendingRecord } from '../tenants/admission';
 import type { RunProgress, StepState } from '../pipelines/types';
 import type { PipelineRunJob, RunParameters, RunStatus, TriggerType } from './pipeline-runs';
 
@@ -54,15 +55,13 @@ export class RunStore {
   }
 
   /**
-   * Records a newly admitted run as PENDING, with the job payload it will run with. The run hash and the
-   * tenant's run index share the tenant's hash tag (and slot), so this stays one MULTI on a cluster.
+   * The PENDING record of a run about to be admitted, with the job payload it will run with: the admission
+   * script (src/redis/scripts/admit.lua) writes it in the same call that admits the run, so an admitted run
+   * always has its record and a refused one has none. run-start.lua expects these fields.
    */
-  async createPending(job: PipelineRunJob, extra: { fingerprint?: string; idempotencyKey?: string; leaseMs: number }): Promise<void> {
-    const key = this.keys.run(job.tenantId, job.pipelineLoggingId);
-    const createdMs = new Date(job.admittedAt).getTime();
-    await this.redis
-      .multi()
-      .hset(key, {
+  pendingRecord(job: PipelineRunJob, extra: { fingerprint?: string; idempotencyKey?: string }): PendingRecord {
+    return {
+      fields: {
         pipeline_logging_id: job.pipelineLoggingId,
         pipeline_id: job.pipelineId,
         tenant_id: job.tenantId,
@@ -82,9 +81,24 @@ export class RunStore {
         config_id: job.configId ?? '',
         scheduled_time: job.scheduledTime ?? '',
         job: JSON.stringify(job),
-      })
-      .zadd(this.keys.tenantRuns(job.tenantId), createdMs, job.pipelineLoggingId)
-      .zremrangebyrank(this.keys.tenantRuns(job.tenantId), 0, -(this.options.recentPerTenant + 1))
+      },
+      createdMs: new Date(job.admittedAt).getTime(),
+      keepRecent: this.options.recentPerTenant,
+    };
+  }
+
+  /**
+   * Writes a PENDING record outside admission (tools and tests; the trigger path has admit.lua write it).
+   * The run hash and the tenant's run index share the tenant's hash tag (and slot): one MULTI on a cluster.
+   */
+  async createPending(job: PipelineRunJob, extra: { fingerprint?: string; idempotencyKey?: string } = {}): Promise<void> {
+    const record = this.pendingRecord(job, extra);
+    const index = this.keys.tenantRuns(job.tenantId);
+    await this.redis
+      .multi()
+      .hset(this.keys.run(job.tenantId, job.pipelineLoggingId), record.fields)
+      .zadd(index, record.createdMs, job.pipelineLoggingId)
+      .zremrangebyrank(index, 0, -(record.keepRecent + 1))
       .exec();
   }
 

@@ -4,7 +4,21 @@ import type { Clock } from '../shared/clock';
 import { templateNotFound } from '../pipelines/template-registry';
 import { newRunId, pipelineIdOf } from '../shared/ids';
 import type { PipelineRunJob, RunParameters, TriggerRequest, TriggerResult, TriggerRun } from './pipeline-runs';
+import type { PendingRecord } from '../tenants/admission';
 import type { RunStore } from './run-store';
+
+/** What the trigger asks the admission script to decide and write (see src/tenants/admission.ts). */
+export interface TriggerAdmission {
+  tenantId: string;
+  runId: string;
+  leaseMs: number;
+  fingerprint?: string;
+  idempotencyKey?: string;
+  /** Takes a team seat: API triggers with an X-User-ID, only once the template and parameters are valid. */
+  userId?: string;
+  provider: string;
+  record: PendingRecord;
+}
 
 /** The outcome of the atomic admission script (see src/tenants/admission.ts). */
 export type AdmitOutcome =
@@ -17,11 +31,13 @@ export interface TriggerDeps<T> {
   /** The template and how long a run of it may take (its lease is that plus a margin). */
   resolveTemplate(provider: string, domain: string, name: string): { template: T; timeoutMs: number } | undefined;
   validateParameters(template: T, raw: Record<string, unknown>, now: Date): RunParameters;
-  admit(request: { tenantId: string; runId: string; leaseMs: number; fingerprint?: string; idempotencyKey?: string }): Promise<AdmitOutcome>;
+  /**
+   * One atomic script (src/redis/scripts/admit.lua): the team seat of `userId` (403 TEAM_LIMIT_REACHED), the
+   * provider seat (403 PROVIDER_LIMIT_REACHED), the quotas (429), and the run's PENDING `record` written
+   * only when the run is admitted.
+   */
+  admit(request: TriggerAdmission): Promise<AdmitOutcome>;
   refund(request: { tenantId: string; runId: string; admittedAt: Date; fingerprint?: string; idempotencyKey?: string }): Promise<void>;
-  touchProvider(tenantId: string, provider: string): Promise<void>;
-  /** Takes a team seat for the user triggering through the API (403 TEAM_LIMIT_REACHED beyond the plan). */
-  touchMember(tenantId: string, userId: string): Promise<void>;
   /** Reloads a tenant's Redis profile from the warehouse (only when Redis lost it); false if the tenant is unknown. */
   reloadProfile(tenantId: string): Promise<boolean>;
   runStore: RunStore;
@@ -38,8 +54,9 @@ export function runFingerprint(pipelineId: string, parameters: RunParameters): s
 
 /**
  * Builds the one routine that starts runs, for the API and the scheduler alike. It touches only Redis:
- * admission (quotas, running set, de-duplication) is one Lua script; the job is added with the run id as
- * its BullMQ job id; a run that cannot be enqueued after admission is refunded.
+ * admission (seats, quotas, running set, de-duplication and the PENDING run record) is one Lua script; the
+ * job is added with the run id as its BullMQ job id; a run that cannot be enqueued after admission is
+ * refunded and its record discarded.
  */
 export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
   return async (req: TriggerRequest): Promise<TriggerResult> => {
@@ -53,16 +70,31 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
     const runId = req.runId ?? newRunId();
     // Scheduled fires are de-duplicated by their deterministic run id, API triggers by fingerprint.
     const fingerprint = req.triggerType === 'api' ? runFingerprint(pipelineId, parameters) : undefined;
-    const admission = {
+    const job: PipelineRunJob = {
+      pipelineLoggingId: runId,
+      pipelineId,
+      tenantId: req.tenantId,
+      provider,
+      domain,
+      templateName: req.templateName,
+      parameters,
+      userId: req.userId,
+      triggerType: req.triggerType,
+      ...(req.configId ? { configId: req.configId } : {}),
+      ...(req.scheduledTime ? { scheduledTime: req.scheduledTime } : {}),
+      admittedAt: now.toISOString(),
+    };
+    const dedupe = { ...(fingerprint ? { fingerprint } : {}), ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}) };
+    const admission: TriggerAdmission = {
       tenantId: req.tenantId,
       runId,
       leaseMs: resolved.timeoutMs + deps.leaseMarginMs,
-      ...(fingerprint ? { fingerprint } : {}),
-      ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
+      ...dedupe,
+      // Only now, with the template found and the parameters valid, does the caller's X-User-ID take a seat.
+      ...(req.triggerType === 'api' && req.userId ? { userId: req.userId } : {}),
+      provider,
+      record: deps.runStore.pendingRecord(job, dedupe),
     };
-    // Only now, with the template found and the parameters valid, does the caller's X-User-ID take a seat.
-    if (req.triggerType === 'api' && req.userId) await deps.touchMember(req.tenantId, req.userId);
-    await deps.touchProvider(req.tenantId, provider);
     let outcome = await deps.admit(admission);
     if (outcome.outcome === 'profile_missing') {
       if (!(await deps.reloadProfile(req.tenantId))) throw new AppError(401, 'INVALID_API_KEY', 'Invalid or missing API key');
@@ -78,25 +110,10 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
       }
       return { kind: 'existing', pipelineLoggingId: existingId, pipelineId: existing?.pipelineId ?? pipelineId, tenantId: req.tenantId, status: existing?.status ?? 'PENDING' };
     }
-    const job: PipelineRunJob = {
-      pipelineLoggingId: runId,
-      pipelineId,
-      tenantId: req.tenantId,
-      provider,
-      domain,
-      templateName: req.templateName,
-      parameters,
-      userId: req.userId,
-      triggerType: req.triggerType,
-      ...(req.configId ? { configId: req.configId } : {}),
-      ...(req.scheduledTime ? { scheduledTime: req.scheduledTime } : {}),
-      admittedAt: now.toISOString(),
-    };
     try {
-      await deps.runStore.createPending(job, { ...(fingerprint ? { fingerprint } : {}), ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}), leaseMs: admission.leaseMs });
       await deps.enqueue(job);
     } catch (err) {
-      await deps.refund({ tenantId: req.tenantId, runId, admittedAt: now, ...(fingerprint ? { fingerprint } : {}), ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}) });
+      await deps.refund({ tenantId: req.tenantId, runId, admittedAt: now, ...dedupe });
       await deps.runStore.discard(req.tenantId, runId).catch(() => undefined);
       throw isAppError(err) ? err : dependencyUnavailable('The run queue', err);
     }

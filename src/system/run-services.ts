@@ -31,6 +31,7 @@ import type { PlanCatalog } from '../tenants/plans';
 import type { TenantDeps } from '../tenants/tenant-deps';
 import type { ExecutionOutcome, PipelineWorkerDeps } from '../workers/pipeline-worker';
 import type { Seats } from '../tenants/seats';
+import { admitWithSeats } from '../tenants/trigger-admission';
 
 export interface RunServicesDeps {
   config: Config;
@@ -100,12 +101,10 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
       return template ? { template, timeoutMs: template.timeout_minutes * 60_000 } : undefined;
     },
     validateParameters: (template, raw, now) => validateRunParameters(template, raw, now),
-    admit: (req) => deps.admission.admit(req),
+    admit: (req) => admitWithSeats(deps.admission, deps.seats, req),
     refund: async (req) => {
       await deps.admission.refund(req.tenantId, req.runId, utcDay(req.admittedAt), req.fingerprint, req.idempotencyKey);
     },
-    touchProvider: (tenantId, provider) => deps.seats.provider(tenantId, provider),
-    touchMember: (tenantId, userId) => deps.seats.member(tenantId, userId),
     reloadProfile: async (tenantId) => (await reloadProfileCache(deps.tenantDeps, tenantId)) !== null,
     runStore,
     enqueue: async (job) => {

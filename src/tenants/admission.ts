@@ -4,6 +4,7 @@ import type { Clock } from '../shared/clock';
 import { ScriptRunner } from '../redis/scripts';
 import { utcDay, utcMonth } from '../shared/clock';
 import { scriptError } from '../redis/scripts/errors';
+import { TEAM_TTL_SECONDS, TEAM_WINDOW_MS } from './team-and-providers';
 
 /**
  * Admission of runs against the tenant's plan, exact under any concurrency: every decision is one
@@ -25,6 +26,20 @@ export interface AdmitRequest {
   /** Pipeline + parameters fingerprint: an identical trigger while this run is in flight returns it. */
   fingerprint?: string;
   idempotencyKey?: string;
+  /** An X-User-ID taking a team seat in the same script, before the quotas (403 TEAM_LIMIT_REACHED beyond the plan). */
+  userId?: string;
+  /** A provider taking a provider seat in the same script, after the team seat (403 PROVIDER_LIMIT_REACHED). */
+  provider?: string;
+  /** The run's PENDING record, written by the same script only when the run is admitted. */
+  record?: PendingRecord;
+}
+
+/** A run hash's fields and its place in the tenant's recent-runs index (see RunStore.pendingRecord). */
+export interface PendingRecord {
+  fields: Record<string, string>;
+  createdMs: number;
+  /** How many recent run ids the tenant's index keeps. */
+  keepRecent: number;
 }
 
 export type AdmitResult =
@@ -69,7 +84,10 @@ export class Admission {
     this.scripts = new ScriptRunner(deps.redis);
   }
 
-  /** Admits a run or throws AppError 429 (quota, concurrency) / 401 (suspended tenant). */
+  /**
+   * Admits a run (writing its record, when given) or throws AppError 429 (quota, concurrency), 403 (team or
+   * provider seat) or 401 (suspended tenant). One script call: see src/redis/scripts/admit.lua.
+   */
   async admit(req: AdmitRequest): Promise<AdmitResult> {
     const { tenantId, runId } = req;
     const now = this.clock.now();
@@ -87,6 +105,10 @@ export class Admission {
         k.admittedRuns(tenantId, utcDay(new Date(now.getTime() - DAY_MS))),
         k.inflight(tenantId, req.fingerprint ?? UNUSED),
         k.idempotency(tenantId, req.idempotencyKey ?? UNUSED),
+        k.run(tenantId, runId),
+        k.tenantRuns(tenantId),
+        k.teamMembers(tenantId),
+        k.providers(tenantId),
       ],
       [
         runId,
@@ -96,6 +118,14 @@ export class Admission {
         DAILY_USAGE_TTL_SECONDS,
         MONTHLY_USAGE_TTL_SECONDS,
         ADMITTED_TTL_SECONDS,
+        now.getTime(),
+        req.userId ?? '',
+        TEAM_WINDOW_MS,
+        TEAM_TTL_SECONDS,
+        req.provider?.toLowerCase() ?? '',
+        req.record?.keepRecent ?? 0,
+        req.record?.createdMs ?? 0,
+        ...(req.record ? Object.entries(req.record.fields).flat() : []),
       ],
     );
     switch (code) {

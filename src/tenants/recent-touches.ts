@@ -14,10 +14,19 @@ export class RecentTouches {
   ) {}
 
   async touch(key: string, nowMs: number, confirm: () => Promise<TouchResult>): Promise<void> {
-    const until = this.seen.get(key);
-    if (until !== undefined && until > nowMs) return;
+    if (this.isFresh(key, nowMs)) return;
     const result = await confirm();
-    if (result === 'profile_missing') return;
+    if (result !== 'profile_missing') this.remember(key, nowMs);
+  }
+
+  /** Whether the seat was confirmed a moment ago (its check can be skipped). */
+  isFresh(key: string, nowMs: number): boolean {
+    const until = this.seen.get(key);
+    return until !== undefined && until > nowMs;
+  }
+
+  /** Remembers a seat the atomic check just confirmed (known or added). */
+  remember(key: string, nowMs: number): void {
     if (this.seen.size >= this.maxEntries) this.seen.clear();
     this.seen.set(key, nowMs + this.ttlMs);
   }

@@ -18,7 +18,7 @@ export interface TeamAndProvidersDeps {
 export type TouchResult = 'known' | 'added' | 'profile_missing';
 
 export const TEAM_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
-const TEAM_TTL_SECONDS = Math.ceil(TEAM_WINDOW_MS / 1000) + 24 * 3600;
+export const TEAM_TTL_SECONDS = Math.ceil(TEAM_WINDOW_MS / 1000) + 24 * 3600;
 
 export class TeamAndProviders {
   private readonly redis: RedisClient;

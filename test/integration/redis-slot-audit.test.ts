@@ -38,7 +38,7 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     const keys = t.system.keys;
     key = await onboard(t, TENANT, 'STARTER');
 
-    // A run end to end: auth, rate limits, team and provider seats, admission, run record, worker, release.
+    // A run end to end: auth, rate limits, admission with the team and provider seats and the run record, worker, release.
     const first = await trigger();
     expect((await waitForRun(t, key, first.body.pipeline_logging_id as string)).status).to.equal('COMPLETED');
     // A cancel that comes too late: the run-cancel script finds the run terminal.
@@ -48,6 +48,10 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     failEnqueue = true;
     expect((await trigger()).status).to.equal(503);
     failEnqueue = false;
+
+    // Provider settings take their provider seat, and a new X-User-ID its team seat, by their own scripts.
+    const settings = await t.request.put(`/api/v1/tenants/${TENANT}/providers/gcp`).set('X-API-Key', key).set('X-User-ID', 'bob').send({ settings: {} });
+    expect(settings.status).to.equal(200);
 
     // Schedules: create, patch, delete (the config hash and the global due index in separate steps).
     const schedules = `/api/v1/scheduler/customer/${TENANT}/pipelines`;

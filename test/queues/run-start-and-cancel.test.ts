@@ -26,7 +26,7 @@ describe('starting and cancelling a run (run-start.lua, run-cancel.lua)', () => 
   describe('when 200 runs are started and cancelled at the same time', () => {
     it('each run either started before its cancel (RUNNING, flagged) or was refused because of it (PENDING, flagged)', async () => {
       const ids = Array.from({ length: 200 }, (_, i) => `run-${i}`);
-      await Promise.all(ids.map((id) => store.createPending(jobOf(id), { leaseMs: 60_000 })));
+      await Promise.all(ids.map((id) => store.createPending(jobOf(id))));
       const at = new Date();
       const pairs = await Promise.all(
         ids.map((id, i) => {
@@ -57,7 +57,7 @@ describe('starting and cancelling a run (run-start.lua, run-cancel.lua)', () => 
 
   describe('when the run is already terminal', () => {
     it('neither starts it again nor flags it, and reports the final status', async () => {
-      await store.createPending(jobOf('done'), { leaseMs: 60_000 });
+      await store.createPending(jobOf('done'));
       expect(await store.markTerminal(TENANT, 'done', { status: 'FAILED', at: new Date(), durationMs: 5, errorMessage: 'boom' })).to.equal(true);
       expect(await store.start(TENANT, 'done', new Date(), 'w1')).to.deep.equal({ outcome: 'finished', previous: 'FAILED' });
       expect(await store.requestCancel(TENANT, 'done')).to.deep.equal({ outcome: 'finished', previous: 'FAILED' });

@@ -14,9 +14,9 @@ export const SCRIPT_CODES = {
   daily: -3,
   monthly: -4,
   concurrent: -5,
-  /** team-touch: a new member beyond the plan's team size. */
+  /** team-touch, admit: a new member beyond the plan's team size. */
   team: -6,
-  /** provider-touch: a new provider beyond the plan's limit. */
+  /** provider-touch, admit: a new provider beyond the plan's limit. */
   provider: -7,
   /** run-start, run-cancel: the run is already COMPLETED, FAILED or CANCELLED. */
   runFinished: -8,
