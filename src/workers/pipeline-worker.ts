@@ -10,6 +10,7 @@ import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
 import type { RunStore } from '../queues/run-store';
 import type { ExecutedOutcome, RunFinaliser } from '../queues/run-finaliser';
 import type { RunProgress } from '../pipelines/types';
+import { progressWriter } from './progress-writer';
 
 export type ExecutionProgress = RunProgress;
 
@@ -106,14 +107,16 @@ export class PipelineWorker {
     if (start.outcome === 'finished' && start.previous === 'COMPLETED') return null;
     if (start.outcome === 'finished') throw new RunEndedError(`Run already ended ${start.previous}`);
     if (start.outcome === 'missing') throw new RunEndedError('Run record not found in Redis');
-    const outcome = await this.deps.execute(data, {
-      signal,
-      attempt: job.attemptsStarted,
-      workerInstance: this.instance,
-      onProgress: (p) => {
-        void this.deps.runStore.recordProgress(data.tenantId, data.pipelineLoggingId, p).catch((err: Error) => log.warn({ err: err.message }, 'progress not recorded'));
-      },
-    });
+    const progress = progressWriter(
+      (p) => this.deps.runStore.recordProgress(data.tenantId, data.pipelineLoggingId, p),
+      (err) => log.warn({ err: err.message }, 'progress not recorded'),
+    );
+    let outcome: ExecutionOutcome;
+    try {
+      outcome = await this.deps.execute(data, { signal, attempt: job.attemptsStarted, workerInstance: this.instance, onProgress: (p) => progress.report(p) });
+    } finally {
+      progress.stop();
+    }
     await this.deps.hooks?.beforeFinish?.(data, outcome);
     // The run's step and run rows are written (or outboxed) by now; only then does the job fail.
     await this.deps.finaliser.finishExecuted(data, outcome);
