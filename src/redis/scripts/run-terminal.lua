@@ -11,9 +11,10 @@
   terminal, the terminal status when it already was terminal, or 'MISSING' when the hash does not
   exist; the fingerprint ('' when none) spares the winner a read of the hash to release its slot.
 ]]
-local current = redis.call('HGET', KEYS[1], 'status')
+local found = redis.call('HMGET', KEYS[1], 'status', 'fingerprint')
+local current = found[1]
 if current == false then return {'MISSING', ''} end
-local fingerprint = redis.call('HGET', KEYS[1], 'fingerprint') or ''
+local fingerprint = found[2] or ''
 if string.find(',' .. ARGV[2] .. ',', ',' .. current .. ',', 1, true) then return {current, fingerprint} end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
