@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { PIPELINE_RUNS_QUEUE } from '../src/queues/pipeline-runs';
+import { readRedisCounters } from './redis-cost';
 import { closeRedis, createRedis } from '../src/redis/connection';
 import { RedisKeys } from '../src/redis/keys';
 import { callApi, createCluster, onboardTenant, startFakeBigQuery, startPrivateRedis } from '../test/helpers/processes';
@@ -103,6 +104,7 @@ export async function runWorkerIoBench(log: (line: string) => void = () => undef
     const benchCpu0 = process.cpuUsage();
     const machine0 = machineCpu();
     const commands0 = await redisCommandCount(redis.url);
+    const byCommand0 = process.env.BENCH_IO_DEBUG ? await readRedisCounters(redis.url) : null;
     const started = process.hrtime.bigint();
     await queue.resume();
     let counts: Record<string, number> = {};
@@ -131,7 +133,11 @@ export async function runWorkerIoBench(log: (line: string) => void = () => undef
     const stats = bigquery.server.stats();
     // How long the worker held each job (BullMQ processedOn → finishedOn): the run plus its bookkeeping before and after.
     const held = (await queue.getJobs(['completed'], 0, RUNS)).map((j) => (j.finishedOn ?? 0) - (j.processedOn ?? 0)).sort((a, b) => a - b);
-    if (process.env.BENCH_IO_DEBUG) {
+    if (byCommand0) {
+      // Redis commands per run by name (BullMQ's scripts show as evalsha, ours too).
+      const { calls } = await readRedisCounters(redis.url);
+      const perRun = Object.entries(calls).map(([name, n]) => [name, (n - (byCommand0.calls[name] ?? 0)) / RUNS] as const).filter(([, n]) => n > 0.01);
+      log(JSON.stringify(Object.fromEntries(perRun.sort((a, b) => b[1] - a[1]))));
       const bySql: Record<string, number> = {};
       for (const r of bigquery.server.requests) {
         const sql = (r.body as { configuration?: { query?: { query?: string } } }).configuration?.query?.query;

@@ -97,7 +97,7 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
       endTime: ended.toISOString(),
       durationMs: ended.getTime() - started.getTime(),
     };
-    options.onProgress?.({ stepsDone: outcome.stepsDone, stepsTotal: outcome.stepsTotal, steps: outcome.steps });
+    // No progress report here: the outcome carries the final steps and the worker writes them with the terminal status.
     // Debug: the worker logs every finished run at info ('run finished'); two info lines per run cost CPU at hundreds of runs/s.
     deps.logger.debug({ pipeline_logging_id: job.pipelineLoggingId, tenant_id: job.tenantId, status, duration_ms: outcome.durationMs }, 'pipeline run finished');
     return outcome;

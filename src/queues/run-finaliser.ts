@@ -37,7 +37,7 @@ export class RunFinaliser {
   /** After executeRun returned (it wrote the warehouse rows itself). Returns whether this call ended the run. */
   async finishExecuted(job: PipelineRunJob, outcome: ExecutedOutcome): Promise<boolean> {
     await this.deps.trackFinished?.(job, this.deps.clock.now());
-    const fresh = await this.deps.runStore.markTerminal(job.tenantId, job.pipelineLoggingId, {
+    const { fresh, fingerprint } = await this.deps.runStore.terminate(job.tenantId, job.pipelineLoggingId, {
       status: outcome.status,
       // The executor's times, so the live record and the warehouse rows it wrote agree to the millisecond.
       at: new Date(outcome.endTime),
@@ -48,7 +48,7 @@ export class RunFinaliser {
       stepsDone: outcome.stepsDone,
       stepsTotal: outcome.stepsTotal,
     });
-    if (fresh) await this.afterTerminal(job, outcome.status, outcome.durationMs);
+    if (fresh) await this.afterTerminal(job, outcome.status, outcome.durationMs, fingerprint);
     return fresh;
   }
 
@@ -56,15 +56,14 @@ export class RunFinaliser {
   async finishUnexecuted(job: PipelineRunJob, status: RunStatus, errorMessage: string | null): Promise<boolean> {
     const at = this.deps.clock.now();
     await this.deps.trackFinished?.(job, at);
-    const fresh = await this.deps.runStore.markTerminal(job.tenantId, job.pipelineLoggingId, { status, at, durationMs: null, errorMessage });
+    const { fresh, fingerprint } = await this.deps.runStore.terminate(job.tenantId, job.pipelineLoggingId, { status, at, durationMs: null, errorMessage });
     if (!fresh) return false;
     await this.deps.recordTerminal(job);
-    await this.afterTerminal(job, status, null);
+    await this.afterTerminal(job, status, null, fingerprint);
     return true;
   }
 
-  private async afterTerminal(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void> {
-    const fingerprint = (await this.deps.runStore.get(job.tenantId, job.pipelineLoggingId))?.fingerprint ?? null;
+  private async afterTerminal(job: PipelineRunJob, status: RunStatus, durationMs: number | null, fingerprint: string | null): Promise<void> {
     await this.deps.release(job, status, fingerprint);
     const template = `${job.provider}/${job.domain}/${job.templateName}`;
     this.deps.metrics.runsTotal.inc({ tenant_id: job.tenantId, template, status });

@@ -31,6 +31,18 @@ export type StartResult =
 /** What run-cancel.lua found: the cancel was requested now, or the run is already terminal or unknown. */
 export type CancelRequest = { outcome: 'requested'; previous: RunStatus } | { outcome: 'finished'; previous: RunStatus } | { outcome: 'missing' };
 
+/** How a run ended, as RunStore.markTerminal writes it (an executed run also brings its start time and steps). */
+export interface TerminalOutcome {
+  status: RunStatus;
+  at: Date;
+  startedAt?: Date;
+  durationMs: number | null;
+  errorMessage?: string | null;
+  steps?: StepState[];
+  stepsDone?: number;
+  stepsTotal?: number;
+}
+
 const TERMINAL_ARG = TERMINAL_STATUSES.join(',');
 
 export interface RunStoreOptions {
@@ -165,11 +177,12 @@ export class RunStore {
    * Moves the run to a terminal status once: returns false when it already was terminal
    * (so the caller does not release or count it twice).
    */
-  async markTerminal(
-    tenantId: string,
-    runId: string,
-    outcome: { status: RunStatus; at: Date; startedAt?: Date; durationMs: number | null; errorMessage?: string | null; steps?: StepState[]; stepsDone?: number; stepsTotal?: number },
-  ): Promise<boolean> {
+  async markTerminal(tenantId: string, runId: string, outcome: TerminalOutcome): Promise<boolean> {
+    return (await this.terminate(tenantId, runId, outcome)).fresh;
+  }
+
+  /** markTerminal, also returning the run's fingerprint (read by the same script) for the slot release. */
+  async terminate(tenantId: string, runId: string, outcome: TerminalOutcome): Promise<{ fresh: boolean; fingerprint: string | null }> {
     const key = this.keys.run(tenantId, runId);
     const fields: Record<string, string> = {
       status: outcome.status,
@@ -182,8 +195,8 @@ export class RunStore {
     if (outcome.steps) fields.steps = JSON.stringify(outcome.steps);
     if (outcome.stepsDone !== undefined) fields.steps_done = String(outcome.stepsDone);
     if (outcome.stepsTotal !== undefined) fields.steps_total = String(outcome.stepsTotal);
-    const previous = await this.scripts.run('run-terminal', [key], [this.options.terminalTtlSeconds, TERMINAL_ARG, ...Object.entries(fields).flat()]);
-    return previous !== 'MISSING' && !isTerminalStatus(previous);
+    const [previous, fingerprint] = await this.scripts.run('run-terminal', [key], [this.options.terminalTtlSeconds, TERMINAL_ARG, ...Object.entries(fields).flat()]);
+    return { fresh: previous !== 'MISSING' && !isTerminalStatus(previous), fingerprint: str(fingerprint) };
   }
 
   /** Sets the run's cancel flag in one script, only while it is not terminal; reports the status it found. */

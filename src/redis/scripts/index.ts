@@ -20,7 +20,7 @@ export interface ScriptResults {
   release: number;
   'run-cancel': [number, string];
   'run-start': [number, string];
-  'run-terminal': string;
+  'run-terminal': [string, string];
   'schedule-claim': number[];
   'schedule-reclaim': number[];
   'schedule-record-outcome': number;

@@ -12,9 +12,10 @@
   Returns {code, status before}: {1, status} started now; {-10, status} a cancel was requested (not
   started); {-8, status} already terminal; {-9, ''} no such run. Codes: src/redis/scripts/errors.ts.
 ]]
-local current = redis.call('HGET', KEYS[1], 'status')
+local found = redis.call('HMGET', KEYS[1], 'status', 'cancel_requested')
+local current = found[1]
 if current == false then return {-9, ''} end
 if string.find(',' .. ARGV[1] .. ',', ',' .. current .. ',', 1, true) then return {-8, current} end
-if redis.call('HGET', KEYS[1], 'cancel_requested') == '1' then return {-10, current} end
+if found[2] == '1' then return {-10, current} end
 redis.call('HSET', KEYS[1], 'status', 'RUNNING', 'started_at', ARGV[2], 'worker_instance', ARGV[3])
 return {1, current}

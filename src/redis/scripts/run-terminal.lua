@@ -7,12 +7,15 @@
   ARGV[2]  the terminal statuses, comma-separated (TERMINAL_STATUSES, src/shared/run-status.ts)
   ARGV[3…] field, value pairs to write (status, ended_at, …)
 
-  Returns the status the run had before: 'PENDING' or 'RUNNING' when this call made it terminal,
-  the terminal status when it already was terminal, or 'MISSING' when the hash does not exist.
+  Returns {status before, fingerprint}: the status is 'PENDING' or 'RUNNING' when this call made it
+  terminal, the terminal status when it already was terminal, or 'MISSING' when the hash does not
+  exist; the fingerprint ('' when none) spares the winner a read of the hash to release its slot.
 ]]
-local current = redis.call('HGET', KEYS[1], 'status')
-if current == false then return 'MISSING' end
-if string.find(',' .. ARGV[2] .. ',', ',' .. current .. ',', 1, true) then return current end
+local found = redis.call('HMGET', KEYS[1], 'status', 'fingerprint')
+local current = found[1]
+if current == false then return {'MISSING', ''} end
+local fingerprint = found[2] or ''
+if string.find(',' .. ARGV[2] .. ',', ',' .. current .. ',', 1, true) then return {current, fingerprint} end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
-return current
+return {current, fingerprint}
