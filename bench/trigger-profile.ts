@@ -10,7 +10,9 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { callApi, createCluster, onboardTenant, startFakeBigQuery } from '../test/helpers/processes';
 import { BENCH_PLAN, BENCH_RUN_PATH, BENCH_TENANT, benchConfigs, cpuMsOf, REDIS_URL, UNTHROTTLED_ENV } from './support';
-import { PRODUCTION_NODE_OPTIONS } from './trigger-path';
+import { load, PRODUCTION_NODE_OPTIONS, startBaseline } from './trigger-path';
+import { dropPrefix } from './support';
+import { randomBytes } from 'node:crypto';
 
 const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC ?? 10);
 const PROFILE_DIR = process.env.PROFILE_DIR;
@@ -72,6 +74,20 @@ async function main(): Promise<void> {
       const newest = files.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
       if (newest) summarise(newest);
       else console.log('no profile written');
+    }
+    // The bare Koa + BullMQ add route under the same load, for its CPU per request.
+    const prefix = `benchbase${randomBytes(3).toString('hex')}`;
+    const baseline = await startBaseline(prefix);
+    try {
+      const basePath = (i: number): string => `/run/${BENCH_TENANT}/gcp/cost/${i}`;
+      await load(baseline.url, basePath, {}, { durationSec: 2 });
+      const pid = baseline.child.pid ?? 0;
+      const before = cpuMsOf(pid);
+      const base = await load(baseline.url, basePath, {}, { durationSec: DURATION_SEC });
+      console.log(JSON.stringify({ baseline: { reqPerSec: base.requestsPerSec, total: base.total, cpuUsPerRequest: Math.round(((cpuMsOf(pid) - before) * 1000) / base.total) } }));
+    } finally {
+      baseline.child.kill('SIGKILL');
+      await dropPrefix(prefix);
     }
   } finally {
     await cluster.close();
