@@ -52,7 +52,7 @@ const COUNTED_TRIGGERS = 300;
 export const PRODUCTION_NODE_OPTIONS = '--max-old-space-size=128';
 
 /** One autocannon run: every request gets its own `n`, so no two are the same run. */
-async function load(baseUrl: string, pathOf: (n: number) => string, headers: Record<string, string>, options: { durationSec: number; overallRate?: number; connections?: number }): Promise<LoadFigures> {
+export async function load(baseUrl: string, pathOf: (n: number) => string, headers: Record<string, string>, options: { durationSec: number; overallRate?: number; connections?: number }): Promise<LoadFigures> {
   let n = Math.floor(Math.random() * 1e9);
   const result = await autocannon({
     url: baseUrl,
@@ -75,7 +75,7 @@ async function load(baseUrl: string, pathOf: (n: number) => string, headers: Rec
   return { requestsPerSec: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, total: result.requests.total, statuses, errors: result.errors };
 }
 
-function startBaseline(prefix: string): Promise<{ child: ChildProcess; url: string }> {
+export function startBaseline(prefix: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'baseline-koa-server.ts'), REDIS_URL, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));

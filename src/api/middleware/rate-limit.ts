@@ -3,6 +3,7 @@ import type { RedisClient } from '../../redis/connection';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../../config';
 import type { RedisKeys } from '../../redis/keys';
+import { sendTogether } from '../../redis/send-together';
 import type { Clock } from '../../shared/clock';
 import { systemClock } from '../../shared/clock';
 import { AppError, dependencyUnavailable } from '../../shared/errors';
@@ -98,7 +99,8 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
     if (!last) throw new Error('a rate-limit middleware needs at least one limit');
     return async (ctx: Context, next: Next) => {
       const key = keyOf(ctx);
-      const outcomes = await Promise.allSettled(counted.map(({ rl }) => rl.consume(key)));
+      // One socket write for all the limits' scripts (they are sent in this tick either way).
+      const outcomes = await Promise.allSettled(sendTogether(deps.redis, () => counted.map(({ rl }) => rl.consume(key))));
       for (const outcome of outcomes) {
         if (outcome.status === 'rejected' && !(outcome.reason instanceof RateLimiterRes)) throw dependencyUnavailable('Rate limiter store (Redis)', outcome.reason);
       }
