@@ -4,21 +4,11 @@ import type { Clock } from '../shared/clock';
 import { templateNotFound } from '../pipelines/template-registry';
 import { newRunId, pipelineIdOf } from '../shared/ids';
 import type { PipelineRunJob, RunParameters, TriggerRequest, TriggerResult, TriggerRun } from './pipeline-runs';
-import type { PendingRecord } from '../tenants/admission';
+import type { AdmitRequest } from '../tenants/admission';
 import type { RunStore } from './run-store';
 
-/** What the trigger asks the admission script to decide and write (see src/tenants/admission.ts). */
-export interface TriggerAdmission {
-  tenantId: string;
-  runId: string;
-  leaseMs: number;
-  fingerprint?: string;
-  idempotencyKey?: string;
-  /** Takes a team seat: API triggers with an X-User-ID, only once the template and parameters are valid. */
-  userId?: string;
-  provider: string;
-  record: PendingRecord;
-}
+/** What the trigger asks the admission script to decide and write: always the provider seat and the run's record. */
+export type TriggerAdmission = AdmitRequest & Required<Pick<AdmitRequest, 'provider' | 'record'>>;
 
 /** The outcome of the atomic admission script (see src/tenants/admission.ts). */
 export type AdmitOutcome =
