@@ -59,6 +59,7 @@ export class PipelineWorker {
   private readonly instance: string;
   /** Jobs in this worker's processor, for the drain on close. */
   private inFlight = 0;
+  private readonly onCancelMessage: (channel: string, message: string) => void;
 
   constructor(private readonly deps: PipelineWorkerDeps) {
     this.instance = deps.workerInstance ?? `${os.hostname()}:${process.pid}`;
@@ -76,8 +77,13 @@ export class PipelineWorker {
       if (job && !(err instanceof RunEndedError)) void this.finaliseUnexecuted(job.data, 'FAILED', err.message);
     });
     this.worker.on('error', (err) => deps.logger.error({ err: err.message }, 'pipeline worker error'));
-    void deps.subscriber.subscribe(deps.keys.cancelChannel());
-    deps.subscriber.on('message', (_channel: string, runId: string) => this.worker.cancelJob(runId, CANCELLED_BY_USER));
+    // The subscriber connection is shared (the API's auth-changes channel rides on it in role `all`).
+    const cancelChannel = deps.keys.cancelChannel();
+    void deps.subscriber.subscribe(cancelChannel);
+    this.onCancelMessage = (channel: string, runId: string) => {
+      if (channel === cancelChannel) this.worker.cancelJob(runId, CANCELLED_BY_USER);
+    };
+    deps.subscriber.on('message', this.onCancelMessage);
   }
 
   async waitUntilReady(): Promise<void> {
@@ -144,6 +150,7 @@ export class PipelineWorker {
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.worker.close(this.inFlight > 0);
-    await this.deps.subscriber.unsubscribe().catch(() => undefined);
+    this.deps.subscriber.off('message', this.onCancelMessage);
+    await this.deps.subscriber.unsubscribe(this.deps.keys.cancelChannel()).catch(() => undefined);
   }
 }
