@@ -23,7 +23,8 @@ export interface PipelineOperations {
   validate(tenantId: string, provider: string, domain: string, templateName: string, parameters: Record<string, unknown>): Promise<RunValidation>;
   getRun(tenantId: string, runId: string): Promise<Run>;
   listRuns(tenantId: string, filters: RunListFilters): Promise<RunPage>;
-  cancelRun(tenantId: string, runId: string): Promise<CancelAnswer>;
+  /** `userId` (X-User-ID) takes a team seat once the run is found and still live. */
+  cancelRun(tenantId: string, runId: string, userId?: string): Promise<CancelAnswer>;
 }
 
 /**

@@ -122,12 +122,17 @@ export class RunService {
    * before the start is never lost). A cancel that loses the race to the run's end answers 409
    * RUN_ALREADY_FINISHED with the final status.
    */
-  async cancelRun(tenantId: string, runId: string): Promise<CancelAnswer> {
+  /**
+   * `takeSeat` (the caller's team seat, 403 TEAM_LIMIT_REACHED) is taken only once the run is known to be this
+   * tenant's and still live: a 404 or a 409 for a run that already finished takes none.
+   */
+  async cancelRun(tenantId: string, runId: string, takeSeat?: () => Promise<void>): Promise<CancelAnswer> {
     const live = await this.deps.runStore.get(tenantId, runId);
     if (!live || live.tenantId !== tenantId) {
       const stored = await this.getRun(tenantId, runId); // 404 when it is not this tenant's
       throw runAlreadyFinished(String(stored.status));
     }
+    await takeSeat?.();
     const request = await this.deps.runStore.requestCancel(tenantId, runId);
     if (request.outcome === 'finished') throw runAlreadyFinished(request.previous);
     if (request.outcome === 'missing') throw runNotFound();

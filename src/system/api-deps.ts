@@ -78,7 +78,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
       validate: (tenantId, provider, domain, name, params) => runs.validate(tenantId, provider, domain, name, params),
       getRun: (tenantId, runId) => runs.runService.getRun(tenantId, runId),
       listRuns: (tenantId, filters) => runs.runService.listRuns(tenantId, filters),
-      cancelRun: (tenantId, runId) => runs.runService.cancelRun(tenantId, runId),
+      cancelRun: (tenantId, runId, userId) => runs.runService.cancelRun(tenantId, runId, userId ? () => w.seats.member(tenantId, userId) : undefined),
     },
     scheduler: w.scheduler.api,
     warehouseQuery: (sql) => runOperatorQuery(w.warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery }),

@@ -79,13 +79,15 @@ describe('plans and quotas over HTTP (no worker: runs stay in flight)', () => {
     });
 
     it('answers 403 TEAM_LIMIT_REACHED for a third user who acts, and keeps serving the first two', async () => {
-      expect((await trigger(t, key, '2025-05-01', 'alice')).status).to.equal(202);
+      const alices = await trigger(t, key, '2025-05-01', 'alice');
+      expect(alices.status).to.equal(202);
       const schedule = await t.request.post('/api/v1/scheduler/customer/quota_corp/pipelines').set('X-API-Key', key).set('X-User-ID', 'bob')
         .send({ provider: 'gcp', domain: 'cost', pipeline_template: 'billing_cost', schedule_cron: '0 6 * * *' });
       expect(schedule.status, JSON.stringify(schedule.body)).to.equal(201);
       const carol = await trigger(t, key, '2025-05-02', 'carol');
       expect([carol.status, carol.body.code]).to.deep.equal([403, 'TEAM_LIMIT_REACHED']);
-      const carolCancels = await t.request.delete('/api/v1/pipelines/runs/00000000-0000-4000-8000-000000000000').set('X-API-Key', key).set('X-User-ID', 'carol');
+      // A cancel of a live run (alice's is still PENDING: no worker here) is an act, so it needs a seat.
+      const carolCancels = await t.request.delete(`/api/v1/pipelines/runs/${String(alices.body.pipeline_logging_id)}`).set('X-API-Key', key).set('X-User-ID', 'carol');
       expect([carolCancels.status, carolCancels.body.code]).to.deep.equal([403, 'TEAM_LIMIT_REACHED']);
       // Carol may still read; the members who hold seats may still act.
       expect((await t.request.get('/api/v1/tenants/quota_corp').set('X-API-Key', key).set('X-User-ID', 'carol')).status).to.equal(200);
@@ -101,6 +103,8 @@ describe('plans and quotas over HTTP (no worker: runs stay in flight)', () => {
       expect([missing.status, missing.body.code]).to.deep.equal([404, 'TEMPLATE_NOT_FOUND']);
       const badSchedule = await t.request.post('/api/v1/scheduler/customer/quota_corp/pipelines').set('X-API-Key', key).set('X-User-ID', 'frank').send({ schedule_cron: 'never' });
       expect(badSchedule.status).to.equal(422);
+      const unknownRun = await t.request.delete('/api/v1/pipelines/runs/00000000-0000-4000-8000-000000000000').set('X-API-Key', key).set('X-User-ID', 'grace');
+      expect([unknownRun.status, unknownRun.body.code]).to.deep.equal([404, 'RUN_NOT_FOUND']);
       expect(await seats()).to.equal(0);
     });
 

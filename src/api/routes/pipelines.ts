@@ -101,10 +101,10 @@ export function pipelineRoutes(deps: ApiDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'delete', path: '/api/v1/pipelines/runs/:run_id', auth: 'tenant', takesSeat: 'after-validation', tag: 'runs', summary: 'Cancel a waiting or running run',
+      method: 'delete', path: '/api/v1/pipelines/runs/:run_id', auth: 'tenant', takesSeat: 'by-service', tag: 'runs', summary: 'Cancel a waiting or running run',
       params: runParams, responses: { 200: ok('Cancelled (or CANCELLING: requested for a running run)', cancelAnswer), 404: 'Unknown run', 409: 'RUN_ALREADY_FINISHED: the run ended first (also when the cancel lost the race to its end); `status` is the final status' },
       handler: async (ctx) => {
-        ctx.body = await p.cancelRun(ctx.state.auth?.tenantId ?? '', param(ctx, 'run_id'));
+        ctx.body = await p.cancelRun(ctx.state.auth?.tenantId ?? '', param(ctx, 'run_id'), ctx.state.auth?.userId ?? undefined);
       },
     }),
   ];
