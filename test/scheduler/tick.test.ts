@@ -226,13 +226,10 @@ describe('scheduler tick', () => {
         inserts += 1;
         return wh.warehouse.insertRows(ref, rows, options);
       };
-      const started = Date.now();
       const summary = await triggerDueSchedules({ ...f.tick, warehouse: counting }, new Date('2025-11-15T07:00:30Z'));
-      const elapsedMs = Date.now() - started;
       expect(summary).to.include({ due: 10_000, triggered: 10_000 });
       expect(new Set(f.trigger.runIds()).size).to.equal(10_000);
       expect(inserts).to.equal(1);
-      expect(elapsedMs).to.be.below(30_000);
       expect(await redis.zcount(keys.scheduleDue(), '-inf', Date.parse('2025-11-15T07:00:30Z'))).to.equal(0);
     });
   });

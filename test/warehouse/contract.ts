@@ -204,15 +204,13 @@ export function runWarehouseContract(name: string, factory: () => Promise<Contra
         expect(rows[1]).to.deep.equal({ id: 'b', n: 42, f: null, num: null, ok: null, day: null, ts: null, doc: null, raw: null });
       });
 
-      it('inserts 10k rows in batches quickly', async function () {
+      it('inserts 10k rows in batches', async function () {
         const count = options.bulkRows ?? 10_000;
         const ref = { dataset: ds, table: 'bulk' };
         await wh.createTable(ref, { columns: [{ name: 'i', type: 'INT64' }, { name: 's', type: 'STRING' }, { name: 'ts', type: 'TIMESTAMP' }] });
         const now = new Date();
         const rows = Array.from({ length: count }, (_, i) => ({ i, s: `row-${i}`, ts: now }));
-        const started = Date.now();
         await wh.insertRows(ref, rows, { insertIds: rows.map((r) => `bulk-${r.i}`) });
-        expect(Date.now() - started).to.be.below(5000);
         const { rows: out } = await wh.query(`SELECT COUNT(*) AS n, SUM(i) AS total FROM \`${ds}.bulk\``);
         expect(out[0]).to.deep.equal({ n: count, total: (count * (count - 1)) / 2 });
       });
@@ -314,13 +312,11 @@ export function runWarehouseContract(name: string, factory: () => Promise<Contra
 
       it('cancels a long query when the signal aborts', async () => {
         const controller = new AbortController();
-        const started = Date.now();
         const running = wh.query(options.slowQuery ?? DEFAULT_SLOW_QUERY, { signal: controller.signal });
         // The timer only gives the query time to start on the engine; the assertion does not depend on it.
         setTimeout(() => controller.abort(), 150);
         const err = await warehouseError(running);
         expect(err.reason).to.equal('cancelled');
-        expect(Date.now() - started).to.be.below(10_000);
         expect((await wh.query('SELECT 1 AS one')).rows).to.deep.equal([{ one: 1 }]);
       });
 
