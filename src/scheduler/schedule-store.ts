@@ -33,9 +33,10 @@ export interface ScheduleStoreDeps extends SchedulerBaseDeps {
 
 const NEXT_TIMES_SHOWN = 5;
 
-export async function createSchedule(deps: ScheduleStoreDeps, tenantId: string, body: unknown): Promise<ScheduleView> {
+export async function createSchedule(deps: ScheduleStoreDeps, tenantId: string, body: unknown, takeSeat?: () => Promise<void>): Promise<ScheduleView> {
   const input = validateScheduleBody<CreateScheduleInput>(createScheduleSchema, body);
   checkTemplate(deps, input.provider, input.domain, input.pipeline_template, input.parameters);
+  await takeSeat?.();
   await deps.touchProvider(tenantId, input.provider);
   const now = deps.clock.now();
   const config: ScheduleConfig = {
@@ -85,13 +86,14 @@ export async function getSchedule(deps: ScheduleStoreDeps, tenantId: string, con
   return toView(config, scoreToDate(score));
 }
 
-export async function patchSchedule(deps: ScheduleStoreDeps, tenantId: string, configId: string, body: unknown): Promise<ScheduleView> {
+export async function patchSchedule(deps: ScheduleStoreDeps, tenantId: string, configId: string, body: unknown, takeSeat?: () => Promise<void>): Promise<ScheduleView> {
   const patch = validateScheduleBody<PatchScheduleInput>(patchScheduleSchema, body);
   const existing = await loadOwned(deps, tenantId, configId);
   const now = deps.clock.now();
   const updated: ScheduleConfig = { ...existing, ...patch, updated_at: now.toISOString() };
   const templateChanged = (['provider', 'domain', 'pipeline_template', 'parameters'] as const).some((f) => patch[f] !== undefined);
   if (templateChanged) checkTemplate(deps, updated.provider, updated.domain, updated.pipeline_template, updated.parameters);
+  await takeSeat?.();
   if (updated.provider !== existing.provider) await deps.touchProvider(tenantId, updated.provider);
 
   const { keys } = deps;
@@ -109,8 +111,9 @@ export async function patchSchedule(deps: ScheduleStoreDeps, tenantId: string, c
   return toView(updated, next);
 }
 
-export async function deleteSchedule(deps: ScheduleStoreDeps, tenantId: string, configId: string): Promise<void> {
+export async function deleteSchedule(deps: ScheduleStoreDeps, tenantId: string, configId: string, takeSeat?: () => Promise<void>): Promise<void> {
   const config = await loadOwned(deps, tenantId, configId);
+  await takeSeat?.();
   await forget(deps, config);
   const now = deps.clock.now();
   await writeConfigRow(deps.warehouse, { ...config, updated_at: now.toISOString() }, { nextRunTime: null, deleted: true, now });

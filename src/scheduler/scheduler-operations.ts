@@ -20,11 +20,12 @@ type SchedulerRoutineCalls = Pick<SchedulerRoutines, 'tick' | 'processQueue' | '
 export interface SchedulerOperations {
   createSchema: Joi.ObjectSchema;
   patchSchema: Joi.ObjectSchema;
-  create(tenantId: string, body: unknown): Promise<ScheduleView>;
+  /** `takeSeat` (the caller's team seat) runs only once the body is valid and the template exists / the config is found. */
+  create(tenantId: string, body: unknown, takeSeat?: () => Promise<void>): Promise<ScheduleView>;
   list(tenantId: string): Promise<ScheduleView[]>;
   get(tenantId: string, configId: string): Promise<ScheduleView>;
-  patch(tenantId: string, configId: string, body: unknown): Promise<ScheduleView>;
-  remove(tenantId: string, configId: string): Promise<void>;
+  patch(tenantId: string, configId: string, body: unknown, takeSeat?: () => Promise<void>): Promise<ScheduleView>;
+  remove(tenantId: string, configId: string, takeSeat?: () => Promise<void>): Promise<void>;
   trigger(now: Date): Promise<TickSummary>;
   processQueue(now: Date): Promise<DeferredSummary>;
   resetDailyQuotas(now: Date): Promise<DayCloseAnswer>;
@@ -36,11 +37,11 @@ export function schedulerOperations(store: ScheduleStoreDeps, status: StatusDeps
   return {
     createSchema: createScheduleSchema,
     patchSchema: patchScheduleSchema,
-    create: (tenantId, body) => createSchedule(store, tenantId, body),
+    create: (tenantId, body, takeSeat) => createSchedule(store, tenantId, body, takeSeat),
     list: (tenantId) => listSchedules(store, tenantId),
     get: (tenantId, id) => getSchedule(store, tenantId, id),
-    patch: (tenantId, id, body) => patchSchedule(store, tenantId, id, body),
-    remove: (tenantId, id) => deleteSchedule(store, tenantId, id),
+    patch: (tenantId, id, body, takeSeat) => patchSchedule(store, tenantId, id, body, takeSeat),
+    remove: (tenantId, id, takeSeat) => deleteSchedule(store, tenantId, id, takeSeat),
     trigger: (now) => routines.tick(now),
     processQueue: (now) => routines.processQueue(now),
     resetDailyQuotas: async (now) => {

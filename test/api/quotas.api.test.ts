@@ -96,13 +96,20 @@ describe('plans and quotas over HTTP (no worker: runs stay in flight)', () => {
       expect(await seats()).to.equal(2);
     });
 
-    it('takes no seat for a request refused by its own validation (422, unknown template 404)', async () => {
+    it('takes no seat for a request refused by its own validation (422, unknown template or schedule 404)', async () => {
       const bad = await trigger(t, key, 'not-a-date', 'dave');
       expect(bad.status).to.equal(422);
       const missing = await t.request.post('/api/v1/pipelines/run/quota_corp/gcp/cost/no_such_template').set('X-API-Key', key).set('X-User-ID', 'erin').send({});
       expect([missing.status, missing.body.code]).to.deep.equal([404, 'TEMPLATE_NOT_FOUND']);
       const badSchedule = await t.request.post('/api/v1/scheduler/customer/quota_corp/pipelines').set('X-API-Key', key).set('X-User-ID', 'frank').send({ schedule_cron: 'never' });
       expect(badSchedule.status).to.equal(422);
+      const scheduleBody = { provider: 'gcp', domain: 'cost', pipeline_template: 'no_such_template', schedule_cron: '0 6 * * *', timezone: 'UTC', parameters: {} };
+      const unknownTemplateSchedule = await t.request.post('/api/v1/scheduler/customer/quota_corp/pipelines').set('X-API-Key', key).set('X-User-ID', 'heidi').send(scheduleBody);
+      expect([unknownTemplateSchedule.status, unknownTemplateSchedule.body.code]).to.deep.equal([404, 'TEMPLATE_NOT_FOUND']);
+      const unknownConfig = '/api/v1/scheduler/customer/quota_corp/pipelines/00000000-0000-4000-8000-000000000000';
+      const patchMissing = await t.request.patch(unknownConfig).set('X-API-Key', key).set('X-User-ID', 'ivan').send({ is_active: false });
+      const deleteMissing = await t.request.delete(unknownConfig).set('X-API-Key', key).set('X-User-ID', 'judy');
+      expect([patchMissing.status, deleteMissing.status]).to.deep.equal([404, 404]);
       const unknownRun = await t.request.delete('/api/v1/pipelines/runs/00000000-0000-4000-8000-000000000000').set('X-API-Key', key).set('X-User-ID', 'grace');
       expect([unknownRun.status, unknownRun.body.code]).to.deep.equal([404, 'RUN_NOT_FOUND']);
       expect(await seats()).to.equal(0);

@@ -14,5 +14,15 @@ export function takeTeamSeat(auth: Pick<AuthDeps, 'touchTeamMember'>): Middlewar
   };
 }
 
+/**
+ * For a `takesSeat: 'by-service'` route: the call that takes the caller's seat, handed to the service so it
+ * runs only after the service's own checks (a 404 or 422 takes no seat); undefined without an X-User-ID.
+ */
+export function seatTaker(auth: Pick<AuthDeps, 'touchTeamMember'>, state: ApiState): (() => Promise<void>) | undefined {
+  const caller = state.auth;
+  const userId = caller?.userId;
+  return caller && userId ? () => auth.touchTeamMember(caller.tenantId, userId) : undefined;
+}
+
 /** The OpenAPI answer of a seat refusal. */
 export const TEAM_LIMIT_RESPONSE = 'TEAM_LIMIT_REACHED: a new X-User-ID beyond the plan’s team size (users who act take seats; reads do not)';

@@ -5,6 +5,7 @@ import { dayCloseAnswer, deferredAnswer, orphanAnswer, scheduleAnswer, scheduleL
 import type { RouteSpec } from '../route-table';
 import { idParam, tenantIdParam, tenantParams } from '../schemas';
 import { param } from '../types';
+import { seatTaker } from '../middleware/team-seat';
 
 const configParams = Joi.object({ tenant_id: tenantIdParam, config_id: idParam });
 const BASE = '/api/v1/scheduler/customer/:tenant_id/pipelines';
@@ -20,11 +21,11 @@ export function schedulerRoutes(deps: ApiDeps): RouteSpec[] {
     });
   return [
     route({
-      method: 'post', path: BASE, auth: 'tenant', takesSeat: 'after-validation', tag: 'schedules', summary: 'Create a schedule config',
+      method: 'post', path: BASE, auth: 'tenant', takesSeat: 'by-service', tag: 'schedules', summary: 'Create a schedule config',
       params: tenantParams, body: s.createSchema, responses: { 201: ok('Created, with the next five fire times', scheduleAnswer), 403: 'Provider limit reached', 404: 'Template not found', 422: 'Invalid cron, timezone or body' },
       handler: async (ctx) => {
         ctx.status = 201;
-        ctx.body = await s.create(param(ctx, 'tenant_id'), validated<unknown>(ctx, 'body'));
+        ctx.body = await s.create(param(ctx, 'tenant_id'), validated<unknown>(ctx, 'body'), seatTaker(deps.auth, ctx.state));
       },
     }),
     route({
@@ -42,17 +43,17 @@ export function schedulerRoutes(deps: ApiDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'patch', path: `${BASE}/:config_id`, auth: 'tenant', takesSeat: 'after-validation', tag: 'schedules', summary: 'Change a schedule config',
+      method: 'patch', path: `${BASE}/:config_id`, auth: 'tenant', takesSeat: 'by-service', tag: 'schedules', summary: 'Change a schedule config',
       params: configParams, body: s.patchSchema, responses: { 200: ok('Updated', scheduleAnswer), 404: 'Unknown config', 422: 'Invalid body' },
       handler: async (ctx) => {
-        ctx.body = await s.patch(param(ctx, 'tenant_id'), param(ctx, 'config_id'), validated<unknown>(ctx, 'body'));
+        ctx.body = await s.patch(param(ctx, 'tenant_id'), param(ctx, 'config_id'), validated<unknown>(ctx, 'body'), seatTaker(deps.auth, ctx.state));
       },
     }),
     route({
-      method: 'delete', path: `${BASE}/:config_id`, auth: 'tenant', takesSeat: 'after-validation', tag: 'schedules', summary: 'Delete a schedule config',
+      method: 'delete', path: `${BASE}/:config_id`, auth: 'tenant', takesSeat: 'by-service', tag: 'schedules', summary: 'Delete a schedule config',
       params: configParams, responses: { 204: ok('Deleted'), 404: 'Unknown config' },
       handler: async (ctx) => {
-        await s.remove(param(ctx, 'tenant_id'), param(ctx, 'config_id'));
+        await s.remove(param(ctx, 'tenant_id'), param(ctx, 'config_id'), seatTaker(deps.auth, ctx.state));
         ctx.status = 204;
       },
     }),
