@@ -153,8 +153,8 @@ export const providerAnswer = Joi.object({
   updated_at: iso.required(),
 });
 
-export const bootstrapAnswer = Joi.object({ datasetsCreated: Joi.array().items(Joi.string()).required(), tablesCreated: Joi.array().items(Joi.string()).required() });
-export const sampleDataAnswer = Joi.object({ table: Joi.string().required(), rows: count.required(), fromDate: Joi.string().required(), toDate: Joi.string().required() });
+export const bootstrapAnswer = Joi.object({ datasets_created: Joi.array().items(Joi.string()).required(), tables_created: Joi.array().items(Joi.string()).required() });
+export const sampleDataAnswer = Joi.object({ table: Joi.string().required(), rows: count.required(), from_date: Joi.string().required(), to_date: Joi.string().required() });
 export const queryAnswer = Joi.object({ rows: Joi.array().items(Joi.object().unknown(true)).required(), truncated: Joi.boolean().required() });
 
 export const scheduleAnswer = Joi.object({

@@ -68,7 +68,7 @@ async function viaServer(config: Config, { tenant, options }: LoadRequest): Prom
   if (answer.status === 404 && answer.body.code === 'TENANT_NOT_FOUND') throw notOnboarded(config, tenant);
   if (answer.status !== 200) throw new Error(errorLine(answer));
   const r = answer.body;
-  return `Loaded ${String(r.rows)} rows into ${String(r.table)} (${String(r.fromDate)} .. ${String(r.toDate)}, through the server at ${call.url}).`;
+  return `Loaded ${String(r.rows)} rows into ${String(r.table)} (${String(r.from_date)} .. ${String(r.to_date)}, through the server at ${call.url}).`;
 }
 
 async function direct(config: Config, { tenant, options }: LoadRequest): Promise<string> {

@@ -16,7 +16,7 @@ describe('billing_cost end to end on the embedded default', () => {
     const loaded = await t.request.post('/api/v1/admin/tenants/acme_corp/sample-data').set('X-Admin-Key', t.adminKey).send({ days: 3, rows_per_day: 300 });
     expect(loaded.status).to.equal(200);
     expect(loaded.body.rows).to.equal(900);
-    const day = loaded.body.toDate as string;
+    const day = loaded.body.to_date as string;
 
     const res = await t.request.post('/api/v1/pipelines/run/acme_corp/gcp/cost/billing_cost').set('X-API-Key', key).set('X-User-ID', 'alice').send({ date: day });
     expect(res.status).to.equal(202);

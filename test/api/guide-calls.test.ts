@@ -20,7 +20,7 @@ describe('the guide’s calls on the embedded default', function () {
     it('loads sample data ending on end_date (the README call) and the guide’s exact trigger body completes with rows', async () => {
       const loaded = await t.request.post('/api/v1/admin/tenants/acme_corp/sample-data').set('X-Admin-Key', t.adminKey).set('Content-Type', 'application/json').send('{"end_date": "2025-11-14"}');
       expect(loaded.status, JSON.stringify(loaded.body)).to.equal(200);
-      expect(loaded.body).to.deep.include({ rows: 30 * 500, fromDate: '2025-10-16', toDate: '2025-11-14' });
+      expect(loaded.body).to.deep.include({ rows: 30 * 500, from_date: '2025-10-16', to_date: '2025-11-14' });
 
       // The guide's curl, verbatim: header names, body text and all.
       const res = await t.request

@@ -35,7 +35,7 @@ describe('tenant table isolation (embedded warehouse)', () => {
     for (const [tenant, seed] of [['acme_corp', 1], ['beta_inc', 2]] as const) {
       const loaded = await t.request.post(`/api/v1/admin/tenants/${tenant}/sample-data`).set('X-Admin-Key', t.adminKey).send({ days: 2, rows_per_day: 200, seed });
       expect(loaded.status).to.equal(200);
-      day = loaded.body.toDate as string;
+      day = loaded.body.to_date as string;
     }
   });
   after(async () => t.close());
