@@ -215,6 +215,24 @@ steps:
       expect(outcome.steps[0]?.errorMessage).to.match(/missing_table does not exist/);
       expect(waits).to.deep.equal([]);
     });
+
+    for (const reason of ['access_denied', 'bytes_limit_exceeded'] as const) {
+      it(`does not retry a refusal of the engine's isolation (${reason})`, async () => {
+        const template = inlineTemplate(`
+description: refused
+retry: { attempts: 3, backoff_seconds: 1 }
+steps:
+  - { id: refused, type: query, sql: "SELECT 1 AS n" }
+`);
+        const spy = instrument(wh.warehouse, () => {
+          throw new WarehouseError(`refused: ${reason}`, reason);
+        });
+        const { sleep, waits } = recordingSleep();
+        const { outcome } = await execute(template, {}, { warehouse: spy, sleep });
+        expect(outcome.steps[0]).to.include({ status: 'FAILED', attempt: 1, errorMessage: `refused: ${reason}` });
+        expect(waits).to.deep.equal([]);
+      });
+    }
   });
 
   describe('on_failure', () => {
