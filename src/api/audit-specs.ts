@@ -1,0 +1,86 @@
+import { AUDIT_SQL_MAX_CHARS } from '../audit/actions';
+import { TENANT_ID_PATTERN } from '../shared/ids';
+import { answerField, auditBody } from './audit-route';
+import type { RouteAudit } from './audit-route';
+import { param } from './types';
+import type { ApiContext } from './types';
+
+/**
+ * What each audited route records besides the actor, request id, outcome and source address. Only ids,
+ * names and the changed fields go in: never a key (its id only), a credential (only whether one was set),
+ * a setting's value (tenants may put anything there) or the answer body itself.
+ */
+
+/** A tenant id from the path or a body, when it is one (a refused body may hold anything). */
+const tenantIdOr = (value: unknown): string | null => (typeof value === 'string' && TENANT_ID_PATTERN.test(value) ? value : null);
+const pathTenant = (ctx: ApiContext): string | null => tenantIdOr(param(ctx, 'tenant_id'));
+
+const pick = (body: Record<string, unknown>, names: string[]): Record<string, unknown> => {
+  const out: Record<string, unknown> = {};
+  for (const name of names) if (typeof body[name] === 'string' || typeof body[name] === 'boolean') out[name] = body[name];
+  return out;
+};
+
+/** `set`, `removed` (null) or `unchanged` (absent): whether a PUT touched the stored credentials, never their value. */
+const credentialsChange = (body: Record<string, unknown>): string => (!('credentials' in body) || body['credentials'] === undefined ? 'unchanged' : body['credentials'] === null ? 'removed' : 'set');
+
+const settingNames = (body: Record<string, unknown>): string[] => {
+  const settings = body['settings'];
+  return settings !== null && typeof settings === 'object' ? Object.keys(settings).sort().slice(0, 50) : [];
+};
+
+const keyTarget = (keyId: string | null): string | null => (keyId ? `api_key:${keyId}` : null);
+
+export const AUDIT_SPECS = {
+  onboard: {
+    action: 'tenant.onboard',
+    describe: (ctx) => {
+      const body = auditBody(ctx);
+      const tenantId = tenantIdOr(body['tenant_id']);
+      return {
+        tenantId,
+        target: tenantId ? `tenant:${tenantId}` : null,
+        details: { ...pick(body, ['subscription_plan', 'force_recreate_dataset', 'force_recreate_tables']), ...(answerField(ctx, 'api_key') ? { api_key_issued: true } : {}) },
+      };
+    },
+  },
+  updateTenant: {
+    action: 'tenant.update',
+    describe: (ctx) => ({ tenantId: pathTenant(ctx), target: `tenant:${param(ctx, 'tenant_id')}`, details: pick(auditBody(ctx), ['subscription_plan', 'status']) }),
+  },
+  issueKey: {
+    action: 'api_key.issue',
+    describe: (ctx, answered) => ({ tenantId: pathTenant(ctx), target: answered ? keyTarget(answerField(ctx, 'key_id')) : null }),
+  },
+  revokeKey: {
+    action: 'api_key.revoke',
+    describe: (ctx, answered) => ({ tenantId: answered ? tenantIdOr(answerField(ctx, 'tenant_id')) : null, target: keyTarget(param(ctx, 'key_id') || null) }),
+  },
+  rotateKey: {
+    action: 'api_key.rotate',
+    describe: (ctx, answered) => ({
+      tenantId: pathTenant(ctx),
+      target: answered ? keyTarget(answerField(ctx, 'key_id')) : null,
+      details: { previous_key_id: ctx.state.auth?.keyId ?? null, ...(typeof auditBody(ctx)['grace_seconds'] === 'number' ? { grace_seconds: auditBody(ctx)['grace_seconds'] } : {}) },
+    }),
+  },
+  putProvider: {
+    action: (ctx) => (credentialsChange(auditBody(ctx)) === 'unchanged' ? 'provider.settings_update' : 'provider.credentials_update'),
+    describe: (ctx) => {
+      const body = auditBody(ctx);
+      return { tenantId: pathTenant(ctx), target: `provider:${param(ctx, 'provider')}`, details: { settings: settingNames(body), credentials: credentialsChange(body) } };
+    },
+  },
+  deleteProvider: {
+    action: 'provider.delete',
+    describe: (ctx) => ({ tenantId: pathTenant(ctx), target: `provider:${param(ctx, 'provider')}` }),
+  },
+  warehouseQuery: {
+    action: 'admin.warehouse_query',
+    describe: (ctx) => {
+      const sql = auditBody(ctx)['sql'];
+      if (typeof sql !== 'string') return { details: null };
+      return { details: { sql: sql.slice(0, AUDIT_SQL_MAX_CHARS), sql_chars: sql.length, ...(sql.length > AUDIT_SQL_MAX_CHARS ? { truncated: true } : {}) } };
+    },
+  },
+} satisfies Record<string, RouteAudit>;
