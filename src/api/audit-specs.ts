@@ -29,6 +29,18 @@ const settingNames = (body: Record<string, unknown>): string[] => {
   return settings !== null && typeof settings === 'object' ? Object.keys(settings).sort().slice(0, 50) : [];
 };
 
+const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const webhookTarget = (id: string | null): string | null => (id && SAFE_ID.test(id) ? `webhook:${id}` : null);
+/** The webhook id of a path, whatever the route calls its parameter. */
+const webhookIdOf = (ctx: ApiContext): string | null => param(ctx, 'webhook_id') || param(ctx, 'id') || null;
+/** Which fields a body set (names only: a URL may hold a token). */
+const fieldNames = (body: Record<string, unknown>): string[] => Object.keys(body).filter((k) => SAFE_ID.test(k)).sort().slice(0, 20);
+const dryRunOf = (ctx: ApiContext): boolean => {
+  const fromBody = auditBody(ctx)['dry_run'];
+  const fromQuery = (ctx.state.query as Record<string, unknown> | undefined)?.['dry_run'] ?? ctx.query['dry_run'];
+  return fromBody === true || fromBody === 'true' || fromQuery === true || fromQuery === 'true';
+};
+
 const keyTarget = (keyId: string | null): string | null => (keyId ? `api_key:${keyId}` : null);
 
 export const AUDIT_SPECS = {
@@ -82,5 +94,29 @@ export const AUDIT_SPECS = {
       if (typeof sql !== 'string') return { details: null };
       return { details: { sql: sql.slice(0, AUDIT_SQL_MAX_CHARS), sql_chars: sql.length, ...(sql.length > AUDIT_SQL_MAX_CHARS ? { truncated: true } : {}) } };
     },
+  },
+  /**
+   * For the offboarding and webhook routes (built in parallel; the lead adds `audit: AUDIT_SPECS.<name>` to their
+   * rows). A webhook is named by its id only: its URL may carry a token, and its secret is never read here.
+   */
+  offboard: {
+    action: 'tenant.offboard',
+    describe: (ctx) => ({ tenantId: pathTenant(ctx), target: `tenant:${param(ctx, 'tenant_id')}`, details: { dry_run: dryRunOf(ctx) } }),
+  },
+  webhookCreate: {
+    action: 'webhook.create',
+    describe: (ctx, answered) => ({ tenantId: pathTenant(ctx), target: answered ? webhookTarget(answerField(ctx, 'id')) : null, details: { fields: fieldNames(auditBody(ctx)) } }),
+  },
+  webhookUpdate: {
+    action: 'webhook.update',
+    describe: (ctx) => ({ tenantId: pathTenant(ctx), target: webhookTarget(webhookIdOf(ctx)), details: { fields: fieldNames(auditBody(ctx)) } }),
+  },
+  webhookDelete: {
+    action: 'webhook.delete',
+    describe: (ctx) => ({ tenantId: pathTenant(ctx), target: webhookTarget(webhookIdOf(ctx)) }),
+  },
+  webhookRotateSecret: {
+    action: 'webhook.rotate_secret',
+    describe: (ctx) => ({ tenantId: pathTenant(ctx), target: webhookTarget(webhookIdOf(ctx)) }),
   },
 } satisfies Record<string, RouteAudit>;
