@@ -75,11 +75,12 @@ function parseRow(json: string): AuditRow | null {
 /**
  * The audit log's writer. `record` appends the row to a Redis list (the outbox) — one Redis command on
  * the audited request, no warehouse round trip — and `flush` (every second, and at close) moves the list
- * into `tenants.audit_log` in batches, trimming only what an insert accepted. So a warehouse outage delays
- * rows and a crashed process loses none (they wait in Redis for any process's next flush). One flusher at a
- * time (a Redis lock): two trimming the same head would drop rows the other had not inserted. A crash
- * between insert and trim repeats rows; they carry the same `audit_id`, which BigQuery's insert ids and the
- * reader (audit-query.ts) de-duplicate. When Redis itself refuses the row, it waits in this process's
+ * into `tenants.audit_log` in batches, removing only the entries an insert accepted, by value (LREM), never by
+ * position: a flusher whose lock expired mid-insert cannot trim rows another process has not inserted yet. So a
+ * warehouse outage delays rows and a crashed process loses none (they wait in Redis for any process's next
+ * flush). The lock (one flusher at a time) only saves duplicate work. A crash between insert and removal, or two
+ * flushers after a lock expiry, repeat rows with the same `audit_id`, which BigQuery's insert ids and the reader
+ * (audit-query.ts) de-duplicate. When Redis itself refuses the row, it waits in this process's
  * memory and is pushed again at each flush; at close, rows still unsent go straight to the warehouse or,
  * failing that, to the error log (they hold no secrets). The audited action never fails for any of this.
  */
@@ -151,7 +152,7 @@ export class AuditLog implements AuditRecorder {
         const rows = batch.map(parseRow).filter((r): r is AuditRow => r !== null);
         if (rows.length < batch.length) this.deps.logger.error({ dropped: batch.length - rows.length }, 'unreadable audit outbox entries dropped');
         await this.insert(rows);
-        await redis.ltrim(keys.auditOutbox(), batch.length, -1);
+        await this.remove(batch);
         written += rows.length;
         if (batch.length < batchSize) break;
       }
@@ -160,6 +161,15 @@ export class AuditLog implements AuditRecorder {
       if ((await redis.get(lockKey)) === token) await redis.del(lockKey);
     }
     return written;
+  }
+
+  /** Removes each flushed entry once, by value; one key, so one pipeline on a cluster too. */
+  private async remove(batch: string[]): Promise<void> {
+    const pipeline = this.deps.redis.pipeline();
+    for (const json of batch) pipeline.lrem(this.deps.keys.auditOutbox(), 1, json);
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([err]) => err);
+    if (failed?.[0]) throw failed[0];
   }
 
   private async insert(rows: AuditRow[]): Promise<void> {

@@ -101,6 +101,32 @@ describe('AuditLog (issue 13.3)', () => {
     expect(await log.flush()).to.equal(1);
   });
 
+  it('removes only the rows its own insert carried, even when its lock expired mid-insert and another process flushed', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered: () => void = () => undefined;
+    const inserting = new Promise<void>((resolve) => (entered = resolve));
+    const slow = new Proxy(wh.warehouse, {
+      get(target, prop, receiver) {
+        if (prop === 'insertRows') return async (...args: Parameters<typeof target.insertRows>) => (entered(), await gate, target.insertRows(...args));
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const stuck = new AuditLog({ redis: r.redis, keys: r.keys, warehouse: slow, clock, logger: silentLogger() });
+    await log.record(entry(1));
+    const stuckFlush = stuck.flush();
+    await inserting;
+    await r.redis.del(r.keys.lock('audit-flush')); // its lock expires while its insert hangs
+    expect(await log.flush()).to.equal(1);
+    await log.record(entry(2)); // recorded after the other flush: nobody has inserted it yet
+    release();
+    expect(await stuckFlush).to.equal(1);
+    expect(await log.pending()).to.equal(1); // the row it never inserted is still there
+    await stuck.close(); // which flushes it
+    expect((await stored()).sort()).to.deep.equal(['req-1', 'req-2']);
+  });
+
   it('reads a row repeated by a flush retried after a crash only once', async () => {
     await log.record(entry(1));
     const [json] = await r.redis.lrange(r.keys.auditOutbox(), 0, 0);
