@@ -73,6 +73,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
         const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children');
         for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue: q.name, state }, n);
       }
+      metrics.auditPending.set(await w.auditLog.pending());
     },
     tenants: tenantOperations(w.tenantDeps, w.seats, w.onboardingFaults),
     pipelines: {

@@ -141,6 +141,12 @@ describe('audit log routes (issue 13.3)', () => {
     for (const secret of secrets) expect(outbox.join('\n').includes(secret)).to.equal(false);
   });
 
+  it('exposes the rows waiting for the warehouse as the audit_rows_pending gauge', async () => {
+    const res = await t.request.get('/metrics').set('X-Admin-Key', t.adminKey);
+    expect(res.status).to.equal(200);
+    expect(res.text).to.match(/^audit_rows_pending \d+$/m);
+  });
+
   describe('GET /api/v1/admin/audit', () => {
     it('filters by tenant, action, actor, outcome and time', async () => {
       const get = async (query: string): Promise<AuditRowBody[]> => {
