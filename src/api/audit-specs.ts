@@ -11,13 +11,19 @@ import type { ApiContext } from './types';
  * a setting's value (tenants may put anything there) or the answer body itself.
  */
 
+/** Ids, names and enum values as the audit log keeps them; anything else a request sent is left out. */
+const SAFE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
 /** A tenant id from the path or a body, when it is one (a refused body may hold anything). */
 const tenantIdOr = (value: unknown): string | null => (typeof value === 'string' && TENANT_ID_PATTERN.test(value) ? value : null);
 const pathTenant = (ctx: ApiContext): string | null => tenantIdOr(param(ctx, 'tenant_id'));
 
 const pick = (body: Record<string, unknown>, names: string[]): Record<string, unknown> => {
   const out: Record<string, unknown> = {};
-  for (const name of names) if (typeof body[name] === 'string' || typeof body[name] === 'boolean') out[name] = body[name];
+  for (const name of names) {
+    const value = body[name];
+    if (typeof value === 'boolean' || (typeof value === 'string' && SAFE_ID.test(value))) out[name] = value;
+  }
   return out;
 };
 
@@ -26,11 +32,12 @@ const credentialsChange = (body: Record<string, unknown>): string => (!('credent
 
 const settingNames = (body: Record<string, unknown>): string[] => {
   const settings = body['settings'];
-  return settings !== null && typeof settings === 'object' ? Object.keys(settings).sort().slice(0, 50) : [];
+  return settings !== null && typeof settings === 'object' ? Object.keys(settings).filter((k) => SAFE_ID.test(k)).sort().slice(0, 50) : [];
 };
 
-const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const webhookTarget = (id: string | null): string | null => (id && SAFE_ID.test(id) ? `webhook:${id}` : null);
+/** `kind:id` when the id looks like one (a path or body the validation refused may hold anything). */
+const targetOf = (kind: string, id: string | null): string | null => (id && SAFE_ID.test(id) ? `${kind}:${id}` : null);
+const webhookTarget = (id: string | null): string | null => targetOf('webhook', id);
 /** The webhook id of a path, whatever the route calls its parameter. */
 const webhookIdOf = (ctx: ApiContext): string | null => param(ctx, 'webhook_id') || param(ctx, 'id') || null;
 /** Which fields a body set (names only: a URL may hold a token). */
@@ -41,7 +48,9 @@ const dryRunOf = (ctx: ApiContext): boolean => {
   return fromBody === true || fromBody === 'true' || fromQuery === true || fromQuery === 'true';
 };
 
-const keyTarget = (keyId: string | null): string | null => (keyId ? `api_key:${keyId}` : null);
+const keyTarget = (keyId: string | null): string | null => targetOf('api_key', keyId);
+const tenantTarget = (ctx: ApiContext): string | null => targetOf('tenant', pathTenant(ctx));
+const providerTarget = (ctx: ApiContext): string | null => targetOf('provider', param(ctx, 'provider'));
 
 export const AUDIT_SPECS = {
   onboard: {
@@ -51,14 +60,14 @@ export const AUDIT_SPECS = {
       const tenantId = tenantIdOr(body['tenant_id']);
       return {
         tenantId,
-        target: tenantId ? `tenant:${tenantId}` : null,
+        target: targetOf('tenant', tenantId),
         details: { ...pick(body, ['subscription_plan', 'force_recreate_dataset', 'force_recreate_tables']), ...(answerField(ctx, 'api_key') ? { api_key_issued: true } : {}) },
       };
     },
   },
   updateTenant: {
     action: 'tenant.update',
-    describe: (ctx) => ({ tenantId: pathTenant(ctx), target: `tenant:${param(ctx, 'tenant_id')}`, details: pick(auditBody(ctx), ['subscription_plan', 'status']) }),
+    describe: (ctx) => ({ tenantId: pathTenant(ctx), target: tenantTarget(ctx), details: pick(auditBody(ctx), ['subscription_plan', 'status']) }),
   },
   issueKey: {
     action: 'api_key.issue',
@@ -80,12 +89,12 @@ export const AUDIT_SPECS = {
     action: (ctx) => (credentialsChange(auditBody(ctx)) === 'unchanged' ? 'provider.settings_update' : 'provider.credentials_update'),
     describe: (ctx) => {
       const body = auditBody(ctx);
-      return { tenantId: pathTenant(ctx), target: `provider:${param(ctx, 'provider')}`, details: { settings: settingNames(body), credentials: credentialsChange(body) } };
+      return { tenantId: pathTenant(ctx), target: providerTarget(ctx), details: { settings: settingNames(body), credentials: credentialsChange(body) } };
     },
   },
   deleteProvider: {
     action: 'provider.delete',
-    describe: (ctx) => ({ tenantId: pathTenant(ctx), target: `provider:${param(ctx, 'provider')}` }),
+    describe: (ctx) => ({ tenantId: pathTenant(ctx), target: providerTarget(ctx) }),
   },
   warehouseQuery: {
     action: 'admin.warehouse_query',
@@ -101,7 +110,7 @@ export const AUDIT_SPECS = {
    */
   offboard: {
     action: 'tenant.offboard',
-    describe: (ctx) => ({ tenantId: pathTenant(ctx), target: `tenant:${param(ctx, 'tenant_id')}`, details: { dry_run: dryRunOf(ctx) } }),
+    describe: (ctx) => ({ tenantId: pathTenant(ctx), target: tenantTarget(ctx), details: { dry_run: dryRunOf(ctx) } }),
   },
   webhookCreate: {
     action: 'webhook.create',

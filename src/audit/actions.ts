@@ -29,9 +29,10 @@ export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 /**
  * Who acted: `admin` (the admin key, or the dashboard password, which is the admin key),
  * `tenant_key:<key id>` (never the key or its hash), `user:<X-User-ID>` when a tenant call names its user
- * (the key id is then in `keyId`), `anonymous` for a failed dashboard login.
+ * (the key id is then in `keyId`), `anonymous` for a failed dashboard login, `system` for what the platform does
+ * by itself (e.g. a webhook endpoint disabled after a run of failed deliveries).
  */
-export type AuditActor = 'admin' | 'anonymous' | `tenant_key:${string}` | `user:${string}`;
+export type AuditActor = 'admin' | 'anonymous' | 'system' | `tenant_key:${string}` | `user:${string}`;
 
 /** One audited action as a caller reports it. `details` is small JSON and never holds a secret. */
 export interface AuditEntry {

@@ -12,7 +12,7 @@ import { param } from '../types';
 
 const tenantFilters = {
   action: Joi.string().valid(...AUDIT_ACTIONS),
-  actor: Joi.string().max(200).pattern(/^[A-Za-z0-9._@:-]+$/).description('admin, anonymous, tenant_key:<key id> or user:<X-User-ID>'),
+  actor: Joi.string().max(200).pattern(/^[A-Za-z0-9._@:-]+$/).description('admin, anonymous, system, tenant_key:<key id> or user:<X-User-ID>'),
   outcome: Joi.string().valid(...AUDIT_OUTCOMES),
   from: Joi.date().iso().description('Inclusive lower bound on event_time'),
   to: Joi.date().iso().description('Exclusive upper bound on event_time'),
