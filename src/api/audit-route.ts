@@ -20,10 +20,14 @@ export interface RouteAudit {
   describe?: (ctx: ApiContext, answered: boolean) => AuditSubject;
 }
 
-/** Who acted, from the request's auth: a tenant key (and its X-User-ID) or, on admin routes, the admin. */
+/**
+ * Who acted, from the request's auth: a tenant key (and its X-User-ID) or, on admin routes, the admin. An admin
+ * route reached without the admin key (only with DISABLE_AUTH=true, development) is `anonymous`.
+ */
 export function auditActor(ctx: Context | ApiContext): Pick<AuditEntry, 'actor' | 'keyId' | 'userId'> {
-  const auth = (ctx.state as ApiState).auth;
-  if (!auth) return { actor: 'admin', keyId: null, userId: null };
+  const state = ctx.state as ApiState;
+  const auth = state.auth;
+  if (!auth) return { actor: state.adminKey === undefined || state.adminKey === 'valid' ? 'admin' : 'anonymous', keyId: null, userId: null };
   return { actor: auth.userId ? `user:${auth.userId}` : `tenant_key:${auth.keyId}`, keyId: auth.keyId, userId: auth.userId };
 }
 

@@ -37,6 +37,7 @@ function appWith(spec: RouteAudit, method: 'post' | 'patch' | 'delete', path: st
     async (ctx, next) => {
       const key = ctx.get('X-API-Key');
       if (key) ctx.state.auth = { tenantId: 'acme_corp', keyId: 'key_123', userId: ctx.get('X-User-ID') || null };
+      else ctx.state.adminKey = ctx.get('X-Admin-Key') === 'the-admin-key' ? 'valid' : ctx.get('X-Admin-Key') ? 'wrong' : 'missing';
       await next();
     },
     auditCall(spec, recorder),
@@ -81,12 +82,21 @@ describe('audit specs for the offboarding and webhook routes (issue 13.3)', () =
       if (ctx.query['fail']) throw new AppError(404, 'TENANT_NOT_FOUND', 'Tenant not found');
       ctx.body = { tenant_id: 'acme_corp' };
     });
-    expect((await request.post('/api/v1/admin/tenants/acme_corp/offboard').send({ dry_run: true })).status).to.equal(200);
-    const failed = await request.post('/api/v1/admin/tenants/acme_corp/offboard?fail=1').send({});
+    expect((await request.post('/api/v1/admin/tenants/acme_corp/offboard').set('X-Admin-Key', 'the-admin-key').send({ dry_run: true })).status).to.equal(200);
+    const failed = await request.post('/api/v1/admin/tenants/acme_corp/offboard?fail=1').set('X-Admin-Key', 'the-admin-key').send({});
     expect([failed.status, failed.body.code]).to.deep.equal([404, 'TENANT_NOT_FOUND']);
     expect(rows.map((r) => [r.action, r.actor, r.outcome, r.outcomeCode, r.details])).to.deep.equal([
       ['tenant.offboard', 'admin', 'success', null, { dry_run: true }],
       ['tenant.offboard', 'admin', 'failure', 'TENANT_NOT_FOUND', { dry_run: false }],
     ]);
+  });
+
+  it('names an admin call that got through without the admin key (DISABLE_AUTH=true, development) anonymous', async () => {
+    const { request, rows } = appWith(AUDIT_SPECS.offboard, 'post', '/api/v1/admin/tenants/:tenant_id/offboard', (ctx) => {
+      ctx.body = { tenant_id: 'acme_corp' };
+    });
+    await request.post('/api/v1/admin/tenants/acme_corp/offboard').send({});
+    await request.post('/api/v1/admin/tenants/acme_corp/offboard').set('X-Admin-Key', 'a-guess').send({});
+    expect(rows.map((r) => r.actor)).to.deep.equal(['anonymous', 'anonymous']);
   });
 });
