@@ -2,6 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { AppError } from '../shared/errors';
+import { auditCall } from './audit-route';
 import type { ApiDeps } from './deps';
 import { identifyAdmin, requireAdmin, requireTenant } from './middleware/auth';
 import { errorHandler } from './middleware/error-handler';
@@ -13,6 +14,7 @@ import { validate } from './middleware/validate';
 import { buildOpenApi } from './openapi';
 import type { RouteSpec } from './route-table';
 import { adminRoutes } from './routes/admin';
+import { auditRoutes } from './routes/audit';
 import { operationalDocs, operationalRouter } from './routes/health';
 import { pipelineRoutes } from './routes/pipelines';
 import { schedulerRoutes } from './routes/scheduler';
@@ -21,7 +23,7 @@ import type { ApiContext, ApiState } from './types';
 
 /** The whole route table; one screen per resource file. */
 export function routeTable(deps: ApiDeps): RouteSpec[] {
-  return [...tenantRoutes(deps), ...adminRoutes(deps), ...pipelineRoutes(deps), ...schedulerRoutes(deps)];
+  return [...tenantRoutes(deps), ...adminRoutes(deps), ...pipelineRoutes(deps), ...schedulerRoutes(deps), ...auditRoutes(deps)];
 }
 
 /**
@@ -44,6 +46,7 @@ function guards(spec: RouteSpec, deps: ApiDeps): Middleware<ApiState>[] {
   } else {
     chain.push(rateLimits.perIp);
   }
+  if (spec.audit) chain.push(auditCall(spec.audit, deps.audit));
   chain.push(validate({ ...(spec.params ? { params: spec.params } : {}), ...(spec.query ? { query: spec.query } : {}), ...(spec.body ? { body: spec.body } : {}) }));
   if (spec.auth === 'tenant' && spec.takesSeat === 'after-validation') chain.push(takeTeamSeat(deps.auth));
   return chain;

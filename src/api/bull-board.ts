@@ -3,7 +3,9 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { KoaAdapter } from '@bull-board/koa';
 import type { Queue } from 'bullmq';
 import type { Context, Middleware, Next } from 'koa';
+import type { AuditRecorder } from '../audit/actions';
 import { AppError } from '../shared/errors';
+import { dashboardLogin } from './dashboard-audit';
 import { checkAdminKey } from './middleware/auth';
 import type { AuthFailureLimiter } from './middleware/rate-limit';
 
@@ -17,6 +19,8 @@ export interface BullBoardDeps {
   perIp: Middleware;
   /** Counts requests with the right password (the admin allowance). */
   perAdmin: Middleware;
+  /** Records dashboard logins (page loads with the right password) and wrong passwords (dashboard-audit.ts). */
+  audit?: AuditRecorder;
 }
 
 const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="Convergence queues", charset="UTF-8"' };
@@ -61,10 +65,16 @@ export function createBullBoardMiddleware(deps: BullBoardDeps): Middleware {
   return async (ctx, next) => {
     if (ctx.path !== BULL_BOARD_PATH && !ctx.path.startsWith(`${BULL_BOARD_PATH}/`)) return next();
     const check = checkAdminKey(basicPassword(ctx.get('Authorization')), deps.adminApiKey);
-    if (check === 'valid') return deps.perAdmin(ctx, () => serve(ctx, next));
+    if (check === 'valid') return deps.perAdmin(ctx, async () => {
+      await dashboardLogin(deps.audit, ctx, null);
+      await serve(ctx, next);
+    });
     return deps.perIp(ctx, async () => {
       if (check === 'missing') throw new AppError(401, 'ADMIN_KEY_REQUIRED', 'Admin credentials required', { headers: CHALLENGE });
-      await deps.authFailures.fail(ctx.ip, new AppError(401, 'INVALID_ADMIN_KEY', 'Invalid admin credentials', { headers: CHALLENGE }));
+      await deps.authFailures.fail(ctx.ip, new AppError(401, 'INVALID_ADMIN_KEY', 'Invalid admin credentials', { headers: CHALLENGE })).catch(async (err: unknown) => {
+        await dashboardLogin(deps.audit, ctx, err);
+        throw err;
+      });
     });
   };
 }

@@ -10,6 +10,8 @@ import type { CancelAnswer, RunListFilters, RunPage } from '../queues/run-servic
 import type { SchedulerOperations } from '../scheduler/scheduler-operations';
 import type { TenantOperations } from '../tenants/tenant-operations';
 import type { SandboxResult } from '../warehouse/types';
+import type { AuditRecorder } from '../audit/actions';
+import type { AuditFilters, AuditPage } from '../audit/audit-query';
 import type { AuthDeps } from './middleware/auth';
 import type { ApiState } from './types';
 
@@ -50,6 +52,8 @@ export interface ApiDeps {
   scheduler: SchedulerOperations;
   /** Runs one read-only query (the guide's SQL) against the warehouse; admin only. */
   warehouseQuery(sql: string): Promise<SandboxResult>;
+  /** The audit log: audited routes write it, the audit routes read it (tenants.audit_log). */
+  audit: AuditRecorder & { list(filters: AuditFilters): Promise<AuditPage> };
   /** Bull Board, mounted at /admin/queues behind HTTP basic auth. */
   bullBoard?: Middleware;
 }

@@ -203,3 +203,14 @@ export const schedulerStatusAnswer = Joi.object({
 export const healthAnswer = Joi.object({ status: Joi.string().valid('ok').required(), version: Joi.string().required() });
 export const liveAnswer = Joi.object({ status: Joi.string().valid('alive').required() });
 export const readyAnswer = Joi.object({ status: Joi.string().valid('ready', 'not_ready', 'shutting_down').required(), checks: Joi.object().pattern(Joi.string(), Joi.boolean()) });
+
+// --- audit log (issue 13.3) ---------------------------------------------------------------------
+const nullableText = Joi.string().allow(null).required();
+export const auditPageAnswer = Joi.object({
+  entries: Joi.array().items(Joi.object({
+    audit_id: Joi.string().required(), event_time: iso.required(), actor: Joi.string().required(), key_id: nullableText, user_id: nullableText,
+    request_id: nullableText, tenant_id: nullableText, action: Joi.string().required(), target: nullableText, outcome: Joi.string().valid('success', 'failure').required(),
+    outcome_code: nullableText, http_status: Joi.number().integer().allow(null).required(), source_ip: nullableText, details: Joi.object().unknown(true).allow(null).required(),
+  })).required(),
+  next_cursor: Joi.string().allow(null).required(),
+});

@@ -1,4 +1,5 @@
 import type Joi from 'joi';
+import type { RouteAudit } from './audit-route';
 import type { ApiContext } from './types';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -47,6 +48,8 @@ export interface RouteSpec {
   /** The route reads an `Idempotency-Key` header. */
   idempotencyKey?: boolean;
   responses: RouteResponses;
+  /** Audited routes (README "Audit log"): one audit row per authenticated call, with its outcome. */
+  audit?: RouteAudit;
   handler: (ctx: ApiContext) => Promise<void>;
 }
 

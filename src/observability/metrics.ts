@@ -10,6 +10,8 @@ export interface Metrics {
   stepDuration: Histogram<'step_type' | 'status'>;
   queueDepth: Gauge<'queue' | 'state'>;
   quotaRejections: Counter<'reason'>;
+  /** Audit rows recorded but not yet in the warehouse (the outbox; grows while the warehouse refuses them). */
+  auditPending: Gauge;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -43,5 +45,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     queueDepth: new Gauge({ name: 'queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers }),
     quotaRejections: new Counter({ name: 'quota_rejections_total', help: 'Triggers refused by quota or limit', labelNames: ['reason'], registers }),
+    auditPending: new Gauge({ name: 'audit_rows_pending', help: 'Audit rows waiting in the outbox for the warehouse', registers }),
   };
 }

@@ -151,6 +151,12 @@ export class RedisKeys {
     return `${this.prefix}:rl:${name}`;
   }
 
+  // --- audit log (issue 13.3) --------------------------------------------------------------
+  /** List of audit rows (JSON) not yet in the warehouse; global (rows of every tenant), drained by AuditLog.flush. */
+  auditOutbox(): string {
+    return `${this.prefix}:audit:outbox`;
+  }
+
   // --- names used before keys were tenant-tagged; read once by the migration, never written ---
   legacyRunPattern(): string {
     return `${this.prefix}:run:*`;

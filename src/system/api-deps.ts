@@ -18,6 +18,8 @@ import type { OnboardingFaults } from '../tenants/onboarding';
 import type { Seats } from '../tenants/seats';
 import type { TenantDeps } from '../tenants/tenant-deps';
 import { tenantOperations } from '../tenants/tenant-operations';
+import type { AuditLog } from '../audit/audit-log';
+import { listAudit } from '../audit/audit-query';
 import type { RunServices } from './run-services';
 import type { SchedulerServices } from './scheduler-services';
 
@@ -40,6 +42,7 @@ export interface ApiWiring {
   scheduler: SchedulerServices;
   maintenanceQueue: Queue;
   onboardingFaults?: OnboardingFaults;
+  auditLog: AuditLog;
   readiness(): Promise<ReadinessChecks>;
   isShuttingDown(): boolean;
 }
@@ -70,6 +73,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
         const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children');
         for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue: q.name, state }, n);
       }
+      metrics.auditPending.set(await w.auditLog.pending());
     },
     tenants: tenantOperations(w.tenantDeps, w.seats, w.onboardingFaults),
     pipelines: {
@@ -82,12 +86,14 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
     },
     scheduler: w.scheduler.api,
     warehouseQuery: (sql) => runOperatorQuery(w.warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery }),
+    audit: { record: (entry) => w.auditLog.record(entry), list: (filters) => listAudit(w.warehouse, filters) },
     bullBoard: createBullBoardMiddleware({
       queues: [runs.queue, w.maintenanceQueue],
       adminApiKey: w.adminApiKey,
       authFailures: limiters.authFailures,
       perIp: limiters.perIp,
       perAdmin: limiters.perAdmin,
+      audit: w.auditLog,
     }),
   };
 }

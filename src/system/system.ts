@@ -18,6 +18,7 @@ import type { RunLogWriter } from '../pipelines/run-log-writer';
 import { createMaintenanceQueue, syncMaintenanceSchedulers } from '../queues/maintenance';
 import type { MaintenanceQueue } from '../queues/maintenance';
 import { RunLogOutbox } from '../queues/run-log-outbox';
+import { AuditLog } from '../audit/audit-log';
 import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
 import { Admission } from '../tenants/admission';
 import { AuthCache } from '../tenants/auth-cache';
@@ -55,6 +56,8 @@ export interface SystemOptions extends ClientOverrides {
   runFaults?: RunFaults;
   /** Flush interval of the warehouse log writer. */
   logFlushIntervalMs?: number;
+  /** Flush interval of the audit log's outbox (default 1 s). */
+  auditFlushIntervalMs?: number;
 }
 
 /** What a role builds on top of the shared services; a process builds only the parts of the roles it runs. */
@@ -72,6 +75,8 @@ export interface System {
   logWriter: RunLogWriter;
   outbox: RunLogOutbox;
   tenantDeps: TenantDeps;
+  /** The audit log's writer (flushed by API processes). */
+  auditLog: AuditLog;
   /** The HTTP layer's dependencies, built on first use (the api role; tests that read the route table). */
   apiDeps(): ApiDeps;
   /** Redis and the warehouse answer now (readiness probes of every role). */
@@ -107,6 +112,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   const admission = new Admission({ redis, keys, clock });
   const seats = createSeats({ redis, keys, clock });
   const outbox = new RunLogOutbox(redis, keys, logger);
+  const auditLog = new AuditLog({ redis, keys, warehouse, clock, logger, flushIntervalMs: options.auditFlushIntervalMs ?? 1000 });
   const logWriter = createRunLogWriter({
     warehouse,
     logger,
@@ -151,7 +157,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     parts.add('api-deps').add('bull-board');
     apiDeps = buildApiDeps({
       config, version: options.version ?? '0.1.0', logger, metrics, clock, redis, keys, warehouse, adminApiKey: admin.key, templates, tenantDeps, authCache, seats,
-      runs, scheduler: schedulerServices, maintenanceQueue: maintenance(), readiness, isShuttingDown,
+      runs, scheduler: schedulerServices, maintenanceQueue: maintenance(), readiness, isShuttingDown, auditLog,
       ...(options.onboardingFaults ? { onboardingFaults: options.onboardingFaults } : {}),
     });
     return apiDeps;
@@ -163,7 +169,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   let authSubscription: AuthChangesSubscription | null = null;
 
   return {
-    config, clients, keys, metrics, adminApiKey: admin.key, runs, scheduler: schedulerServices, logWriter, outbox, tenantDeps,
+    config, clients, keys, metrics, adminApiKey: admin.key, runs, scheduler: schedulerServices, logWriter, outbox, tenantDeps, auditLog,
     apiDeps: api,
     readiness,
     isShuttingDown,
@@ -172,6 +178,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     async start(role) {
       if (role === 'all' || role === 'api') {
         await bootstrapCentral({ warehouse });
+        auditLog.start();
         authSubscription = await subscribeAuthChanges({ subscriber: clients.subscriber, keys, cache: authCache, logger });
         const app = createApp(api());
         server = http.createServer(app.callback());
@@ -213,6 +220,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();
       await logWriter.close();
+      if (parts.has('http-server')) await auditLog.close();
       authSubscription?.close();
       await Promise.allSettled([runs.queue.close(), maintenanceQueue?.close()]);
       await clients.close();

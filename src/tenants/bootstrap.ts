@@ -6,6 +6,8 @@ import {
   CUSTOMER_STATE_TABLES,
   TENANT_STATE_TABLES,
   eventsTableName,
+  AUDIT_LOG_TABLE,
+  auditLogSpec,
 } from '../warehouse/tables';
 import type { StateTable } from '../warehouse/tables';
 import { ensureStateTable } from '../warehouse/state-tables';
@@ -35,6 +37,8 @@ export async function bootstrapCentral(deps: { warehouse: Warehouse }): Promise<
       if (!existed) result.tablesCreated.push(`${dataset}.${table.name}`);
     }
   }
+  // The audit log is a plain append-only table (no latest-row view): rows are never superseded.
+  if (await warehouse.createTable({ dataset: CENTRAL_DATASET, table: AUDIT_LOG_TABLE }, auditLogSpec)) result.tablesCreated.push(`${CENTRAL_DATASET}.${AUDIT_LOG_TABLE}`);
   return result;
 }
 

@@ -268,3 +268,32 @@ export const CUSTOMER_STATE_TABLES: StateTable[] = [customerPipelineConfigs, pip
 export const TENANT_STATE_TABLES: StateTable[] = [pipelineRuns, stepLogs, dqResults];
 /** The names onboarding reports in `tables_created`, as the guide shows them. */
 export const TENANT_META_TABLE_NAMES = ['x_meta_pipeline_runs', 'x_meta_step_logs', 'x_meta_dq_results'] as const;
+
+// --- audit log (issue 13.3) ---------------------------------------------------------------------
+
+/**
+ * `tenants.audit_log`: append-only, one row per audited action (src/audit/). A log, not state, so no
+ * events table + latest-row view: rows are never superseded. `audit_id` is the insert id, so a retried
+ * append is de-duplicated by BigQuery and by the reader (a flush retried after a crash may repeat rows).
+ */
+export const AUDIT_LOG_TABLE = 'audit_log';
+export const auditLogSpec: TableSpec = {
+  columns: [
+    col('audit_id', 'STRING', 'REQUIRED'),
+    col('event_time', 'TIMESTAMP', 'REQUIRED'),
+    col('actor', 'STRING', 'REQUIRED'),
+    col('key_id', 'STRING'),
+    col('user_id', 'STRING'),
+    col('request_id', 'STRING'),
+    col('tenant_id', 'STRING'),
+    col('action', 'STRING', 'REQUIRED'),
+    col('target', 'STRING'),
+    col('outcome', 'STRING', 'REQUIRED'),
+    col('outcome_code', 'STRING'),
+    col('http_status', 'INT64'),
+    col('source_ip', 'STRING'),
+    col('details', 'JSON'),
+  ],
+  partitionBy: { column: 'event_time' },
+  clusterBy: ['tenant_id', 'action'],
+};

@@ -155,6 +155,9 @@ describe('/openapi.json and the answers it documents', () => {
       await call('post', '/api/v1/tenants/doc_corp/api-keys/rotate', tenant, { grace_seconds: 60 });
       await call('post', '/api/v1/admin/warehouse/query', admin, { sql: 'SELECT 1 AS one' });
       await call('post', '/api/v1/admin/tenants/doc_corp/sample-data', admin, { days: 1, rows_per_day: 5 });
+      await t.system.auditLog.flush(); // issue 13.3: the audit log as the admin and the tenant read it
+      await call('get', '/api/v1/admin/audit?limit=2', admin);
+      await call('get', '/api/v1/tenants/doc_corp/audit?action=api_key.rotate', tenant);
       await call('get', '/api/v1/tenants/doc_corp', {}); // 401
       const second = await t.request.post('/api/v1/tenants/onboard').set('X-Admin-Key', t.adminKey).send({ tenant_id: 'doc_two', company_name: 'Two Inc', admin_email: 'admin@two.com', subscription_plan: 'STARTER' });
       expect(second.status).to.equal(201);

@@ -8,6 +8,8 @@ import {
   CUSTOMERS_DATASET,
   CUSTOMER_STATE_TABLES,
   TENANT_STATE_TABLES,
+  AUDIT_LOG_TABLE,
+  auditLogSpec,
   eventsTableName,
   eventsTableSpec,
 } from '../../src/warehouse/tables';
@@ -33,6 +35,7 @@ export function codeCatalog(tenantId: string, templates: Template[]): BigQueryCa
   CENTRAL_STATE_TABLES.forEach((t) => addState(CENTRAL_DATASET, t));
   CUSTOMER_STATE_TABLES.forEach((t) => addState(CUSTOMERS_DATASET, t));
   TENANT_STATE_TABLES.forEach((t) => addState(tenantId, t));
+  catalog.add({ dataset: CENTRAL_DATASET, table: AUDIT_LOG_TABLE, fields: columnsAsFields(auditLogSpec.columns) });
   catalog.add({ dataset: tenantId, table: BILLING_EXPORT_TABLE, fields: columnsAsFields(billingExportSpec.columns) });
   catalog.add({ ...STANDARD_EXPORT_REF, fields: STANDARD_BILLING_EXPORT });
   for (const template of templates) {

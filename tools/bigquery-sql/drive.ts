@@ -142,6 +142,16 @@ export async function driveBigQueryAdapter(tenantId: string): Promise<DriveResul
       for (const g of GUIDE_SQL) await call('post', '/api/v1/admin/warehouse/query', 200, { sql: g.sql });
     });
     await phase('log writer and outbox', () => sys.system.logWriter.flush());
+    await phase('audit log: outbox flush, admin and tenant reads with every filter and the cursor', async () => {
+      await sys.system.auditLog.flush();
+      const from = new Date(clock.now().getTime() - 3_600_000).toISOString();
+      const to = new Date(clock.now().getTime() + 3_600_000).toISOString();
+      await call('get', `/api/v1/admin/audit?tenant_id=${tenantId}&action=api_key.revoke&actor=admin&outcome=success&from=${from}&to=${to}`, 200);
+      const page = await call('get', '/api/v1/admin/audit?limit=1', 200);
+      if (typeof page['next_cursor'] !== 'string') throw new Error('drive: expected a second page of audit rows');
+      await call('get', `/api/v1/admin/audit?limit=1&cursor=${page['next_cursor']}`, 200);
+      await call('get', `${T}/audit?limit=5`, 200, undefined, key);
+    });
     return { recorded, templates };
   } finally {
     await t?.close();

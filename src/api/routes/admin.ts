@@ -6,6 +6,7 @@ import type { SampleDataRequest } from '../../tenants/tenant-operations';
 import type { RouteSpec } from '../route-table';
 import { param } from '../types';
 import { idParam, tenantParams } from '../schemas';
+import { AUDIT_SPECS } from '../audit-specs';
 import { isUtcDay } from '../../shared/clock';
 import { SAMPLE_DAYS_MAX } from '../../pipelines/sample-billing';
 
@@ -42,14 +43,14 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'patch', path: '/api/v1/admin/tenants/:tenant_id', auth: 'admin', tag: 'admin', summary: 'Change a tenant plan or status (ACTIVE/SUSPENDED)',
-      params: tenantParams, body: t.updateSchema, responses: { 200: ok('Updated tenant', tenantAnswer), 404: 'Unknown tenant' },
+      params: tenantParams, body: t.updateSchema, responses: { 200: ok('Updated tenant', tenantAnswer), 404: 'Unknown tenant' }, audit: AUDIT_SPECS.updateTenant,
       handler: async (ctx) => {
         ctx.body = await t.update(param(ctx, 'tenant_id'), validated<unknown>(ctx, 'body'));
       },
     }),
     route({
       method: 'post', path: '/api/v1/admin/tenants/:tenant_id/api-keys', auth: 'admin', tag: 'admin', summary: 'Issue an additional API key (shown once)',
-      params: tenantParams, responses: { 201: ok('New key', issuedKeyAnswer), 404: 'Unknown tenant' },
+      params: tenantParams, responses: { 201: ok('New key', issuedKeyAnswer), 404: 'Unknown tenant' }, audit: AUDIT_SPECS.issueKey,
       handler: async (ctx) => {
         ctx.status = 201;
         ctx.body = await t.issueKey(param(ctx, 'tenant_id'));
@@ -57,14 +58,14 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'delete', path: '/api/v1/admin/api-keys/:key_id', auth: 'admin', tag: 'admin', summary: 'Revoke an API key (effective on the next request)',
-      params: Joi.object({ key_id: idParam }), responses: { 200: ok('Revoked', revokedKeyAnswer), 404: 'Unknown key' },
+      params: Joi.object({ key_id: idParam }), responses: { 200: ok('Revoked', revokedKeyAnswer), 404: 'Unknown key' }, audit: AUDIT_SPECS.revokeKey,
       handler: async (ctx) => {
         ctx.body = await t.revokeKey(param(ctx, 'key_id'));
       },
     }),
     route({
       method: 'post', path: '/api/v1/admin/warehouse/query', auth: 'admin', tag: 'admin', summary: 'Run one read-only SELECT against the warehouse (the guide’s SQL works as written)',
-      body: Joi.object({ sql: Joi.string().min(1).max(20000).required() }), responses: { 200: ok('Rows (at most 10,000; truncated says whether more existed)', queryAnswer), 422: 'Not a single read-only SELECT' },
+      body: Joi.object({ sql: Joi.string().min(1).max(20000).required() }), responses: { 200: ok('Rows (at most 10,000; truncated says whether more existed)', queryAnswer), 422: 'Not a single read-only SELECT' }, audit: AUDIT_SPECS.warehouseQuery,
       handler: async (ctx) => {
         ctx.body = await deps.warehouseQuery(validated<{ sql: string }>(ctx, 'body').sql);
       },

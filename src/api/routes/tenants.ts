@@ -6,6 +6,7 @@ import type { RouteSpec } from '../route-table';
 import { param } from '../types';
 import type { ApiContext } from '../types';
 import { segmentParam, tenantIdParam, tenantParams } from '../schemas';
+import { AUDIT_SPECS } from '../audit-specs';
 
 const providerParams = Joi.object({ tenant_id: tenantIdParam, provider: segmentParam });
 
@@ -16,7 +17,7 @@ export function tenantRoutes(deps: ApiDeps): RouteSpec[] {
   return [
     route({
       method: 'post', path: '/api/v1/tenants/onboard', auth: 'admin', tag: 'tenants', summary: 'Onboard a tenant (profile, API key, subscription, usage row, dataset)',
-      body: t.onboardSchema, responses: { 201: ok('Onboarded; the API key is shown once', onboardAnswer), 409: 'Tenant exists', 500: 'Onboarding failed and was rolled back' },
+      body: t.onboardSchema, responses: { 201: ok('Onboarded; the API key is shown once', onboardAnswer), 409: 'Tenant exists', 500: 'Onboarding failed and was rolled back' }, audit: AUDIT_SPECS.onboard,
       handler: async (ctx) => {
         ctx.status = 201;
         ctx.body = await t.onboard(validated<unknown>(ctx, 'body'));
@@ -45,7 +46,7 @@ export function tenantRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'put', path: '/api/v1/tenants/:tenant_id/providers/:provider', auth: 'tenant', takesSeat: 'after-validation', tag: 'tenants', summary: 'Set provider settings and (encrypted) credentials',
-      params: providerParams, body: t.providerSchema, responses: { 200: ok('Saved (credentials never returned)', providerAnswer), 403: 'Provider limit reached or another tenant', 422: 'INVALID_TABLE_REFERENCE: a *_table or project_id setting names something this tenant may not use' },
+      params: providerParams, body: t.providerSchema, responses: { 200: ok('Saved (credentials never returned)', providerAnswer), 403: 'Provider limit reached or another tenant', 422: 'INVALID_TABLE_REFERENCE: a *_table or project_id setting names something this tenant may not use' }, audit: AUDIT_SPECS.putProvider,
       handler: async (ctx) => {
         ctx.body = await t.putProvider(tenantOf(ctx), param(ctx, 'provider'), validated<unknown>(ctx, 'body'));
       },
@@ -59,7 +60,7 @@ export function tenantRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'delete', path: '/api/v1/tenants/:tenant_id/providers/:provider', auth: 'tenant', takesSeat: 'after-validation', tag: 'tenants', summary: 'Remove provider settings',
-      params: providerParams, responses: { 204: ok('Removed'), 404: 'Not configured' },
+      params: providerParams, responses: { 204: ok('Removed'), 404: 'Not configured' }, audit: AUDIT_SPECS.deleteProvider,
       handler: async (ctx) => {
         await t.deleteProvider(tenantOf(ctx), param(ctx, 'provider'));
         ctx.status = 204;
@@ -67,7 +68,7 @@ export function tenantRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'post', path: '/api/v1/tenants/:tenant_id/api-keys/rotate', auth: 'tenant', takesSeat: 'after-validation', tag: 'tenants', summary: 'Rotate the calling API key (new key shown once)',
-      params: tenantParams, body: t.rotateSchema, responses: { 201: ok('New key; the calling key expires after grace_seconds', rotatedKeyAnswer) },
+      params: tenantParams, body: t.rotateSchema, responses: { 201: ok('New key; the calling key expires after grace_seconds', rotatedKeyAnswer) }, audit: AUDIT_SPECS.rotateKey,
       handler: async (ctx) => {
         const body = validated<{ grace_seconds: number }>(ctx, 'body');
         ctx.status = 201;
