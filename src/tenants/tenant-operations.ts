@@ -13,7 +13,7 @@ import { deleteProvider, getProvider, providerBodySchema, putProvider } from './
 import type { ProviderView } from './provider-settings';
 import { getQuotaView } from './quota-view';
 import type { QuotaView } from './quota-view';
-import { getTenant, updateTenant, updateTenantBodySchema } from './tenant-admin';
+import { getTenant, tenantDeleted, updateTenant, updateTenantBodySchema } from './tenant-admin';
 import type { TenantView } from './tenant-admin';
 import type { TenantDeps } from './tenant-deps';
 import type { Seats } from './seats';
@@ -56,7 +56,8 @@ export interface TenantOperations {
 export function tenantOperations(deps: TenantDeps, seats: Seats, faults?: OnboardingFaults): TenantOperations {
   const onboardingDeps = faults ? { ...deps, faults } : deps;
   const exists = async (tenantId: string): Promise<void> => {
-    await getTenant(deps, tenantId); // 404 TENANT_NOT_FOUND
+    const tenant = await getTenant(deps, tenantId); // 404 TENANT_NOT_FOUND
+    if (tenant.status === 'DELETED') throw tenantDeleted(tenantId);
   };
   return {
     onboardSchema: onboardBodySchema,
