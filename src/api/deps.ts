@@ -10,6 +10,7 @@ import type { CancelAnswer, RunListFilters, RunPage } from '../queues/run-servic
 import type { SchedulerOperations } from '../scheduler/scheduler-operations';
 import type { TenantOperations } from '../tenants/tenant-operations';
 import type { SandboxResult } from '../warehouse/types';
+import type { OffboardResult } from '../offboarding/types';
 import type { AuthDeps } from './middleware/auth';
 import type { ApiState } from './types';
 
@@ -48,6 +49,8 @@ export interface ApiDeps {
   tenants: TenantOperations;
   pipelines: PipelineOperations;
   scheduler: SchedulerOperations;
+  /** Offboards a tenant (suspend, cancel, export, delete, tombstone); idempotent and resumable. Absent: no route. */
+  offboard?(tenantId: string, body: unknown): Promise<OffboardResult>;
   /** Runs one read-only query (the guide's SQL) against the warehouse; admin only. */
   warehouseQuery(sql: string): Promise<SandboxResult>;
   /** Bull Board, mounted at /admin/queues behind HTTP basic auth. */

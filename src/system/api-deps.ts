@@ -20,6 +20,7 @@ import type { TenantDeps } from '../tenants/tenant-deps';
 import { tenantOperations } from '../tenants/tenant-operations';
 import type { RunServices } from './run-services';
 import type { SchedulerServices } from './scheduler-services';
+import type { Offboard } from './offboarding-services';
 
 export interface ApiWiring {
   config: Config;
@@ -40,6 +41,8 @@ export interface ApiWiring {
   scheduler: SchedulerServices;
   maintenanceQueue: Queue;
   onboardingFaults?: OnboardingFaults;
+  /** POST /admin/tenants/{id}/offboard (src/system/offboarding-services.ts). */
+  offboard: Offboard;
   readiness(): Promise<ReadinessChecks>;
   isShuttingDown(): boolean;
 }
@@ -81,6 +84,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
       cancelRun: (tenantId, runId, userId) => runs.runService.cancelRun(tenantId, runId, userId ? () => w.seats.member(tenantId, userId) : undefined),
     },
     scheduler: w.scheduler.api,
+    offboard: w.offboard,
     warehouseQuery: (sql) => runOperatorQuery(w.warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery }),
     bullBoard: createBullBoardMiddleware({
       queues: [runs.queue, w.maintenanceQueue],

@@ -1,7 +1,8 @@
 import Joi from 'joi';
 import type { ApiDeps } from '../deps';
 import { ok, route, validated } from '../route-table';
-import { bootstrapAnswer, issuedKeyAnswer, queryAnswer, revokedKeyAnswer, sampleDataAnswer, tenantAnswer } from '../response-schemas';
+import { bootstrapAnswer, issuedKeyAnswer, offboardAnswer, queryAnswer, revokedKeyAnswer, sampleDataAnswer, tenantAnswer } from '../response-schemas';
+import { offboardBodySchema } from '../../offboarding/offboard';
 import type { SampleDataRequest } from '../../tenants/tenant-operations';
 import type { RouteSpec } from '../route-table';
 import { param } from '../types';
@@ -77,6 +78,24 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
         params: tenantParams, body: sampleDataBody, responses: { 200: ok('Rows loaded', sampleDataAnswer), 404: 'Unknown tenant', 422: 'Invalid body (days 1–400, end_date YYYY-MM-DD)' },
         handler: async (ctx) => {
           ctx.body = await load(param(ctx, 'tenant_id'), validated<SampleDataRequest>(ctx, 'body'));
+        },
+      }),
+    );
+  }
+  if (deps.offboard) {
+    const offboard = deps.offboard;
+    routes.push(
+      route({
+        method: 'post', path: '/api/v1/admin/tenants/:tenant_id/offboard', auth: 'admin', tag: 'admin',
+        summary: 'Offboard a tenant: suspend, cancel runs, disable schedules, export every table to Parquet, delete its data and Redis keys, keep a DELETED profile. Idempotent and resumable; `dry_run` changes nothing',
+        params: tenantParams, body: offboardBodySchema,
+        responses: {
+          200: ok('What was done (or, with dry_run, would be done) per step, what was exported and deleted', offboardAnswer),
+          404: 'Unknown tenant',
+          409: 'An offboarding of this tenant is running (OFFBOARD_IN_PROGRESS), or the tenant was deleted without a record (TENANT_DELETED)',
+        },
+        handler: async (ctx) => {
+          ctx.body = await offboard(param(ctx, 'tenant_id'), validated<unknown>(ctx, 'body'));
         },
       }),
     );
