@@ -30,13 +30,13 @@ export async function offboardTenant(deps: OffboardDeps, tenantId: string, body:
   const [profile, stored] = await Promise.all([readProfile(t.warehouse, tenantId), readOffboardState(t.warehouse, tenantId)]);
   if (!profile) throw tenantNotFound(tenantId);
   if (stored?.status === 'COMPLETED') return resultOf(stored, stepsOf(deps).map((s) => ({ name: s.name, outcome: 'done_earlier', detail: stored.steps[s.name] ?? 'not part of this offboarding' })));
-  if (profile.status === 'DELETED') throw tenantDeleted(tenantId);
+  // DELETED with an unfinished record: the tombstone was written and the crash came before it was recorded; resume.
+  if (profile.status === 'DELETED' && !stored) throw tenantDeleted(tenantId);
 
   // A dry run before the first call names no id yet: its export location shows where the id will go.
   const offboardId = stored?.offboardId ?? (req.dry_run ? '{offboard_id}' : newId());
   const exportLocation = stored?.exportLocation ?? exportLocationOf(t.warehouse.kind, exportBase(deps, req), tenantId, offboardId);
-  const ctx: OffboardContext = { tenantId, offboardId, exportLocation, deps };
-  if (req.dry_run) return dryRun(ctx, stored);
+  if (req.dry_run) return dryRun({ tenantId, offboardId, exportLocation, deps, record: async () => undefined }, stored);
 
   const lock = t.keys.offboardLock(tenantId);
   const token = newId();
@@ -48,6 +48,16 @@ export async function offboardTenant(deps: OffboardDeps, tenantId: string, body:
       tenantId, offboardId, status: 'IN_PROGRESS', exportLocation, steps: {}, exported: [], deleted: {}, startedAt: t.clock.now().toISOString(), completedAt: null,
     };
     if (!stored) await writeOffboardState(t.warehouse, state, t.clock.now());
+    const addDeleted = (deleted: Record<string, number>): void => {
+      for (const [kind, n] of Object.entries(deleted)) state.deleted[kind] = (state.deleted[kind] ?? 0) + n;
+    };
+    const ctx: OffboardContext = {
+      tenantId, offboardId, exportLocation, deps,
+      async record(deleted) {
+        addDeleted(deleted);
+        await writeOffboardState(t.warehouse, state, t.clock.now());
+      },
+    };
     const reports: StepReport[] = [];
     for (const step of stepsOf(deps)) {
       const earlier = state.steps[step.name];
@@ -59,7 +69,7 @@ export async function offboardTenant(deps: OffboardDeps, tenantId: string, body:
       await deps.faults?.afterStep?.(step.name);
       state.steps[step.name] = out.detail;
       if (out.exported) state.exported = out.exported;
-      for (const [kind, n] of Object.entries(out.deleted ?? {})) state.deleted[kind] = (state.deleted[kind] ?? 0) + n;
+      addDeleted(out.deleted ?? {});
       await writeOffboardState(t.warehouse, state, t.clock.now());
       await t.redis.pexpire(lock, LOCK_TTL_MS);
       reports.push({ name: step.name, outcome: 'done', detail: out.detail });

@@ -11,7 +11,8 @@ import type { OffboardStep } from './types';
  * - entries in global indexes: tenants (set), usage:dirty (set), logs:unconfirmed (`<id>|<run>`), sched:due
  *   (`<id>:<config>`), {sched:due}:inflight (`<id>:<config>|<ms>`), sched:deferred and its entries hash (the
  *   tenant's deferred run ids), apikey:<hash> (entries whose tenant_id is the tenant), rl:<limiter>:tenant:<id>
- *   (rate-limiter counters), lock:onboard:<id>.
+ *   (rate-limiter counters), lock:onboard:<id>, and the `run:<run id>` de-duplication fields of the
+ *   scheduler's daily stats hashes stats:d:<day> (the tenant's run ids read from its runs set).
  * Not the tenant's, left alone: the auth:changes and runs:cancel channels, usage:closed:<day>, stats:d:<day>,
  * migrated:<name>, the offboarding lock (released by the caller), BullMQ's keys (delete_data removed the
  * tenant's jobs through the queue). Index entries go first, the tagged keys last (CONTRIBUTING, "Touch Redis").
@@ -33,6 +34,17 @@ export async function findTenantKeys(redis: RedisClient, keys: RedisKeys, tenant
   }
   for (const runId of await deferredRunIds(redis, keys, tenantId)) {
     indexEntries.push({ key: keys.deferredQueue(), kind: 'zset', member: runId }, { key: keys.deferredEntries(), kind: 'hash', member: runId });
+  }
+
+  const runIds = await redis.zrange(keys.tenantRuns(tenantId), 0, -1);
+  if (runIds.length > 0) {
+    for (const key of await scanEveryMaster(redis, keys.schedulerDailyPattern())) {
+      const fields = runIds.map((id) => `run:${id}`);
+      const present = await redis.hmget(key, ...fields);
+      fields.forEach((member, i) => {
+        if (present[i] !== null && present[i] !== undefined) indexEntries.push({ key, kind: 'hash', member });
+      });
+    }
   }
 
   const apiKeyEntries = await scanEveryMaster(redis, keys.apiKeyPattern());
@@ -71,15 +83,13 @@ export async function purgeTenantKeys(redis: RedisClient, found: TenantRedisKeys
 
 export const purgeRedisStep: OffboardStep = {
   name: 'purge_redis',
-  async run({ tenantId, deps }) {
+  async run({ tenantId, deps, record }) {
     const { redis, keys } = deps.tenant;
     const found = await findTenantKeys(redis, keys, tenantId);
     await purgeTenantKeys(redis, found);
     const keysDeleted = found.globalKeys.length + found.taggedKeys.length;
-    return {
-      detail: `${keysDeleted} Redis keys and ${found.indexEntries.length} global index entries deleted`,
-      deleted: { redis_keys: keysDeleted, redis_index_entries: found.indexEntries.length },
-    };
+    await record({ redis_keys: keysDeleted, redis_index_entries: found.indexEntries.length });
+    return { detail: `${keysDeleted} Redis keys and ${found.indexEntries.length} global index entries deleted` };
   },
   async plan({ tenantId, deps }) {
     const found = await findTenantKeys(deps.tenant.redis, deps.tenant.keys, tenantId);

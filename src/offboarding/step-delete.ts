@@ -42,16 +42,20 @@ async function deleteRows(t: TenantDeps, dataset: string, table: StateTable, ten
 
 export const deleteDataStep: OffboardStep = {
   name: 'delete_data',
-  async run({ tenantId, deps }) {
+  // Counts go to the progress row part by part (ctx.record), so a crash mid-step loses none of them.
+  async run({ tenantId, deps, record }) {
     const t = deps.tenant;
     const schedules = await deps.schedules.list(tenantId);
     for (const s of schedules) await deps.schedules.remove(tenantId, s.config_id);
-    const jobs = await deps.runs.removeQueueJobs(tenantId);
+    await record({ schedules: schedules.length, queue_jobs: await deps.runs.removeQueueJobs(tenantId) });
 
     const keyHashes = await distinct(t, `SELECT DISTINCT key_hash FROM ${fromEvents(CENTRAL_DATASET, tenantApiKeys)} WHERE tenant_id = @tenant_id`, tenantId);
     const providers = await distinct(t, `SELECT DISTINCT provider FROM ${fromEvents(CENTRAL_DATASET, tenantProviders)} WHERE tenant_id = @tenant_id`, tenantId);
-    const deleted: Record<string, number> = { schedules: schedules.length, queue_jobs: jobs, api_keys: keyHashes.length, providers: providers.length };
-    for (const { dataset, table, kind } of ROWS_DELETED) deleted[kind] = await deleteRows(t, dataset, table, tenantId);
+    for (const { dataset, table, kind } of ROWS_DELETED) {
+      const rows = await deleteRows(t, dataset, table, tenantId);
+      await record({ [kind]: rows, ...(table === tenantApiKeys ? { api_keys: keyHashes.length } : table === tenantProviders ? { providers: providers.length } : {}) });
+    }
+    // A crash before these leaves cache entries whose hashes are gone from the warehouse: purge_redis finds them by tenant_id.
     for (const hash of keyHashes) {
       await deleteApiKeyCache(t.redis, t.keys, hash);
       await t.authChanges?.keyChanged(hash);
@@ -59,11 +63,8 @@ export const deleteDataStep: OffboardStep = {
 
     const datasetTables = (await t.warehouse.datasetExists(tenantId)) ? (await t.warehouse.listTables(tenantId)).length : 0;
     await t.warehouse.dropDataset(tenantId);
-    deleted['dataset_tables'] = datasetTables;
-    return {
-      detail: `dataset dropped (${datasetTables} tables and views); ${keyHashes.length} API keys, ${providers.length} provider settings, ${schedules.length} schedules and ${jobs} retained queue jobs deleted`,
-      deleted,
-    };
+    await record({ dataset_tables: datasetTables });
+    return { detail: 'dataset dropped; schedules, retained queue jobs, API keys, provider settings and credentials deleted (counts in `deleted`)' };
   },
   async plan({ tenantId, deps }) {
     const t = deps.tenant;

@@ -25,7 +25,7 @@ export const suspendStep: OffboardStep = {
 /** 2. Every live run cancelled by the normal cancel; deferred runs dropped; this process's log rows flushed. */
 export const cancelRunsStep: OffboardStep = {
   name: 'cancel_runs',
-  async run({ tenantId, deps }) {
+  async run({ tenantId, deps, record }) {
     const { runs } = deps;
     const ids = await runs.liveRunIds(tenantId);
     const outcomes = await Promise.all(
@@ -39,10 +39,11 @@ export const cancelRunsStep: OffboardStep = {
     );
     const stopping = await waitUntilStopped(runs, tenantId);
     const deferred = await runs.dropDeferred(tenantId);
+    await record({ deferred_runs: deferred });
     await runs.flushLogs();
     const cancelled = outcomes.filter((s) => s !== 'FINISHED').length;
     const tail = stopping > 0 ? `; ${stopping} still stopping` : '';
-    return { detail: `${cancelled} runs cancelled, ${outcomes.length - cancelled} had finished, ${deferred} deferred runs dropped${tail}`, deleted: { deferred_runs: deferred } };
+    return { detail: `${cancelled} runs cancelled, ${outcomes.length - cancelled} had finished, ${deferred} deferred runs dropped${tail}` };
   },
   async plan({ tenantId, deps }) {
     return `${(await deps.runs.liveRunIds(tenantId)).length} live runs would be cancelled; deferred runs dropped`;

@@ -18,7 +18,7 @@ export interface ExportedTable {
   destination: string;
 }
 
-/** What one step's run contributed: a line for the answer, tables exported, things deleted (counts by kind). */
+/** What one step's run contributed: a line for the answer, tables exported, things deleted (counts by kind; see also `record`). */
 export interface StepOutput {
   detail: string;
   exported?: ExportedTable[];
@@ -31,6 +31,11 @@ export interface OffboardContext {
   offboardId: string;
   exportLocation: string;
   deps: OffboardDeps;
+  /**
+   * Adds deletion counts to the progress row at once. For a step that deletes in parts: a part done before a
+   * crash is counted then, and finds nothing left when the step runs again, so totals stay right.
+   */
+  record(deleted: Record<string, number>): Promise<void>;
 }
 
 export interface OffboardStep {

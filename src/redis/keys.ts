@@ -164,6 +164,10 @@ export class RedisKeys {
   rateLimitTenantPattern(tenantId: string): string {
     return `${this.prefix}:rl:*:tenant:${tenantId}`;
   }
+  /** SCAN pattern of the scheduler's daily stats hashes (`schedulerDaily(day)`; their `run:<id>` fields name runs). */
+  schedulerDailyPattern(): string {
+    return `${this.prefix}:stats:d:*`;
+  }
   /** String lock held while one tenant is offboarded (not tenant-tagged: it outlives the purge of the tenant's keys). */
   offboardLock(tenantId: string): string {
     return this.lock(`offboard:${tenantId}`);
