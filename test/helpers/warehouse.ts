@@ -43,7 +43,7 @@ export interface TestBigQuery extends TestWarehouse {
  * DuckDB file). `server.stats()` counts requests by kind; `failNext(n)` injects 5xx answers.
  */
 export async function createTestBigQuery(options: { retry?: RetryPolicy } & FakeBigQueryOptions = {}): Promise<TestBigQuery> {
-  const backing = await createTestDuckDb();
+  const backing = await createTestDuckDb(options.gcsDir ? { exportsDir: options.gcsDir } : {});
   const server = await new FakeBigQueryServer(backing.warehouse, undefined, undefined, options).start();
   const warehouse = await BigQueryWarehouse.create({
     projectId: server.projectId,
