@@ -42,14 +42,14 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'patch', path: '/api/v1/admin/tenants/:tenant_id', auth: 'admin', tag: 'admin', summary: 'Change a tenant plan or status (ACTIVE/SUSPENDED)',
-      params: tenantParams, body: t.updateSchema, responses: { 200: ok('Updated tenant', tenantAnswer), 404: 'Unknown tenant' },
+      params: tenantParams, body: t.updateSchema, responses: { 200: ok('Updated tenant', tenantAnswer), 404: 'Unknown tenant', 409: 'The tenant was offboarded (TENANT_DELETED)' },
       handler: async (ctx) => {
         ctx.body = await t.update(param(ctx, 'tenant_id'), validated<unknown>(ctx, 'body'));
       },
     }),
     route({
       method: 'post', path: '/api/v1/admin/tenants/:tenant_id/api-keys', auth: 'admin', tag: 'admin', summary: 'Issue an additional API key (shown once)',
-      params: tenantParams, responses: { 201: ok('New key', issuedKeyAnswer), 404: 'Unknown tenant' },
+      params: tenantParams, responses: { 201: ok('New key', issuedKeyAnswer), 404: 'Unknown tenant', 409: 'The tenant was offboarded (TENANT_DELETED)' },
       handler: async (ctx) => {
         ctx.status = 201;
         ctx.body = await t.issueKey(param(ctx, 'tenant_id'));
@@ -75,7 +75,7 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
     routes.push(
       route({
         method: 'post', path: '/api/v1/admin/tenants/:tenant_id/sample-data', auth: 'admin', tag: 'admin', summary: 'Load synthetic GCP billing export rows into the tenant dataset: `days` days ending on `end_date` (default yesterday, UTC)',
-        params: tenantParams, body: sampleDataBody, responses: { 200: ok('Rows loaded', sampleDataAnswer), 404: 'Unknown tenant', 422: 'Invalid body (days 1–400, end_date YYYY-MM-DD)' },
+        params: tenantParams, body: sampleDataBody, responses: { 200: ok('Rows loaded', sampleDataAnswer), 404: 'Unknown tenant', 409: 'The tenant was offboarded (TENANT_DELETED)', 422: 'Invalid body (days 1–400, end_date YYYY-MM-DD)' },
         handler: async (ctx) => {
           ctx.body = await load(param(ctx, 'tenant_id'), validated<SampleDataRequest>(ctx, 'body'));
         },
