@@ -15,8 +15,9 @@ export const offboardBodySchema = Joi.object({
     .description('BigQuery only: where the extract jobs write (default OFFBOARD_EXPORT_URI); fixed by the first call'),
 }).label('OffboardRequest');
 
-/** Long enough for an export; renewed after every step. A crashed holder's lock runs out on its own. */
-const LOCK_TTL_MS = 15 * 60_000;
+/** Renewed every minute while the call runs (a long export included); a crashed holder's lock runs out on its own. */
+const LOCK_TTL_MS = 5 * 60_000;
+const LOCK_RENEW_MS = 60_000;
 
 /**
  * POST /admin/tenants/{id}/offboard. Idempotent: a finished offboarding answers its stored result; an unfinished
@@ -43,6 +44,10 @@ export async function offboardTenant(deps: OffboardDeps, tenantId: string, body:
   if ((await t.redis.set(lock, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
     throw new AppError(409, 'OFFBOARD_IN_PROGRESS', `An offboarding of tenant '${tenantId}' is running; call again when it ended`);
   }
+  const renew = setInterval(() => {
+    void t.redis.get(lock).then((held) => (held === token ? t.redis.pexpire(lock, LOCK_TTL_MS) : 0)).catch(() => undefined);
+  }, LOCK_RENEW_MS);
+  renew.unref();
   try {
     const state: OffboardState = stored ?? {
       tenantId, offboardId, status: 'IN_PROGRESS', exportLocation, steps: {}, exported: [], deleted: {}, startedAt: t.clock.now().toISOString(), completedAt: null,
@@ -71,7 +76,6 @@ export async function offboardTenant(deps: OffboardDeps, tenantId: string, body:
       if (out.exported) state.exported = out.exported;
       addDeleted(out.deleted ?? {});
       await writeOffboardState(t.warehouse, state, t.clock.now());
-      await t.redis.pexpire(lock, LOCK_TTL_MS);
       reports.push({ name: step.name, outcome: 'done', detail: out.detail });
     }
     state.status = 'COMPLETED';
@@ -80,6 +84,7 @@ export async function offboardTenant(deps: OffboardDeps, tenantId: string, body:
     t.logger.info({ tenant_id: tenantId, offboard_id: offboardId, exported: state.exported.length, deleted: state.deleted }, 'tenant offboarded');
     return resultOf(state, reports);
   } finally {
+    clearInterval(renew);
     // Only our own lock (it may have run out and been taken by another call).
     if ((await t.redis.get(lock)) === token) await t.redis.del(lock);
   }
