@@ -27,18 +27,9 @@ export async function offboardTenant(deps: OffboardDeps, tenantId: string, body:
   const { value, error } = offboardBodySchema.validate(body ?? {}, { abortEarly: false, stripUnknown: true });
   if (error) throw validationError(error.details.map((d) => ({ field: d.path.join('.') || 'body', message: d.message })));
   const req = value as OffboardRequest;
+  if (req.dry_run) return withStart(deps, tenantId, req, (start) => dryRun(start.ctx, start.stored));
+
   const t = deps.tenant;
-  const [profile, stored] = await Promise.all([readProfile(t.warehouse, tenantId), readOffboardState(t.warehouse, tenantId)]);
-  if (!profile) throw tenantNotFound(tenantId);
-  if (stored?.status === 'COMPLETED') return resultOf(stored, stepsOf(deps).map((s) => ({ name: s.name, outcome: 'done_earlier', detail: stored.steps[s.name] ?? 'not part of this offboarding' })));
-  // DELETED with an unfinished record: the tombstone was written and the crash came before it was recorded; resume.
-  if (profile.status === 'DELETED' && !stored) throw tenantDeleted(tenantId);
-
-  // A dry run before the first call names no id yet: its export location shows where the id will go.
-  const offboardId = stored?.offboardId ?? (req.dry_run ? '{offboard_id}' : newId());
-  const exportLocation = stored?.exportLocation ?? exportLocationOf(t.warehouse.kind, exportBase(deps, req), tenantId, offboardId);
-  if (req.dry_run) return dryRun({ tenantId, offboardId, exportLocation, deps, record: async () => undefined }, stored);
-
   const lock = t.keys.offboardLock(tenantId);
   const token = newId();
   if ((await t.redis.set(lock, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
@@ -49,45 +40,72 @@ export async function offboardTenant(deps: OffboardDeps, tenantId: string, body:
   }, LOCK_RENEW_MS);
   renew.unref();
   try {
-    const state: OffboardState = stored ?? {
-      tenantId, offboardId, status: 'IN_PROGRESS', exportLocation, steps: {}, exported: [], deleted: {}, startedAt: t.clock.now().toISOString(), completedAt: null,
-    };
-    if (!stored) await writeOffboardState(t.warehouse, state, t.clock.now());
-    const addDeleted = (deleted: Record<string, number>): void => {
-      for (const [kind, n] of Object.entries(deleted)) state.deleted[kind] = (state.deleted[kind] ?? 0) + n;
-    };
-    const ctx: OffboardContext = {
-      tenantId, offboardId, exportLocation, deps,
-      async record(deleted) {
-        addDeleted(deleted);
-        await writeOffboardState(t.warehouse, state, t.clock.now());
-      },
-    };
-    const reports: StepReport[] = [];
-    for (const step of stepsOf(deps)) {
-      const earlier = state.steps[step.name];
-      if (earlier !== undefined) {
-        reports.push({ name: step.name, outcome: 'done_earlier', detail: earlier });
-        continue;
-      }
-      const out = await step.run(ctx);
-      await deps.faults?.afterStep?.(step.name);
-      state.steps[step.name] = out.detail;
-      if (out.exported) state.exported = out.exported;
-      addDeleted(out.deleted ?? {});
-      await writeOffboardState(t.warehouse, state, t.clock.now());
-      reports.push({ name: step.name, outcome: 'done', detail: out.detail });
-    }
-    state.status = 'COMPLETED';
-    state.completedAt = t.clock.now().toISOString();
-    await writeOffboardState(t.warehouse, state, t.clock.now());
-    t.logger.info({ tenant_id: tenantId, offboard_id: offboardId, exported: state.exported.length, deleted: state.deleted }, 'tenant offboarded');
-    return resultOf(state, reports);
+    // Read under the lock: a call that waited for another one sees what that one finished.
+    return await withStart(deps, tenantId, req, (start) => run(start.ctx, start.stored));
   } finally {
     clearInterval(renew);
     // Only our own lock (it may have run out and been taken by another call).
     if ((await t.redis.get(lock)) === token) await t.redis.del(lock);
   }
+}
+
+interface Start {
+  ctx: OffboardContext;
+  stored: OffboardState | null;
+}
+
+/** The tenant's profile and progress row; a finished offboarding answers its stored result here. */
+async function withStart(deps: OffboardDeps, tenantId: string, req: OffboardRequest, then: (start: Start) => Promise<OffboardResult>): Promise<OffboardResult> {
+  const t = deps.tenant;
+  const [profile, stored] = await Promise.all([readProfile(t.warehouse, tenantId), readOffboardState(t.warehouse, tenantId)]);
+  if (!profile) throw tenantNotFound(tenantId);
+  if (stored?.status === 'COMPLETED') return resultOf(stored, stepsOf(deps).map((s) => ({ name: s.name, outcome: 'done_earlier', detail: stored.steps[s.name] ?? 'not part of this offboarding' })));
+  // DELETED with an unfinished record: the tombstone was written and the crash came before it was recorded; resume.
+  if (profile.status === 'DELETED' && !stored) throw tenantDeleted(tenantId);
+  // A dry run before the first call names no id yet: its export location shows where the id will go.
+  const offboardId = stored?.offboardId ?? (req.dry_run ? '{offboard_id}' : newId());
+  const exportLocation = stored?.exportLocation ?? exportLocationOf(t.warehouse.kind, exportBase(deps, req), tenantId, offboardId);
+  return then({ ctx: { tenantId, offboardId, exportLocation, deps, record: async () => undefined }, stored });
+}
+
+/** Runs every step not recorded yet, recording each once it is done. */
+async function run(start: OffboardContext, stored: OffboardState | null): Promise<OffboardResult> {
+  const { tenantId, offboardId, exportLocation, deps } = start;
+  const t = deps.tenant;
+  const state: OffboardState = stored ?? {
+    tenantId, offboardId, status: 'IN_PROGRESS', exportLocation, steps: {}, exported: [], deleted: {}, startedAt: t.clock.now().toISOString(), completedAt: null,
+  };
+  if (!stored) await writeOffboardState(t.warehouse, state, t.clock.now());
+  const addDeleted = (deleted: Record<string, number>): void => {
+    for (const [kind, n] of Object.entries(deleted)) state.deleted[kind] = (state.deleted[kind] ?? 0) + n;
+  };
+  const ctx: OffboardContext = {
+    ...start,
+    async record(deleted) {
+      addDeleted(deleted);
+      await writeOffboardState(t.warehouse, state, t.clock.now());
+    },
+  };
+  const reports: StepReport[] = [];
+  for (const step of stepsOf(deps)) {
+    const earlier = state.steps[step.name];
+    if (earlier !== undefined) {
+      reports.push({ name: step.name, outcome: 'done_earlier', detail: earlier });
+      continue;
+    }
+    const out = await step.run(ctx);
+    await deps.faults?.afterStep?.(step.name);
+    state.steps[step.name] = out.detail;
+    if (out.exported) state.exported = out.exported;
+    addDeleted(out.deleted ?? {});
+    await writeOffboardState(t.warehouse, state, t.clock.now());
+    reports.push({ name: step.name, outcome: 'done', detail: out.detail });
+  }
+  state.status = 'COMPLETED';
+  state.completedAt = t.clock.now().toISOString();
+  await writeOffboardState(t.warehouse, state, t.clock.now());
+  t.logger.info({ tenant_id: tenantId, offboard_id: offboardId, exported: state.exported.length, deleted: state.deleted }, 'tenant offboarded');
+  return resultOf(state, reports);
 }
 
 const stepsOf = (deps: OffboardDeps) => deps.steps ?? defaultOffboardSteps();
