@@ -17,6 +17,7 @@ import { getTenant, tenantDeleted, updateTenant, updateTenantBodySchema } from '
 import type { TenantView } from './tenant-admin';
 import type { TenantDeps } from './tenant-deps';
 import type { Seats } from './seats';
+import { assertNotBeingOffboarded } from './offboarding-guard';
 
 /** The sample-data request after validation (the admin route's joi schema fills the defaults). */
 export interface SampleDataRequest {
@@ -64,7 +65,11 @@ export function tenantOperations(deps: TenantDeps, seats: Seats, faults?: Onboar
     updateSchema: updateTenantBodySchema,
     providerSchema: providerBodySchema,
     rotateSchema: rotateBodySchema,
-    onboard: (body) => onboardTenant(onboardingDeps, body),
+    onboard: async (body) => {
+      const tenantId = (body as { tenant_id?: unknown } | null)?.tenant_id;
+      if (typeof tenantId === 'string') await assertNotBeingOffboarded(deps.warehouse, tenantId);
+      return onboardTenant(onboardingDeps, body);
+    },
     dryRun: (body) => dryRunOnboarding(deps, body),
     get: (tenantId) => getTenant(deps, tenantId),
     quota: async (tenantId) => {
@@ -73,9 +78,13 @@ export function tenantOperations(deps: TenantDeps, seats: Seats, faults?: Onboar
       if (!view) throw new AppError(404, 'TENANT_NOT_FOUND', 'Tenant not found');
       return view;
     },
-    update: (tenantId, patch) => updateTenant(deps, tenantId, patch),
+    update: async (tenantId, patch) => {
+      await assertNotBeingOffboarded(deps.warehouse, tenantId);
+      return updateTenant(deps, tenantId, patch);
+    },
     issueKey: async (tenantId) => {
       await exists(tenantId);
+      await assertNotBeingOffboarded(deps.warehouse, tenantId);
       return issueKey(deps, tenantId);
     },
     revokeKey: (keyId) => revokeKey(deps, keyId),

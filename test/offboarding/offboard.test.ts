@@ -137,6 +137,11 @@ forEachRedis('offboarding a tenant', function (redisUnderTest) {
         expect(res.status, `call crashing after ${step}`).to.equal(500);
         if (i === 0) {
           await eventually('the suspended key to be refused on the other API process', async () => ((await quotaOn(b, GONE, gone.key)).status === 401 ? true : undefined));
+          // Nothing brings the tenant back half-way.
+          const reactivate = await a.request.patch(`/api/v1/admin/tenants/${GONE}`).set(admin()).send({ status: 'ACTIVE' });
+          expect([reactivate.status, reactivate.body.code]).to.deep.equal([409, 'OFFBOARD_IN_PROGRESS']);
+          const issue = await a.request.post(`/api/v1/admin/tenants/${GONE}/api-keys`).set(admin());
+          expect([issue.status, issue.body.code]).to.deep.equal([409, 'OFFBOARD_IN_PROGRESS']);
         }
       }
       faults.failAfter = null;

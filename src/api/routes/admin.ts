@@ -42,14 +42,14 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'patch', path: '/api/v1/admin/tenants/:tenant_id', auth: 'admin', tag: 'admin', summary: 'Change a tenant plan or status (ACTIVE/SUSPENDED)',
-      params: tenantParams, body: t.updateSchema, responses: { 200: ok('Updated tenant', tenantAnswer), 404: 'Unknown tenant', 409: 'The tenant was offboarded (TENANT_DELETED)' },
+      params: tenantParams, body: t.updateSchema, responses: { 200: ok('Updated tenant', tenantAnswer), 404: 'Unknown tenant', 409: 'The tenant is being offboarded (OFFBOARD_IN_PROGRESS) or was (TENANT_DELETED)' },
       handler: async (ctx) => {
         ctx.body = await t.update(param(ctx, 'tenant_id'), validated<unknown>(ctx, 'body'));
       },
     }),
     route({
       method: 'post', path: '/api/v1/admin/tenants/:tenant_id/api-keys', auth: 'admin', tag: 'admin', summary: 'Issue an additional API key (shown once)',
-      params: tenantParams, responses: { 201: ok('New key', issuedKeyAnswer), 404: 'Unknown tenant', 409: 'The tenant was offboarded (TENANT_DELETED)' },
+      params: tenantParams, responses: { 201: ok('New key', issuedKeyAnswer), 404: 'Unknown tenant', 409: 'The tenant is being offboarded (OFFBOARD_IN_PROGRESS) or was (TENANT_DELETED)' },
       handler: async (ctx) => {
         ctx.status = 201;
         ctx.body = await t.issueKey(param(ctx, 'tenant_id'));
