@@ -40,9 +40,9 @@ export const cancelRunsStep: OffboardStep = {
     const stopping = await waitUntilStopped(runs, tenantId);
     const deferred = await runs.dropDeferred(tenantId);
     await record({ deferred_runs: deferred });
-    await runs.flushLogs();
+    const unwritten = await runs.settleLogs(tenantId, ids);
     const cancelled = outcomes.filter((s) => s !== 'FINISHED').length;
-    const tail = stopping > 0 ? `; ${stopping} still stopping` : '';
+    const tail = (stopping > 0 ? `; ${stopping} still stopping` : '') + (unwritten > 0 ? `; ${unwritten} final log rows not confirmed yet` : '');
     return { detail: `${cancelled} runs cancelled, ${outcomes.length - cancelled} had finished, ${deferred} deferred runs dropped${tail}` };
   },
   async plan({ tenantId, deps }) {

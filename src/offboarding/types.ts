@@ -54,8 +54,12 @@ export interface OffboardRuns {
   cancel(tenantId: string, runId: string): Promise<string>;
   /** Waiting runs of the tenant still in the deferred queue: removed, count returned. */
   dropDeferred(tenantId: string): Promise<number>;
-  /** Pending warehouse log rows of this process written now, so the export holds the runs' final rows. */
-  flushLogs(): Promise<void>;
+  /**
+   * Waits (bounded) until the final warehouse rows of these runs are written, wherever their worker runs: this
+   * process's log writer is flushed, other processes' writes are seen through the run-log outbox. Returns how
+   * many are still unconfirmed.
+   */
+  settleLogs(tenantId: string, runIds: string[]): Promise<number>;
   /** The tenant's jobs BullMQ still retains (finished ones), removed; count returned. */
   removeQueueJobs(tenantId: string): Promise<number>;
 }

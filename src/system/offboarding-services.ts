@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import { isTerminalStatus } from '../queues/pipeline-runs';
 import type { RunLogWriter } from '../pipelines/run-log-writer';
+import { outboxMember } from '../queues/run-log-outbox';
 import { dropTenantDeferred } from '../scheduler/deferred-queue';
 import type { SchedulerOperations } from '../scheduler/scheduler-operations';
 import type { TenantDeps } from '../tenants/tenant-deps';
@@ -11,6 +12,8 @@ import type { RunServices } from './run-services';
 /** Job states BullMQ may still hold a tenant's jobs in after its runs were cancelled (an active one is cancelled, not removed). */
 const RETAINED_STATES = ['completed', 'failed', 'waiting', 'delayed', 'prioritized', 'paused'] as const;
 const MAX_RUNS = 100_000;
+/** How long cancel_runs waits for other processes' log writers (they flush every 500 ms by default). */
+const LOG_SETTLE_MS = 10_000;
 
 export interface OffboardingWiring {
   config: Config;
@@ -44,7 +47,17 @@ export function buildOffboardDeps(w: OffboardingWiring): OffboardDeps {
       },
       cancel: async (tenantId, runId) => (await runService.cancelRun(tenantId, runId)).status,
       dropDeferred: (tenantId) => dropTenantDeferred(redis, keys, tenantId),
-      flushLogs: () => w.logWriter.flush(),
+      async settleLogs(tenantId, runIds) {
+        await w.logWriter.flush();
+        const members = runIds.map((runId) => outboxMember({ tenantId, runId }));
+        const deadline = Date.now() + LOG_SETTLE_MS;
+        for (;;) {
+          const scores = members.length > 0 ? await redis.zmscore(keys.logsUnconfirmed(), ...members) : [];
+          const left = scores.filter((s) => s !== null).length;
+          if (left === 0 || Date.now() >= deadline) return left;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
       async removeQueueJobs(tenantId) {
         const jobs = await queue.getJobs([...RETAINED_STATES], 0, -1);
         const own = jobs.filter((j) => j?.data?.tenantId === tenantId);
