@@ -83,6 +83,7 @@ function sinkWarehouse(): Warehouse {
     query: unsupported,
     sandboxQuery: unsupported,
     dryRun: async () => null,
+    exportTable: unsupported,
   };
 }
 

@@ -12,6 +12,7 @@ import type { TenantOperations } from '../tenants/tenant-operations';
 import type { SandboxResult } from '../warehouse/types';
 import type { AuditRecorder } from '../audit/actions';
 import type { AuditFilters, AuditPage } from '../audit/audit-query';
+import type { OffboardResult } from '../offboarding/types';
 import type { AuthDeps } from './middleware/auth';
 import type { ApiState } from './types';
 
@@ -50,6 +51,8 @@ export interface ApiDeps {
   tenants: TenantOperations;
   pipelines: PipelineOperations;
   scheduler: SchedulerOperations;
+  /** Offboards a tenant (suspend, cancel, export, delete, tombstone); idempotent and resumable. Absent: no route. */
+  offboard?(tenantId: string, body: unknown): Promise<OffboardResult>;
   /** Runs one read-only query (the guide's SQL) against the warehouse; admin only. */
   warehouseQuery(sql: string): Promise<SandboxResult>;
   /** The audit log: audited routes write it, the audit routes read it (tenants.audit_log). */

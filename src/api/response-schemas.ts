@@ -214,3 +214,21 @@ export const auditPageAnswer = Joi.object({
   })).required(),
   next_cursor: Joi.string().allow(null).required(),
 });
+
+// --- offboarding (issue 13.2) -------------------------------------------------------------------
+export const offboardAnswer = Joi.object({
+  tenant_id: Joi.string().required(),
+  offboard_id: Joi.string().allow(null).required(),
+  status: Joi.string().valid('COMPLETED', 'DRY_RUN').required(),
+  dry_run: Joi.boolean().required(),
+  export_location: Joi.string().required().description('Directory (embedded) or gs:// URI (BigQuery) the Parquet files are under'),
+  started_at: isoOrNull.required(),
+  completed_at: isoOrNull.required(),
+  steps: Joi.array().items(Joi.object({
+    name: Joi.string().required(),
+    outcome: Joi.string().valid('done', 'done_earlier', 'would_run').required(),
+    detail: Joi.string().required(),
+  })).required(),
+  exported: Joi.array().items(Joi.object({ table: Joi.string().required(), rows: count.required(), destination: Joi.string().required() })).required(),
+  deleted: Joi.object().pattern(Joi.string(), count).required().example({ api_keys: 2, schedules: 1, dataset_tables: 7, redis_keys: 14 }),
+});

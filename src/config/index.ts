@@ -31,6 +31,10 @@ export interface Config {
     gcpProjectId: string | undefined;
     bigqueryLocation: string;
     bigqueryApiEndpoint: string | undefined;
+    /** Offboarding exports (embedded): the one directory the DuckDB lockdown lets the instance write to. */
+    exportDir: string;
+    /** Offboarding exports (BigQuery): default `gs://bucket[/path]` of the extract jobs; a request may name its own. */
+    exportUri: string | undefined;
   };
   keyManager: { kind: 'local' | 'gcp'; keyringPath: string; kmsKeyName: string | undefined; kmsApiEndpoint: string | undefined };
   /** `cacheTtlMs`: how long an API process serves a key from memory at most (changes reach it sooner, by pub/sub). */
@@ -76,6 +80,8 @@ const schema = Joi.object({
   }),
   BIGQUERY_LOCATION: Joi.string().default('US'),
   BIGQUERY_API_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
+  OFFBOARD_EXPORT_DIR: Joi.string(),
+  OFFBOARD_EXPORT_URI: Joi.string().pattern(/^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/[A-Za-z0-9._\/-]*)?$/, 'gs://bucket/path'),
   KEY_MANAGER: Joi.string().valid('local', 'gcp').default('local'),
   KMS_KEY_NAME: Joi.string()
     .pattern(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/)
@@ -126,6 +132,8 @@ interface EnvValues {
   GCP_PROJECT_ID?: string;
   BIGQUERY_LOCATION: string;
   BIGQUERY_API_ENDPOINT?: string;
+  OFFBOARD_EXPORT_DIR?: string;
+  OFFBOARD_EXPORT_URI?: string;
   KEY_MANAGER: 'local' | 'gcp';
   KMS_KEY_NAME?: string;
   KMS_API_ENDPOINT?: string;
@@ -209,6 +217,8 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
       gcpProjectId: v.GCP_PROJECT_ID,
       bigqueryLocation: v.BIGQUERY_LOCATION,
       bigqueryApiEndpoint: v.BIGQUERY_API_ENDPOINT,
+      exportDir: path.resolve(v.OFFBOARD_EXPORT_DIR ?? path.join(dataDir, 'exports')),
+      exportUri: v.OFFBOARD_EXPORT_URI,
     },
     keyManager: {
       kind: v.KEY_MANAGER,

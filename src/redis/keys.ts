@@ -157,6 +157,28 @@ export class RedisKeys {
     return `${this.prefix}:audit:outbox`;
   }
 
+  // --- offboarding: patterns that find one tenant's keys (every family is listed in src/offboarding/redis-purge.ts) ---
+  /** SCAN pattern of every tenant-tagged key of one tenant (all in its one cluster slot). */
+  tenantKeyPattern(tenantId: string): string {
+    return this.tenant(tenantId, '*');
+  }
+  /** SCAN pattern of the API-key cache entries (`apiKey(hash)`); their `tenant_id` field says whose they are. */
+  apiKeyPattern(): string {
+    return `${this.prefix}:apikey:*`;
+  }
+  /** SCAN pattern of one tenant's rate-limiter counters (`rateLimit(name)` + `:tenant:<id>`, see api/middleware/rate-limit.ts). */
+  rateLimitTenantPattern(tenantId: string): string {
+    return `${this.prefix}:rl:*:tenant:${tenantId}`;
+  }
+  /** SCAN pattern of the scheduler's daily stats hashes (`schedulerDaily(day)`; their `run:<id>` fields name runs). */
+  schedulerDailyPattern(): string {
+    return `${this.prefix}:stats:d:*`;
+  }
+  /** String lock held while one tenant is offboarded (not tenant-tagged: it outlives the purge of the tenant's keys). */
+  offboardLock(tenantId: string): string {
+    return this.lock(`offboard:${tenantId}`);
+  }
+
   // --- names used before keys were tenant-tagged; read once by the migration, never written ---
   legacyRunPattern(): string {
     return `${this.prefix}:run:*`;

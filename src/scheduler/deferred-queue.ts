@@ -71,6 +71,13 @@ async function removeDeferred(redis: RedisClient, keys: RedisKeys, entries: Defe
   await Promise.all(entries.map((e) => redis.zrem(keys.tenantDeferred(e.tenant_id), e.run_id)));
 }
 
+/** Offboarding: drops every waiting entry of one tenant (they would never start: it is suspended); returns how many. */
+export async function dropTenantDeferred(redis: RedisClient, keys: RedisKeys, tenantId: string): Promise<number> {
+  const ids = await redis.zrange(keys.tenantDeferred(tenantId), 0, -1);
+  await removeDeferred(redis, keys, ids.map((run_id) => ({ run_id, tenant_id: tenantId }) as DeferredEntry));
+  return ids.length;
+}
+
 export const queueRowOf = (entry: DeferredEntry, state: QueueRow['state'], startedAt: Date | null): QueueRow => ({
   queue_id: entry.run_id,
   tenant_id: entry.tenant_id,

@@ -42,7 +42,11 @@ export type ErrorCode =
   | 'SQL_FUNCTION_NOT_ALLOWED'
   | 'SQL_EXTERNAL_ACCESS_DENIED'
   | 'SQL_BYTES_LIMIT_EXCEEDED'
-  | 'INTERNAL_ERROR';
+  | 'INTERNAL_ERROR'
+  // offboarding (issue 13.2)
+  | 'TENANT_DELETED'
+  | 'OFFBOARD_IN_PROGRESS'
+  | 'EXPORT_DESTINATION_INVALID';
 
 export interface FieldError {
   field: string;

@@ -22,6 +22,7 @@ import type { AuditLog } from '../audit/audit-log';
 import { listAudit } from '../audit/audit-query';
 import type { RunServices } from './run-services';
 import type { SchedulerServices } from './scheduler-services';
+import type { Offboard } from './offboarding-services';
 
 export interface ApiWiring {
   config: Config;
@@ -43,6 +44,8 @@ export interface ApiWiring {
   maintenanceQueue: Queue;
   onboardingFaults?: OnboardingFaults;
   auditLog: AuditLog;
+  /** POST /admin/tenants/{id}/offboard (src/system/offboarding-services.ts). */
+  offboard: Offboard;
   readiness(): Promise<ReadinessChecks>;
   isShuttingDown(): boolean;
 }
@@ -85,6 +88,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
       cancelRun: (tenantId, runId, userId) => runs.runService.cancelRun(tenantId, runId, userId ? () => w.seats.member(tenantId, userId) : undefined),
     },
     scheduler: w.scheduler.api,
+    offboard: w.offboard,
     warehouseQuery: (sql) => runOperatorQuery(w.warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery }),
     audit: { record: (entry) => w.auditLog.record(entry), list: (filters) => listAudit(w.warehouse, filters) },
     bullBoard: createBullBoardMiddleware({

@@ -39,6 +39,8 @@ import { buildRunServices } from './run-services';
 import type { RunFaults, RunServices } from './run-services';
 import { migrateLegacyRedisKeys } from './migrate-redis-keys';
 import { buildSchedulerServices } from './scheduler-services';
+import { buildOffboardDeps, offboardingOf } from './offboarding-services';
+import type { OffboardingFaults } from '../offboarding/types';
 import type { SchedulerServices } from './scheduler-services';
 
 /** Logged at WARN by every API start with DISABLE_AUTH=true (config refuses it in production). */
@@ -58,6 +60,8 @@ export interface SystemOptions extends ClientOverrides {
   logFlushIntervalMs?: number;
   /** Flush interval of the audit log's outbox (default 1 s). */
   auditFlushIntervalMs?: number;
+  /** Test hooks between offboarding steps. */
+  offboardingFaults?: OffboardingFaults;
 }
 
 /** What a role builds on top of the shared services; a process builds only the parts of the roles it runs. */
@@ -159,6 +163,9 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       config, version: options.version ?? '0.1.0', logger, metrics, clock, redis, keys, warehouse, adminApiKey: admin.key, templates, tenantDeps, authCache, seats,
       runs, scheduler: schedulerServices, maintenanceQueue: maintenance(), readiness, isShuttingDown, auditLog,
       ...(options.onboardingFaults ? { onboardingFaults: options.onboardingFaults } : {}),
+      offboard: offboardingOf(buildOffboardDeps({
+        config, tenantDeps, runs, schedules: schedulerServices.api, logWriter, ...(options.offboardingFaults ? { faults: options.offboardingFaults } : {}),
+      })),
     });
     return apiDeps;
   };

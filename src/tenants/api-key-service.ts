@@ -88,7 +88,9 @@ async function lookupKey(deps: TenantDeps, keyHash: string): Promise<CachedApiKe
 
 /** Issues an additional key for an existing tenant (admin). */
 export async function issueKey(deps: TenantDeps, tenantId: string): Promise<IssuedKey> {
-  if (!(await readProfile(deps.warehouse, tenantId))) throw notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
+  const profile = await readProfile(deps.warehouse, tenantId);
+  if (!profile) throw notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
+  if (profile.status === 'DELETED') throw new AppError(409, 'TENANT_DELETED', `Tenant '${tenantId}' was offboarded; its id cannot be used again`);
   const now = deps.clock.now();
   const apiKey = generateApiKey(tenantId);
   const record: ApiKeyRecord = {

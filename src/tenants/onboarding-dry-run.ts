@@ -66,8 +66,10 @@ export async function dryRunOnboarding(deps: TenantDeps, body: unknown): Promise
     add('central_tables_ready', bootstrapped, bootstrapped ? 'Central tables exist' : 'Central tables are missing: run POST /api/v1/admin/bootstrap');
     if (idValid && bootstrapped) {
       const force = input.force_recreate_dataset === true || input.force_recreate_tables === true;
-      const exists = (await readProfile(deps.warehouse, tenantId)) !== null;
-      add('tenant_not_exists', !exists || force, !exists ? `Tenant '${tenantId}' does not exist yet` : force ? `Tenant '${tenantId}' exists; force flags will recreate its dataset/tables only` : `Tenant '${tenantId}' already exists`);
+      const profile = await readProfile(deps.warehouse, tenantId);
+      const exists = profile !== null;
+      if (profile?.status === 'DELETED') add('tenant_not_exists', false, `Tenant '${tenantId}' was offboarded; its id cannot be used again`);
+      else add('tenant_not_exists', !exists || force, !exists ? `Tenant '${tenantId}' does not exist yet` : force ? `Tenant '${tenantId}' exists; force flags will recreate its dataset/tables only` : `Tenant '${tenantId}' already exists`);
       const datasetExists = await deps.warehouse.datasetExists(tenantId);
       add('dataset', true, !datasetExists ? `Dataset '${tenantId}' will be created` : input.force_recreate_dataset ? `Dataset '${tenantId}' exists and will be dropped and recreated` : `Dataset '${tenantId}' exists and will be reused`);
     }

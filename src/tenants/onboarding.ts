@@ -59,6 +59,10 @@ export async function onboardTenant(deps: OnboardingDeps, body: unknown): Promis
   if (locked !== 'OK') throw new AppError(409, 'TENANT_EXISTS', `Onboarding of tenant '${tenantId}' is already in progress`);
   try {
     const existing = await store.readProfile(deps.warehouse, tenantId);
+    if (existing?.status === 'DELETED') {
+      // An offboarded id stays retired, force flags or not: a new tenant must never inherit its tombstone.
+      throw new AppError(409, 'TENANT_DELETED', `Tenant '${tenantId}' was offboarded; its id cannot be used again`);
+    }
     if (existing) {
       if (!req.force_recreate_dataset && !req.force_recreate_tables) {
         throw new AppError(409, 'TENANT_EXISTS', `Tenant '${tenantId}' already exists`);

@@ -7,7 +7,8 @@ import type { RedisKeys } from '../redis/keys';
  * Both are written on every change (onboarding, plan/status update, revoke, rotate), so a change
  * takes effect on the next request rather than when a TTL runs out.
  */
-export type TenantStatus = 'ACTIVE' | 'SUSPENDED';
+/** DELETED: an offboarded tenant's tombstone (src/offboarding/); never cached, every path treats it as gone. */
+export type TenantStatus = 'ACTIVE' | 'SUSPENDED' | 'DELETED';
 
 export interface CachedProfile {
   status: TenantStatus;

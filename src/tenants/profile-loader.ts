@@ -10,7 +10,8 @@ import { readProfile, readSubscription } from './tenant-store';
 /**
  * Rebuilds a tenant's Redis profile from the warehouse (profile + subscription). Called when the
  * cache is missing (Redis restart, admission answered `profile_missing`) and after every change.
- * Returns null, and removes any stale copy, when the tenant does not exist. Either way the API
+ * Returns null, and removes any stale copy, when the tenant does not exist or is an offboarded tombstone
+ * (DELETED: never written to Redis, so no tenant key comes back after offboarding deleted them). Either way the API
  * processes' auth caches forget the tenant's keys (a status change must refuse them at once).
  */
 export async function reloadProfileCache(
@@ -18,7 +19,7 @@ export async function reloadProfileCache(
   tenantId: string,
 ): Promise<CachedProfile | null> {
   const [profile, subscription] = await Promise.all([readProfile(deps.warehouse, tenantId), readSubscription(deps.warehouse, tenantId)]);
-  if (!profile) {
+  if (!profile || profile.status === 'DELETED') {
     await deleteProfileCache(deps.redis, deps.keys, tenantId);
     await deps.authChanges?.tenantChanged(tenantId);
     return null;

@@ -60,7 +60,8 @@ export async function putProvider(deps: TenantDeps, tenantId: string, providerNa
   if (error) throw validationError(error.details.map((d) => ({ field: d.path.join('.') || 'body', message: d.message })));
   const req = value as PutProviderRequest;
   checkIdentifierSettings(deps.tableScope, tenantId, req.settings ?? {});
-  if (!(await readProfile(deps.warehouse, tenantId))) throw notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
+  const profile = await readProfile(deps.warehouse, tenantId);
+  if (!profile || profile.status === 'DELETED') throw notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
 
   const existing = await readStored(deps.warehouse, tenantId, provider);
   // A provider is a seat of the plan's provider limit, shared with the providers the tenant runs.

@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { notFound, validationError } from '../shared/errors';
+import { AppError, notFound, validationError } from '../shared/errors';
 import { reloadProfileCache } from './profile-loader';
 import type { TenantStatus } from './profile-cache';
 import { readProfile, readSubscription, writeProfile, writeSubscription } from './tenant-store';
@@ -62,6 +62,7 @@ export async function updateTenant(deps: TenantDeps, tenantId: string, body: unk
   }
   const [profile, subscription] = await Promise.all([readProfile(deps.warehouse, tenantId), readSubscription(deps.warehouse, tenantId)]);
   if (!profile) throw tenantNotFound(tenantId);
+  if (profile.status === 'DELETED') throw tenantDeleted(tenantId);
 
   const now = deps.clock.now();
   const nowIso = now.toISOString();
@@ -109,6 +110,8 @@ function toView(p: ProfileRecord, s: SubscriptionRecord | null): TenantView {
 }
 
 export const tenantNotFound = (tenantId: string) => notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
+/** An offboarded tenant: its profile stays as a tombstone, and nothing may bring it back (409, never a silent 200). */
+export const tenantDeleted = (tenantId: string) => new AppError(409, 'TENANT_DELETED', `Tenant '${tenantId}' was offboarded; its id cannot be used again`);
 
 export { putProvider, getProvider, deleteProvider, readProviderCredentials, providerBodySchema } from './provider-settings';
 export type { ProviderView, PutProviderRequest } from './provider-settings';

@@ -13,10 +13,11 @@ import { deleteProvider, getProvider, providerBodySchema, putProvider } from './
 import type { ProviderView } from './provider-settings';
 import { getQuotaView } from './quota-view';
 import type { QuotaView } from './quota-view';
-import { getTenant, updateTenant, updateTenantBodySchema } from './tenant-admin';
+import { getTenant, tenantDeleted, updateTenant, updateTenantBodySchema } from './tenant-admin';
 import type { TenantView } from './tenant-admin';
 import type { TenantDeps } from './tenant-deps';
 import type { Seats } from './seats';
+import { assertNotBeingOffboarded } from './offboarding-guard';
 
 /** The sample-data request after validation (the admin route's joi schema fills the defaults). */
 export interface SampleDataRequest {
@@ -56,14 +57,19 @@ export interface TenantOperations {
 export function tenantOperations(deps: TenantDeps, seats: Seats, faults?: OnboardingFaults): TenantOperations {
   const onboardingDeps = faults ? { ...deps, faults } : deps;
   const exists = async (tenantId: string): Promise<void> => {
-    await getTenant(deps, tenantId); // 404 TENANT_NOT_FOUND
+    const tenant = await getTenant(deps, tenantId); // 404 TENANT_NOT_FOUND
+    if (tenant.status === 'DELETED') throw tenantDeleted(tenantId);
   };
   return {
     onboardSchema: onboardBodySchema,
     updateSchema: updateTenantBodySchema,
     providerSchema: providerBodySchema,
     rotateSchema: rotateBodySchema,
-    onboard: (body) => onboardTenant(onboardingDeps, body),
+    onboard: async (body) => {
+      const tenantId = (body as { tenant_id?: unknown } | null)?.tenant_id;
+      if (typeof tenantId === 'string') await assertNotBeingOffboarded(deps.warehouse, tenantId);
+      return onboardTenant(onboardingDeps, body);
+    },
     dryRun: (body) => dryRunOnboarding(deps, body),
     get: (tenantId) => getTenant(deps, tenantId),
     quota: async (tenantId) => {
@@ -72,9 +78,13 @@ export function tenantOperations(deps: TenantDeps, seats: Seats, faults?: Onboar
       if (!view) throw new AppError(404, 'TENANT_NOT_FOUND', 'Tenant not found');
       return view;
     },
-    update: (tenantId, patch) => updateTenant(deps, tenantId, patch),
+    update: async (tenantId, patch) => {
+      await assertNotBeingOffboarded(deps.warehouse, tenantId);
+      return updateTenant(deps, tenantId, patch);
+    },
     issueKey: async (tenantId) => {
       await exists(tenantId);
+      await assertNotBeingOffboarded(deps.warehouse, tenantId);
       return issueKey(deps, tenantId);
     },
     revokeKey: (keyId) => revokeKey(deps, keyId),

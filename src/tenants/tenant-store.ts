@@ -170,6 +170,8 @@ async function deleteEvents(wh: Warehouse, table: StateTable, where: string, par
   await wh.query(`DELETE FROM \`${CENTRAL_DATASET}.${eventsTableName(table)}\` WHERE ${where}`, { params, ...(paramTypes ? { paramTypes } : {}) });
 }
 
+const statusOf = (s: string): TenantStatus => (s === 'SUSPENDED' || s === 'DELETED' ? s : 'ACTIVE');
+
 // --- reads ----------------------------------------------------------------------------------------
 
 export async function readProfile(wh: Warehouse, tenantId: string): Promise<ProfileRecord | null> {
@@ -184,7 +186,7 @@ export async function readProfile(wh: Warehouse, tenantId: string): Promise<Prof
     tenantId: str(r.tenant_id),
     companyName: str(r.company_name),
     adminEmail: str(r.admin_email),
-    status: str(r.status) === 'SUSPENDED' ? 'SUSPENDED' : 'ACTIVE',
+    status: statusOf(str(r.status)),
     subscriptionPlan: str(r.subscription_plan),
     createdAt: iso(r.created_at) ?? '',
     updatedAt: iso(r.updated_at) ?? '',

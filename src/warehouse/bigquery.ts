@@ -8,10 +8,11 @@ import type { RetryPolicy } from './bigquery-errors';
 import { BigQueryJobsRest } from './bigquery-jobs-rest';
 import type { QueryJobSpec } from './bigquery-jobs-rest';
 import { collectResults } from './bigquery-results';
+import { checkExtractTarget, extractToParquet } from './bigquery-extract';
 import { toInsertJson, toQueryParameter } from './bigquery-values';
 import type { QueryParameter } from './bigquery-values';
 import { WarehouseError } from './types';
-import type { DryRunResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from './types';
+import type { DryRunResult, ExportResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from './types';
 
 export interface BigQueryWarehouseOptions {
   projectId: string;
@@ -283,6 +284,16 @@ export class BigQueryWarehouse implements Warehouse {
     const spec = this.jobSpec(sql, { labels: { purpose: 'operator_query' } }, { maximumBytesBilled: String(options.maxBytesBilled) });
     const { rows } = await this.runJob(spec, options.signal, options.maxRows + 1);
     return { rows: rows.slice(0, options.maxRows), truncated: rows.length > options.maxRows };
+  }
+
+  /** Offboarding export: the row count first (a free metadata read), then an extract job to `destination` (gs://). */
+  async exportTable(ref: TableRef, destination: string): Promise<ExportResult> {
+    checkExtractTarget(ref, destination);
+    const [meta] = await this.call(() => this.client.dataset(ref.dataset).table(ref.table).getMetadata());
+    if ((meta as { type?: string }).type === 'VIEW') return { kind: 'view' };
+    const { rows } = await this.query(`SELECT COUNT(*) AS n FROM \`${ref.dataset}.${ref.table}\``);
+    await extractToParquet(this.client, this.options.location, ref, destination);
+    return { kind: 'table', rows: Number(rows[0]?.['n'] ?? 0), destination };
   }
 }
 

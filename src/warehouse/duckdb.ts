@@ -9,6 +9,7 @@ import { DUCKDB_MACROS } from './duckdb-macros';
 import { assertIdentifier, mapDuckDbError } from './duckdb-errors';
 import { interruptOnAbort } from './duckdb-interrupt';
 import { allowedDirectories, lockDown } from './duckdb-lockdown';
+import { copyToParquetSql, exportFilePath } from './duckdb-export';
 import type { LockdownOptions } from './duckdb-lockdown';
 import { DuckDbPool } from './duckdb-pool';
 import { DuckDbSandbox } from './duckdb-sandbox';
@@ -16,7 +17,7 @@ import { parseText } from './duckdb-statements';
 import { DUCKDB_COLUMN_TYPES, fromDuckDb, toParam } from './duckdb-values';
 import { quoteIdent, renderDuckDbSql } from './sql-dialect';
 import { WarehouseError } from './types';
-import type { DryRunResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from './types';
+import type { DryRunResult, ExportResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from './types';
 
 /**
  * The embedded warehouse: one DuckDB file, dataset = schema. Partitioning and clustering in a
@@ -57,6 +58,7 @@ export class DuckDbWarehouse implements Warehouse {
     private readonly pool: DuckDbPool,
     private readonly sandbox: DuckDbSandbox,
     private readonly lock: DuckDbLock | null,
+    private readonly exportsDir: string | null,
   ) {}
 
   static async open(options: DuckDbWarehouseOptions): Promise<DuckDbWarehouse> {
@@ -77,7 +79,7 @@ export class DuckDbWarehouse implements Warehouse {
         for (const macro of DUCKDB_MACROS) await conn.run(macro);
         await lockDown(conn, lockdown);
       });
-      return new DuckDbWarehouse(pool, await DuckDbSandbox.open(instance), lock);
+      return new DuckDbWarehouse(pool, await DuckDbSandbox.open(instance), lock, options.exportsDir ?? null);
     } catch (err) {
       await pool?.close();
       lock?.release();
@@ -216,6 +218,16 @@ export class DuckDbWarehouse implements Warehouse {
 
   sandboxQuery(sql: string, options: SandboxOptions): Promise<SandboxResult> {
     return this.sandbox.query(sql, options);
+  }
+
+  /** Offboarding export: a COPY into the exports directory, the only place the lockdown lets this instance write. */
+  async exportTable(ref: TableRef, destination: string): Promise<ExportResult> {
+    const type = await this.tableType(ref);
+    if (type === null) throw new WarehouseError(`Table ${ref.dataset}.${ref.table} not found`, 'not_found');
+    if (type === 'VIEW') return { kind: 'view' };
+    const file = exportFilePath(this.exportsDir, destination);
+    const { rows } = await this.run(copyToParquetSql(tableSql(ref), file), {}, {});
+    return { kind: 'table', rows: Number(rows[0]?.['Count'] ?? 0), destination: file };
   }
 
   /**

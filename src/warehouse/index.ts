@@ -19,8 +19,8 @@ export async function createWarehouse(cfg: Config['warehouse'], deps: CreateWare
   // Adapters load on demand: a BigQuery process never loads DuckDB's native library, and vice versa.
   if (cfg.kind === 'duckdb') {
     const { DuckDbWarehouse } = require('./duckdb') as typeof import('./duckdb');
-    // DATA_DIR/exports is the one directory the embedded instance may use besides its own files (see duckdb-lockdown.ts).
-    const wh = await DuckDbWarehouse.open({ path: cfg.duckdbPath, exportsDir: path.join(deps.dataDir, 'exports') });
+    // OFFBOARD_EXPORT_DIR (default DATA_DIR/exports) is the one directory the embedded instance may use besides its own files (see duckdb-lockdown.ts).
+    const wh = await DuckDbWarehouse.open({ path: cfg.duckdbPath, exportsDir: cfg.exportDir });
     deps.logger.info({ path: cfg.duckdbPath }, 'warehouse: duckdb opened');
     return wh;
   }

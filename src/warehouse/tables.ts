@@ -263,7 +263,26 @@ export const dqResults: StateTable = {
   ],
 };
 
-export const CENTRAL_STATE_TABLES: StateTable[] = [tenantProfiles, tenantApiKeys, tenantSubscriptions, tenantUsageQuotas, tenantProviders];
+/**
+ * Offboarding progress (src/offboarding/), one row per tenant: the steps done, what was exported and deleted.
+ * In the central dataset because offboarding deletes the tenant's dataset and every Redis key of it.
+ */
+export const tenantOffboardings: StateTable = {
+  name: 'tenant_offboardings',
+  key: ['tenant_id'],
+  columns: [
+    col('tenant_id', 'STRING', 'REQUIRED'),
+    col('offboard_id', 'STRING', 'REQUIRED'),
+    col('status', 'STRING'),
+    col('export_location', 'STRING'),
+    col('progress', 'JSON'),
+    col('started_at', 'TIMESTAMP'),
+    col('completed_at', 'TIMESTAMP'),
+    col('updated_at', 'TIMESTAMP'),
+  ],
+};
+
+export const CENTRAL_STATE_TABLES: StateTable[] = [tenantProfiles, tenantApiKeys, tenantSubscriptions, tenantUsageQuotas, tenantProviders, tenantOffboardings];
 export const CUSTOMER_STATE_TABLES: StateTable[] = [customerPipelineConfigs, pipelineExecutionQueue, scheduledPipelineRuns];
 export const TENANT_STATE_TABLES: StateTable[] = [pipelineRuns, stepLogs, dqResults];
 /** The names onboarding reports in `tables_created`, as the guide shows them. */

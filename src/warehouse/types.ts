@@ -110,7 +110,16 @@ export interface Warehouse {
    * nothing written. Refusals are WarehouseErrors with the `Refusal` reasons below.
    */
   sandboxQuery(sql: string, options: SandboxOptions): Promise<SandboxResult>;
+  /**
+   * Writes one table as Parquet for tenant offboarding, through a path the adapter owns (never operator or
+   * template SQL): DuckDB a COPY to a file inside its exports directory (the only place its lockdown lets it
+   * write; anything else is refused with `access_denied`), BigQuery an extract job to a `gs://` URI.
+   */
+  exportTable(ref: TableRef, destination: string): Promise<ExportResult>;
 }
+
+/** What `exportTable` did: a table's rows written as Parquet, or a view skipped (its rows live in the tables it reads). */
+export type ExportResult = { kind: 'table'; rows: number; destination: string } | { kind: 'view' };
 
 /** Why `sandboxQuery` refused a text before or while running it. */
 export type Refusal = 'not_single_statement' | 'not_read_only' | 'function_not_allowed' | 'access_denied' | 'bytes_limit_exceeded';

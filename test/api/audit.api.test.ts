@@ -27,6 +27,7 @@ interface AuditRowBody {
 
 const A = 'audit_alpha';
 const B = 'audit_beta';
+const C = 'audit_delta';
 const IP = '203.0.113.77';
 const CREDENTIAL_SECRET = 'PRIVATE-KEY-never-in-audit-7f3a9c';
 const WRONG_PASSWORD = 'wrong-dashboard-password-5b1e';
@@ -81,6 +82,9 @@ describe('audit log routes (issue 13.3)', () => {
     expect((await t.request.get('/admin/queues').set('X-Request-ID', 'req-dashboard').set('X-Forwarded-For', IP).auth('admin', t.adminKey)).status).to.equal(200);
     expect((await t.request.get('/admin/queues/api/queues').set('X-Request-ID', 'req-dashboard-api').set('X-Forwarded-For', IP).auth('admin', t.adminKey)).status).to.equal(200);
     expect((await t.request.get('/admin/queues').set('X-Request-ID', 'req-dashboard-wrong').set('X-Forwarded-For', IP).auth('admin', WRONG_PASSWORD)).status).to.equal(401);
+    await onboard(t, C);
+    expect((await admin('post', `/api/v1/admin/tenants/${C}/offboard`, 'req-offboard-dry').send({ dry_run: true })).status).to.equal(200);
+    expect((await admin('post', `/api/v1/admin/tenants/${C}/offboard`, 'req-offboard').send({})).status).to.equal(200);
     secrets.push(t.adminKey, keyA, keyB, issuedKey, rotatedKey, CREDENTIAL_SECRET, WRONG_PASSWORD, ...[keyA, keyB, issuedKey, rotatedKey].map(hashApiKey));
     await t.system.auditLog.flush();
     const all = await admin('get', '/api/v1/admin/audit?limit=500', 'req-read');
@@ -105,6 +109,8 @@ describe('audit log routes (issue 13.3)', () => {
       ['req-provider-delete', { action: 'provider.delete', outcome: 'success', tenant_id: A, target: 'provider:gcp', http_status: 204 }],
       ['req-sql', { action: 'admin.warehouse_query', actor: 'admin', outcome: 'success', tenant_id: null, details: { sql: 'SELECT 1 AS x', sql_chars: 13 } }],
       ['req-sql-refused', { action: 'admin.warehouse_query', actor: 'admin', outcome: 'failure', outcome_code: 'SQL_NOT_READ_ONLY', http_status: 422 }],
+      ['req-offboard-dry', { action: 'tenant.offboard', actor: 'admin', outcome: 'success', tenant_id: C, target: `tenant:${C}`, details: { dry_run: true } }],
+      ['req-offboard', { action: 'tenant.offboard', actor: 'admin', outcome: 'success', tenant_id: C, target: `tenant:${C}`, details: { dry_run: false } }],
       ['req-dashboard', { action: 'dashboard.login', actor: 'admin', outcome: 'success', target: 'dashboard' }],
       ['req-dashboard-wrong', { action: 'dashboard.login', actor: 'anonymous', outcome: 'failure', outcome_code: 'INVALID_ADMIN_KEY', http_status: 401 }],
     ];

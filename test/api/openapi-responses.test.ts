@@ -162,6 +162,10 @@ describe('/openapi.json and the answers it documents', () => {
       const second = await t.request.post('/api/v1/tenants/onboard').set('X-Admin-Key', t.adminKey).send({ tenant_id: 'doc_two', company_name: 'Two Inc', admin_email: 'admin@two.com', subscription_plan: 'STARTER' });
       expect(second.status).to.equal(201);
       conforms('post', '/api/v1/tenants/onboard', second);
+      await call('post', '/api/v1/admin/tenants/doc_two/offboard', admin, { dry_run: true });
+      await call('post', '/api/v1/admin/tenants/doc_two/offboard', admin, {});
+      await call('post', '/api/v1/admin/tenants/doc_two/offboard', admin, {}); // the stored result again
+      await call('post', '/api/v1/admin/tenants/doc_nobody/offboard', admin, {}); // 404
       // A waiting run is cancelled at once (200): a system without a worker, so none takes it first.
       await t.close();
       t = await startTestSystem({ role: 'api' });

@@ -36,6 +36,9 @@ export interface TestSystemOptions {
   runFaults?: SystemOptions['runFaults'];
   /** The single test server unless given (or the cluster when TEST_REDIS=cluster). */
   redis?: RedisTarget;
+  offboardingFaults?: SystemOptions['offboardingFaults'];
+  /** Share another system's Redis key prefix (a second API process of the same deployment). */
+  prefix?: string;
 }
 
 /**
@@ -44,9 +47,10 @@ export interface TestSystemOptions {
  */
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
   const redisTarget = options.redis ?? (await defaultRedisTarget());
-  const prefix = `t${randomBytes(4).toString('hex')}`;
+  const prefix = options.prefix ?? `t${randomBytes(4).toString('hex')}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-sys-'));
-  const owned = options.warehouse ? null : await createTestDuckDb();
+  // DATA_DIR/exports: where the config's OFFBOARD_EXPORT_DIR points by default, the one directory the instance may write.
+  const owned = options.warehouse ? null : await createTestDuckDb({ exportsDir: path.join(dataDir, 'exports') });
   const warehouse = options.warehouse ?? owned?.warehouse;
   if (!warehouse) throw new Error('no warehouse');
   const config = loadConfig({
@@ -74,6 +78,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.onboardingFaults ? { onboardingFaults: options.onboardingFaults } : {}),
     ...(options.runFaults ? { runFaults: options.runFaults } : {}),
+    ...(options.offboardingFaults ? { offboardingFaults: options.offboardingFaults } : {}),
   });
   await system.start(options.role ?? 'all');
   const server = system.server();

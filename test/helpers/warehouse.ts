@@ -16,9 +16,13 @@ export interface TestWarehouse {
 }
 
 /** A DuckDB warehouse in a fresh temporary file, private to one test (or one describe block). */
-export async function createTestDuckDb(options: { poolSize?: number } = {}): Promise<TestWarehouse & { warehouse: DuckDbWarehouse; dir: string }> {
+export async function createTestDuckDb(options: { poolSize?: number; exportsDir?: string } = {}): Promise<TestWarehouse & { warehouse: DuckDbWarehouse; dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cv-wh-${randomBytes(3).toString('hex')}-`));
-  const warehouse = await DuckDbWarehouse.open({ path: path.join(dir, 'warehouse.duckdb'), poolSize: options.poolSize ?? 4 });
+  const warehouse = await DuckDbWarehouse.open({
+    path: path.join(dir, 'warehouse.duckdb'),
+    poolSize: options.poolSize ?? 4,
+    ...(options.exportsDir ? { exportsDir: options.exportsDir } : {}),
+  });
   return {
     warehouse,
     dir,
@@ -39,7 +43,7 @@ export interface TestBigQuery extends TestWarehouse {
  * DuckDB file). `server.stats()` counts requests by kind; `failNext(n)` injects 5xx answers.
  */
 export async function createTestBigQuery(options: { retry?: RetryPolicy } & FakeBigQueryOptions = {}): Promise<TestBigQuery> {
-  const backing = await createTestDuckDb();
+  const backing = await createTestDuckDb(options.gcsDir ? { exportsDir: options.gcsDir } : {});
   const server = await new FakeBigQueryServer(backing.warehouse, undefined, undefined, options).start();
   const warehouse = await BigQueryWarehouse.create({
     projectId: server.projectId,

@@ -47,6 +47,19 @@ describe('loadConfig', () => {
     expect.fail(`expected ${variable} to be rejected`);
   };
 
+  describe('offboarding exports', () => {
+    it('go under DATA_DIR/exports by default, with no gs:// URI', () => {
+      const cfg = loadConfig({ DATA_DIR: '/srv/cv' });
+      expect(cfg.warehouse.exportDir).to.equal('/srv/cv/exports');
+      expect(cfg.warehouse.exportUri).to.equal(undefined);
+    });
+    it('take OFFBOARD_EXPORT_DIR and OFFBOARD_EXPORT_URI', () => {
+      const cfg = loadConfig({ OFFBOARD_EXPORT_DIR: '/mnt/exports', OFFBOARD_EXPORT_URI: 'gs://leaving-bucket/archive' });
+      expect([cfg.warehouse.exportDir, cfg.warehouse.exportUri]).to.deep.equal(['/mnt/exports', 'gs://leaving-bucket/archive']);
+    });
+    it('names OFFBOARD_EXPORT_URI when it is not a gs:// URI', () => rejects({ OFFBOARD_EXPORT_URI: 'https://example.com/x' }, 'OFFBOARD_EXPORT_URI'));
+  });
+
   describe('when a value is bad', () => {
     it('names PORT for a non-number', () => rejects({ PORT: 'eighty' }, 'PORT'));
     it('names WAREHOUSE for an unknown warehouse', () => rejects({ WAREHOUSE: 'snowflake' }, 'WAREHOUSE'));

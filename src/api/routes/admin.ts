@@ -1,7 +1,8 @@
 import Joi from 'joi';
 import type { ApiDeps } from '../deps';
 import { ok, route, validated } from '../route-table';
-import { bootstrapAnswer, issuedKeyAnswer, queryAnswer, revokedKeyAnswer, sampleDataAnswer, tenantAnswer } from '../response-schemas';
+import { bootstrapAnswer, issuedKeyAnswer, offboardAnswer, queryAnswer, revokedKeyAnswer, sampleDataAnswer, tenantAnswer } from '../response-schemas';
+import { offboardBodySchema } from '../../offboarding/offboard';
 import type { SampleDataRequest } from '../../tenants/tenant-operations';
 import type { RouteSpec } from '../route-table';
 import { param } from '../types';
@@ -43,14 +44,14 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'patch', path: '/api/v1/admin/tenants/:tenant_id', auth: 'admin', tag: 'admin', summary: 'Change a tenant plan or status (ACTIVE/SUSPENDED)',
-      params: tenantParams, body: t.updateSchema, responses: { 200: ok('Updated tenant', tenantAnswer), 404: 'Unknown tenant' }, audit: AUDIT_SPECS.updateTenant,
+      params: tenantParams, body: t.updateSchema, responses: { 200: ok('Updated tenant', tenantAnswer), 404: 'Unknown tenant', 409: 'The tenant is being offboarded (OFFBOARD_IN_PROGRESS) or was (TENANT_DELETED)' }, audit: AUDIT_SPECS.updateTenant,
       handler: async (ctx) => {
         ctx.body = await t.update(param(ctx, 'tenant_id'), validated<unknown>(ctx, 'body'));
       },
     }),
     route({
       method: 'post', path: '/api/v1/admin/tenants/:tenant_id/api-keys', auth: 'admin', tag: 'admin', summary: 'Issue an additional API key (shown once)',
-      params: tenantParams, responses: { 201: ok('New key', issuedKeyAnswer), 404: 'Unknown tenant' }, audit: AUDIT_SPECS.issueKey,
+      params: tenantParams, responses: { 201: ok('New key', issuedKeyAnswer), 404: 'Unknown tenant', 409: 'The tenant is being offboarded (OFFBOARD_IN_PROGRESS) or was (TENANT_DELETED)' }, audit: AUDIT_SPECS.issueKey,
       handler: async (ctx) => {
         ctx.status = 201;
         ctx.body = await t.issueKey(param(ctx, 'tenant_id'));
@@ -76,10 +77,28 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
     routes.push(
       route({
         method: 'post', path: '/api/v1/admin/tenants/:tenant_id/sample-data', auth: 'admin', tag: 'admin', summary: 'Load synthetic GCP billing export rows into the tenant dataset: `days` days ending on `end_date` (default yesterday, UTC)',
-        params: tenantParams, body: sampleDataBody, responses: { 200: ok('Rows loaded', sampleDataAnswer), 404: 'Unknown tenant', 422: 'Invalid body (days 1–400, end_date YYYY-MM-DD)' },
+        params: tenantParams, body: sampleDataBody, responses: { 200: ok('Rows loaded', sampleDataAnswer), 404: 'Unknown tenant', 409: 'The tenant was offboarded (TENANT_DELETED)', 422: 'Invalid body (days 1–400, end_date YYYY-MM-DD)' },
         handler: async (ctx) => {
           const loaded = await load(param(ctx, 'tenant_id'), validated<SampleDataRequest>(ctx, 'body'));
           ctx.body = { table: loaded.table, rows: loaded.rows, from_date: loaded.fromDate, to_date: loaded.toDate };
+        },
+      }),
+    );
+  }
+  if (deps.offboard) {
+    const offboard = deps.offboard;
+    routes.push(
+      route({
+        method: 'post', path: '/api/v1/admin/tenants/:tenant_id/offboard', auth: 'admin', tag: 'admin',
+        summary: 'Offboard a tenant: suspend, cancel runs, disable schedules, export every table to Parquet, delete its data and Redis keys, keep a DELETED profile. Idempotent and resumable; `dry_run` changes nothing',
+        params: tenantParams, body: offboardBodySchema, audit: AUDIT_SPECS.offboard,
+        responses: {
+          200: ok('What was done (or, with dry_run, would be done) per step, what was exported and deleted', offboardAnswer),
+          404: 'Unknown tenant',
+          409: 'An offboarding of this tenant is running (OFFBOARD_IN_PROGRESS), or the tenant was deleted without a record (TENANT_DELETED)',
+        },
+        handler: async (ctx) => {
+          ctx.body = await offboard(param(ctx, 'tenant_id'), validated<unknown>(ctx, 'body'));
         },
       }),
     );

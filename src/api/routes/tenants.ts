@@ -17,7 +17,7 @@ export function tenantRoutes(deps: ApiDeps): RouteSpec[] {
   return [
     route({
       method: 'post', path: '/api/v1/tenants/onboard', auth: 'admin', tag: 'tenants', summary: 'Onboard a tenant (profile, API key, subscription, usage row, dataset)',
-      body: t.onboardSchema, responses: { 201: ok('Onboarded; the API key is shown once', onboardAnswer), 409: 'Tenant exists', 500: 'Onboarding failed and was rolled back' }, audit: AUDIT_SPECS.onboard,
+      body: t.onboardSchema, responses: { 201: ok('Onboarded; the API key is shown once', onboardAnswer), 409: 'Tenant exists (TENANT_EXISTS), or the id belonged to an offboarded tenant (TENANT_DELETED)', 500: 'Onboarding failed and was rolled back' }, audit: AUDIT_SPECS.onboard,
       handler: async (ctx) => {
         ctx.status = 201;
         ctx.body = await t.onboard(validated<unknown>(ctx, 'body'));

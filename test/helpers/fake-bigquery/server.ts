@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DuckDbWarehouse } from '../../../src/warehouse/duckdb';
@@ -9,6 +10,8 @@ import type { TableBody } from './catalog';
 import { RestError } from './encoding';
 import { JobRunner, isDml, toRestError } from './jobs';
 import type { QueryConfig } from './jobs';
+import { ExtractJobs } from './extract';
+import type { ExtractConfig } from './extract';
 
 /**
  * A local BigQuery REST v2 server for tests and benchmarks: enough of datasets, tables,
@@ -33,6 +36,8 @@ export interface FakeBigQueryOptions {
    * does. The wait is a timer: the server keeps answering other requests meanwhile. Dry runs are not delayed.
    */
   jobLatencyMs?: number;
+  /** Where extract jobs write: the local stand-in for Cloud Storage (extract.ts). The backing DuckDB's exports directory. */
+  gcsDir?: string;
 }
 
 /**
@@ -99,6 +104,8 @@ export class FakeBigQueryServer {
   private readonly jobs: JobRunner;
   private readonly analysis: QueryAnalysis;
   private readonly routes: Route[];
+  /** Extract jobs (offboarding exports); their requests are in `extracts.requests`. */
+  readonly extracts: ExtractJobs;
   private counters = emptyStats();
   private failuresLeft = 0;
   private failing = false;
@@ -111,6 +118,7 @@ export class FakeBigQueryServer {
     this.analysis = new QueryAnalysis({ projectId, location }, warehouse, (d, t) => this.catalog.restSchema(d, t), analyzer);
     this.jobs = new JobRunner(warehouse, this.analysis, options.duckDbRewrites ?? []);
     this.jobs.latencyMs = options.jobLatencyMs ?? 0;
+    this.extracts = new ExtractJobs(warehouse, options.gcsDir);
     this.server = http.createServer((req, res) => void this.handle(req, res));
     const P = '^/bigquery/v2/projects/([^/]+)';
     const c = this.catalog;
@@ -140,7 +148,7 @@ export class FakeBigQueryServer {
         },
       },
       { method: 'POST', pattern: new RegExp(`${P}/jobs$`), kind: 'queryJobs', handler: (m, _q, b) => this.insertJob(m[1] ?? '', b) },
-      { method: 'GET', pattern: new RegExp(`${P}/jobs/([^/]+)$`), kind: 'jobsGet', handler: async (m) => this.jobs.resource(this.jobs.get(m[2] ?? '')) },
+      { method: 'GET', pattern: new RegExp(`${P}/jobs/([^/]+)$`), kind: 'jobsGet', handler: async (m) => (this.extracts.has(m[2] ?? '') ? this.extracts.resource(m[2] ?? '') : this.jobs.resource(this.jobs.get(m[2] ?? ''))) },
       {
         method: 'POST', pattern: new RegExp(`${P}/jobs/([^/]+)/cancel$`), kind: 'cancels',
         handler: async (m) => ({ kind: 'bigquery#jobCancelResponse', job: this.jobs.resource(this.jobs.cancel(m[2] ?? '')) }),
@@ -189,8 +197,9 @@ export class FakeBigQueryServer {
   }
 
   private async insertJob(projectId: string, body: Record<string, unknown>): Promise<unknown> {
-    const configuration = (body['configuration'] ?? {}) as { query?: QueryConfig; dryRun?: boolean; labels?: Record<string, string> };
+    const configuration = (body['configuration'] ?? {}) as { query?: QueryConfig; extract?: ExtractConfig; dryRun?: boolean; labels?: Record<string, string> };
     const ref = (body['jobReference'] ?? {}) as { jobId?: string; location?: string };
+    if (configuration.extract) return this.extracts.run(projectId, ref.location ?? this.location, ref.jobId ?? randomUUID(), configuration.extract);
     const sql = configuration.query?.query ?? '';
     const location = ref.location ?? this.location;
     if (configuration.dryRun) {
