@@ -153,7 +153,7 @@ export class Admission {
     const today = utcDay(this.clock.now());
     const removed = await this.scripts.run(
       'release',
-      [this.keys.running(tenantId), this.keys.dailyUsage(tenantId, today), this.keys.inflight(tenantId, fingerprint ?? UNUSED)],
+      [this.keys.running(tenantId), this.keys.dailyUsage(tenantId, today), this.keys.inflight(tenantId, fingerprint ?? UNUSED), this.keys.dispatchBacklog(tenantId)],
       [runId, status, fingerprint === undefined ? 0 : 1, DAILY_USAGE_TTL_SECONDS],
     );
     if (removed === 1) await this.markDirty(tenantId);
@@ -178,6 +178,7 @@ export class Admission {
         k.admittedRuns(tenantId, admittedAtDay),
         k.inflight(tenantId, fingerprint ?? UNUSED),
         k.idempotency(tenantId, idempotencyKey ?? UNUSED),
+        k.dispatchBacklog(tenantId),
       ],
       [runId, fingerprint === undefined ? 0 : 1, idempotencyKey === undefined ? 0 : 1],
     );
@@ -185,17 +186,11 @@ export class Admission {
     return refunded === 1;
   }
 
-  /**
-   * The tenant's dispatch backlog: admitted runs no worker has picked up yet, with the priority each was
-   * enqueued with (admit.lua). A member that left the running set (ended, refunded) is not counted, as at admission.
-   */
+  /** The tenant's dispatch backlog: admitted runs no worker has picked up yet, with the priority each was enqueued with. */
   async dispatchBacklog(tenantId: string): Promise<Map<string, number>> {
-    const k = this.keys;
-    const replies = await this.redis.multi().zrange(k.dispatchBacklog(tenantId), 0, -1, 'WITHSCORES').zrange(k.running(tenantId), 0, -1).exec();
-    const flat = (replies?.[0]?.[1] ?? []) as string[];
-    const running = new Set((replies?.[1]?.[1] ?? []) as string[]);
+    const flat = await this.redis.zrange(this.keys.dispatchBacklog(tenantId), 0, -1, 'WITHSCORES');
     const backlog = new Map<string, number>();
-    for (let i = 0; i + 1 < flat.length; i += 2) if (running.has(flat[i] as string)) backlog.set(flat[i] as string, Number(flat[i + 1]));
+    for (let i = 0; i + 1 < flat.length; i += 2) backlog.set(flat[i] as string, Number(flat[i + 1]));
     return backlog;
   }
 

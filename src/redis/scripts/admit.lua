@@ -129,19 +129,16 @@ if keepRecent > 0 then
   redis.call('ZADD', KEYS[10], ARGV[14], runId)
   redis.call('ZREMRANGEBYRANK', KEYS[10], 0, -(keepRecent + 1))
 end
--- Fair dispatch: members that left the running set (ended, refunded, cleaned up) are dropped first, so the
--- backlog is re-counted from the running set, never drifts; at most concurrent_limit members.
-local backlog = redis.call('ZRANGE', KEYS[13], 0, -1, 'WITHSCORES')
-local queued, highest = 0, 1
-for i = 1, #backlog, 2 do
-  if redis.call('ZSCORE', KEYS[4], backlog[i]) then
-    queued = queued + 1
-    highest = math.max(highest, tonumber(backlog[i + 1]))
-  else
-    redis.call('ZREM', KEYS[13], backlog[i])
-  end
+-- Fair dispatch: release.lua and refund.lua take a run out of the backlog as they take it out of the running
+-- set, run-start.lua when a worker picks it up. O(log n): the front entries are checked against the running set
+-- (an entry some older process left behind is dropped once it reaches the front), the rest is counted.
+for _ = 1, 2 do
+  local front = redis.call('ZRANGE', KEYS[13], 0, 0)[1]
+  if not front or redis.call('ZSCORE', KEYS[4], front) then break end
+  redis.call('ZREM', KEYS[13], front)
 end
-local priority = math.max(queued + 1, highest)
+local last = redis.call('ZRANGE', KEYS[13], -1, -1, 'WITHSCORES')
+local priority = math.max(redis.call('ZCARD', KEYS[13]) + 1, tonumber(last[2] or '1'))
 redis.call('ZADD', KEYS[13], priority, runId)
 redis.call('EXPIRE', KEYS[13], ARGV[7])
 return {1, runId, priority}
