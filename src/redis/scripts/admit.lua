@@ -130,15 +130,12 @@ if keepRecent > 0 then
   redis.call('ZREMRANGEBYRANK', KEYS[10], 0, -(keepRecent + 1))
 end
 -- Fair dispatch: release.lua and refund.lua take a run out of the backlog as they take it out of the running
--- set, run-start.lua when a worker picks it up. O(log n): the front entries are checked against the running set
--- (an entry some older process left behind is dropped once it reaches the front), the rest is counted.
-for _ = 1, 2 do
-  local front = redis.call('ZRANGE', KEYS[13], 0, 0)[1]
-  if not front or redis.call('ZSCORE', KEYS[4], front) then break end
-  redis.call('ZREM', KEYS[13], front)
-end
+-- set, run-start.lua when a worker picks it up. O(log n): the front entry is checked against the running set
+-- (an entry some older process left behind is dropped once it reaches the front), the rest is counted. An
+-- emptied backlog is deleted by Redis, so the key needs no TTL.
+local front = redis.call('ZRANGE', KEYS[13], 0, 0)[1]
+if front and not redis.call('ZSCORE', KEYS[4], front) then redis.call('ZREM', KEYS[13], front) end
 local last = redis.call('ZRANGE', KEYS[13], -1, -1, 'WITHSCORES')
 local priority = math.max(redis.call('ZCARD', KEYS[13]) + 1, tonumber(last[2] or '1'))
 redis.call('ZADD', KEYS[13], priority, runId)
-redis.call('EXPIRE', KEYS[13], ARGV[7])
 return {1, runId, priority}
