@@ -40,6 +40,8 @@ export interface Config {
   /** `cacheTtlMs`: how long an API process serves a key from memory at most (changes reach it sooner, by pub/sub). */
   auth: { adminApiKey: string | undefined; adminKeyPath: string; disableAuth: boolean; cacheTtlMs: number };
   worker: { concurrency: number; lockDurationMs: number; completedRetentionSeconds: number; retainedJobCount: number };
+  /** FAIR_DISPATCH: round-robin across tenants' backlogs (README "Fair dispatch"); false = one FIFO queue. */
+  fairDispatch: boolean;
   scheduler: { mode: 'internal' | 'external'; orphanMarginMinutes: number };
   rateLimits: { runPerMinute: number; tenantPerMinute: number; ipPerMinute: number; adminPerMinute: number; authFailuresPerMinute: number };
   metricsAuth: 'none' | 'admin';
@@ -95,6 +97,7 @@ const schema = Joi.object({
   WORKER_LOCK_DURATION_MS: Joi.number().integer().min(1000).default(30000),
   RUN_RETENTION_SECONDS: Joi.number().integer().min(0).default(3600),
   RUN_RETENTION_COUNT: Joi.number().integer().min(0).default(1000),
+  FAIR_DISPATCH: Joi.boolean().default(true),
   SCHEDULER_MODE: Joi.string().valid('internal', 'external').default('internal'),
   ORPHAN_MARGIN_MINUTES: Joi.number().integer().min(1).default(60),
   RATE_LIMIT_RUN_PER_MINUTE: Joi.number().integer().min(1).default(50),
@@ -144,6 +147,7 @@ interface EnvValues {
   WORKER_LOCK_DURATION_MS: number;
   RUN_RETENTION_SECONDS: number;
   RUN_RETENTION_COUNT: number;
+  FAIR_DISPATCH: boolean;
   SCHEDULER_MODE: 'internal' | 'external';
   ORPHAN_MARGIN_MINUTES: number;
   RATE_LIMIT_RUN_PER_MINUTE: number;
@@ -233,6 +237,7 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
       completedRetentionSeconds: v.RUN_RETENTION_SECONDS,
       retainedJobCount: v.RUN_RETENTION_COUNT,
     },
+    fairDispatch: v.FAIR_DISPATCH,
     scheduler: { mode: v.SCHEDULER_MODE, orphanMarginMinutes: v.ORPHAN_MARGIN_MINUTES },
     rateLimits: {
       runPerMinute: v.RATE_LIMIT_RUN_PER_MINUTE,

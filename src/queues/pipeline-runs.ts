@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { PRIORITY_LIMIT, Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
@@ -76,12 +76,28 @@ export interface PipelineRunsQueueOptions {
   retentionSeconds: number;
   /** …or once this many newer finished jobs exist. */
   retentionCount: number;
+  /** FAIR_DISPATCH: enqueue with the dispatch priority admission gave the run (false: one FIFO for all tenants). */
+  fairDispatch?: boolean;
+}
+
+/**
+ * Fair dispatch (README "Fair dispatch"): admission gives each run a dispatch priority k ≥ 1, its place in its
+ * tenant's backlog of queued runs, and the job is enqueued with it. BullMQ serves its plain wait list first, then
+ * its prioritized set by priority (lower first; FIFO within one priority across all tenants). So a tenant's first
+ * queued run (k = 1) goes to the plain list (O(1), the common unsaturated case costs what it did), and its k-th
+ * (k ≥ 2) waits only behind runs of priority ≤ k: round-robin across tenants. Capped at BullMQ's limit (2^21 − 1).
+ */
+export function dispatchJobPriority(dispatchPriority: number | undefined): number | undefined {
+  if (dispatchPriority === undefined || !(dispatchPriority >= 2)) return undefined;
+  return Math.min(Math.floor(dispatchPriority), PRIORITY_LIMIT);
 }
 
 /** Job options of every run: the job id is the run id; BullMQ never retries a whole run (steps retry themselves). */
-export function pipelineRunJobOptions(job: PipelineRunJob, options: PipelineRunsQueueOptions): JobsOptions {
+export function pipelineRunJobOptions(job: PipelineRunJob, options: PipelineRunsQueueOptions, dispatchPriority?: number): JobsOptions {
+  const priority = options.fairDispatch === false ? undefined : dispatchJobPriority(dispatchPriority);
   return {
     jobId: job.pipelineLoggingId,
+    ...(priority === undefined ? {} : { priority }),
     attempts: 1,
     removeOnComplete: { age: options.retentionSeconds, count: options.retentionCount },
     removeOnFail: { age: options.retentionSeconds, count: options.retentionCount },
@@ -92,6 +108,6 @@ export function createPipelineRunsQueue(connection: RedisClient, keys: RedisKeys
   return new Queue<PipelineRunJob>(PIPELINE_RUNS_QUEUE, { connection, prefix: keys.bullPrefix });
 }
 
-export async function enqueuePipelineRun(queue: Queue<PipelineRunJob>, job: PipelineRunJob, options: PipelineRunsQueueOptions): Promise<void> {
-  await queue.add(job.templateName, job, pipelineRunJobOptions(job, options));
+export async function enqueuePipelineRun(queue: Queue<PipelineRunJob>, job: PipelineRunJob, options: PipelineRunsQueueOptions, dispatchPriority?: number): Promise<void> {
+  await queue.add(job.templateName, job, pipelineRunJobOptions(job, options, dispatchPriority));
 }

@@ -157,7 +157,7 @@ export class RunStore {
 
   /** PENDING → RUNNING in one script, only while no cancel was requested and the run is not terminal. */
   async start(tenantId: string, runId: string, at: Date, workerInstance: string): Promise<StartResult> {
-    const [code, previous] = await this.scripts.run('run-start', [this.keys.run(tenantId, runId)], [TERMINAL_ARG, at.toISOString(), workerInstance]);
+    const [code, previous] = await this.scripts.run('run-start', [this.keys.run(tenantId, runId), this.keys.dispatchBacklog(tenantId)], [TERMINAL_ARG, at.toISOString(), workerInstance, runId]);
     const status = previous as RunStatus;
     if (code === 1) return { outcome: 'started', previous: status };
     if (code === SCRIPT_CODES.runCancelRequested) return { outcome: 'cancel_requested', previous: status };

@@ -12,7 +12,7 @@ export type TriggerAdmission = AdmitRequest & Required<Pick<AdmitRequest, 'provi
 
 /** The outcome of the atomic admission script (see src/tenants/admission.ts). */
 export type AdmitOutcome =
-  | { outcome: 'admitted' }
+  | { outcome: 'admitted'; dispatchPriority?: number }
   | { outcome: 'existing'; runId: string; reason: 'idempotency_key' | 'in_flight' }
   | { outcome: 'already_admitted' }
   | { outcome: 'profile_missing' };
@@ -31,7 +31,8 @@ export interface TriggerDeps<T> {
   /** Reloads a tenant's Redis profile from the warehouse (only when Redis lost it); false if the tenant is unknown. */
   reloadProfile(tenantId: string): Promise<boolean>;
   runStore: RunStore;
-  enqueue(job: PipelineRunJob): Promise<void>;
+  /** `dispatchPriority`: the run's place in its tenant's backlog, from the admission script (README "Fair dispatch"). */
+  enqueue(job: PipelineRunJob, dispatchPriority: number): Promise<void>;
   clock: Clock;
   leaseMarginMs: number;
 }
@@ -101,7 +102,8 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
       return { kind: 'existing', pipelineLoggingId: existingId, pipelineId: existing?.pipelineId ?? pipelineId, tenantId: req.tenantId, status: existing?.status ?? 'PENDING' };
     }
     try {
-      await deps.enqueue(job);
+      // Fair dispatch: admission placed the run in its tenant's backlog in the same script (no extra round trip).
+      await deps.enqueue(job, outcome.dispatchPriority ?? 1);
     } catch (err) {
       await deps.refund({ tenantId: req.tenantId, runId, admittedAt: now, ...dedupe });
       await deps.runStore.discard(req.tenantId, runId).catch(() => undefined);

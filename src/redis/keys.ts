@@ -60,6 +60,13 @@ export class RedisKeys {
   admittedRuns(tenantId: string, day: string): string {
     return this.tenant(tenantId, `admitted:${day}`);
   }
+  /**
+   * Sorted set: run id → dispatch priority, of the tenant's admitted runs no worker has picked up yet (fair
+   * dispatch: admit.lua adds, run-start.lua removes; members no longer in `running` are dropped at admission).
+   */
+  dispatchBacklog(tenantId: string): string {
+    return this.tenant(tenantId, 'dispatch:backlog');
+  }
   /** Set of tenants whose usage changed since the last warehouse refresh. */
   usageDirty(): string {
     return `${this.prefix}:usage:dirty`;

@@ -107,9 +107,10 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     },
     reloadProfile: async (tenantId) => (await reloadProfileCache(deps.tenantDeps, tenantId)) !== null,
     runStore,
-    enqueue: async (job) => {
+    enqueue: async (job, dispatchPriority) => {
       await deps.faults?.beforeEnqueue?.(job);
-      await enqueuePipelineRun(queue, job, { retentionSeconds: config.worker.completedRetentionSeconds, retentionCount: config.worker.retainedJobCount });
+      const options = { retentionSeconds: config.worker.completedRetentionSeconds, retentionCount: config.worker.retainedJobCount, fairDispatch: config.fairDispatch };
+      await enqueuePipelineRun(queue, job, options, dispatchPriority);
     },
     clock,
     leaseMarginMs: config.scheduler.orphanMarginMinutes * 60_000,

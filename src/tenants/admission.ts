@@ -43,7 +43,8 @@ export interface PendingRecord {
 }
 
 export type AdmitResult =
-  | { outcome: 'admitted'; runId: string; admittedAt: Date; admittedAtDay: string }
+  /** `dispatchPriority`: 1 = the tenant's first queued run, k ≥ 2 its k-th or later (README "Fair dispatch"). */
+  | { outcome: 'admitted'; runId: string; admittedAt: Date; admittedAtDay: string; dispatchPriority: number }
   | { outcome: 'existing'; runId: string; reason: 'idempotency_key' | 'in_flight' }
   | { outcome: 'already_admitted'; runId: string }
   /** The profile hash is not in Redis: reload it (profile cache) and call admit again. */
@@ -94,7 +95,7 @@ export class Admission {
     const today = utcDay(now);
     const k = this.keys;
     const leaseMs = Math.max(1, Math.ceil(req.leaseMs));
-    const [code, returnedRunId] = await this.scripts.run(
+    const [code, returnedRunId, dispatchPriority] = await this.scripts.run(
       'admit',
       [
         k.tenantProfile(tenantId),
@@ -109,6 +110,7 @@ export class Admission {
         k.tenantRuns(tenantId),
         k.teamMembers(tenantId),
         k.providers(tenantId),
+        k.dispatchBacklog(tenantId),
       ],
       [
         runId,
@@ -132,7 +134,7 @@ export class Admission {
       case 1:
         // Not awaited: the mark rides with the trigger's next command instead of costing a round trip of its own.
         void this.markDirty(tenantId);
-        return { outcome: 'admitted', runId, admittedAt: now, admittedAtDay: today };
+        return { outcome: 'admitted', runId, admittedAt: now, admittedAtDay: today, dispatchPriority: dispatchPriority ?? 1 };
       case 2:
         return { outcome: 'existing', runId: returnedRunId, reason: 'idempotency_key' };
       case 3:
@@ -151,7 +153,7 @@ export class Admission {
     const today = utcDay(this.clock.now());
     const removed = await this.scripts.run(
       'release',
-      [this.keys.running(tenantId), this.keys.dailyUsage(tenantId, today), this.keys.inflight(tenantId, fingerprint ?? UNUSED)],
+      [this.keys.running(tenantId), this.keys.dailyUsage(tenantId, today), this.keys.inflight(tenantId, fingerprint ?? UNUSED), this.keys.dispatchBacklog(tenantId)],
       [runId, status, fingerprint === undefined ? 0 : 1, DAILY_USAGE_TTL_SECONDS],
     );
     if (removed === 1) await this.markDirty(tenantId);
@@ -176,11 +178,20 @@ export class Admission {
         k.admittedRuns(tenantId, admittedAtDay),
         k.inflight(tenantId, fingerprint ?? UNUSED),
         k.idempotency(tenantId, idempotencyKey ?? UNUSED),
+        k.dispatchBacklog(tenantId),
       ],
       [runId, fingerprint === undefined ? 0 : 1, idempotencyKey === undefined ? 0 : 1],
     );
     if (refunded === 1) await this.markDirty(tenantId);
     return refunded === 1;
+  }
+
+  /** The tenant's dispatch backlog: admitted runs no worker has picked up yet, with the priority each was enqueued with. */
+  async dispatchBacklog(tenantId: string): Promise<Map<string, number>> {
+    const flat = await this.redis.zrange(this.keys.dispatchBacklog(tenantId), 0, -1, 'WITHSCORES');
+    const backlog = new Map<string, number>();
+    for (let i = 0; i + 1 < flat.length; i += 2) backlog.set(flat[i] as string, Number(flat[i + 1]));
+    return backlog;
   }
 
   /** Runs holding a slot, soonest lease deadline first. */

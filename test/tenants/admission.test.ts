@@ -44,7 +44,7 @@ describe('admission', () => {
     it('admits, counts the day and the month, and holds a slot until the lease deadline', async () => {
       const runId = randomUUID();
       const result = await admission.admit({ tenantId, runId, leaseMs: 90_000 });
-      expect(result).to.deep.equal({ outcome: 'admitted', runId, admittedAt: clock.now(), admittedAtDay: '2025-03-10' });
+      expect(result).to.deep.equal({ outcome: 'admitted', runId, admittedAt: clock.now(), admittedAtDay: '2025-03-10', dispatchPriority: 1 });
       expect(await dayCount()).to.equal(1);
       expect(await monthCount()).to.equal(1);
       expect(await admission.runningRuns(tenantId)).to.deep.equal([{ runId, leaseDeadlineMs: clock.now().getTime() + 90_000 }]);

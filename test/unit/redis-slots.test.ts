@@ -53,7 +53,7 @@ describe('a script call whose keys span slots', () => {
     // release.lua over two tenants' keys would remove run-1 and count it on tenant_b's day.
     const release = new ScriptRunner(t.redis).run(
       'release',
-      [t.keys.running('tenant_a'), t.keys.dailyUsage('tenant_b', '2026-01-05'), t.keys.inflight('tenant_a', '_')],
+      [t.keys.running('tenant_a'), t.keys.dailyUsage('tenant_b', '2026-01-05'), t.keys.inflight('tenant_a', '_'), t.keys.dispatchBacklog('tenant_a')],
       ['run-1', 'COMPLETED', 0, 60],
     );
     const refused = await release.then(() => null, (err: unknown) => err);

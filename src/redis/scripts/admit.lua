@@ -25,6 +25,7 @@
   KEYS[10] tenant's recent runs zset        (run id -> created ms; same condition)
   KEYS[11] team zset                        (user id -> last seen ms; ignored when ARGV[9] = '')
   KEYS[12] providers set                    (ignored when ARGV[12] = '')
+  KEYS[13] dispatch backlog zset            (queued run id -> dispatch priority; README "Fair dispatch")
 
   ARGV[1]  run id
   ARGV[2]  lease deadline, ms since epoch
@@ -42,8 +43,10 @@
   ARGV[14] run created, ms since epoch (score in the recent runs zset)
   ARGV[15..] field, value pairs of the PENDING run hash
 
-  Returns {code, runId}:
-     1  admitted (counted, added to running, run record written)
+  Returns {code, runId} ({1, runId, priority} when admitted):
+     1  admitted (counted, added to running, run record written); priority = the run's dispatch
+        priority: max(its position in the tenant's backlog of admitted, not yet started runs, the
+        highest priority still queued in that backlog), so runs of one tenant keep their order
      2  existing: the idempotency key already names a run (runId = that run)
      3  existing: an identical run (same fingerprint) is still running (runId = that run)
      4  already admitted: this run id was counted before; nothing changes
@@ -126,4 +129,13 @@ if keepRecent > 0 then
   redis.call('ZADD', KEYS[10], ARGV[14], runId)
   redis.call('ZREMRANGEBYRANK', KEYS[10], 0, -(keepRecent + 1))
 end
-return {1, runId}
+-- Fair dispatch: release.lua and refund.lua take a run out of the backlog as they take it out of the running
+-- set, run-start.lua when a worker picks it up. O(log n): the front entry is checked against the running set
+-- (an entry some older process left behind is dropped once it reaches the front), the rest is counted. An
+-- emptied backlog is deleted by Redis, so the key needs no TTL.
+local front = redis.call('ZRANGE', KEYS[13], 0, 0)[1]
+if front and not redis.call('ZSCORE', KEYS[4], front) then redis.call('ZREM', KEYS[13], front) end
+local last = redis.call('ZRANGE', KEYS[13], -1, -1, 'WITHSCORES')
+local priority = math.max(redis.call('ZCARD', KEYS[13]) + 1, tonumber(last[2] or '1'))
+redis.call('ZADD', KEYS[13], priority, runId)
+return {1, runId, priority}

@@ -14,7 +14,8 @@ import { assertSingleSlot } from '../slots';
 
 /** What each script returns (see its header); `ScriptRunner.run` is typed by it. */
 export interface ScriptResults {
-  admit: [number, string];
+  /** [code, runId] or, admitted, [1, runId, dispatch priority]. */
+  admit: [number, string, number?];
   'provider-touch': number;
   refund: number;
   release: number;
@@ -36,7 +37,7 @@ export type ScriptName = keyof ScriptResults;
  * argument, which must then be a key, not the key count. `satisfies` keeps this table and ScriptResults equal.
  */
 const KEY_COUNTS = {
-  admit: 12, 'provider-touch': 2, refund: 6, release: 3, 'run-cancel': 1, 'run-start': 1, 'run-terminal': 1,
+  admit: 13, 'provider-touch': 2, refund: 7, release: 4, 'run-cancel': 1, 'run-start': 2, 'run-terminal': 1,
   'schedule-claim': 2, 'schedule-reclaim': 1, 'schedule-record-outcome': 1, 'schedule-settle': 1, 'team-touch': 2,
 } satisfies Record<ScriptName, number>;
 const SCRIPT_NAMES = Object.keys(KEY_COUNTS) as ScriptName[];

@@ -11,6 +11,7 @@
   KEYS[4] admitted set of the admission day
   KEYS[5] in-flight key of the run's fingerprint (ignored when ARGV[2] = 0)
   KEYS[6] idempotency key                       (ignored when ARGV[3] = 0)
+  KEYS[7] the tenant's dispatch backlog zset (fair dispatch: a refunded run was never queued)
 
   ARGV[1] run id
   ARGV[2] 1 when KEYS[5] is a real fingerprint key, else 0
@@ -20,6 +21,7 @@
 ]]
 local runId = ARGV[1]
 redis.call('ZREM', KEYS[1], runId)
+redis.call('ZREM', KEYS[7], runId)
 if ARGV[2] == '1' and redis.call('GET', KEYS[5]) == runId then redis.call('DEL', KEYS[5]) end
 if ARGV[3] == '1' and redis.call('GET', KEYS[6]) == runId then redis.call('DEL', KEYS[6]) end
 

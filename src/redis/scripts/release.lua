@@ -8,6 +8,7 @@
   KEYS[1] running zset
   KEYS[2] daily usage hash of the day the run ended (fields `succeeded`, `failed`, `cancelled`)
   KEYS[3] in-flight key of the run's fingerprint (ignored when ARGV[3] = 0)
+  KEYS[4] the tenant's dispatch backlog zset (fair dispatch: a released run is not queued any more)
 
   ARGV[1] run id
   ARGV[2] status: COMPLETED | FAILED | CANCELLED
@@ -18,6 +19,7 @@
 ]]
 local runId = ARGV[1]
 local removed = redis.call('ZREM', KEYS[1], runId)
+redis.call('ZREM', KEYS[4], runId)
 
 -- The in-flight pointer is cleared even on a repeat release, but only while it still names this run.
 if ARGV[3] == '1' and redis.call('GET', KEYS[3]) == runId then redis.call('DEL', KEYS[3]) end

@@ -5,13 +5,16 @@
   the start and aborts the running job.
 
   KEYS[1]  run hash (keys.run(runId))
+  KEYS[2]  the tenant's dispatch backlog zset: a run a worker picked up leaves it, whatever happens next
   ARGV[1]  the terminal statuses, comma-separated (TERMINAL_STATUSES, src/shared/run-status.ts)
   ARGV[2]  started_at (ISO time)
   ARGV[3]  worker instance
+  ARGV[4]  run id
 
   Returns {code, status before}: {1, status} started now; {-10, status} a cancel was requested (not
   started); {-8, status} already terminal; {-9, ''} no such run. Codes: src/redis/scripts/errors.ts.
 ]]
+redis.call('ZREM', KEYS[2], ARGV[4])
 local found = redis.call('HMGET', KEYS[1], 'status', 'cancel_requested')
 local current = found[1]
 if current == false then return {-9, ''} end
