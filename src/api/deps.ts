@@ -10,6 +10,8 @@ import type { CancelAnswer, RunListFilters, RunPage } from '../queues/run-servic
 import type { SchedulerOperations } from '../scheduler/scheduler-operations';
 import type { TenantOperations } from '../tenants/tenant-operations';
 import type { SandboxResult } from '../warehouse/types';
+import type { BackfillService } from '../batches/backfill-service';
+import type { FanoutService } from '../batches/fanout-service';
 import type { AuthDeps } from './middleware/auth';
 import type { ApiState } from './types';
 
@@ -48,6 +50,8 @@ export interface ApiDeps {
   tenants: TenantOperations;
   pipelines: PipelineOperations;
   scheduler: SchedulerOperations;
+  /** Backfills (tenant) and fan-outs (admin), issue 15; routes are listed only when given. */
+  batches?: { backfills: Pick<BackfillService, 'create' | 'get' | 'cancel'>; fanouts: Pick<FanoutService, 'create' | 'get'> };
   /** Runs one read-only query (the guide's SQL) against the warehouse; admin only. */
   warehouseQuery(sql: string): Promise<SandboxResult>;
   /** Bull Board, mounted at /admin/queues behind HTTP basic auth. */

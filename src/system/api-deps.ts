@@ -20,6 +20,7 @@ import type { TenantDeps } from '../tenants/tenant-deps';
 import { tenantOperations } from '../tenants/tenant-operations';
 import type { RunServices } from './run-services';
 import type { SchedulerServices } from './scheduler-services';
+import type { BatchServices } from './batch-services';
 
 export interface ApiWiring {
   config: Config;
@@ -38,6 +39,7 @@ export interface ApiWiring {
   seats: Seats;
   runs: RunServices;
   scheduler: SchedulerServices;
+  batches: BatchServices;
   maintenanceQueue: Queue;
   onboardingFaults?: OnboardingFaults;
   readiness(): Promise<ReadinessChecks>;
@@ -66,7 +68,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
     readiness: w.readiness,
     isShuttingDown: w.isShuttingDown,
     beforeMetrics: async () => {
-      for (const q of [runs.queue, w.maintenanceQueue]) {
+      for (const q of [runs.queue, w.maintenanceQueue, w.batches.queue] as Queue[]) {
         const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children');
         for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue: q.name, state }, n);
       }
@@ -81,9 +83,10 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
       cancelRun: (tenantId, runId, userId) => runs.runService.cancelRun(tenantId, runId, userId ? () => w.seats.member(tenantId, userId) : undefined),
     },
     scheduler: w.scheduler.api,
+    batches: { backfills: w.batches.backfills, fanouts: w.batches.fanouts },
     warehouseQuery: (sql) => runOperatorQuery(w.warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery }),
     bullBoard: createBullBoardMiddleware({
-      queues: [runs.queue, w.maintenanceQueue],
+      queues: [runs.queue, w.maintenanceQueue, w.batches.queue],
       adminApiKey: w.adminApiKey,
       authFailures: limiters.authFailures,
       perIp: limiters.perIp,
