@@ -36,6 +36,8 @@ export interface TestSystemOptions {
   runFaults?: SystemOptions['runFaults'];
   /** The single test server unless given (or the cluster when TEST_REDIS=cluster). */
   redis?: RedisTarget;
+  /** Reuse another system's Redis key prefix (a restart: stop that system with `system.close()`, start this one). */
+  prefix?: string;
 }
 
 /**
@@ -44,7 +46,7 @@ export interface TestSystemOptions {
  */
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
   const redisTarget = options.redis ?? (await defaultRedisTarget());
-  const prefix = `t${randomBytes(4).toString('hex')}`;
+  const prefix = options.prefix ?? `t${randomBytes(4).toString('hex')}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-sys-'));
   const owned = options.warehouse ? null : await createTestDuckDb();
   const warehouse = options.warehouse ?? owned?.warehouse;
