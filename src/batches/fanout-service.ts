@@ -149,7 +149,8 @@ export function fanoutService(deps: FanoutServiceDeps) {
         next = { ...t, state: 'ADMITTED', run_id: run.pipelineLoggingId };
       } catch (err) {
         if (!isAppError(err) || PLATFORM_TROUBLE.has(err.code)) throw err;
-        next = { ...t, state: 'REFUSED', code: err.code };
+        // Admission answers a suspended tenant as an unknown key (the tenant learns nothing more); the operator is told why.
+        next = { ...t, state: 'REFUSED', code: err.status === 401 ? 'TENANT_SUSPENDED' : err.code };
       }
       await store.setTenant(fanoutId, tenantId, next);
       const now = deps.clock.now();
