@@ -71,9 +71,20 @@ export function buildBatchServices(deps: BatchServicesDeps): BatchServices {
     if (!view) throw new AppError(404, 'TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
     return view;
   };
+  /**
+   * Redis is what dispatch reads; the warehouse rows are the history. Every snapshot is the whole state, so one
+   * that fails (warehouse down) is made good by the next change's and must not fail the dispatch that made it.
+   */
+  const bestEffort = async (what: string, write: () => Promise<void>): Promise<void> => {
+    try {
+      await write();
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, what }, 'batch snapshot not written to the warehouse; the next change writes it');
+    }
+  };
   const dispatchDeps: BackfillDispatchDeps = {
     store: backfillStore, trigger: deps.runs.trigger, runStatus, clock, logger, recheckMs: deps.recheckMs ?? 30_000,
-    writeSnapshot: (b, now) => writeBackfillSnapshot(warehouse, b, now),
+    writeSnapshot: (b, now) => bestEffort(`backfill ${b.backfillId}`, () => writeBackfillSnapshot(warehouse, b, now)),
   };
   const dispatch = async (tenantId: string, backfillId: string): Promise<{ dispatched: boolean }> => ({
     dispatched: await backfillStore.exclusively(tenantId, backfillId, newId(), DISPATCH_LOCK_MS, () => dispatchBackfill(dispatchDeps, tenantId, backfillId)),
@@ -89,7 +100,7 @@ export function buildBatchServices(deps: BatchServicesDeps): BatchServices {
   });
   const fanouts = fanoutService({
     store: fanoutStore, templates: deps.templates, warehouse, clock, trigger: deps.runs.trigger, runStatus,
-    writeSnapshot: (f, now) => writeFanoutSnapshot(warehouse, f, now),
+    writeSnapshot: (f, now) => bestEffort(`fan-out ${f.fanoutId}`, () => writeFanoutSnapshot(warehouse, f, now)),
     scheduleStart: (fanoutId, tenantId, delayMs) => enqueueFanoutStart(queue, fanoutId, tenantId, delayMs),
   });
 
