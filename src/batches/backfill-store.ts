@@ -1,5 +1,6 @@
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
+import { ScriptRunner } from '../redis/scripts';
 import type { RunParameters } from '../queues/pipeline-runs';
 
 /**
@@ -114,29 +115,29 @@ export function parseDueMember(member: string): { tenantId: string; backfillId: 
 export const FINISHED_BACKFILL_TTL_SECONDS = 30 * 24 * 3600;
 
 export class BackfillStore {
-  constructor(private readonly redis: RedisClient, private readonly keys: RedisKeys) {}
+  private readonly scripts: ScriptRunner;
+
+  constructor(private readonly redis: RedisClient, private readonly keys: RedisKeys) {
+    this.scripts = new ScriptRunner(redis);
+  }
 
   async get(tenantId: string, backfillId: string): Promise<Backfill | null> {
     return parseBackfill(backfillId, await this.redis.hgetall(this.keys.backfill(tenantId, backfillId)));
   }
 
   /**
-   * Writes a new ACTIVE backfill unless one with the same request hash is active; returns the id that holds the
-   * request. The tenant's keys change in one MULTI (one slot); the global index entry is written last, so a
-   * reader never finds an index entry without its backfill.
+   * Writes a new ACTIVE backfill unless one with the same request hash is active (one script over the tenant's
+   * keys, src/redis/scripts/backfill-create.lua); returns the id that holds the request. The global index entry
+   * is written after, so a reader never finds an index entry without its backfill.
    */
   async create(b: Backfill, wakeAtMs: number): Promise<{ created: boolean; backfillId: string }> {
     const k = this.keys;
-    const dedupe = k.backfillDedupe(b.tenantId, b.requestHash);
-    const claimed = await this.redis.set(dedupe, b.backfillId, 'NX');
-    if (claimed !== 'OK') {
-      const existing = await this.redis.get(dedupe);
-      const active = existing ? await this.get(b.tenantId, existing) : null;
-      if (existing && active?.status === 'ACTIVE') return { created: false, backfillId: existing };
-      // The holder finished (or vanished) between its end and the key's removal: take the request over.
-      await this.redis.set(dedupe, b.backfillId);
-    }
-    await this.redis.multi().hset(k.backfill(b.tenantId, b.backfillId), backfillFields(b)).sadd(k.tenantBackfills(b.tenantId), b.backfillId).exec();
+    const holder = await this.scripts.run(
+      'backfill-create',
+      [k.backfillDedupe(b.tenantId, b.requestHash), k.backfill(b.tenantId, b.backfillId), k.tenantBackfills(b.tenantId)],
+      [b.backfillId, ...Object.entries(backfillFields(b)).flat()],
+    );
+    if (holder !== b.backfillId) return { created: false, backfillId: holder };
     await this.redis.zadd(k.batchDue(), wakeAtMs, dueMember(b.tenantId, b.backfillId));
     return { created: true, backfillId: b.backfillId };
   }
