@@ -102,9 +102,9 @@ export function fanoutService(deps: FanoutServiceDeps) {
       // Checked (422) and resolved once, so every tenant runs with the same values (e.g. one `@yesterday`).
       const parameters = validateRunParameters(template, req.parameters, now);
       const window = req.window ?? utcDay(now);
-      const hash = requestHash(['fanout', req.selector, provider, domain, req.templateName, parameters, window]);
-      const held = await store.existing(hash);
-      const existing = held ? await store.get(held) : null;
+      // The request names the fan-out: the same request in the same window is the same id (and the same hash).
+      const fanoutId = batchRunId('fanout', 'request', requestHash([req.selector, provider, domain, req.templateName, parameters, window]));
+      const existing = await store.get(fanoutId);
       if (existing) {
         await schedule(existing, now);
         return created(existing, false);
@@ -114,17 +114,16 @@ export function fanoutService(deps: FanoutServiceDeps) {
       const spreadMs = req.spreadSeconds * 1000;
       // Evenly spread with jitter: tenant i starts somewhere in the i-th slice of the window.
       chosen.forEach((tenantId, i) => {
-        const offset = chosen.length === 0 ? 0 : ((i + random()) / chosen.length) * spreadMs;
+        const offset = ((i + random()) / chosen.length) * spreadMs;
         tenants[tenantId] = { state: 'SCHEDULED', start_at: new Date(now.getTime() + Math.floor(offset)).toISOString(), run_id: null, code: null };
       });
       for (const tenantId of unknown) tenants[tenantId] = { state: 'REFUSED', start_at: now.toISOString(), run_id: null, code: 'TENANT_NOT_FOUND' };
       const f: Fanout = {
-        fanoutId: newId(), provider, domain, templateName: req.templateName, parameters, selector: req.selector,
-        window, spreadSeconds: req.spreadSeconds, requestHash: hash, createdAt: now.toISOString(), tenants,
+        fanoutId, provider, domain, templateName: req.templateName, parameters, selector: req.selector,
+        window, spreadSeconds: req.spreadSeconds, createdAt: now.toISOString(), tenants,
       };
-      const result = await store.create(f);
-      if (!result.created) {
-        const other = await store.get(result.fanoutId);
+      if (!(await store.create(f))) {
+        const other = await store.get(fanoutId);
         if (other) return created(other, false);
       }
       await deps.writeSnapshot(f, now);

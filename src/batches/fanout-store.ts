@@ -1,5 +1,6 @@
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
+import { ScriptRunner } from '../redis/scripts';
 import type { RunParameters } from '../queues/pipeline-runs';
 
 /**
@@ -27,7 +28,6 @@ export interface Fanout {
   selector: FanoutSelector;
   window: string;
   spreadSeconds: number;
-  requestHash: string;
   createdAt: string;
   tenants: Record<string, FanoutTenant>;
 }
@@ -51,39 +51,27 @@ function parseFanout(fanoutId: string, h: Record<string, string>): Fanout | null
     selector: JSON.parse(h.selector ?? '{}') as FanoutSelector,
     window: h.window ?? '',
     spreadSeconds: Number(h.spread_seconds ?? 0),
-    requestHash: h.request_hash ?? '',
     createdAt: h.created_at ?? '',
     tenants,
   };
 }
 
 export class FanoutStore {
-  constructor(private readonly redis: RedisClient, private readonly keys: RedisKeys) {}
+  private readonly scripts: ScriptRunner;
+
+  constructor(private readonly redis: RedisClient, private readonly keys: RedisKeys) {
+    this.scripts = new ScriptRunner(redis);
+  }
 
   async get(fanoutId: string): Promise<Fanout | null> {
     return parseFanout(fanoutId, await this.redis.hgetall(this.keys.fanout(fanoutId)));
   }
 
-  /** The id already holding this request, if its fan-out exists. */
-  async existing(requestHash: string): Promise<string | null> {
-    const id = await this.redis.get(this.keys.fanoutDedupe(requestHash));
-    return id && (await this.redis.exists(this.keys.fanout(id))) === 1 ? id : null;
-  }
-
   /**
-   * Claims the request for `f` and writes it; when another fan-out holds the request, returns its id instead.
-   * The fan-out's hash is written before any of its jobs is added, and the request key is taken first, so two
-   * identical posts never both schedule runs.
+   * Writes the fan-out unless it exists (src/redis/scripts/fanout-create.lua). Its id derives from its request, so
+   * of two identical requests at once only one writes it, and only that one schedules its jobs.
    */
-  async create(f: Fanout): Promise<{ created: boolean; fanoutId: string }> {
-    const dedupe = this.keys.fanoutDedupe(f.requestHash);
-    if ((await this.redis.set(dedupe, f.fanoutId, 'EX', FANOUT_TTL_SECONDS, 'NX')) !== 'OK') {
-      const held = await this.existing(f.requestHash);
-      if (held) return { created: false, fanoutId: held };
-      // The holder was never written (its process stopped in between): take the request over.
-      await this.redis.set(dedupe, f.fanoutId, 'EX', FANOUT_TTL_SECONDS);
-    }
-    const key = this.keys.fanout(f.fanoutId);
+  async create(f: Fanout): Promise<boolean> {
     const fields: Record<string, string> = {
       provider: f.provider,
       domain: f.domain,
@@ -92,12 +80,10 @@ export class FanoutStore {
       selector: JSON.stringify(f.selector),
       window: f.window,
       spread_seconds: String(f.spreadSeconds),
-      request_hash: f.requestHash,
       created_at: f.createdAt,
     };
     for (const [tenantId, t] of Object.entries(f.tenants)) fields[`${TENANT_FIELD}${tenantId}`] = JSON.stringify(t);
-    await this.redis.multi().hset(key, fields).expire(key, FANOUT_TTL_SECONDS).exec();
-    return { created: true, fanoutId: f.fanoutId };
+    return (await this.scripts.run('fanout-create', [this.keys.fanout(f.fanoutId)], [FANOUT_TTL_SECONDS, ...Object.entries(fields).flat()])) === 1;
   }
 
   async setTenant(fanoutId: string, tenantId: string, t: FanoutTenant): Promise<void> {

@@ -170,13 +170,9 @@ export class RedisKeys {
   batchDue(): string {
     return `${this.prefix}:batch:due`;
   }
-  /** Hash: one fan-out's request fields, plus `t:<tenantId>` → that tenant's outcome JSON. */
+  /** Hash: one fan-out's request fields, plus `t:<tenantId>` → that tenant's outcome JSON. Its id derives from its request. */
   fanout(fanoutId: string): string {
     return `${this.prefix}:{fo:${fanoutId}}:state`;
-  }
-  /** String: id of the fan-out made for this (selector, template, parameters, window) hash. */
-  fanoutDedupe(requestHash: string): string {
-    return `${this.prefix}:fo:req:${requestHash}`;
   }
 
   // --- rate limiting ---------------------------------------------------------------------

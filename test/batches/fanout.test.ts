@@ -113,6 +113,11 @@ describe('admin fan-out', function () {
     const nextWindow = await fanout({ selector: { tenant_ids: ['fo_t01', 'fo_paused', 'fo_nobody'] }, parameters: { date: '2026-12-02' }, spread_seconds: 0, window: 'w2' });
     expect(nextWindow.status).to.equal(202);
     expect(nextWindow.body.fanout_id).to.not.equal(id);
+    // Two identical requests at once: one fan-out, made by one of them.
+    const same = { selector: { tenant_ids: ['fo_t02'] }, parameters: { date: '2026-12-03' }, spread_seconds: 0 };
+    const [a, b] = await Promise.all([fanout(same), fanout(same)]);
+    expect([a.status, b.status].sort()).to.deep.equal([200, 202]);
+    expect(a.body.fanout_id).to.equal(b.body.fanout_id);
     const bad = await fanout({ selector: { everyone: true }, spread_seconds: 0 });
     expect([bad.status, bad.body.code]).to.deep.equal([422, 'VALIDATION_ERROR']);
     const missing = await t.request.get('/api/v1/admin/fanouts/00000000-0000-4000-8000-000000000000').set(admin());

@@ -27,6 +27,7 @@ export interface ScriptResults {
   'schedule-settle': number;
   'team-touch': number;
   'backfill-create': string;
+  'fanout-create': number;
 }
 
 export type ScriptName = keyof ScriptResults;
@@ -39,7 +40,7 @@ export type ScriptName = keyof ScriptResults;
 const KEY_COUNTS = {
   admit: 12, 'provider-touch': 2, refund: 6, release: 3, 'run-cancel': 1, 'run-start': 1, 'run-terminal': 1,
   'schedule-claim': 2, 'schedule-reclaim': 1, 'schedule-record-outcome': 1, 'schedule-settle': 1, 'team-touch': 2,
-  'backfill-create': 3,
+  'backfill-create': 3, 'fanout-create': 1,
 } satisfies Record<ScriptName, number>;
 const SCRIPT_NAMES = Object.keys(KEY_COUNTS) as ScriptName[];
 
