@@ -46,7 +46,7 @@ export interface BatchServices {
   backfills: BackfillService;
   fanouts: FanoutService;
   routines: BatchDispatchRoutines & { tick(now: Date): Promise<{ backfills: number }> };
-  /** The RunFinaliser's after-run hook: a backfill's run ended, so its dispatcher may admit the next date. */
+  /** The RunFinaliser's after-run hook: a run of the tenant ended, so its active backfills may admit their next dates. */
   onRunFinished(job: PipelineRunJob, status: RunStatus): Promise<void>;
 }
 
@@ -126,7 +126,7 @@ export function buildBatchServices(deps: BatchServicesDeps): BatchServices {
       startFanoutTenant: (fanoutId, tenantId) => fanouts.start(fanoutId, tenantId),
     },
     async onRunFinished(job) {
-      if (job.triggerType !== 'backfill') return;
+      // Any run of the tenant frees a slot its backfills may be waiting for (CONCURRENT_LIMIT_REACHED), not only theirs.
       for (const backfillId of await backfillStore.activeOf(job.tenantId)) await enqueueBackfillDispatch(queue, job.tenantId, backfillId);
     },
   };
