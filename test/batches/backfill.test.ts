@@ -105,6 +105,13 @@ describe('backfills', function () {
       await nextDay();
       const after = await getBackfill(t, key, id);
       expect(after.counts).to.deep.equal({ COMPLETED: 6, CANCELLED: 14 });
+      // The warehouse keeps the history: the latest row of customers.backfills is the cancelled backfill.
+      const row = await t.request.post('/api/v1/admin/warehouse/query').set('X-Admin-Key', t.adminKey)
+        .send({ sql: `SELECT status, counts, tenant_id FROM \`customers.backfills\` WHERE backfill_id = '${id}'` });
+      expect(row.body.rows).to.have.length(1);
+      expect(row.body.rows[0]).to.include({ status: 'CANCELLED', tenant_id: 'bf_cancel' });
+      const counts = row.body.rows[0].counts as unknown;
+      expect(typeof counts === 'string' ? JSON.parse(counts) : counts).to.deep.equal({ COMPLETED: 6, CANCELLED: 14 });
       const quota = await t.request.get('/api/v1/tenants/bf_cancel/quota').set('X-API-Key', key);
       expect(quota.body.pipelines_run_today).to.equal(0);
       // The same range may be backfilled again once the first one is no longer active.
