@@ -69,7 +69,7 @@ export async function dispatchBackfill(deps: BackfillDispatchDeps, tenantId: str
       try {
         const run = await deps.trigger({
           tenantId, provider: b.provider, domain: b.domain, templateName: b.templateName,
-          parameters: { ...b.parameters, date: d.date }, userId: null, triggerType: 'backfill',
+          parameters: { ...b.parameters, date: d.date }, userId: b.userId, triggerType: 'backfill',
           runId: batchRunId('backfill', backfillId, d.date),
         });
         if (isTerminalStatus(run.status)) await setDate(d, run.status, run.pipelineLoggingId);

@@ -22,6 +22,7 @@ export interface BackfillRequest {
   parameters: Record<string, unknown>;
   maxParallel?: number;
   skipCompleted: boolean;
+  userId: string | null;
 }
 
 export interface BackfillServiceDeps {
@@ -160,7 +161,7 @@ export function backfillService(deps: BackfillServiceDeps) {
       const b: Backfill = {
         backfillId: newId(), tenantId: req.tenantId, provider, domain, templateName: req.templateName, parameters,
         startDate: req.startDate, endDate: req.endDate, maxParallel: Math.max(1, maxParallel), skipCompleted: req.skipCompleted,
-        status: 'ACTIVE', requestHash: requestHash([req.tenantId, provider, domain, req.templateName, parameters, req.startDate, req.endDate]),
+        status: 'ACTIVE', userId: req.userId, requestHash: requestHash([req.tenantId, provider, domain, req.templateName, parameters, req.startDate, req.endDate]),
         createdAt: nowIso, updatedAt: nowIso, waitUntilMs: 0, lastRefusal: null, finishedAt: null,
         dates: days.map((date) => ({ date, state: done.has(date) ? 'SKIPPED' : 'WAITING', ref: null })),
       };

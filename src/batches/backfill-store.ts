@@ -33,6 +33,8 @@ export interface Backfill {
   skipCompleted: boolean;
   status: BackfillStatus;
   requestHash: string;
+  /** The X-User-ID that asked for it: its runs carry it as user_id (it takes no seat per run). */
+  userId: string | null;
   createdAt: string;
   updatedAt: string;
   /** Not before this time (ms) does the dispatcher ask admission again (after DAILY_QUOTA_EXCEEDED). */
@@ -72,6 +74,7 @@ export function parseBackfill(backfillId: string, h: Record<string, string>): Ba
     skipCompleted: h.skip_completed === '1',
     status: h.status as BackfillStatus,
     requestHash: h.request_hash ?? '',
+    userId: h.user_id || null,
     createdAt: h.created_at ?? '',
     updatedAt: h.updated_at ?? '',
     waitUntilMs: Number(h.wait_until_ms ?? 0),
@@ -95,6 +98,7 @@ export function backfillFields(b: Backfill): Record<string, string> {
     skip_completed: b.skipCompleted ? '1' : '0',
     status: b.status,
     request_hash: b.requestHash,
+    user_id: b.userId ?? '',
     created_at: b.createdAt,
     updated_at: b.updatedAt,
     wait_until_ms: String(b.waitUntilMs),

@@ -34,7 +34,7 @@ describe('a backfill dispatch pass', () => {
   const create = async (days: string[], maxParallel = 3): Promise<void> => {
     const b: Backfill = {
       backfillId: 'b1', tenantId: TENANT, provider: 'gcp', domain: 'chaos', templateName: 'read_day', parameters: {},
-      startDate: days[0] ?? '', endDate: days[days.length - 1] ?? '', maxParallel, skipCompleted: false, status: 'ACTIVE', requestHash: 'h',
+      startDate: days[0] ?? '', endDate: days[days.length - 1] ?? '', maxParallel, skipCompleted: false, status: 'ACTIVE', userId: null, requestHash: 'h',
       createdAt: clock.now().toISOString(), updatedAt: clock.now().toISOString(), waitUntilMs: 0, lastRefusal: null, finishedAt: null,
       dates: days.map((date) => ({ date, state: 'WAITING', ref: null })),
     };

@@ -23,7 +23,7 @@ describe('backfills', function () {
   const start = (prefix?: string): Promise<TestSystem> =>
     startTestSystem({ warehouse: wh.warehouse, clock, env: { CONFIGS_DIR: configs.dir }, ...(prefix ? { prefix } : {}) });
   const post = (tenantId: string, key: string, body: object, template = 'gcp/chaos/read_day') =>
-    t.request.post(`/api/v1/pipelines/backfill/${tenantId}/${template}`).set('X-API-Key', key).send(body);
+    t.request.post(`/api/v1/pipelines/backfill/${tenantId}/${template}`).set('X-API-Key', key).set('X-User-ID', 'ana').send(body);
   /** Moves the clock to 10:00 UTC of the next day and closes the previous day, as the maintenance job does at midnight. */
   const nextDay = async (): Promise<void> => {
     clock.set(new Date(Date.UTC(clock.now().getUTCFullYear(), clock.now().getUTCMonth(), clock.now().getUTCDate() + 1, 10)));
@@ -83,10 +83,10 @@ describe('backfills', function () {
 
       // One run per date, no date twice: the tenant's runs are exactly the 31 backfill runs, one per day of October.
       const runs = await t.request.get('/api/v1/pipelines/runs?limit=100').set('X-API-Key', key);
-      const list = runs.body.runs as Array<{ pipeline_logging_id: string; trigger_type: string; status: string; parameters: { date: string } }>;
+      const list = runs.body.runs as Array<{ pipeline_logging_id: string; trigger_type: string; status: string; user_id: string | null; parameters: { date: string } }>;
       expect(list).to.have.length(31);
       expect(new Set(list.map((r) => r.parameters.date)).size).to.equal(31);
-      expect(list.every((r) => r.trigger_type === 'backfill' && r.status === 'COMPLETED')).to.equal(true);
+      expect(list.every((r) => r.trigger_type === 'backfill' && r.status === 'COMPLETED' && r.user_id === 'ana')).to.equal(true);
       const dates = finished.dates as Array<{ date: string; run_id: string }>;
       expect(new Set(dates.map((d) => d.run_id))).to.deep.equal(new Set(list.map((r) => r.pipeline_logging_id)));
     });

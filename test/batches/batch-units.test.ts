@@ -39,7 +39,7 @@ describe('backfill building blocks', () => {
     let store: BackfillStore;
     const backfill = (id: string): Backfill => ({
       backfillId: id, tenantId: 'unit_corp', provider: 'gcp', domain: 'chaos', templateName: 'read_day', parameters: {},
-      startDate: '2026-10-01', endDate: '2026-10-02', maxParallel: 2, skipCompleted: false, status: 'ACTIVE', requestHash: 'same',
+      startDate: '2026-10-01', endDate: '2026-10-02', maxParallel: 2, skipCompleted: false, status: 'ACTIVE', userId: null, requestHash: 'same',
       createdAt: '2026-12-04T10:00:00.000Z', updatedAt: '2026-12-04T10:00:00.000Z', waitUntilMs: 0, lastRefusal: null, finishedAt: null,
       dates: [{ date: '2026-10-01', state: 'WAITING', ref: null }, { date: '2026-10-02', state: 'WAITING', ref: null }],
     });

@@ -70,7 +70,7 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
         const body = validated<BackfillBody>(ctx, 'body');
         const answer = await b.backfills.create({
           tenantId: param(ctx, 'tenant_id'), provider: param(ctx, 'provider'), domain: param(ctx, 'domain'), templateName: param(ctx, 'template_name'),
-          startDate: body.start_date, endDate: body.end_date, parameters: body.parameters, skipCompleted: body.skip_completed,
+          startDate: body.start_date, endDate: body.end_date, parameters: body.parameters, skipCompleted: body.skip_completed, userId: ctx.state.auth?.userId ?? null,
           ...(body.max_parallel !== undefined ? { maxParallel: body.max_parallel } : {}),
         });
         const { created, ...rest } = answer;
