@@ -9,7 +9,7 @@ import type { PlanCatalog } from '../tenants/plans';
 import type { QuotaView } from '../tenants/quota-view';
 import type { Warehouse } from '../warehouse/types';
 import type { Backfill, BackfillStore, DateEntry } from './backfill-store';
-import { completedDates, countsOf } from './batch-rows';
+import { completedDates, countsOf, readBackfillSnapshot } from './batch-rows';
 import { daysBetween, requestHash } from './run-ids';
 
 export interface BackfillRequest {
@@ -125,7 +125,8 @@ export function backfillService(deps: BackfillServiceDeps) {
   };
 
   const load = async (tenantId: string, backfillId: string): Promise<Backfill> => {
-    const b = await store.get(tenantId, backfillId);
+    // Redis first (it drives dispatch); once its hash expired, the warehouse's latest snapshot.
+    const b = (await store.get(tenantId, backfillId)) ?? (await readBackfillSnapshot(deps.warehouse, tenantId, backfillId));
     if (!b) throw new AppError(404, 'BACKFILL_NOT_FOUND', `Backfill ${backfillId} not found`);
     return b;
   };

@@ -2,7 +2,7 @@ import { appendStateRows } from '../warehouse/state-tables';
 import { CENTRAL_DATASET, CUSTOMERS_DATASET, customerBackfills, customerFanouts, pipelineRuns, tenantProfiles } from '../warehouse/tables';
 import type { Warehouse } from '../warehouse/types';
 import type { RunParameters } from '../queues/pipeline-runs';
-import type { Backfill } from './backfill-store';
+import type { Backfill, BackfillStatus, DateEntry } from './backfill-store';
 import type { Fanout } from './fanout-store';
 
 /** The warehouse side of backfills and fan-outs: snapshots into customers.backfills / customers.fanouts, and two reads. */
@@ -91,4 +91,35 @@ export interface TenantRow {
 export async function listTenants(warehouse: Warehouse): Promise<TenantRow[]> {
   const result = await warehouse.query(`SELECT tenant_id, status, subscription_plan FROM \`${CENTRAL_DATASET}.${tenantProfiles.name}\` ORDER BY tenant_id`);
   return result.rows.map((r) => ({ tenantId: String(r.tenant_id), status: String(r.status ?? ''), plan: String(r.subscription_plan ?? '').toUpperCase() }));
+}
+
+/**
+ * A backfill's latest snapshot from customers.backfills, for reads after its Redis hash expired (30 days after it
+ * ended). Only the tenant's own: the tenant id is part of the filter.
+ */
+export async function readBackfillSnapshot(warehouse: Warehouse, tenantId: string, backfillId: string): Promise<Backfill | null> {
+  const result = await warehouse.query(
+    `SELECT pipeline_id, parameters, start_date, end_date, max_parallel, skip_completed, status, dates, created_at, updated_at ` +
+      `FROM \`${CUSTOMERS_DATASET}.${customerBackfills.name}\` WHERE backfill_id = @backfill_id AND tenant_id = @tenant_id`,
+    { params: { backfill_id: backfillId, tenant_id: tenantId } },
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  // pipeline ids are `<tenant>-<provider>-<domain>-<template>`; none of the four contains a dash.
+  const [, provider = '', domain = '', templateName = ''] = String(row.pipeline_id).split('-');
+  const dates: DateEntry[] = Object.entries(asObject(row.dates))
+    .map(([date, v]) => {
+      const entry = asObject(v);
+      return { date, state: String(entry.state) as DateEntry['state'], ref: typeof entry.ref === 'string' ? entry.ref : null };
+    })
+    .sort((a, b) => a.date.localeCompare(b.date));
+  return {
+    backfillId, tenantId, provider, domain, templateName,
+    parameters: asObject(row.parameters) as RunParameters,
+    startDate: String(row.start_date), endDate: String(row.end_date),
+    maxParallel: Number(row.max_parallel), skipCompleted: row.skip_completed === true,
+    status: String(row.status) as BackfillStatus, requestHash: '', userId: null,
+    createdAt: String(row.created_at), updatedAt: String(row.updated_at),
+    waitUntilMs: 0, lastRefusal: null, finishedAt: String(row.updated_at), dates,
+  };
 }

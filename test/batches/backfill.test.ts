@@ -112,6 +112,12 @@ describe('backfills', function () {
       expect(row.body.rows[0]).to.include({ status: 'CANCELLED', tenant_id: 'bf_cancel' });
       const counts = row.body.rows[0].counts as unknown;
       expect(typeof counts === 'string' ? JSON.parse(counts) : counts).to.deep.equal({ COMPLETED: 6, CANCELLED: 14 });
+      // Once Redis forgot it (its hash expires 30 days after the end), the GET answers from that row.
+      await t.system.clients.redis.del(t.system.keys.backfill('bf_cancel', id));
+      const fromWarehouse = await getBackfill(t, key, id);
+      expect(fromWarehouse).to.include({ status: 'CANCELLED', start_date: '2026-11-01', end_date: '2026-11-20', tenant_id: 'bf_cancel', pipeline_id: 'bf_cancel-gcp-chaos-read_day' });
+      expect(fromWarehouse.counts).to.deep.equal({ COMPLETED: 6, CANCELLED: 14 });
+      expect(fromWarehouse.dates).to.deep.equal(after.dates);
       const quota = await t.request.get('/api/v1/tenants/bf_cancel/quota').set('X-API-Key', key);
       expect(quota.body.pipelines_run_today).to.equal(0);
       // The same range may be backfilled again once the first one is no longer active.
