@@ -13,6 +13,8 @@ import type { SandboxResult } from '../warehouse/types';
 import type { AuditRecorder } from '../audit/actions';
 import type { AuditFilters, AuditPage } from '../audit/audit-query';
 import type { OffboardResult } from '../offboarding/types';
+import type { BackfillService } from '../batches/backfill-service';
+import type { FanoutService } from '../batches/fanout-service';
 import type { AuthDeps } from './middleware/auth';
 import type { ApiState } from './types';
 
@@ -53,6 +55,8 @@ export interface ApiDeps {
   scheduler: SchedulerOperations;
   /** Offboards a tenant (suspend, cancel, export, delete, tombstone); idempotent and resumable. Absent: no route. */
   offboard?(tenantId: string, body: unknown): Promise<OffboardResult>;
+  /** Backfills (tenant) and fan-outs (admin), issue 15; routes are listed only when given. */
+  batches?: { backfills: Pick<BackfillService, 'create' | 'get' | 'cancel'>; fanouts: Pick<FanoutService, 'create' | 'get'> };
   /** Runs one read-only query (the guide's SQL) against the warehouse; admin only. */
   warehouseQuery(sql: string): Promise<SandboxResult>;
   /** The audit log: audited routes write it, the audit routes read it (tenants.audit_log). */

@@ -68,7 +68,7 @@ const runSummaryFields = {
   pipeline_id: Joi.string().required(),
   tenant_id: Joi.string().required(),
   user_id: Joi.string().allow(null).required(),
-  trigger_type: Joi.string().valid('api', 'scheduler').required(),
+  trigger_type: Joi.string().valid('api', 'scheduler', 'backfill', 'fanout').required(),
   status: runStatus.required(),
   parameters: parameters.required(),
   created_at: iso.required(),

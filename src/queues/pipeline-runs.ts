@@ -10,7 +10,8 @@ import type { RunStatus } from '../shared/run-status';
  */
 export const PIPELINE_RUNS_QUEUE = 'pipeline-runs';
 
-export type TriggerType = 'api' | 'scheduler';
+/** `backfill` and `fanout`: runs a batch (src/batches/) started through the same admission. */
+export type TriggerType = 'api' | 'scheduler' | 'backfill' | 'fanout';
 
 /** JSON-serialisable run parameters after validation against the template's declarations. */
 export type RunParameters = Record<string, string | number | boolean | null>;

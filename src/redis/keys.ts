@@ -152,6 +152,36 @@ export class RedisKeys {
     return `${this.prefix}:migrated:${name}`;
   }
 
+  // --- backfills and fan-outs (src/batches/) ------------------------------------------------
+  /** Hash: one backfill's request and status fields, plus `d:<YYYY-MM-DD>` → `<state>|<run id>` per date. */
+  backfill(tenantId: string, backfillId: string): string {
+    return this.tenant(tenantId, `bf:${backfillId}`);
+  }
+  /** String lock held by the one process dispatching this backfill right now. */
+  backfillLock(tenantId: string, backfillId: string): string {
+    return this.tenant(tenantId, `bf:${backfillId}:lock`);
+  }
+  /** String flag: a dispatch was asked for while the lock was held, so its holder makes another pass. */
+  backfillAgain(tenantId: string, backfillId: string): string {
+    return this.tenant(tenantId, `bf:${backfillId}:again`);
+  }
+  /** Set of the tenant's ACTIVE backfill ids (a finished run of the tenant wakes them). */
+  tenantBackfills(tenantId: string): string {
+    return this.tenant(tenantId, 'backfills');
+  }
+  /** String: id of the ACTIVE backfill with this (template, parameters, range) hash. */
+  backfillDedupe(tenantId: string, requestHash: string): string {
+    return this.tenant(tenantId, `bf:req:${requestHash}`);
+  }
+  /** Sorted set: `b|<tenantId>|<backfillId>` → when its dispatcher should look again (ms). Global index of active backfills. */
+  batchDue(): string {
+    return `${this.prefix}:batch:due`;
+  }
+  /** Hash: one fan-out's request fields, plus `t:<tenantId>` → that tenant's outcome JSON. Its id derives from its request. */
+  fanout(fanoutId: string): string {
+    return `${this.prefix}:{fo:${fanoutId}}:state`;
+  }
+
   // --- rate limiting ---------------------------------------------------------------------
   /** Prefix handed to rate-limiter-flexible for one limiter. */
   rateLimit(name: string): string {

@@ -23,6 +23,7 @@ import { listAudit } from '../audit/audit-query';
 import type { RunServices } from './run-services';
 import type { SchedulerServices } from './scheduler-services';
 import type { Offboard } from './offboarding-services';
+import type { BatchServices } from './batch-services';
 
 export interface ApiWiring {
   config: Config;
@@ -41,6 +42,7 @@ export interface ApiWiring {
   seats: Seats;
   runs: RunServices;
   scheduler: SchedulerServices;
+  batches: BatchServices;
   maintenanceQueue: Queue;
   onboardingFaults?: OnboardingFaults;
   auditLog: AuditLog;
@@ -72,7 +74,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
     readiness: w.readiness,
     isShuttingDown: w.isShuttingDown,
     beforeMetrics: async () => {
-      for (const q of [runs.queue, w.maintenanceQueue]) {
+      for (const q of [runs.queue, w.maintenanceQueue, w.batches.queue] as Queue[]) {
         const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children');
         for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue: q.name, state }, n);
       }
@@ -89,10 +91,11 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
     },
     scheduler: w.scheduler.api,
     offboard: w.offboard,
+    batches: { backfills: w.batches.backfills, fanouts: w.batches.fanouts },
     warehouseQuery: (sql) => runOperatorQuery(w.warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery }),
     audit: { record: (entry) => w.auditLog.record(entry), list: (filters) => listAudit(w.warehouse, filters) },
     bullBoard: createBullBoardMiddleware({
-      queues: [runs.queue, w.maintenanceQueue],
+      queues: [runs.queue, w.maintenanceQueue, w.batches.queue],
       adminApiKey: w.adminApiKey,
       authFailures: limiters.authFailures,
       perIp: limiters.perIp,

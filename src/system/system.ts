@@ -41,6 +41,11 @@ import { migrateLegacyRedisKeys } from './migrate-redis-keys';
 import { buildSchedulerServices } from './scheduler-services';
 import { buildOffboardDeps, offboardingOf } from './offboarding-services';
 import type { OffboardingFaults } from '../offboarding/types';
+import { buildBatchServices } from './batch-services';
+import type { BatchServices } from './batch-services';
+import { syncBatchTick } from '../queues/batch-dispatch';
+import { createBatchDispatchWorker } from '../workers/batch-dispatch-worker';
+import type { BatchDispatchWorker } from '../workers/batch-dispatch-worker';
 import type { SchedulerServices } from './scheduler-services';
 
 /** Logged at WARN by every API start with DISABLE_AUTH=true (config refuses it in production). */
@@ -65,7 +70,7 @@ export interface SystemOptions extends ClientOverrides {
 }
 
 /** What a role builds on top of the shared services; a process builds only the parts of the roles it runs. */
-export type SystemPart = 'api-deps' | 'bull-board' | 'http-server' | 'maintenance-queue' | 'pipeline-worker' | 'maintenance-worker';
+export type SystemPart = 'api-deps' | 'bull-board' | 'http-server' | 'maintenance-queue' | 'pipeline-worker' | 'maintenance-worker' | 'batch-dispatch-worker';
 
 /** One process's graph of clients and services; roles are started on it. */
 export interface System {
@@ -76,6 +81,8 @@ export interface System {
   adminApiKey: string;
   runs: RunServices;
   scheduler: SchedulerServices;
+  /** Backfills and admin fan-outs (issue 15). */
+  batches: BatchServices;
   logWriter: RunLogWriter;
   outbox: RunLogOutbox;
   tenantDeps: TenantDeps;
@@ -127,10 +134,13 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
 
   // The scheduler needs the trigger routine; the runs need the scheduler's after-run hook. Tie the knot lazily.
   let scheduler: SchedulerServices | undefined;
+  let batches: BatchServices | undefined;
   const runs = buildRunServices({
     config, redis, bull: clients.bull, keys, warehouse, clock, logger, metrics, templates, plans, admission, seats, logWriter, outbox, tenantDeps,
     ...(options.runFaults ? { faults: options.runFaults } : {}),
-    onRunFinished: (job: PipelineRunJob, status: RunStatus, durationMs: number | null) => scheduler?.onRunFinished(job, status, durationMs) ?? Promise.resolve(),
+    onRunFinished: async (job: PipelineRunJob, status: RunStatus, durationMs: number | null) => {
+      await Promise.all([scheduler?.onRunFinished(job, status, durationMs), batches?.onRunFinished(job, status)]);
+    },
   });
   const schedulerServices = buildSchedulerServices({
     redis, keys, warehouse, clock, logger, templates, seats, admission,
@@ -138,6 +148,8 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     reconcileLogs: (now) => outbox.reconcile({ runStore: runs.runStore, logWriter }, now),
   });
   scheduler = schedulerServices;
+  const batchServices = buildBatchServices({ redis, bull: clients.bull, keys, warehouse, clock, logger, templates, plans, tenantDeps, runs });
+  batches = batchServices;
 
   const parts = new Set<SystemPart>();
   let shuttingDown = false;
@@ -161,7 +173,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     parts.add('api-deps').add('bull-board');
     apiDeps = buildApiDeps({
       config, version: options.version ?? '0.1.0', logger, metrics, clock, redis, keys, warehouse, adminApiKey: admin.key, templates, tenantDeps, authCache, seats,
-      runs, scheduler: schedulerServices, maintenanceQueue: maintenance(), readiness, isShuttingDown, auditLog,
+      runs, scheduler: schedulerServices, batches: batchServices, maintenanceQueue: maintenance(), readiness, isShuttingDown, auditLog,
       ...(options.onboardingFaults ? { onboardingFaults: options.onboardingFaults } : {}),
       offboard: offboardingOf(buildOffboardDeps({
         config, tenantDeps, runs, schedules: schedulerServices.api, logWriter, ...(options.offboardingFaults ? { faults: options.offboardingFaults } : {}),
@@ -173,10 +185,11 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   let server: http.Server | null = null;
   let pipelineWorker: PipelineWorker | null = null;
   let maintenanceWorker: MaintenanceWorker | null = null;
+  let batchWorker: BatchDispatchWorker | null = null;
   let authSubscription: AuthChangesSubscription | null = null;
 
   return {
-    config, clients, keys, metrics, adminApiKey: admin.key, runs, scheduler: schedulerServices, logWriter, outbox, tenantDeps, auditLog,
+    config, clients, keys, metrics, adminApiKey: admin.key, runs, scheduler: schedulerServices, batches: batchServices, logWriter, outbox, tenantDeps, auditLog,
     apiDeps: api,
     readiness,
     isShuttingDown,
@@ -211,6 +224,10 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         await syncMaintenanceSchedulers(maintenance(), config.scheduler.mode);
         maintenanceWorker = createMaintenanceWorker({ connection: clients.bull, keys, routines: schedulerServices.routines, clock, logger });
         parts.add('maintenance-worker');
+        // Backfills and fan-outs are dispatched where the scheduler runs; the tick runs in both scheduler modes.
+        await syncBatchTick(batchServices.queue);
+        batchWorker = createBatchDispatchWorker({ connection: clients.bull, keys, routines: batchServices.routines, clock, logger });
+        parts.add('batch-dispatch-worker');
         logger.info({ mode: config.scheduler.mode }, 'scheduler started');
       }
     },
@@ -226,10 +243,11 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       }
       await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();
+      await batchWorker?.close();
       await logWriter.close();
       if (parts.has('http-server')) await auditLog.close();
       authSubscription?.close();
-      await Promise.allSettled([runs.queue.close(), maintenanceQueue?.close()]);
+      await Promise.allSettled([runs.queue.close(), maintenanceQueue?.close(), batchServices.queue.close()]);
       await clients.close();
     },
   };

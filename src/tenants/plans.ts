@@ -11,6 +11,8 @@ export interface Plan {
   concurrentLimit: number;
   teamLimit: number;
   providerLimit: number;
+  /** Dates one backfill may cover (issue 15). */
+  backfillMaxDays: number;
 }
 
 export interface PlanCatalog {
@@ -23,6 +25,8 @@ export interface PlanCatalog {
 }
 
 const limit = Joi.number().integer().min(0);
+/** A plan that names no `backfill_max_days` allows a month. */
+export const DEFAULT_BACKFILL_MAX_DAYS = 31;
 
 const fileSchema = Joi.object({
   default: Joi.string().required(),
@@ -35,6 +39,7 @@ const fileSchema = Joi.object({
         concurrent_limit: limit.required(),
         team_limit: limit.required(),
         provider_limit: limit.required(),
+        backfill_max_days: limit.min(1),
       }),
     )
     .min(1)
@@ -43,7 +48,7 @@ const fileSchema = Joi.object({
 
 interface PlansFile {
   default: string;
-  plans: Record<string, { daily_limit: number; monthly_limit?: number; concurrent_limit: number; team_limit: number; provider_limit: number }>;
+  plans: Record<string, { daily_limit: number; monthly_limit?: number; concurrent_limit: number; team_limit: number; provider_limit: number; backfill_max_days?: number }>;
 }
 
 export class PlanConfigError extends Error {
@@ -69,6 +74,7 @@ export function parsePlans(document: unknown, source = 'plans.yml'): PlanCatalog
       concurrentLimit: p.concurrent_limit,
       teamLimit: p.team_limit,
       providerLimit: p.provider_limit,
+      backfillMaxDays: p.backfill_max_days ?? DEFAULT_BACKFILL_MAX_DAYS,
     });
   }
   const defaultPlan = plans.get(file.default.toUpperCase());

@@ -193,6 +193,46 @@ export const scheduledPipelineRuns: StateTable = {
   ],
 };
 
+/** Backfills (issue 15): one snapshot per change; `dates` maps each date to its state and run id. */
+export const customerBackfills: StateTable = {
+  name: 'backfills',
+  key: ['backfill_id'],
+  clusterBy: ['tenant_id', 'backfill_id'],
+  columns: [
+    col('backfill_id', 'STRING', 'REQUIRED'),
+    col('tenant_id', 'STRING', 'REQUIRED'),
+    col('pipeline_id', 'STRING'),
+    col('parameters', 'JSON'),
+    col('start_date', 'DATE'),
+    col('end_date', 'DATE'),
+    col('max_parallel', 'INT64'),
+    col('skip_completed', 'BOOL'),
+    col('status', 'STRING'),
+    col('counts', 'JSON'),
+    col('dates', 'JSON'),
+    col('created_at', 'TIMESTAMP'),
+    col('updated_at', 'TIMESTAMP'),
+  ],
+};
+
+/** Admin fan-outs (issue 15): one snapshot per change; `tenants` maps each tenant to its outcome. */
+export const customerFanouts: StateTable = {
+  name: 'fanouts',
+  key: ['fanout_id'],
+  columns: [
+    col('fanout_id', 'STRING', 'REQUIRED'),
+    col('template', 'STRING'),
+    col('selector', 'JSON'),
+    col('parameters', 'JSON'),
+    col('window_key', 'STRING'),
+    col('spread_seconds', 'INT64'),
+    col('counts', 'JSON'),
+    col('tenants', 'JSON'),
+    col('created_at', 'TIMESTAMP'),
+    col('updated_at', 'TIMESTAMP'),
+  ],
+};
+
 // --- per-tenant dataset -------------------------------------------------------------------------
 
 export const pipelineRuns: StateTable = {
@@ -283,7 +323,7 @@ export const tenantOffboardings: StateTable = {
 };
 
 export const CENTRAL_STATE_TABLES: StateTable[] = [tenantProfiles, tenantApiKeys, tenantSubscriptions, tenantUsageQuotas, tenantProviders, tenantOffboardings];
-export const CUSTOMER_STATE_TABLES: StateTable[] = [customerPipelineConfigs, pipelineExecutionQueue, scheduledPipelineRuns];
+export const CUSTOMER_STATE_TABLES: StateTable[] = [customerPipelineConfigs, pipelineExecutionQueue, scheduledPipelineRuns, customerBackfills, customerFanouts];
 export const TENANT_STATE_TABLES: StateTable[] = [pipelineRuns, stepLogs, dqResults];
 /** The names onboarding reports in `tables_created`, as the guide shows them. */
 export const TENANT_META_TABLE_NAMES = ['x_meta_pipeline_runs', 'x_meta_step_logs', 'x_meta_dq_results'] as const;

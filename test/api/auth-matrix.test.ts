@@ -16,6 +16,7 @@ describe('tenant route authentication matrix', () => {
   let suspendedKey: string;
   let runId: string;
   let configId: string;
+  let backfillId: string;
   let tenantRoutes: RouteSpec[];
 
   const pathFor = (spec: RouteSpec): string =>
@@ -25,7 +26,8 @@ describe('tenant route authentication matrix', () => {
       .replace(':domain', 'cost')
       .replace(':template_name', 'dryrun')
       .replace(':run_id', runId)
-      .replace(':config_id', configId);
+      .replace(':config_id', configId)
+      .replace(':backfill_id', backfillId);
 
   const call = (spec: RouteSpec, key: string | null) => {
     const req = t.request[spec.method](pathFor(spec));
@@ -54,6 +56,9 @@ describe('tenant route authentication matrix', () => {
       .send({ provider: 'GCP', domain: 'COST', pipeline_template: 'dryrun', schedule_cron: '0 2 * * *', timezone: 'UTC', is_active: true });
     expect(schedule.status).to.equal(201);
     configId = schedule.body.config_id;
+    const backfill = await t.request.post('/api/v1/pipelines/backfill/owner_corp/gcp/cost/billing_cost').set('X-API-Key', ownerKey).send({ start_date: '2025-11-01', end_date: '2025-11-01' });
+    expect(backfill.status).to.equal(202);
+    backfillId = backfill.body.backfill_id;
     tenantRoutes = routeTable(t.system.apiDeps()).filter((r) => r.auth === 'tenant');
     expect(tenantRoutes.length).to.be.greaterThan(15);
   });
@@ -95,7 +100,7 @@ describe('tenant route authentication matrix', () => {
       if (spec.path.includes(':tenant_id')) {
         expect(res.status, label).to.equal(403);
         expect(res.body.code, label).to.equal('TENANT_MISMATCH');
-      } else if (spec.path.includes(':run_id')) {
+      } else if (spec.path.includes(':run_id') || spec.path.includes(':backfill_id')) {
         expect(res.status, label).to.equal(404);
       } else {
         expect(res.status, label).to.be.lessThan(300);

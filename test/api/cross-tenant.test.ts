@@ -15,6 +15,7 @@ describe('cross-tenant access', () => {
   let keyB: string;
   let runB: string;
   let configB: string;
+  let backfillB: string;
   let tenantRoutes: RouteSpec[];
 
   before(async () => {
@@ -32,6 +33,9 @@ describe('cross-tenant access', () => {
     configB = (schedule.body as { config_id: string }).config_id;
     const provider = await t.request.put('/api/v1/tenants/beta_corp/providers/gcp').set('X-API-Key', keyB).send({ settings: { project_id: 'beta-project' } });
     expect(provider.status, JSON.stringify(provider.body)).to.be.below(300);
+    const backfill = await t.request.post('/api/v1/pipelines/backfill/beta_corp/gcp/cost/billing_cost').set('X-API-Key', keyB).send({ start_date: '2025-11-01', end_date: '2025-11-02' });
+    expect(backfill.status).to.equal(202);
+    backfillB = (backfill.body as { backfill_id: string }).backfill_id;
     tenantRoutes = routeTable(t.system.apiDeps()).filter((r) => r.auth === 'tenant');
   });
   after(async () => t.close());
@@ -42,15 +46,17 @@ describe('cross-tenant access', () => {
       .replace(':tenant_id', tenantId)
       .replace(':provider', 'gcp')
       .replace(':domain', 'cost')
-      .replace(':template_name', 'dryrun')
+      .replace(':template_name', spec.path.includes('/backfill/') ? 'billing_cost' : 'dryrun')
       .replace(':run_id', runB)
-      .replace(':config_id', configB);
+      .replace(':config_id', configB)
+      .replace(':backfill_id', backfillB);
 
   /** A body each route would accept from its own tenant, so only the ownership check can refuse it. */
   const validBody = (spec: RouteSpec): Record<string, unknown> => {
     if (spec.path.endsWith('/pipelines/:config_id')) return { schedule_cron: '0 3 * * *' };
     if (spec.path.endsWith('/pipelines')) return { provider: 'gcp', domain: 'cost', pipeline_template: 'dryrun', schedule_cron: '0 3 * * *' };
     if (spec.path.includes('/providers/')) return { settings: { project_id: 'alpha-project' } };
+    if (spec.path.includes('/backfill/')) return { start_date: '2025-11-01', end_date: '2025-11-02' };
     return {};
   };
 
@@ -80,7 +86,7 @@ describe('cross-tenant access', () => {
 
   describe("with tenant A's key on tenant B's run and schedule ids", () => {
     it('answers 404 on every route that names a run or a schedule', async () => {
-      const byId = tenantRoutes.filter((r) => r.path.includes(':run_id') || r.path.includes(':config_id'));
+      const byId = tenantRoutes.filter((r) => r.path.includes(':run_id') || r.path.includes(':config_id') || r.path.includes(':backfill_id'));
       expect(byId.length).to.be.greaterThan(4);
       for (const spec of byId) {
         // A's own tenant id in the path, B's run/config id: the id must not resolve.
@@ -98,6 +104,9 @@ describe('cross-tenant access', () => {
       const provider = await t.request.get('/api/v1/tenants/beta_corp/providers/gcp').set('X-API-Key', keyB);
       expect(provider.status).to.equal(200);
       expect(JSON.stringify(provider.body)).to.include('beta-project');
+      const backfill = await t.request.get(`/api/v1/pipelines/backfills/${backfillB}`).set('X-API-Key', keyB);
+      expect([backfill.status, backfill.body.tenant_id]).to.deep.equal([200, 'beta_corp']);
+      expect(backfill.body.status).to.not.equal('CANCELLED');
     });
   });
 
@@ -116,7 +125,7 @@ describe('cross-tenant access', () => {
     });
 
     it('every tenant route is covered by one of the checks above', () => {
-      const unchecked = tenantRoutes.filter((r) => !/:tenant_id|:run_id|:config_id/.test(r.path)).map((r) => `${r.method} ${r.path}`);
+      const unchecked = tenantRoutes.filter((r) => !/:tenant_id|:run_id|:config_id|:backfill_id/.test(r.path)).map((r) => `${r.method} ${r.path}`);
       expect(unchecked.sort()).to.deep.equal(['get /api/v1/pipelines/runs', 'get /api/v1/pipelines/templates']);
     });
   });

@@ -148,6 +148,18 @@ describe('/openapi.json and the answers it documents', () => {
       for (const path of ['trigger', 'process-queue', 'reset-daily-quotas', 'cleanup-orphaned-pipelines']) await call('post', `/api/v1/scheduler/${path}`, admin);
       await call('get', '/api/v1/scheduler/status', admin);
 
+      // Backfills and fan-outs (issue 15): billing_cost declares `date`; its runs may fail (no export table), which does not matter here.
+      const backfill = await call('post', '/api/v1/pipelines/backfill/doc_corp/gcp/cost/billing_cost', tenant, { start_date: '2025-11-01', end_date: '2025-11-02' });
+      await call('post', '/api/v1/pipelines/backfill/doc_corp/gcp/cost/billing_cost', tenant, { start_date: '2025-11-01', end_date: '2025-11-02' }); // 200: the active one
+      await call('post', '/api/v1/pipelines/backfill/doc_corp/gcp/cost/dryrun', tenant, { start_date: '2025-11-01', end_date: '2025-11-02' }); // 422: no date
+      await call('get', `/api/v1/pipelines/backfills/${backfill.body.backfill_id as string}`, tenant);
+      await call('delete', `/api/v1/pipelines/backfills/${backfill.body.backfill_id as string}`, tenant);
+      await call('get', '/api/v1/pipelines/backfills/00000000-0000-4000-8000-000000000000', tenant); // 404
+      const fanout = await call('post', '/api/v1/admin/fanout/gcp/cost/dryrun', admin, { selector: { tenant_ids: ['doc_corp'] }, spread_seconds: 0 });
+      await call('post', '/api/v1/admin/fanout/gcp/cost/dryrun', admin, { selector: { tenant_ids: ['doc_corp'] }, spread_seconds: 0 }); // 200: same window
+      await call('get', `/api/v1/admin/fanouts/${fanout.body.fanout_id as string}`, admin);
+      await call('get', '/api/v1/admin/fanouts/00000000-0000-4000-8000-000000000000', admin); // 404
+
       await call('get', '/api/v1/admin/tenants/doc_corp', admin);
       await call('patch', '/api/v1/admin/tenants/doc_corp', admin, { subscription_plan: 'PROFESSIONAL' });
       const issued = await call('post', '/api/v1/admin/tenants/doc_corp/api-keys', admin);

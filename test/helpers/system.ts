@@ -37,7 +37,10 @@ export interface TestSystemOptions {
   /** The single test server unless given (or the cluster when TEST_REDIS=cluster). */
   redis?: RedisTarget;
   offboardingFaults?: SystemOptions['offboardingFaults'];
-  /** Share another system's Redis key prefix (a second API process of the same deployment). */
+  /**
+   * Another system's Redis key prefix: a second API process of the same deployment, or a restart (stop that system
+   * with `system.close()`, start this one).
+   */
   prefix?: string;
 }
 

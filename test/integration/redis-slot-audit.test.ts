@@ -82,6 +82,14 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     expect((await t.request.get(`/api/v1/tenants/${TENANT}/quota`).set('X-API-Key', key)).status).to.equal(200);
     expect((await t.request.get('/api/v1/scheduler/status').set('X-Admin-Key', t.adminKey)).status).to.equal(200);
     expect((await t.request.patch(`/api/v1/admin/tenants/${TENANT}`).set('X-Admin-Key', t.adminKey).send({ subscription_plan: 'PROFESSIONAL' })).status).to.equal(200);
+    // Issue 15: a backfill (its create script, dispatch passes under its lock, the global index) and an admin fan-out.
+    const backfill = await t.request.post(`/api/v1/pipelines/backfill/${TENANT}/gcp/cost/billing_cost`).set('X-API-Key', key).send({ start_date: '2025-11-01', end_date: '2025-11-02' });
+    expect(backfill.status).to.equal(202);
+    await t.system.batches.routines.tick(new Date(Date.now() + MINUTE));
+    expect((await t.request.delete(`/api/v1/pipelines/backfills/${backfill.body.backfill_id as string}`).set('X-API-Key', key)).status).to.equal(200);
+    const fanout = await t.request.post('/api/v1/admin/fanout/gcp/cost/dryrun').set('X-Admin-Key', t.adminKey).send({ selector: { tenant_ids: [TENANT] }, spread_seconds: 0 });
+    expect(fanout.status).to.equal(202);
+    await t.system.batches.routines.startFanoutTenant(fanout.body.fanout_id as string, TENANT);
     const runs = await t.request.get('/api/v1/pipelines/runs?limit=20').set('X-API-Key', key);
     for (const run of runs.body.runs as { pipeline_logging_id: string }[]) await waitForRun(t, key, run.pipeline_logging_id);
   });

@@ -6,9 +6,9 @@ import { startTestSystem } from '../helpers/system';
 describe('what each role builds', () => {
   const expected: Record<Role, string[]> = {
     worker: ['pipeline-worker'],
-    scheduler: ['maintenance-queue', 'maintenance-worker'],
+    scheduler: ['batch-dispatch-worker', 'maintenance-queue', 'maintenance-worker'],
     api: ['api-deps', 'bull-board', 'http-server', 'maintenance-queue'],
-    all: ['api-deps', 'bull-board', 'http-server', 'maintenance-queue', 'maintenance-worker', 'pipeline-worker'],
+    all: ['api-deps', 'batch-dispatch-worker', 'bull-board', 'http-server', 'maintenance-queue', 'maintenance-worker', 'pipeline-worker'],
   };
   for (const [role, parts] of Object.entries(expected) as Array<[Role, string[]]>) {
     it(`the ${role} role builds ${parts.join(', ')}`, async () => {

@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import { createMaintenanceQueue, syncMaintenanceSchedulers } from '../../src/queues/maintenance';
 import type { MaintenanceQueue } from '../../src/queues/maintenance';
 import { onboard, startTestSystem } from '../helpers/system';
+import { syncBatchTick } from '../../src/queues/batch-dispatch';
 import type { TestSystem } from '../helpers/system';
 
 /**
@@ -83,6 +84,8 @@ describe('the dashboard is read-only (issue 9.5)', () => {
     maintenance = createMaintenanceQueue(t.system.clients.bull, t.system.keys);
     // Installs the always-internal job schedulers, so there is a scheduler to attack too.
     await syncMaintenanceSchedulers(maintenance, 'external');
+    // The batch-dispatch queue's repeatable tick, as a scheduler process installs it: something on that queue to attack.
+    await syncBatchTick(t.system.batches.queue);
   });
   after(async () => {
     await maintenance?.close();
@@ -98,6 +101,7 @@ describe('the dashboard is read-only (issue 9.5)', () => {
     expect(flags).to.have.deep.members([
       ['pipeline-runs', true, false],
       ['maintenance', true, false],
+      ['batch-dispatch', true, false],
     ]);
   });
 
@@ -107,12 +111,12 @@ describe('the dashboard is read-only (issue 9.5)', () => {
     expect(res.body.job.id).to.equal(runId);
   });
 
-  for (const queueName of ['pipeline-runs', 'maintenance']) {
+  for (const queueName of ['pipeline-runs', 'maintenance', 'batch-dispatch']) {
     it(`refuses every write of the board's API on the ${queueName} queue with 405, and leaves the queue untouched`, async () => {
-      const queue = queueName === 'pipeline-runs' ? runQueue : (maintenance as unknown as Queue);
+      const queue = queueName === 'pipeline-runs' ? runQueue : queueName === 'maintenance' ? (maintenance as unknown as Queue) : (t.system.batches.queue as unknown as Queue);
       const before = await snapshot(queue);
       expect(before.jobs.length, 'the queue has jobs to attack').to.be.greaterThan(0);
-      const [job, delayed, scheduler] = queueName === 'pipeline-runs' ? [runId, 'probe-delayed', 'none'] : [before.jobs[0]?.split(' ')[0] ?? '', before.jobs[0]?.split(' ')[0] ?? '', 'usage-refresh'];
+      const [job, delayed, scheduler] = queueName === 'pipeline-runs' ? [runId, 'probe-delayed', 'none'] : [before.jobs[0]?.split(' ')[0] ?? '', before.jobs[0]?.split(' ')[0] ?? '', queueName === 'maintenance' ? 'usage-refresh' : 'batch-tick'];
       for (const [method, path, body] of writeAttempts(queueName, job, delayed, scheduler)) {
         const res = await board(method, path).send(body);
         expect([res.status, res.body.error?.key], `${method.toUpperCase()} ${path}`).to.deep.equal([405, 'ERRORS.QUEUE_READ_ONLY']);

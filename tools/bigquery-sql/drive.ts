@@ -116,6 +116,15 @@ export async function driveBigQueryAdapter(tenantId: string): Promise<DriveResul
       if (typeof cursor !== 'string') throw new Error('drive: expected a second page of runs');
       await call('get', `/api/v1/pipelines/runs?limit=1&cursor=${encodeURIComponent(cursor)}`, 200, undefined, key);
     });
+    await phase('backfill with skip_completed (completed dates from x_meta_pipeline_runs) and an admin fan-out (tenants from tenant_profiles)', async () => {
+      const backfill = await call('post', `/api/v1/pipelines/backfill/${tenantId}/gcp/cost/billing_cost`, 202, { start_date: yesterday, end_date: yesterday, skip_completed: true }, key);
+      await call('get', `/api/v1/pipelines/backfills/${String(backfill['backfill_id'])}`, 200, undefined, key);
+      // Once its Redis hash is gone (30 days after the end) the GET reads the latest customers.backfills row.
+      await sys.system.clients.redis.del(sys.system.keys.backfill(tenantId, String(backfill['backfill_id'])));
+      await call('get', `/api/v1/pipelines/backfills/${String(backfill['backfill_id'])}`, 200, undefined, key);
+      const fanout = await call('post', '/api/v1/admin/fanout/gcp/cost/dryrun', 202, { selector: { all_active: true }, spread_seconds: 0 });
+      await call('get', `/api/v1/admin/fanouts/${String(fanout['fanout_id'])}`, 200);
+    });
     await phase('a second API process with a cold cache (API key and tenant from the warehouse)', async () => {
       const cold = await startTestSystem({ warehouse, clock, role: 'api', env: { CONFIGS_DIR: configs.dir } });
       try {

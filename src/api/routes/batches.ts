@@ -1,0 +1,123 @@
+import Joi from 'joi';
+import type { ApiDeps } from '../deps';
+import { ok, route, validated } from '../route-table';
+import type { RouteSpec } from '../route-table';
+import { runIdParam, runParametersBody, segmentParam, templateParams } from '../schemas';
+import { param } from '../types';
+import { isUtcDay } from '../../shared/clock';
+import type { FanoutSelector } from '../../batches/fanout-store';
+import { backfillAnswer, backfillCreatedAnswer, fanoutAnswer, fanoutCreatedAnswer } from '../batch-response-schemas';
+
+/** Backfills (tenant) and admin fan-outs (issue 15): many runs as one request, each through admission. */
+const day = Joi.string()
+  .custom((value: string, helpers) => (isUtcDay(value) ? value : helpers.error('any.invalid')))
+  .messages({ 'any.invalid': '{{#label}} must be a calendar day YYYY-MM-DD' });
+
+const backfillBody = Joi.object({
+  start_date: day.required().example('2025-10-01'),
+  end_date: day.required().example('2025-10-31').description('Inclusive'),
+  parameters: runParametersBody.default({}).description('The template’s other parameters (not `date`)'),
+  max_parallel: Joi.number().integer().min(1).description('Runs in flight at once; at most (and by default) the plan’s concurrency'),
+  skip_completed: Joi.boolean().default(false).description('Skip dates with a COMPLETED run of the same pipeline and parameters'),
+});
+interface BackfillBody {
+  start_date: string;
+  end_date: string;
+  parameters: Record<string, unknown>;
+  max_parallel?: number;
+  skip_completed: boolean;
+}
+
+const fanoutBody = Joi.object({
+  selector: Joi.alternatives()
+    .try(
+      Joi.object({ all_active: Joi.valid(true).required() }),
+      Joi.object({ plans: Joi.array().items(Joi.string().pattern(/^[A-Za-z][A-Za-z0-9_]*$/)).min(1).max(20).required() }),
+      Joi.object({ tenant_ids: Joi.array().items(Joi.string().pattern(/^[a-z0-9_]{3,50}$/)).min(1).max(10_000).required() }),
+    )
+    .required()
+    .description('{"all_active": true} (ACTIVE tenants), {"plans": [...]} (ACTIVE tenants on those plans) or {"tenant_ids": [...]}'),
+  parameters: runParametersBody.default({}),
+  spread_seconds: Joi.number().integer().min(0).max(86_400).default(0).description('Start times are spread over this many seconds, with jitter'),
+  window: Joi.string().pattern(/^[A-Za-z0-9_.:-]{1,64}$/).description('Idempotency window: the same request in the same window returns the same fan-out (default: the UTC day)'),
+});
+interface FanoutBody {
+  selector: FanoutSelector;
+  parameters: Record<string, unknown>;
+  spread_seconds: number;
+  window?: string;
+}
+
+const backfillParams = Joi.object({ backfill_id: runIdParam });
+const fanoutParams = Joi.object({ fanout_id: runIdParam });
+const adminTemplateParams = Joi.object({ provider: segmentParam, domain: segmentParam, template_name: segmentParam });
+
+export function batchRoutes(deps: ApiDeps): RouteSpec[] {
+  const b = deps.batches;
+  if (!b) return [];
+  return [
+    route({
+      method: 'post', path: '/api/v1/pipelines/backfill/:tenant_id/:provider/:domain/:template_name', auth: 'tenant', runLimited: true, takesSeat: 'after-validation', tag: 'pipelines',
+      summary: 'Backfill: one run per date from start_date to end_date, dispatched as the plan’s concurrency and daily quota allow',
+      params: templateParams, body: backfillBody,
+      responses: {
+        202: ok('Accepted; runs start as quota allows (estimated_days says over how many UTC days)', backfillCreatedAnswer),
+        200: ok('The same template, parameters and range are already being backfilled: that backfill is returned', backfillCreatedAnswer),
+        404: 'Template not found',
+        422: 'BACKFILL_NEEDS_DATE_PARAMETER (the template declares no `date`), BACKFILL_TOO_LONG (plan’s backfill_max_days), or an invalid body',
+      },
+      handler: async (ctx) => {
+        const body = validated<BackfillBody>(ctx, 'body');
+        const answer = await b.backfills.create({
+          tenantId: param(ctx, 'tenant_id'), provider: param(ctx, 'provider'), domain: param(ctx, 'domain'), templateName: param(ctx, 'template_name'),
+          startDate: body.start_date, endDate: body.end_date, parameters: body.parameters, skipCompleted: body.skip_completed, userId: ctx.state.auth?.userId ?? null,
+          ...(body.max_parallel !== undefined ? { maxParallel: body.max_parallel } : {}),
+        });
+        const { created, ...rest } = answer;
+        ctx.status = created ? 202 : 200;
+        ctx.body = rest;
+      },
+    }),
+    route({
+      method: 'get', path: '/api/v1/pipelines/backfills/:backfill_id', auth: 'tenant', tag: 'pipelines', summary: 'A backfill: counts per status and each date’s run',
+      params: backfillParams, responses: { 200: ok('Backfill', backfillAnswer), 404: 'Unknown backfill (or another tenant’s)' },
+      handler: async (ctx) => {
+        ctx.body = await b.backfills.get(ctx.state.auth?.tenantId ?? '', param(ctx, 'backfill_id'));
+      },
+    }),
+    route({
+      method: 'delete', path: '/api/v1/pipelines/backfills/:backfill_id', auth: 'tenant', takesSeat: 'after-validation', tag: 'pipelines',
+      summary: 'Cancel a backfill: dates not started are CANCELLED; runs already started finish',
+      params: backfillParams, responses: { 200: ok('The backfill, CANCELLED (or as it ended, when it ended first)', backfillAnswer), 404: 'Unknown backfill (or another tenant’s)' },
+      handler: async (ctx) => {
+        ctx.body = await b.backfills.cancel(ctx.state.auth?.tenantId ?? '', param(ctx, 'backfill_id'));
+      },
+    }),
+    route({
+      method: 'post', path: '/api/v1/admin/fanout/:provider/:domain/:template_name', auth: 'admin', tag: 'admin',
+      summary: 'Fan-out: one run of the template per selected tenant, spread over spread_seconds, each through that tenant’s admission',
+      params: adminTemplateParams, body: fanoutBody, example: { selector: { all_active: true }, parameters: {}, spread_seconds: 600 },
+      responses: {
+        202: ok('Scheduled', fanoutCreatedAnswer),
+        200: ok('The same selector, template, parameters and window already made a fan-out: it is returned', fanoutCreatedAnswer),
+        404: 'Template not found',
+      },
+      handler: async (ctx) => {
+        const body = validated<FanoutBody>(ctx, 'body');
+        const { created, ...rest } = await b.fanouts.create({
+          provider: param(ctx, 'provider'), domain: param(ctx, 'domain'), templateName: param(ctx, 'template_name'),
+          selector: body.selector, parameters: body.parameters, spreadSeconds: body.spread_seconds, ...(body.window ? { window: body.window } : {}),
+        });
+        ctx.status = created ? 202 : 200;
+        ctx.body = rest;
+      },
+    }),
+    route({
+      method: 'get', path: '/api/v1/admin/fanouts/:fanout_id', auth: 'admin', tag: 'admin', summary: 'A fan-out’s progress per tenant (scheduled, admitted with its run’s status, refused with the code)',
+      params: fanoutParams, responses: { 200: ok('Fan-out', fanoutAnswer), 404: 'Unknown fan-out' },
+      handler: async (ctx) => {
+        ctx.body = await b.fanouts.get(param(ctx, 'fanout_id'));
+      },
+    }),
+  ];
+}

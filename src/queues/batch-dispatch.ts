@@ -1,0 +1,47 @@
+import { Queue } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
+import type { RedisClient } from '../redis/connection';
+import type { RedisKeys } from '../redis/keys';
+
+/**
+ * The batch-dispatch queue (issue 15): what moves backfills and fan-outs forward. Runs themselves start only
+ * through admission (createTriggerRun); these jobs only decide when to ask.
+ *   - `batch-tick` (repeatable): looks at every backfill whose wake time passed (quota reset, lost hook).
+ *   - `dispatch-backfill`: one backfill admits as many next dates as its limits allow (after a run ends, on create).
+ *   - `fanout-start` (delayed): one tenant's run of a fan-out, through that tenant's admission at its start time.
+ */
+export const BATCH_DISPATCH_QUEUE = 'batch-dispatch';
+
+/** How often the tick looks at the index of active backfills (real time; the decisions use the injected clock). */
+export const BATCH_TICK_EVERY_MS = 30_000;
+
+export type BatchDispatchJob =
+  | { kind: 'tick' }
+  | { kind: 'dispatch-backfill'; tenantId: string; backfillId: string }
+  | { kind: 'fanout-start'; fanoutId: string; tenantId: string };
+
+export type BatchDispatchQueue = Queue<BatchDispatchJob>;
+
+const BOUNDED: JobsOptions = { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { count: 500 }, removeOnFail: { count: 1000 } };
+
+export function createBatchDispatchQueue(connection: RedisClient, keys: RedisKeys): BatchDispatchQueue {
+  return new Queue<BatchDispatchJob>(BATCH_DISPATCH_QUEUE, { connection, prefix: keys.bullPrefix });
+}
+
+/** Asks for a dispatch pass; many asks while one runs collapse into one more pass (see backfill-dispatch.ts). */
+export async function enqueueBackfillDispatch(queue: BatchDispatchQueue, tenantId: string, backfillId: string): Promise<void> {
+  await queue.add('dispatch-backfill', { kind: 'dispatch-backfill', tenantId, backfillId }, BOUNDED);
+}
+
+/**
+ * One tenant's start of a fan-out, `delayMs` from now. The job id names the (fan-out, tenant), so adding it twice
+ * (a retried create) is a no-op; the run id is derived from the same pair, so a re-delivered job admits nothing twice.
+ */
+export async function enqueueFanoutStart(queue: BatchDispatchQueue, fanoutId: string, tenantId: string, delayMs: number): Promise<void> {
+  await queue.add('fanout-start', { kind: 'fanout-start', fanoutId, tenantId }, { ...BOUNDED, jobId: `fanout-${fanoutId}-${tenantId}`, delay: Math.max(0, Math.round(delayMs)) });
+}
+
+/** Installs the repeatable tick (idempotent; every scheduler process may call it at boot). */
+export async function syncBatchTick(queue: BatchDispatchQueue, everyMs = BATCH_TICK_EVERY_MS): Promise<void> {
+  await queue.upsertJobScheduler('batch-tick', { every: everyMs }, { name: 'batch-tick', data: { kind: 'tick' }, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } } });
+}

@@ -1,0 +1,133 @@
+import type { Clock } from '../shared/clock';
+import { newId } from '../shared/ids';
+import type { Logger } from '../shared/logger';
+import { AppError } from '../shared/errors';
+import type { RedisClient } from '../redis/connection';
+import type { RedisKeys } from '../redis/keys';
+import type { Warehouse } from '../warehouse/types';
+import type { TemplateRegistry } from '../pipelines/template-registry';
+import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
+import { createBatchDispatchQueue, enqueueBackfillDispatch, enqueueFanoutStart } from '../queues/batch-dispatch';
+import type { BatchDispatchQueue } from '../queues/batch-dispatch';
+import type { PlanCatalog } from '../tenants/plans';
+import { reloadProfileCache } from '../tenants/profile-loader';
+import { getQuotaView } from '../tenants/quota-view';
+import type { QuotaView } from '../tenants/quota-view';
+import type { TenantDeps } from '../tenants/tenant-deps';
+import { BackfillStore } from '../batches/backfill-store';
+import { dispatchBackfill } from '../batches/backfill-dispatch';
+import type { BackfillDispatchDeps } from '../batches/backfill-dispatch';
+import { backfillService } from '../batches/backfill-service';
+import type { BackfillService } from '../batches/backfill-service';
+import { FanoutStore } from '../batches/fanout-store';
+import { fanoutService } from '../batches/fanout-service';
+import type { FanoutService } from '../batches/fanout-service';
+import { writeBackfillSnapshot, writeFanoutSnapshot } from '../batches/batch-rows';
+import type { BatchDispatchRoutines } from '../workers/batch-dispatch-worker';
+import type { RunServices } from './run-services';
+
+export interface BatchServicesDeps {
+  redis: RedisClient;
+  bull: RedisClient;
+  keys: RedisKeys;
+  warehouse: Warehouse;
+  clock: Clock;
+  logger: Logger;
+  templates: TemplateRegistry;
+  plans: PlanCatalog;
+  tenantDeps: TenantDeps;
+  runs: Pick<RunServices, 'trigger' | 'runStore' | 'runService'>;
+  /** How long a waiting backfill sleeps when nothing wakes it sooner (default 30 s). */
+  recheckMs?: number;
+}
+
+export interface BatchServices {
+  queue: BatchDispatchQueue;
+  backfills: BackfillService;
+  fanouts: FanoutService;
+  routines: BatchDispatchRoutines & { tick(now: Date): Promise<{ backfills: number }> };
+  /** The RunFinaliser's after-run hook: a run of the tenant ended, so its active backfills may admit their next dates. */
+  onRunFinished(job: PipelineRunJob, status: RunStatus): Promise<void>;
+}
+
+/** A dispatch pass holds its backfill's lock at most this long (a pass admits at most `max_parallel` runs). */
+const DISPATCH_LOCK_MS = 60_000;
+
+/** Backfills (issue 15.1) and admin fan-outs (15.2): their stores, services, and what the batch-dispatch jobs run. */
+export function buildBatchServices(deps: BatchServicesDeps): BatchServices {
+  const { redis, keys, warehouse, clock, logger } = deps;
+  const queue = createBatchDispatchQueue(deps.bull, keys);
+  const backfillStore = new BackfillStore(redis, keys);
+  const fanoutStore = new FanoutStore(redis, keys);
+
+  const runStatus = async (tenantId: string, runId: string): Promise<RunStatus | null> => {
+    const live = await deps.runs.runStore.status(tenantId, runId);
+    if (live !== null) return live;
+    // Finished runs leave Redis after a day; the warehouse row is the record then.
+    return deps.runs.runService.getRun(tenantId, runId).then((r) => r.status, () => null);
+  };
+  const quota = async (tenantId: string): Promise<QuotaView> => {
+    const view = (await getQuotaView({ redis, keys, clock }, tenantId)) ?? ((await reloadProfileCache(deps.tenantDeps, tenantId)) ? await getQuotaView({ redis, keys, clock }, tenantId) : null);
+    if (!view) throw new AppError(404, 'TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
+    return view;
+  };
+  /**
+   * Redis is what dispatch reads; the warehouse rows are the history. Every snapshot is the whole state, so one
+   * that fails (warehouse down) is made good by the next change's and must not fail the dispatch that made it.
+   */
+  const bestEffort = async (what: string, write: () => Promise<void>): Promise<void> => {
+    try {
+      await write();
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, what }, 'batch snapshot not written to the warehouse; the next change writes it');
+    }
+  };
+  const dispatchDeps: BackfillDispatchDeps = {
+    store: backfillStore, trigger: deps.runs.trigger, runStatus, clock, logger, recheckMs: deps.recheckMs ?? 30_000,
+    writeSnapshot: (b, now) => bestEffort(`backfill ${b.backfillId}`, () => writeBackfillSnapshot(warehouse, b, now)),
+  };
+  const dispatch = async (tenantId: string, backfillId: string): Promise<{ dispatched: boolean }> => ({
+    dispatched: await backfillStore.exclusively(tenantId, backfillId, newId(), DISPATCH_LOCK_MS, () => dispatchBackfill(dispatchDeps, tenantId, backfillId)),
+  });
+
+  const backfills = backfillService({
+    store: backfillStore, templates: deps.templates, plans: deps.plans, warehouse, clock, quota, runStatus,
+    writeSnapshot: dispatchDeps.writeSnapshot,
+    requestDispatch: (tenantId, backfillId) => enqueueBackfillDispatch(queue, tenantId, backfillId),
+    dispatchNow: async (tenantId, backfillId) => {
+      await dispatch(tenantId, backfillId);
+    },
+  });
+  const fanouts = fanoutService({
+    store: fanoutStore, templates: deps.templates, warehouse, clock, trigger: deps.runs.trigger, runStatus,
+    writeSnapshot: (f, now) => bestEffort(`fan-out ${f.fanoutId}`, () => writeFanoutSnapshot(warehouse, f, now)),
+    scheduleStart: (fanoutId, tenantId, delayMs) => enqueueFanoutStart(queue, fanoutId, tenantId, delayMs),
+  });
+
+  const tick = async (now: Date): Promise<{ backfills: number }> => {
+    const due = await backfillStore.due(now.getTime());
+    for (const { tenantId, backfillId } of due) {
+      try {
+        await dispatch(tenantId, backfillId);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, tenantId, backfillId }, 'backfill dispatch failed; the next tick tries again');
+      }
+    }
+    return { backfills: due.length };
+  };
+
+  return {
+    queue,
+    backfills,
+    fanouts,
+    routines: {
+      tick,
+      dispatchBackfill: dispatch,
+      startFanoutTenant: (fanoutId, tenantId) => fanouts.start(fanoutId, tenantId),
+    },
+    async onRunFinished(job) {
+      // Any run of the tenant frees a slot its backfills may be waiting for (CONCURRENT_LIMIT_REACHED), not only theirs.
+      for (const backfillId of await backfillStore.activeOf(job.tenantId)) await enqueueBackfillDispatch(queue, job.tenantId, backfillId);
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { BackfillStore } from '../../src/batches/backfill-store';
+import type { Backfill } from '../../src/batches/backfill-store';
+import { estimateDays } from '../../src/batches/backfill-service';
+import { batchRunId, daysBetween, requestHash } from '../../src/batches/run-ids';
+import { UUID_PATTERN } from '../../src/shared/ids';
+import { createTestRedis } from '../helpers/redis';
+import type { TestRedis } from '../helpers/redis';
+
+describe('backfill building blocks', () => {
+  describe('estimateDays', () => {
+    it('counts today only for what is left of its quota, then whole days at the daily quota', () => {
+      expect(estimateDays(31, 6, 6)).to.equal(6);
+      expect(estimateDays(31, 0, 6)).to.equal(6);
+      expect(estimateDays(30, 0, 6)).to.equal(5);
+      expect(estimateDays(5, 6, 6)).to.equal(1);
+      expect(estimateDays(7, 1, 6)).to.equal(2);
+      expect(estimateDays(0, 6, 6)).to.equal(0);
+    });
+  });
+
+  describe('ids and ranges', () => {
+    it('derives one UUID v4 run id per (backfill, date), the same each time', () => {
+      const a = batchRunId('backfill', 'b1', '2026-10-01');
+      expect(a).to.match(UUID_PATTERN);
+      expect(batchRunId('backfill', 'b1', '2026-10-01')).to.equal(a);
+      expect(batchRunId('backfill', 'b1', '2026-10-02')).to.not.equal(a);
+      expect(batchRunId('fanout', 'b1', '2026-10-01')).to.not.equal(a);
+    });
+    it('hashes requests regardless of key order, and lists every day of a range across month ends', () => {
+      expect(requestHash([{ a: 1, b: 2 }])).to.equal(requestHash([{ b: 2, a: 1 }]));
+      expect(requestHash([{ a: 1 }])).to.not.equal(requestHash([{ a: 2 }]));
+      expect(daysBetween('2024-02-28', '2024-03-01')).to.deep.equal(['2024-02-28', '2024-02-29', '2024-03-01']);
+    });
+  });
+
+  describe('BackfillStore against the real Redis', () => {
+    let r: TestRedis;
+    let store: BackfillStore;
+    const backfill = (id: string): Backfill => ({
+      backfillId: id, tenantId: 'unit_corp', provider: 'gcp', domain: 'chaos', templateName: 'read_day', parameters: {},
+      startDate: '2026-10-01', endDate: '2026-10-02', maxParallel: 2, skipCompleted: false, status: 'ACTIVE', userId: null, requestHash: 'same',
+      createdAt: '2026-12-04T10:00:00.000Z', updatedAt: '2026-12-04T10:00:00.000Z', waitUntilMs: 0, lastRefusal: null, finishedAt: null,
+      dates: [{ date: '2026-10-01', state: 'WAITING', ref: null }, { date: '2026-10-02', state: 'WAITING', ref: null }],
+    });
+    beforeEach(async () => {
+      r = await createTestRedis();
+      store = new BackfillStore(r.redis, r.keys);
+    });
+    afterEach(async () => r.cleanup());
+
+    it('keeps one active backfill per request when two identical ones are created at once', async () => {
+      const results = await Promise.all([store.create(backfill('b1'), 0), store.create(backfill('b2'), 0)]);
+      expect(results.filter((x) => x.created)).to.have.length(1);
+      expect(results[0]?.backfillId).to.equal(results[1]?.backfillId);
+      expect(await store.activeOf('unit_corp')).to.have.length(1);
+      expect(await store.due(0)).to.have.length(1);
+    });
+
+    it('lets the same request start anew once the first one finished, and drops it from the index first', async () => {
+      await store.create(backfill('b1'), 0);
+      await store.finish((await store.get('unit_corp', 'b1')) as Backfill, 'COMPLETED', { updated_at: '2026-12-04T11:00:00.000Z' });
+      expect(await store.due(Date.now())).to.deep.equal([]);
+      expect(await store.activeOf('unit_corp')).to.deep.equal([]);
+      expect(await store.create(backfill('b2'), 0)).to.deep.equal({ created: true, backfillId: 'b2' });
+    });
+
+    it('runs one dispatcher at a time; an ask while it runs makes it pass once more instead of running beside it', async () => {
+      await store.create(backfill('b1'), 0);
+      let passes = 0;
+      let concurrent = 0;
+      let maxConcurrent = 0;
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const pass = async (): Promise<void> => {
+        concurrent += 1;
+        maxConcurrent = Math.max(maxConcurrent, concurrent);
+        passes += 1;
+        if (passes === 1) await gate;
+        concurrent -= 1;
+      };
+      const first = store.exclusively('unit_corp', 'b1', 'token-a', 10_000, pass);
+      while (passes === 0) await new Promise((res) => setTimeout(res, 5));
+      const others = await Promise.all([1, 2, 3].map((i) => store.exclusively('unit_corp', 'b1', `token-${i}`, 10_000, pass)));
+      expect(others).to.deep.equal([false, false, false]);
+      release();
+      expect(await first).to.equal(true);
+      expect(passes).to.equal(2);
+      expect(maxConcurrent).to.equal(1);
+    });
+  });
+});
