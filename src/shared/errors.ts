@@ -42,6 +42,12 @@ export type ErrorCode =
   | 'SQL_FUNCTION_NOT_ALLOWED'
   | 'SQL_EXTERNAL_ACCESS_DENIED'
   | 'SQL_BYTES_LIMIT_EXCEEDED'
+  // webhooks (issue 13.1)
+  | 'WEBHOOK_NOT_FOUND'
+  | 'WEBHOOK_URL_NOT_ALLOWED'
+  | 'WEBHOOK_LIMIT_REACHED'
+  | 'WEBHOOK_INACTIVE'
+  | 'WEBHOOK_DELIVERY_NOT_FOUND'
   | 'INTERNAL_ERROR';
 
 export interface FieldError {

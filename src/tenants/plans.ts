@@ -11,6 +11,8 @@ export interface Plan {
   concurrentLimit: number;
   teamLimit: number;
   providerLimit: number;
+  /** Webhook endpoints the tenant may register (0 when the plan file does not say). */
+  webhookEndpoints: number;
 }
 
 export interface PlanCatalog {
@@ -35,6 +37,7 @@ const fileSchema = Joi.object({
         concurrent_limit: limit.required(),
         team_limit: limit.required(),
         provider_limit: limit.required(),
+        webhook_endpoints: limit.default(0),
       }),
     )
     .min(1)
@@ -43,7 +46,7 @@ const fileSchema = Joi.object({
 
 interface PlansFile {
   default: string;
-  plans: Record<string, { daily_limit: number; monthly_limit?: number; concurrent_limit: number; team_limit: number; provider_limit: number }>;
+  plans: Record<string, { daily_limit: number; monthly_limit?: number; concurrent_limit: number; team_limit: number; provider_limit: number; webhook_endpoints: number }>;
 }
 
 export class PlanConfigError extends Error {
@@ -69,6 +72,7 @@ export function parsePlans(document: unknown, source = 'plans.yml'): PlanCatalog
       concurrentLimit: p.concurrent_limit,
       teamLimit: p.team_limit,
       providerLimit: p.provider_limit,
+      webhookEndpoints: p.webhook_endpoints,
     });
   }
   const defaultPlan = plans.get(file.default.toUpperCase());
