@@ -17,11 +17,12 @@ import { operationalDocs, operationalRouter } from './routes/health';
 import { pipelineRoutes } from './routes/pipelines';
 import { schedulerRoutes } from './routes/scheduler';
 import { tenantRoutes } from './routes/tenants';
+import { webhookRoutes } from './routes/webhooks';
 import type { ApiContext, ApiState } from './types';
 
 /** The whole route table; one screen per resource file. */
 export function routeTable(deps: ApiDeps): RouteSpec[] {
-  return [...tenantRoutes(deps), ...adminRoutes(deps), ...pipelineRoutes(deps), ...schedulerRoutes(deps)];
+  return [...tenantRoutes(deps), ...adminRoutes(deps), ...pipelineRoutes(deps), ...schedulerRoutes(deps), ...webhookRoutes(deps)];
 }
 
 /**

@@ -9,6 +9,7 @@ import type { RunValidation } from '../pipelines/validate-run';
 import type { CancelAnswer, RunListFilters, RunPage } from '../queues/run-service';
 import type { SchedulerOperations } from '../scheduler/scheduler-operations';
 import type { TenantOperations } from '../tenants/tenant-operations';
+import type { WebhookOperations } from '../webhooks/webhook-operations';
 import type { SandboxResult } from '../warehouse/types';
 import type { AuthDeps } from './middleware/auth';
 import type { ApiState } from './types';
@@ -48,6 +49,8 @@ export interface ApiDeps {
   tenants: TenantOperations;
   pipelines: PipelineOperations;
   scheduler: SchedulerOperations;
+  /** Tenant webhook endpoints and deliveries (issue 13.1); absent in tests that wire only other pieces. */
+  webhooks?: WebhookOperations;
   /** Runs one read-only query (the guide's SQL) against the warehouse; admin only. */
   warehouseQuery(sql: string): Promise<SandboxResult>;
   /** Bull Board, mounted at /admin/queues behind HTTP basic auth. */

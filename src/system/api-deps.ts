@@ -20,6 +20,7 @@ import type { TenantDeps } from '../tenants/tenant-deps';
 import { tenantOperations } from '../tenants/tenant-operations';
 import type { RunServices } from './run-services';
 import type { SchedulerServices } from './scheduler-services';
+import type { WebhookServices } from './webhook-services';
 
 export interface ApiWiring {
   config: Config;
@@ -39,6 +40,7 @@ export interface ApiWiring {
   runs: RunServices;
   scheduler: SchedulerServices;
   maintenanceQueue: Queue;
+  webhooks: WebhookServices;
   onboardingFaults?: OnboardingFaults;
   readiness(): Promise<ReadinessChecks>;
   isShuttingDown(): boolean;
@@ -66,7 +68,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
     readiness: w.readiness,
     isShuttingDown: w.isShuttingDown,
     beforeMetrics: async () => {
-      for (const q of [runs.queue, w.maintenanceQueue]) {
+      for (const q of [runs.queue, w.maintenanceQueue, w.webhooks.queue()]) {
         const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children');
         for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue: q.name, state }, n);
       }
@@ -81,9 +83,10 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
       cancelRun: (tenantId, runId, userId) => runs.runService.cancelRun(tenantId, runId, userId ? () => w.seats.member(tenantId, userId) : undefined),
     },
     scheduler: w.scheduler.api,
+    webhooks: w.webhooks.operations,
     warehouseQuery: (sql) => runOperatorQuery(w.warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery }),
     bullBoard: createBullBoardMiddleware({
-      queues: [runs.queue, w.maintenanceQueue],
+      queues: [runs.queue, w.maintenanceQueue, w.webhooks.queue()],
       adminApiKey: w.adminApiKey,
       authFailures: limiters.authFailures,
       perIp: limiters.perIp,

@@ -39,6 +39,10 @@ import type { RunFaults, RunServices } from './run-services';
 import { migrateLegacyRedisKeys } from './migrate-redis-keys';
 import { buildSchedulerServices } from './scheduler-services';
 import type { SchedulerServices } from './scheduler-services';
+import { buildWebhookServices } from './webhook-services';
+import type { WebhookServices } from './webhook-services';
+import type { ResolveAll } from '../webhooks/ssrf';
+import type { WebhookWorker } from '../workers/webhook-worker';
 
 /** Logged at WARN by every API start with DISABLE_AUTH=true (config refuses it in production). */
 export const DISABLE_AUTH_WARNING =
@@ -55,10 +59,12 @@ export interface SystemOptions extends ClientOverrides {
   runFaults?: RunFaults;
   /** Flush interval of the warehouse log writer. */
   logFlushIntervalMs?: number;
+  /** Test hook: how webhook hosts resolve (the SSRF guard's dns.lookup). */
+  webhookResolveAll?: ResolveAll;
 }
 
 /** What a role builds on top of the shared services; a process builds only the parts of the roles it runs. */
-export type SystemPart = 'api-deps' | 'bull-board' | 'http-server' | 'maintenance-queue' | 'pipeline-worker' | 'maintenance-worker';
+export type SystemPart = 'api-deps' | 'bull-board' | 'http-server' | 'maintenance-queue' | 'pipeline-worker' | 'maintenance-worker' | 'webhook-worker';
 
 /** One process's graph of clients and services; roles are started on it. */
 export interface System {
@@ -72,6 +78,8 @@ export interface System {
   logWriter: RunLogWriter;
   outbox: RunLogOutbox;
   tenantDeps: TenantDeps;
+  /** Webhook endpoints, deliveries and the tenant-wide calls offboarding uses (disableAllWebhooks, deleteTenantWebhookState). */
+  webhooks: WebhookServices;
   /** The HTTP layer's dependencies, built on first use (the api role; tests that read the route table). */
   apiDeps(): ApiDeps;
   /** Redis and the warehouse answer now (readiness probes of every role). */
@@ -117,15 +125,24 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
 
   // The scheduler needs the trigger routine; the runs need the scheduler's after-run hook. Tie the knot lazily.
   let scheduler: SchedulerServices | undefined;
+  let runServices: RunServices | undefined;
+  const webhooks = buildWebhookServices({
+    config, redis, bull: clients.bull, keys, warehouse, keyManager: clients.keyManager, plans, clock, logger, version: options.version ?? '0.1.0',
+    getRun: async (tenantId, runId) => (runServices ? runServices.runStore.get(tenantId, runId) : null),
+    ...(options.webhookResolveAll ? { resolveAll: options.webhookResolveAll } : {}),
+  });
   const runs = buildRunServices({
     config, redis, bull: clients.bull, keys, warehouse, clock, logger, metrics, templates, plans, admission, seats, logWriter, outbox, tenantDeps,
     ...(options.runFaults ? { faults: options.runFaults } : {}),
     onRunFinished: (job: PipelineRunJob, status: RunStatus, durationMs: number | null) => scheduler?.onRunFinished(job, status, durationMs) ?? Promise.resolve(),
+    webhooks: webhooks.emitter,
   });
+  runServices = runs;
   const schedulerServices = buildSchedulerServices({
     redis, keys, warehouse, clock, logger, templates, seats, admission,
     runStore: runs.runStore, finaliser: runs.finaliser, queue: runs.queue, trigger: runs.trigger,
     reconcileLogs: (now) => outbox.reconcile({ runStore: runs.runStore, logWriter }, now),
+    notifyScheduleMisfired: webhooks.emitter.notifyScheduleMisfired,
   });
   scheduler = schedulerServices;
 
@@ -151,7 +168,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     parts.add('api-deps').add('bull-board');
     apiDeps = buildApiDeps({
       config, version: options.version ?? '0.1.0', logger, metrics, clock, redis, keys, warehouse, adminApiKey: admin.key, templates, tenantDeps, authCache, seats,
-      runs, scheduler: schedulerServices, maintenanceQueue: maintenance(), readiness, isShuttingDown,
+      runs, scheduler: schedulerServices, maintenanceQueue: maintenance(), webhooks, readiness, isShuttingDown,
       ...(options.onboardingFaults ? { onboardingFaults: options.onboardingFaults } : {}),
     });
     return apiDeps;
@@ -160,10 +177,11 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   let server: http.Server | null = null;
   let pipelineWorker: PipelineWorker | null = null;
   let maintenanceWorker: MaintenanceWorker | null = null;
+  let webhookWorker: WebhookWorker | null = null;
   let authSubscription: AuthChangesSubscription | null = null;
 
   return {
-    config, clients, keys, metrics, adminApiKey: admin.key, runs, scheduler: schedulerServices, logWriter, outbox, tenantDeps,
+    config, clients, keys, metrics, adminApiKey: admin.key, runs, scheduler: schedulerServices, logWriter, outbox, tenantDeps, webhooks,
     apiDeps: api,
     readiness,
     isShuttingDown,
@@ -192,6 +210,8 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         parts.add('pipeline-worker');
         await pipelineWorker.waitUntilReady();
         logger.info({ concurrency: config.worker.concurrency }, 'pipeline worker started');
+        webhookWorker = webhooks.startWorker();
+        parts.add('webhook-worker');
       }
       if (role === 'all' || role === 'scheduler') {
         await syncMaintenanceSchedulers(maintenance(), config.scheduler.mode);
@@ -212,9 +232,10 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       }
       await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();
+      await webhookWorker?.close();
       await logWriter.close();
       authSubscription?.close();
-      await Promise.allSettled([runs.queue.close(), maintenanceQueue?.close()]);
+      await Promise.allSettled([runs.queue.close(), maintenanceQueue?.close(), webhooks.close()]);
       await clients.close();
     },
   };
