@@ -194,6 +194,25 @@ describe('webhook deliveries to a local receiver (WEBHOOK_ALLOW_PRIVATE=true)', 
     await remove(hook.webhook_id);
   });
 
+  it('announces quota.exhausted once per UTC day when admission refuses runs for the daily quota', async () => {
+    const starterKey = await onboard(t, 'quota_hook', 'STARTER');
+    const res = await t.request.post('/api/v1/tenants/quota_hook/webhooks').set('X-API-Key', starterKey).send({ url: receiver.url('/quota'), events: ['quota.exhausted'] });
+    expect(res.status).to.equal(201);
+    const trigger = () => t.request.post('/api/v1/pipelines/run/quota_hook/gcp/test/quick').set('X-API-Key', starterKey);
+    for (let n = 0; n < 6; n += 1) {
+      const run = await trigger();
+      expect(run.status).to.equal(202);
+      await waitForRun(t, starterKey, run.body.pipeline_logging_id as string);
+    }
+    for (let n = 0; n < 2; n += 1) expect((await trigger()).body.code).to.equal('DAILY_QUOTA_EXCEEDED');
+    const [req] = await eventually('the quota delivery', async () => (receiver.at('/quota').length > 0 ? receiver.at('/quota') : undefined));
+    const body = JSON.parse(req?.body ?? '{}') as { type: string; data: Record<string, unknown> };
+    expect(body.type).to.equal('quota.exhausted');
+    expect(body.data).to.include({ tenant_id: 'quota_hook', quota: 'daily', code: 'DAILY_QUOTA_EXCEEDED' });
+    // Emitting is awaited before the 429 answers, so the second refusal made no delivery at all.
+    expect(await t.system.clients.redis.zcard(t.system.keys.webhookDeliveryIndex('quota_hook'))).to.equal(1);
+  });
+
   it('disables the endpoint after WEBHOOK_DISABLE_AFTER consecutive failed deliveries, and GET says why', async () => {
     receiver.script('/down', { status: 503 });
     const hook = await create('/down', ['run.completed']);
