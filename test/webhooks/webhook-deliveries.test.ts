@@ -213,6 +213,14 @@ describe('webhook deliveries to a local receiver (WEBHOOK_ALLOW_PRIVATE=true)', 
     expect(await t.system.clients.redis.zcard(t.system.keys.webhookDeliveryIndex('quota_hook'))).to.equal(1);
   });
 
+  it('shows the delivery queue read-only on Bull Board and in the queue-depth metric', async () => {
+    const api = await t.request.get('/admin/queues/api/queues').auth('admin', t.adminKey);
+    const queue = (api.body.queues as Array<{ name: string; readOnlyMode: boolean }>).find((q) => q.name === 'webhook-deliveries');
+    expect(queue?.readOnlyMode).to.equal(true);
+    const metrics = await t.request.get('/metrics');
+    expect(metrics.text).to.match(/queue_jobs\{queue="webhook-deliveries",state="completed"\} \d+/);
+  });
+
   it('disables the endpoint after WEBHOOK_DISABLE_AFTER consecutive failed deliveries, and GET says why', async () => {
     receiver.script('/down', { status: 503 });
     const hook = await create('/down', ['run.completed']);

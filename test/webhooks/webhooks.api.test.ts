@@ -162,7 +162,9 @@ describe('webhook endpoints over HTTP (WEBHOOK_ALLOW_PRIVATE=false, injected DNS
       await t.system.webhooks.deleteTenantWebhookState('strict_corp');
       const { rows } = await t.warehouse.query("SELECT COUNT(*) AS n FROM `tenants.tenant_webhooks_events` WHERE tenant_id = 'strict_corp'");
       expect(Number(rows[0]?.n)).to.equal(0);
-      const left = await t.system.clients.redis.keys(`${t.prefix}:{t:strict_corp}:wh:*`);
+      const { redis } = t.system.clients;
+      const nodes = 'nodes' in redis ? redis.nodes('master') : [redis];
+      const left = (await Promise.all(nodes.map((n) => n.keys(`${t.prefix}:{t:strict_corp}:wh:*`)))).flat();
       expect(left).to.deep.equal([]);
     });
   });
