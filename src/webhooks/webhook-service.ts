@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type Joi from 'joi';
 import type { KeyManager } from '../security/key-manager';
 import type { Clock } from '../shared/clock';
 import { AppError, notFound, validationError } from '../shared/errors';
@@ -60,7 +61,7 @@ export const toWebhookView = (w: WebhookRecord, now: Date): WebhookView => ({
   updated_at: w.updatedAt,
 });
 
-function validated<T>(schema: import('joi').ObjectSchema, body: unknown): T {
+function validated<T>(schema: Joi.ObjectSchema, body: unknown): T {
   const { value, error } = schema.validate(body, { abortEarly: false, stripUnknown: true });
   if (error) throw validationError(error.details.map((d) => ({ field: d.path.join('.') || 'body', message: d.message })));
   return value as T;

@@ -15,6 +15,7 @@ describe('cross-tenant access', () => {
   let keyB: string;
   let runB: string;
   let configB: string;
+  let webhookB: string;
   let tenantRoutes: RouteSpec[];
 
   before(async () => {
@@ -32,6 +33,9 @@ describe('cross-tenant access', () => {
     configB = (schedule.body as { config_id: string }).config_id;
     const provider = await t.request.put('/api/v1/tenants/beta_corp/providers/gcp').set('X-API-Key', keyB).send({ settings: { project_id: 'beta-project' } });
     expect(provider.status, JSON.stringify(provider.body)).to.be.below(300);
+    const hook = await t.request.post('/api/v1/tenants/beta_corp/webhooks').set('X-API-Key', keyB).send({ url: 'https://93.184.216.34/hook', events: ['schedule.misfired'] });
+    expect(hook.status, JSON.stringify(hook.body)).to.equal(201);
+    webhookB = (hook.body as { webhook_id: string }).webhook_id;
     tenantRoutes = routeTable(t.system.apiDeps()).filter((r) => r.auth === 'tenant');
   });
   after(async () => t.close());
@@ -44,13 +48,17 @@ describe('cross-tenant access', () => {
       .replace(':domain', 'cost')
       .replace(':template_name', 'dryrun')
       .replace(':run_id', runB)
-      .replace(':config_id', configB);
+      .replace(':config_id', configB)
+      .replace(':webhook_id', webhookB)
+      .replace(':delivery_id', 'whd_0');
 
   /** A body each route would accept from its own tenant, so only the ownership check can refuse it. */
   const validBody = (spec: RouteSpec): Record<string, unknown> => {
     if (spec.path.endsWith('/pipelines/:config_id')) return { schedule_cron: '0 3 * * *' };
     if (spec.path.endsWith('/pipelines')) return { provider: 'gcp', domain: 'cost', pipeline_template: 'dryrun', schedule_cron: '0 3 * * *' };
     if (spec.path.includes('/providers/')) return { settings: { project_id: 'alpha-project' } };
+    if (spec.path.endsWith('/webhooks')) return { url: 'https://93.184.216.34/alpha', events: ['schedule.misfired'] };
+    if (spec.path.endsWith('/webhooks/:webhook_id')) return { events: ['run.failed'] };
     return {};
   };
 
@@ -70,7 +78,7 @@ describe('cross-tenant access', () => {
     });
 
     it('while the same calls on its own tenant id are not refused (the matrix is not vacuous)', async () => {
-      const own = tenantRoutes.filter((r) => r.path.includes(':tenant_id') && !r.path.includes(':config_id') && !r.path.endsWith('/rotate'));
+      const own = tenantRoutes.filter((r) => r.path.includes(':tenant_id') && !r.path.includes(':config_id') && !r.path.includes(':webhook_id') && !r.path.endsWith('/rotate'));
       for (const spec of own) {
         const res = await call(spec, pathFor(spec, 'alpha_corp'), keyA);
         expect(res.status, `${spec.method.toUpperCase()} ${spec.path} → ${JSON.stringify(res.body)}`).to.be.oneOf([200, 201, 202, 204]);
@@ -80,7 +88,7 @@ describe('cross-tenant access', () => {
 
   describe("with tenant A's key on tenant B's run and schedule ids", () => {
     it('answers 404 on every route that names a run or a schedule', async () => {
-      const byId = tenantRoutes.filter((r) => r.path.includes(':run_id') || r.path.includes(':config_id'));
+      const byId = tenantRoutes.filter((r) => r.path.includes(':run_id') || r.path.includes(':config_id') || r.path.includes(':webhook_id'));
       expect(byId.length).to.be.greaterThan(4);
       for (const spec of byId) {
         // A's own tenant id in the path, B's run/config id: the id must not resolve.
@@ -98,6 +106,9 @@ describe('cross-tenant access', () => {
       const provider = await t.request.get('/api/v1/tenants/beta_corp/providers/gcp').set('X-API-Key', keyB);
       expect(provider.status).to.equal(200);
       expect(JSON.stringify(provider.body)).to.include('beta-project');
+      const hook = await t.request.get(`/api/v1/tenants/beta_corp/webhooks/${webhookB}`).set('X-API-Key', keyB);
+      expect(hook.body).to.include({ url: 'https://93.184.216.34/hook', is_active: true });
+      expect(hook.body.events).to.deep.equal(['schedule.misfired']);
     });
   });
 
