@@ -20,11 +20,12 @@ import { pipelineRoutes } from './routes/pipelines';
 import { schedulerRoutes } from './routes/scheduler';
 import { tenantRoutes } from './routes/tenants';
 import { batchRoutes } from './routes/batches';
+import { webhookRoutes } from './routes/webhooks';
 import type { ApiContext, ApiState } from './types';
 
 /** The whole route table; one screen per resource file. */
 export function routeTable(deps: ApiDeps): RouteSpec[] {
-  return [...tenantRoutes(deps), ...adminRoutes(deps), ...pipelineRoutes(deps), ...schedulerRoutes(deps), ...auditRoutes(deps), ...batchRoutes(deps)];
+  return [...tenantRoutes(deps), ...adminRoutes(deps), ...pipelineRoutes(deps), ...schedulerRoutes(deps), ...auditRoutes(deps), ...batchRoutes(deps), ...webhookRoutes(deps)];
 }
 
 /**

@@ -39,7 +39,7 @@ const settingNames = (body: Record<string, unknown>): string[] => {
 const targetOf = (kind: string, id: string | null): string | null => (id && SAFE_ID.test(id) ? `${kind}:${id}` : null);
 const webhookTarget = (id: string | null): string | null => targetOf('webhook', id);
 /** The webhook id of a path, whatever the route calls its parameter. */
-const webhookIdOf = (ctx: ApiContext): string | null => param(ctx, 'webhook_id') || param(ctx, 'id') || null;
+const webhookIdOf = (ctx: ApiContext): string | null => param(ctx, 'webhook_id') || null;
 /** Which fields a body set (names only: a URL may hold a token). */
 const fieldNames = (body: Record<string, unknown>): string[] => Object.keys(body).filter((k) => SAFE_ID.test(k)).sort().slice(0, 20);
 const dryRunOf = (ctx: ApiContext): boolean => {
@@ -105,8 +105,8 @@ export const AUDIT_SPECS = {
     },
   },
   /**
-   * For the offboarding and webhook routes (built in parallel; the lead adds `audit: AUDIT_SPECS.<name>` to their
-   * rows). A webhook is named by its id only: its URL may carry a token, and its secret is never read here.
+   * The offboarding and webhook routes. A webhook is named by its id only: its URL may carry a token, and its secret
+   * is never read here.
    */
   offboard: {
     action: 'tenant.offboard',
@@ -114,7 +114,7 @@ export const AUDIT_SPECS = {
   },
   webhookCreate: {
     action: 'webhook.create',
-    describe: (ctx, answered) => ({ tenantId: pathTenant(ctx), target: answered ? webhookTarget(answerField(ctx, 'id')) : null, details: { fields: fieldNames(auditBody(ctx)) } }),
+    describe: (ctx, answered) => ({ tenantId: pathTenant(ctx), target: answered ? webhookTarget(answerField(ctx, 'webhook_id')) : null, details: { fields: fieldNames(auditBody(ctx)) } }),
   },
   webhookUpdate: {
     action: 'webhook.update',

@@ -9,6 +9,7 @@ import type { RunValidation } from '../pipelines/validate-run';
 import type { CancelAnswer, RunListFilters, RunPage } from '../queues/run-service';
 import type { SchedulerOperations } from '../scheduler/scheduler-operations';
 import type { TenantOperations } from '../tenants/tenant-operations';
+import type { WebhookOperations } from '../webhooks/webhook-operations';
 import type { SandboxResult } from '../warehouse/types';
 import type { AuditRecorder } from '../audit/actions';
 import type { AuditFilters, AuditPage } from '../audit/audit-query';
@@ -57,6 +58,8 @@ export interface ApiDeps {
   offboard?(tenantId: string, body: unknown): Promise<OffboardResult>;
   /** Backfills (tenant) and fan-outs (admin), issue 15; routes are listed only when given. */
   batches?: { backfills: Pick<BackfillService, 'create' | 'get' | 'cancel'>; fanouts: Pick<FanoutService, 'create' | 'get'> };
+  /** Tenant webhook endpoints and deliveries (issue 13.1); absent in tests that wire only other pieces. */
+  webhooks?: WebhookOperations;
   /** Runs one read-only query (the guide's SQL) against the warehouse; admin only. */
   warehouseQuery(sql: string): Promise<SandboxResult>;
   /** The audit log: audited routes write it, the audit routes read it (tenants.audit_log). */

@@ -232,3 +232,39 @@ export const offboardAnswer = Joi.object({
   exported: Joi.array().items(Joi.object({ table: Joi.string().required(), rows: count.required(), destination: Joi.string().required() })).required(),
   deleted: Joi.object().pattern(Joi.string(), count).required().example({ api_keys: 2, schedules: 1, dataset_tables: 7, redis_keys: 14 }),
 });
+
+// --- webhooks (issue 13.1) -------------------------------------------------------------------------
+const webhookFields = {
+  webhook_id: Joi.string().required(),
+  tenant_id: Joi.string().required(),
+  url: Joi.string().required(),
+  events: Joi.array().items(Joi.string()).required(),
+  is_active: Joi.boolean().required(),
+  disabled_reason: Joi.string().allow(null).required(),
+  previous_secret_expires_at: isoOrNull.required(),
+  created_at: iso.required(),
+  updated_at: iso.required(),
+};
+export const webhookAnswer = Joi.object(webhookFields);
+export const webhookWithSecretAnswer = Joi.object({ ...webhookFields, secret: Joi.string().pattern(/^whsec_/).required().description('Shown once') });
+export const webhookListAnswer = Joi.object({ webhooks: Joi.array().items(webhookAnswer).required() });
+export const webhookDeliveriesAnswer = Joi.object({
+  deliveries: Joi.array().items(Joi.object({
+    delivery_id: Joi.string().required(),
+    event_type: Joi.string().required(),
+    attempt: count.required(),
+    attempted_at: iso.required(),
+    status_code: Joi.number().integer().allow(null).required(),
+    error: Joi.string().allow(null).required(),
+    success: Joi.boolean().required(),
+    duration_ms: count.required(),
+    next_retry_at: isoOrNull.required(),
+  })).required(),
+  next_cursor: Joi.string().allow(null).required(),
+});
+export const webhookRedeliveryAnswer = Joi.object({
+  delivery_id: Joi.string().required(),
+  webhook_id: Joi.string().required(),
+  event_type: Joi.string().required(),
+  queued: Joi.boolean().required(),
+});

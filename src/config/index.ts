@@ -48,6 +48,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Operator queries (admin SQL endpoint, `npm run sql`). */
   adminQuery: { maxBytesBilled: number; timeoutMs: number };
+  /** Webhook deliveries (README "Webhooks"). `allowPrivate` lets tests deliver to loopback over http; refused in production. */
+  webhooks: { timeoutMs: number; allowPrivate: boolean; disableAfter: number; maxAttempts: number; retryBaseMs: number; retryMaxMs: number; concurrency: number };
 }
 
 /** Every variable the process reads, with its default. `.env.example` mirrors this table. */
@@ -110,6 +112,13 @@ const schema = Joi.object({
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(0).default(30000),
   ADMIN_QUERY_MAX_BYTES_BILLED: Joi.number().integer().min(1).default(10 * 1024 ** 3),
   ADMIN_QUERY_TIMEOUT_MS: Joi.number().integer().min(100).default(30000),
+  WEBHOOK_TIMEOUT_MS: Joi.number().integer().min(50).max(60000).default(10000),
+  WEBHOOK_ALLOW_PRIVATE: Joi.boolean().default(false),
+  WEBHOOK_DISABLE_AFTER: Joi.number().integer().min(1).default(20),
+  WEBHOOK_MAX_ATTEMPTS: Joi.number().integer().min(1).max(50).default(15),
+  WEBHOOK_RETRY_BASE_MS: Joi.number().integer().min(1).default(30000),
+  WEBHOOK_RETRY_MAX_MS: Joi.number().integer().min(1).default(4 * 3600 * 1000),
+  WEBHOOK_CONCURRENCY: Joi.number().integer().min(1).max(256).default(20),
 })
   .unknown(true)
   .prefs({ convert: true, abortEarly: false });
@@ -159,6 +168,13 @@ interface EnvValues {
   SHUTDOWN_TIMEOUT_MS: number;
   ADMIN_QUERY_MAX_BYTES_BILLED: number;
   ADMIN_QUERY_TIMEOUT_MS: number;
+  WEBHOOK_TIMEOUT_MS: number;
+  WEBHOOK_ALLOW_PRIVATE: boolean;
+  WEBHOOK_DISABLE_AFTER: number;
+  WEBHOOK_MAX_ATTEMPTS: number;
+  WEBHOOK_RETRY_BASE_MS: number;
+  WEBHOOK_RETRY_MAX_MS: number;
+  WEBHOOK_CONCURRENCY: number;
 }
 
 export class ConfigError extends Error {
@@ -188,6 +204,9 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
   const isProduction = nodeEnv === 'production';
   if (isProduction && v.DISABLE_AUTH) {
     throw new ConfigError(['DISABLE_AUTH'], 'DISABLE_AUTH=true is refused when NODE_ENV=production');
+  }
+  if (isProduction && v.WEBHOOK_ALLOW_PRIVATE) {
+    throw new ConfigError(['WEBHOOK_ALLOW_PRIVATE'], 'WEBHOOK_ALLOW_PRIVATE=true is refused when NODE_ENV=production');
   }
   if (isProduction && !v.ADMIN_API_KEY) {
     throw new ConfigError(['ADMIN_API_KEY'], 'ADMIN_API_KEY is required when NODE_ENV=production');
@@ -250,5 +269,14 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
     metricsAuth: v.METRICS_AUTH ?? (isProduction ? 'admin' : 'none'),
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     adminQuery: { maxBytesBilled: v.ADMIN_QUERY_MAX_BYTES_BILLED, timeoutMs: v.ADMIN_QUERY_TIMEOUT_MS },
+    webhooks: {
+      timeoutMs: v.WEBHOOK_TIMEOUT_MS,
+      allowPrivate: v.WEBHOOK_ALLOW_PRIVATE,
+      disableAfter: v.WEBHOOK_DISABLE_AFTER,
+      maxAttempts: v.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: v.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: v.WEBHOOK_RETRY_MAX_MS,
+      concurrency: v.WEBHOOK_CONCURRENCY,
+    },
   };
 }

@@ -9,7 +9,8 @@ import type { OffboardStep } from './types';
  *   usage:d:<day>, usage:m:<month>, team, providers, admitted:<day>, run:<id>, inflight:<fp>, idem:<key>, runs,
  *   sched:cfg:<id>, schedules, deferred — and any family added later under the tag;
  * - entries in global indexes: tenants (set), usage:dirty (set), logs:unconfirmed (`<id>|<run>`), sched:due
- *   (`<id>:<config>`), {sched:due}:inflight (`<id>:<config>|<ms>`), sched:deferred and its entries hash (the
+ *   (`<id>:<config>`), {sched:due}:inflight (`<id>:<config>|<ms>`), batch:due (`b|<id>|<backfill>`), the
+ *   `t:<id>` fields of fan-out state hashes {fo:<fanout>}:state, sched:deferred and its entries hash (the
  *   tenant's deferred run ids), apikey:<hash> (entries whose tenant_id is the tenant), rl:<limiter>:tenant:<id>
  *   (rate-limiter counters), lock:onboard:<id>, and the `run:<run id>` de-duplication fields of the
  *   scheduler's daily stats hashes stats:d:<day> (the tenant's run ids read from its runs set).
@@ -29,7 +30,8 @@ export interface TenantRedisKeys {
 export async function findTenantKeys(redis: RedisClient, keys: RedisKeys, tenantId: string): Promise<TenantRedisKeys> {
   const indexEntries: TenantRedisKeys['indexEntries'] = [];
   for (const key of [keys.tenantIndex(), keys.usageDirty()]) if ((await redis.sismember(key, tenantId)) === 1) indexEntries.push({ key, kind: 'set', member: tenantId });
-  for (const [key, pattern] of [[keys.logsUnconfirmed(), `${tenantId}|*`], [keys.scheduleDue(), `${tenantId}:*`], [keys.scheduleInflight(), `${tenantId}:*`]] as const) {
+  const zsetIndexes = [[keys.logsUnconfirmed(), `${tenantId}|*`], [keys.scheduleDue(), `${tenantId}:*`], [keys.scheduleInflight(), `${tenantId}:*`], [keys.batchDue(), `b|${tenantId}|*`]] as const;
+  for (const [key, pattern] of zsetIndexes) {
     for (const member of await scanMembers(redis, 'zset', key, pattern)) indexEntries.push({ key, kind: 'zset', member });
   }
   for (const runId of await deferredRunIds(redis, keys, tenantId)) {
@@ -45,6 +47,11 @@ export async function findTenantKeys(redis: RedisClient, keys: RedisKeys, tenant
         if (present[i] !== null && present[i] !== undefined) indexEntries.push({ key, kind: 'hash', member });
       });
     }
+  }
+
+  // A fan-out's state hash keeps one `t:<tenantId>` outcome field per tenant it reached.
+  for (const key of await scanEveryMaster(redis, keys.fanoutPattern())) {
+    if ((await redis.hexists(key, `t:${tenantId}`)) === 1) indexEntries.push({ key, kind: 'hash', member: `t:${tenantId}` });
   }
 
   const apiKeyEntries = await scanEveryMaster(redis, keys.apiKeyPattern());

@@ -2,15 +2,19 @@ import { deleteDataStep } from './step-delete';
 import { exportStep } from './step-export';
 import { purgeRedisStep } from './redis-purge';
 import { cancelRunsStep, disableSchedulesStep, suspendStep, tombstoneStep } from './steps-lifecycle';
+import { cancelBackfillsStep, deleteWebhooksStep, disableWebhooksStep } from './steps-features';
 import type { OffboardStep } from './types';
 
 /**
  * The offboarding, in order. Names are recorded in the progress row, so they are a contract: rename none.
- * Other features add theirs with `withStep` (e.g. webhooks: `disable_webhooks` after `disable_schedules`,
- * `delete_webhooks` after `delete_data`); a step added later runs on resumed offboardings too.
+ * Features on top of tenants (backfills, webhooks) have their steps here too (steps-features.ts), doing nothing where
+ * the feature is not wired; `withStep` adds more. A step added later runs on resumed offboardings too.
  */
 export function defaultOffboardSteps(): OffboardStep[] {
-  return [suspendStep, cancelRunsStep, disableSchedulesStep, exportStep, deleteDataStep, purgeRedisStep, tombstoneStep];
+  return [
+    suspendStep, cancelBackfillsStep, cancelRunsStep, disableSchedulesStep, disableWebhooksStep, exportStep, deleteDataStep, deleteWebhooksStep,
+    purgeRedisStep, tombstoneStep,
+  ];
 }
 
 /** `steps` with `step` inserted right after the step named `after` (throws on an unknown name, so a typo fails at boot). */

@@ -86,7 +86,27 @@ export interface OffboardDeps {
   exportUri?: string;
   /** The steps, in order (default: defaultOffboardSteps()). */
   steps?: OffboardStep[];
+  /** The tenant's webhook endpoints (issue 13.1); the webhook steps do nothing without it. */
+  webhooks?: OffboardWebhooks;
+  /** The tenant's backfills (issue 15); cancel_backfills does nothing without it. */
+  backfills?: OffboardBackfills;
   faults?: OffboardingFaults;
+}
+
+export interface OffboardWebhooks {
+  /** Ids of the tenant's endpoints that are active now. */
+  activeIds(tenantId: string): Promise<string[]>;
+  /** Disables every endpoint (idempotent); the ids it disabled. */
+  disableAll(tenantId: string): Promise<string[]>;
+  /** Deletes the endpoints' warehouse rows and every webhook key of the tenant (idempotent). */
+  deleteAll(tenantId: string): Promise<{ redisKeysDeleted: number }>;
+}
+
+export interface OffboardBackfills {
+  /** Ids of the tenant's ACTIVE backfills. */
+  activeIds(tenantId: string): Promise<string[]>;
+  /** The normal DELETE of a backfill: dates not started are cancelled (idempotent). */
+  cancel(tenantId: string, backfillId: string): Promise<void>;
 }
 
 export type StepOutcome = 'done' | 'done_earlier' | 'would_run';

@@ -21,6 +21,8 @@ export interface RunFinaliserDeps {
   trackFinished?(job: PipelineRunJob, at: Date): Promise<void>;
   /** Called once per finished run after its slot is free (scheduler stats, deferred runs of the tenant). */
   onRunFinished?(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void>;
+  /** Announces the run's end to the tenant's webhooks (enqueues deliveries; never fails the run). */
+  notifyRunFinished?(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void>;
 }
 
 /** What the executor reports for a run it executed (src/pipelines/executor.ts). */
@@ -72,6 +74,11 @@ export class RunFinaliser {
       await this.deps.onRunFinished?.(job, status, durationMs);
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message, pipeline_logging_id: job.pipelineLoggingId }, 'after-run hook failed');
+    }
+    try {
+      await this.deps.notifyRunFinished?.(job, status, durationMs);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, pipeline_logging_id: job.pipelineLoggingId }, 'run webhook hook failed');
     }
   }
 }

@@ -181,6 +181,10 @@ export class RedisKeys {
   fanout(fanoutId: string): string {
     return `${this.prefix}:{fo:${fanoutId}}:state`;
   }
+  /** SCAN pattern of every fan-out's state hash (offboarding removes a tenant's `t:<id>` fields). */
+  fanoutPattern(): string {
+    return `${this.prefix}:{fo:*}:state`;
+  }
 
   // --- rate limiting ---------------------------------------------------------------------
   /** Prefix handed to rate-limiter-flexible for one limiter. */
@@ -214,6 +218,36 @@ export class RedisKeys {
   /** String lock held while one tenant is offboarded (not tenant-tagged: it outlives the purge of the tenant's keys). */
   offboardLock(tenantId: string): string {
     return this.lock(`offboard:${tenantId}`);
+  }
+
+  // --- webhooks (issue 13.1) ---------------------------------------------------------------
+  /** Hash: webhook id → endpoint JSON (encrypted secrets), plus the `~loaded` marker; the hot "who wants event E". */
+  webhooks(tenantId: string): string {
+    return this.tenant(tenantId, 'wh:endpoints');
+  }
+  /** String counter: consecutive deliveries to one endpoint whose final attempt failed. */
+  webhookFailures(tenantId: string, webhookId: string): string {
+    return this.tenant(tenantId, `wh:fails:${webhookId}`);
+  }
+  /** List, newest first: one endpoint's delivery attempts (JSON), capped. */
+  webhookAttempts(tenantId: string, webhookId: string): string {
+    return this.tenant(tenantId, `wh:attempts:${webhookId}`);
+  }
+  /** Hash: one delivery (endpoint, event type, body, attempts so far), kept for redelivery; expires. */
+  webhookDelivery(tenantId: string, deliveryId: string): string {
+    return this.tenant(tenantId, `wh:dlv:${deliveryId}`);
+  }
+  /** Sorted set: the tenant's delivery ids by creation (ms), so every delivery key can be found and dropped. */
+  webhookDeliveryIndex(tenantId: string): string {
+    return this.tenant(tenantId, 'wh:dlvidx');
+  }
+  /** String marker (SET NX, expires): quota.exhausted was announced for this period (`d:<day>` / `m:<month>`). */
+  webhookQuotaNotified(tenantId: string, period: string): string {
+    return this.tenant(tenantId, `wh:quota:${period}`);
+  }
+  /** String lock: serialises endpoint creation so the plan's endpoint limit holds across API processes. */
+  webhookLock(tenantId: string): string {
+    return this.tenant(tenantId, 'wh:lock');
   }
 
   // --- names used before keys were tenant-tagged; read once by the migration, never written ---

@@ -33,6 +33,8 @@ export interface SchedulerRoutineDeps {
   trigger: TriggerRun;
   /** Rewrites warehouse rows of finished runs whose log write was never confirmed (RunLogOutbox). */
   reconcileLogs(now: Date): Promise<ReconcileSummary>;
+  /** schedule.misfired webhooks (never throws). */
+  notifyScheduleMisfired?(tenantId: string, data: Record<string, unknown>): Promise<void>;
 }
 
 /** Every maintenance routine, whichever driver (BullMQ job schedulers or Cloud Scheduler via the admin endpoints) calls it. */
@@ -58,7 +60,7 @@ export function schedulerRoutines(deps: SchedulerRoutineDeps): SchedulerRoutines
   const { redis, keys, warehouse, logger } = deps;
   const runDeps = deferredDeps(deps);
   return {
-    tick: (now) => triggerDueSchedules(runDeps, now),
+    tick: (now) => triggerDueSchedules({ ...runDeps, ...(deps.notifyScheduleMisfired ? { onMisfire: deps.notifyScheduleMisfired } : {}) }, now),
     processQueue: (now) => processDeferredQueue(runDeps, now),
     refreshUsage: (now) => refreshUsageRows({ redis, keys, warehouse }, now),
     reconcileLogs: (now) => deps.reconcileLogs(now),

@@ -30,6 +30,8 @@ export interface TickDeps extends SchedulerBaseDeps, FireDeps {
   leaseMs?: number;
   /** Upper bound of fires read per call; the rest stay due for the next call (default 50,000). */
   maxDuePerTick?: number;
+  /** Called for each fire that came later than the grace allows (schedule.misfired webhooks); must not throw. */
+  onMisfire?(tenantId: string, data: Record<string, unknown>): Promise<void>;
 }
 
 export interface TickSummary {
@@ -100,6 +102,16 @@ export async function triggerDueSchedules(deps: TickDeps, now: Date): Promise<Ti
 
   const outcomes = await mapWithConcurrency(fires, deps.concurrency ?? 50, (fire) => handleFire(deps, fire, now));
   await settle(deps, outcomes, releaseOnly, now);
+  for (const o of outcomes) {
+    if (!o.fire.misfired || !deps.onMisfire) continue;
+    await deps.onMisfire(o.fire.config.tenant_id, {
+      config_id: o.fire.config.config_id,
+      scheduled_time: new Date(o.fire.fireMs).toISOString(),
+      misfire_policy: o.fire.config.misfire_policy,
+      outcome: o.state,
+      pipeline_logging_id: o.runId,
+    });
+  }
   return summarise(outcomes);
 }
 

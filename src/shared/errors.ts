@@ -50,7 +50,13 @@ export type ErrorCode =
   // offboarding (issue 13.2)
   | 'TENANT_DELETED'
   | 'OFFBOARD_IN_PROGRESS'
-  | 'EXPORT_DESTINATION_INVALID';
+  | 'EXPORT_DESTINATION_INVALID'
+  // webhooks (issue 13.1)
+  | 'WEBHOOK_NOT_FOUND'
+  | 'WEBHOOK_URL_NOT_ALLOWED'
+  | 'WEBHOOK_LIMIT_REACHED'
+  | 'WEBHOOK_INACTIVE'
+  | 'WEBHOOK_DELIVERY_NOT_FOUND';
 
 export interface FieldError {
   field: string;

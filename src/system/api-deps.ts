@@ -24,6 +24,7 @@ import type { RunServices } from './run-services';
 import type { SchedulerServices } from './scheduler-services';
 import type { Offboard } from './offboarding-services';
 import type { BatchServices } from './batch-services';
+import type { WebhookServices } from './webhook-services';
 
 export interface ApiWiring {
   config: Config;
@@ -44,6 +45,7 @@ export interface ApiWiring {
   scheduler: SchedulerServices;
   batches: BatchServices;
   maintenanceQueue: Queue;
+  webhooks: WebhookServices;
   onboardingFaults?: OnboardingFaults;
   auditLog: AuditLog;
   /** POST /admin/tenants/{id}/offboard (src/system/offboarding-services.ts). */
@@ -74,7 +76,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
     readiness: w.readiness,
     isShuttingDown: w.isShuttingDown,
     beforeMetrics: async () => {
-      for (const q of [runs.queue, w.maintenanceQueue, w.batches.queue] as Queue[]) {
+      for (const q of [runs.queue, w.maintenanceQueue, w.batches.queue, w.webhooks.queue()] as Queue[]) {
         const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children');
         for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue: q.name, state }, n);
       }
@@ -92,10 +94,11 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
     scheduler: w.scheduler.api,
     offboard: w.offboard,
     batches: { backfills: w.batches.backfills, fanouts: w.batches.fanouts },
+    webhooks: w.webhooks.operations,
     warehouseQuery: (sql) => runOperatorQuery(w.warehouse, sql, { maxRows: OPERATOR_QUERY_MAX_ROWS, ...config.adminQuery }),
     audit: { record: (entry) => w.auditLog.record(entry), list: (filters) => listAudit(w.warehouse, filters) },
     bullBoard: createBullBoardMiddleware({
-      queues: [runs.queue, w.maintenanceQueue, w.batches.queue],
+      queues: [runs.queue, w.maintenanceQueue, w.batches.queue, w.webhooks.queue()],
       adminApiKey: w.adminApiKey,
       authFailures: limiters.authFailures,
       perIp: limiters.perIp,

@@ -6,7 +6,8 @@ import { dropTenantDeferred } from '../scheduler/deferred-queue';
 import type { SchedulerOperations } from '../scheduler/scheduler-operations';
 import type { TenantDeps } from '../tenants/tenant-deps';
 import { offboardTenant } from '../offboarding/offboard';
-import type { OffboardDeps, OffboardingFaults, OffboardResult, OffboardStep } from '../offboarding/types';
+import type { Queue } from 'bullmq';
+import type { OffboardBackfills, OffboardDeps, OffboardingFaults, OffboardResult, OffboardStep, OffboardWebhooks } from '../offboarding/types';
 import type { RunServices } from './run-services';
 
 /** Job states BullMQ may still hold a tenant's jobs in after its runs were cancelled (an active one is cancelled, not removed). */
@@ -24,6 +25,10 @@ export interface OffboardingWiring {
   faults?: OffboardingFaults;
   /** The step list (default defaultOffboardSteps()); other features add theirs with withStep. */
   steps?: OffboardStep[];
+  webhooks?: OffboardWebhooks;
+  backfills?: OffboardBackfills;
+  /** Other queues whose jobs carry `tenantId` (webhook deliveries, batch dispatch): the tenant's retained jobs go too. */
+  otherQueues?: () => Queue[];
 }
 
 /** Offboarding's dependencies from the system's own services: the normal cancel, the scheduler's store, the log writer. */
@@ -36,6 +41,8 @@ export function buildOffboardDeps(w: OffboardingWiring): OffboardDeps {
     ...(w.config.warehouse.exportUri ? { exportUri: w.config.warehouse.exportUri } : {}),
     ...(w.faults ? { faults: w.faults } : {}),
     ...(w.steps ? { steps: w.steps } : {}),
+    ...(w.webhooks ? { webhooks: w.webhooks } : {}),
+    ...(w.backfills ? { backfills: w.backfills } : {}),
     runs: {
       async liveRunIds(tenantId) {
         const ids = await runStore.recentIds(tenantId, 0, Number.MAX_SAFE_INTEGER, MAX_RUNS);
@@ -59,8 +66,9 @@ export function buildOffboardDeps(w: OffboardingWiring): OffboardDeps {
         }
       },
       async removeQueueJobs(tenantId) {
-        const jobs = await queue.getJobs([...RETAINED_STATES], 0, -1);
-        const own = jobs.filter((j) => j?.data?.tenantId === tenantId);
+        const queues: Queue[] = [queue, ...(w.otherQueues?.() ?? [])];
+        const jobs = (await Promise.all(queues.map((q) => q.getJobs([...RETAINED_STATES], 0, -1)))).flat();
+        const own = jobs.filter((j) => (j?.data as { tenantId?: string } | undefined)?.tenantId === tenantId);
         const removed = await Promise.all(own.map((j) => j.remove().then(() => 1, () => 0)));
         return removed.reduce<number>((n, x) => n + x, 0);
       },

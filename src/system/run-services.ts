@@ -32,6 +32,7 @@ import type { TenantDeps } from '../tenants/tenant-deps';
 import type { ExecutionOutcome, PipelineWorkerDeps } from '../workers/pipeline-worker';
 import type { Seats } from '../tenants/seats';
 import { admitWithSeats } from '../tenants/trigger-admission';
+import type { WebhookEmitter } from '../queues/webhook-events';
 
 export interface RunServicesDeps {
   config: Config;
@@ -53,6 +54,8 @@ export interface RunServicesDeps {
   faults?: RunFaults;
   /** Called after every run ends (scheduler stats, the tenant's deferred runs). */
   onRunFinished(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void>;
+  /** Webhook events of runs (run.*) and of quota refusals (quota.exhausted); both swallow their errors. */
+  webhooks?: Pick<WebhookEmitter, 'notifyRunFinished' | 'notifyQuotaExhausted'>;
 }
 
 /** Test hooks: a rejection from `beforeEnqueue` is what a queue write failing after admission looks like. */
@@ -94,6 +97,7 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     },
     trackFinished: (job, at) => deps.outbox.track(job.tenantId, job.pipelineLoggingId, at),
     onRunFinished: deps.onRunFinished,
+    ...(deps.webhooks ? { notifyRunFinished: deps.webhooks.notifyRunFinished } : {}),
   });
   const startRun = createTriggerRun<Template>({
     resolveTemplate: (provider, domain, name) => {
@@ -120,6 +124,7 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
       return await startRun(request);
     } catch (err) {
       if (isAppError(err) && QUOTA_CODES.has(err.code)) deps.metrics.quotaRejections.inc({ reason: err.code });
+      if (isAppError(err)) await deps.webhooks?.notifyQuotaExhausted(request.tenantId, err.code);
       throw err;
     }
   };

@@ -31,6 +31,7 @@ export interface SchedulerServicesDeps {
   queue: Queue<PipelineRunJob>;
   trigger: TriggerRun;
   reconcileLogs(now: Date): Promise<ReconcileSummary>;
+  notifyScheduleMisfired?(tenantId: string, data: Record<string, unknown>): Promise<void>;
 }
 
 export interface SchedulerServices {

@@ -40,6 +40,7 @@ import type { RunFaults, RunServices } from './run-services';
 import { migrateLegacyRedisKeys } from './migrate-redis-keys';
 import { buildSchedulerServices } from './scheduler-services';
 import { buildOffboardDeps, offboardingOf } from './offboarding-services';
+import { offboardBackfillsOf, offboardWebhooksOf } from './offboarding-features';
 import type { OffboardingFaults } from '../offboarding/types';
 import { buildBatchServices } from './batch-services';
 import type { BatchServices } from './batch-services';
@@ -47,6 +48,10 @@ import { syncBatchTick } from '../queues/batch-dispatch';
 import { createBatchDispatchWorker } from '../workers/batch-dispatch-worker';
 import type { BatchDispatchWorker } from '../workers/batch-dispatch-worker';
 import type { SchedulerServices } from './scheduler-services';
+import { buildWebhookServices } from './webhook-services';
+import type { WebhookServices } from './webhook-services';
+import type { ResolveAll } from '../webhooks/ssrf';
+import type { WebhookWorker } from '../workers/webhook-worker';
 
 /** Logged at WARN by every API start with DISABLE_AUTH=true (config refuses it in production). */
 export const DISABLE_AUTH_WARNING =
@@ -67,10 +72,13 @@ export interface SystemOptions extends ClientOverrides {
   auditFlushIntervalMs?: number;
   /** Test hooks between offboarding steps. */
   offboardingFaults?: OffboardingFaults;
+  /** Test hook: how webhook hosts resolve (the SSRF guard's dns.lookup). */
+  webhookResolveAll?: ResolveAll;
 }
 
 /** What a role builds on top of the shared services; a process builds only the parts of the roles it runs. */
-export type SystemPart = 'api-deps' | 'bull-board' | 'http-server' | 'maintenance-queue' | 'pipeline-worker' | 'maintenance-worker' | 'batch-dispatch-worker';
+export type SystemPart =
+  | 'api-deps' | 'bull-board' | 'http-server' | 'maintenance-queue' | 'pipeline-worker' | 'maintenance-worker' | 'batch-dispatch-worker' | 'webhook-worker';
 
 /** One process's graph of clients and services; roles are started on it. */
 export interface System {
@@ -88,6 +96,8 @@ export interface System {
   tenantDeps: TenantDeps;
   /** The audit log's writer (flushed by API processes). */
   auditLog: AuditLog;
+  /** Webhook endpoints, deliveries and the tenant-wide calls offboarding uses (disableAllWebhooks, deleteTenantWebhookState). */
+  webhooks: WebhookServices;
   /** The HTTP layer's dependencies, built on first use (the api role; tests that read the route table). */
   apiDeps(): ApiDeps;
   /** Redis and the warehouse answer now (readiness probes of every role). */
@@ -135,17 +145,26 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   // The scheduler needs the trigger routine; the runs need the scheduler's after-run hook. Tie the knot lazily.
   let scheduler: SchedulerServices | undefined;
   let batches: BatchServices | undefined;
+  let runServices: RunServices | undefined;
+  const webhooks = buildWebhookServices({
+    config, redis, bull: clients.bull, keys, warehouse, keyManager: clients.keyManager, plans, clock, logger, version: options.version ?? '0.1.0',
+    getRun: async (tenantId, runId) => (runServices ? runServices.runStore.get(tenantId, runId) : null),
+    ...(options.webhookResolveAll ? { resolveAll: options.webhookResolveAll } : {}),
+  });
   const runs = buildRunServices({
     config, redis, bull: clients.bull, keys, warehouse, clock, logger, metrics, templates, plans, admission, seats, logWriter, outbox, tenantDeps,
     ...(options.runFaults ? { faults: options.runFaults } : {}),
     onRunFinished: async (job: PipelineRunJob, status: RunStatus, durationMs: number | null) => {
       await Promise.all([scheduler?.onRunFinished(job, status, durationMs), batches?.onRunFinished(job, status)]);
     },
+    webhooks: webhooks.emitter,
   });
+  runServices = runs;
   const schedulerServices = buildSchedulerServices({
     redis, keys, warehouse, clock, logger, templates, seats, admission,
     runStore: runs.runStore, finaliser: runs.finaliser, queue: runs.queue, trigger: runs.trigger,
     reconcileLogs: (now) => outbox.reconcile({ runStore: runs.runStore, logWriter }, now),
+    notifyScheduleMisfired: webhooks.emitter.notifyScheduleMisfired,
   });
   scheduler = schedulerServices;
   const batchServices = buildBatchServices({ redis, bull: clients.bull, keys, warehouse, clock, logger, templates, plans, tenantDeps, runs });
@@ -173,10 +192,12 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     parts.add('api-deps').add('bull-board');
     apiDeps = buildApiDeps({
       config, version: options.version ?? '0.1.0', logger, metrics, clock, redis, keys, warehouse, adminApiKey: admin.key, templates, tenantDeps, authCache, seats,
-      runs, scheduler: schedulerServices, batches: batchServices, maintenanceQueue: maintenance(), readiness, isShuttingDown, auditLog,
+      runs, scheduler: schedulerServices, batches: batchServices, maintenanceQueue: maintenance(), webhooks, readiness, isShuttingDown, auditLog,
       ...(options.onboardingFaults ? { onboardingFaults: options.onboardingFaults } : {}),
       offboard: offboardingOf(buildOffboardDeps({
         config, tenantDeps, runs, schedules: schedulerServices.api, logWriter, ...(options.offboardingFaults ? { faults: options.offboardingFaults } : {}),
+        webhooks: offboardWebhooksOf(webhooks), backfills: offboardBackfillsOf(batchServices, redis, keys),
+        otherQueues: () => [webhooks.queue(), batchServices.queue],
       })),
     });
     return apiDeps;
@@ -186,10 +207,11 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   let pipelineWorker: PipelineWorker | null = null;
   let maintenanceWorker: MaintenanceWorker | null = null;
   let batchWorker: BatchDispatchWorker | null = null;
+  let webhookWorker: WebhookWorker | null = null;
   let authSubscription: AuthChangesSubscription | null = null;
 
   return {
-    config, clients, keys, metrics, adminApiKey: admin.key, runs, scheduler: schedulerServices, batches: batchServices, logWriter, outbox, tenantDeps, auditLog,
+    config, clients, keys, metrics, adminApiKey: admin.key, runs, scheduler: schedulerServices, batches: batchServices, logWriter, outbox, tenantDeps, auditLog, webhooks,
     apiDeps: api,
     readiness,
     isShuttingDown,
@@ -219,6 +241,8 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         parts.add('pipeline-worker');
         await pipelineWorker.waitUntilReady();
         logger.info({ concurrency: config.worker.concurrency }, 'pipeline worker started');
+        webhookWorker = webhooks.startWorker();
+        parts.add('webhook-worker');
       }
       if (role === 'all' || role === 'scheduler') {
         await syncMaintenanceSchedulers(maintenance(), config.scheduler.mode);
@@ -244,10 +268,11 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();
       await batchWorker?.close();
+      await webhookWorker?.close();
       await logWriter.close();
       if (parts.has('http-server')) await auditLog.close();
       authSubscription?.close();
-      await Promise.allSettled([runs.queue.close(), maintenanceQueue?.close(), batchServices.queue.close()]);
+      await Promise.allSettled([runs.queue.close(), maintenanceQueue?.close(), batchServices.queue.close(), webhooks.close()]);
       await clients.close();
     },
   };

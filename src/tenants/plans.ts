@@ -13,6 +13,8 @@ export interface Plan {
   providerLimit: number;
   /** Dates one backfill may cover (issue 15). */
   backfillMaxDays: number;
+  /** Webhook endpoints the tenant may register (0 when the plan file does not say). */
+  webhookEndpoints: number;
 }
 
 export interface PlanCatalog {
@@ -40,6 +42,7 @@ const fileSchema = Joi.object({
         team_limit: limit.required(),
         provider_limit: limit.required(),
         backfill_max_days: limit.min(1),
+        webhook_endpoints: limit.default(0),
       }),
     )
     .min(1)
@@ -48,7 +51,7 @@ const fileSchema = Joi.object({
 
 interface PlansFile {
   default: string;
-  plans: Record<string, { daily_limit: number; monthly_limit?: number; concurrent_limit: number; team_limit: number; provider_limit: number; backfill_max_days?: number }>;
+  plans: Record<string, { daily_limit: number; monthly_limit?: number; concurrent_limit: number; team_limit: number; provider_limit: number; backfill_max_days?: number; webhook_endpoints: number }>;
 }
 
 export class PlanConfigError extends Error {
@@ -75,6 +78,7 @@ export function parsePlans(document: unknown, source = 'plans.yml'): PlanCatalog
       teamLimit: p.team_limit,
       providerLimit: p.provider_limit,
       backfillMaxDays: p.backfill_max_days ?? DEFAULT_BACKFILL_MAX_DAYS,
+      webhookEndpoints: p.webhook_endpoints,
     });
   }
   const defaultPlan = plans.get(file.default.toUpperCase());

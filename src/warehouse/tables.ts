@@ -322,7 +322,28 @@ export const tenantOffboardings: StateTable = {
   ],
 };
 
-export const CENTRAL_STATE_TABLES: StateTable[] = [tenantProfiles, tenantApiKeys, tenantSubscriptions, tenantUsageQuotas, tenantProviders, tenantOffboardings];
+/** Webhook endpoints of a tenant (issue 13.1); signing secrets are encrypted with the key manager, never returned. */
+export const tenantWebhooks: StateTable = {
+  name: 'tenant_webhooks',
+  key: ['tenant_id', 'webhook_id'],
+  tombstone: 'is_deleted',
+  columns: [
+    col('tenant_id', 'STRING', 'REQUIRED'),
+    col('webhook_id', 'STRING', 'REQUIRED'),
+    col('url', 'STRING'),
+    col('events', 'JSON'),
+    col('is_active', 'BOOL'),
+    col('disabled_reason', 'STRING'),
+    col('encrypted_secret', 'BYTES'),
+    col('previous_encrypted_secret', 'BYTES'),
+    col('previous_secret_expires_at', 'TIMESTAMP'),
+    col('is_deleted', 'BOOL'),
+    col('created_at', 'TIMESTAMP'),
+    col('updated_at', 'TIMESTAMP'),
+  ],
+};
+
+export const CENTRAL_STATE_TABLES: StateTable[] = [tenantProfiles, tenantApiKeys, tenantSubscriptions, tenantUsageQuotas, tenantProviders, tenantOffboardings, tenantWebhooks];
 export const CUSTOMER_STATE_TABLES: StateTable[] = [customerPipelineConfigs, pipelineExecutionQueue, scheduledPipelineRuns, customerBackfills, customerFanouts];
 export const TENANT_STATE_TABLES: StateTable[] = [pipelineRuns, stepLogs, dqResults];
 /** The names onboarding reports in `tables_created`, as the guide shows them. */

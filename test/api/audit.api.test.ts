@@ -40,6 +40,7 @@ describe('audit log routes (issue 13.3)', () => {
   let issuedKeyId = '';
   let rotatedKey = '';
   let firstKeyId = '';
+  let webhookId = '';
   const secrets: string[] = [];
   let rows: AuditRowBody[] = [];
 
@@ -82,6 +83,15 @@ describe('audit log routes (issue 13.3)', () => {
     expect((await t.request.get('/admin/queues').set('X-Request-ID', 'req-dashboard').set('X-Forwarded-For', IP).auth('admin', t.adminKey)).status).to.equal(200);
     expect((await t.request.get('/admin/queues/api/queues').set('X-Request-ID', 'req-dashboard-api').set('X-Forwarded-For', IP).auth('admin', t.adminKey)).status).to.equal(200);
     expect((await t.request.get('/admin/queues').set('X-Request-ID', 'req-dashboard-wrong').set('X-Forwarded-For', IP).auth('admin', WRONG_PASSWORD)).status).to.equal(401);
+    const hooks = `/api/v1/tenants/${A}/webhooks`;
+    const hook = await tenant('post', hooks, rotatedKey, 'req-webhook-create').send({ url: 'https://93.184.216.34/hook?token=url-token-never-in-audit', events: ['run.failed'] });
+    expect(hook.status).to.equal(201);
+    webhookId = String(hook.body.webhook_id);
+    expect((await t.request.patch(`${hooks}/${webhookId}`).set('X-API-Key', rotatedKey).set('X-Request-ID', 'req-webhook-update').set('X-Forwarded-For', IP).send({ events: ['run.completed'] })).status).to.equal(200);
+    const rotatedSecret = await tenant('post', `${hooks}/${webhookId}/rotate-secret`, rotatedKey, 'req-webhook-rotate').send({ grace_seconds: 60 });
+    expect(rotatedSecret.status).to.equal(201);
+    expect((await tenant('delete', `${hooks}/${webhookId}`, rotatedKey, 'req-webhook-delete')).status).to.equal(204);
+    secrets.push(String(hook.body.secret), String(rotatedSecret.body.secret), 'url-token-never-in-audit');
     await onboard(t, C);
     expect((await admin('post', `/api/v1/admin/tenants/${C}/offboard`, 'req-offboard-dry').send({ dry_run: true })).status).to.equal(200);
     expect((await admin('post', `/api/v1/admin/tenants/${C}/offboard`, 'req-offboard').send({})).status).to.equal(200);
@@ -109,6 +119,10 @@ describe('audit log routes (issue 13.3)', () => {
       ['req-provider-delete', { action: 'provider.delete', outcome: 'success', tenant_id: A, target: 'provider:gcp', http_status: 204 }],
       ['req-sql', { action: 'admin.warehouse_query', actor: 'admin', outcome: 'success', tenant_id: null, details: { sql: 'SELECT 1 AS x', sql_chars: 13 } }],
       ['req-sql-refused', { action: 'admin.warehouse_query', actor: 'admin', outcome: 'failure', outcome_code: 'SQL_NOT_READ_ONLY', http_status: 422 }],
+      ['req-webhook-create', () => ({ action: 'webhook.create', outcome: 'success', tenant_id: A, target: `webhook:${webhookId}` })],
+      ['req-webhook-update', () => ({ action: 'webhook.update', outcome: 'success', tenant_id: A, target: `webhook:${webhookId}`, details: { fields: ['events'] } })],
+      ['req-webhook-rotate', () => ({ action: 'webhook.rotate_secret', outcome: 'success', tenant_id: A, target: `webhook:${webhookId}` })],
+      ['req-webhook-delete', () => ({ action: 'webhook.delete', outcome: 'success', tenant_id: A, target: `webhook:${webhookId}` })],
       ['req-offboard-dry', { action: 'tenant.offboard', actor: 'admin', outcome: 'success', tenant_id: C, target: `tenant:${C}`, details: { dry_run: true } }],
       ['req-offboard', { action: 'tenant.offboard', actor: 'admin', outcome: 'success', tenant_id: C, target: `tenant:${C}`, details: { dry_run: false } }],
       ['req-dashboard', { action: 'dashboard.login', actor: 'admin', outcome: 'success', target: 'dashboard' }],

@@ -16,6 +16,7 @@ describe('cross-tenant access', () => {
   let runB: string;
   let configB: string;
   let backfillB: string;
+  let webhookB: string;
   let tenantRoutes: RouteSpec[];
 
   before(async () => {
@@ -36,6 +37,9 @@ describe('cross-tenant access', () => {
     const backfill = await t.request.post('/api/v1/pipelines/backfill/beta_corp/gcp/cost/billing_cost').set('X-API-Key', keyB).send({ start_date: '2025-11-01', end_date: '2025-11-02' });
     expect(backfill.status).to.equal(202);
     backfillB = (backfill.body as { backfill_id: string }).backfill_id;
+    const hook = await t.request.post('/api/v1/tenants/beta_corp/webhooks').set('X-API-Key', keyB).send({ url: 'https://93.184.216.34/hook', events: ['schedule.misfired'] });
+    expect(hook.status, JSON.stringify(hook.body)).to.equal(201);
+    webhookB = (hook.body as { webhook_id: string }).webhook_id;
     tenantRoutes = routeTable(t.system.apiDeps()).filter((r) => r.auth === 'tenant');
   });
   after(async () => t.close());
@@ -49,7 +53,9 @@ describe('cross-tenant access', () => {
       .replace(':template_name', spec.path.includes('/backfill/') ? 'billing_cost' : 'dryrun')
       .replace(':run_id', runB)
       .replace(':config_id', configB)
-      .replace(':backfill_id', backfillB);
+      .replace(':backfill_id', backfillB)
+      .replace(':webhook_id', webhookB)
+      .replace(':delivery_id', 'whd_0');
 
   /** A body each route would accept from its own tenant, so only the ownership check can refuse it. */
   const validBody = (spec: RouteSpec): Record<string, unknown> => {
@@ -57,6 +63,8 @@ describe('cross-tenant access', () => {
     if (spec.path.endsWith('/pipelines')) return { provider: 'gcp', domain: 'cost', pipeline_template: 'dryrun', schedule_cron: '0 3 * * *' };
     if (spec.path.includes('/providers/')) return { settings: { project_id: 'alpha-project' } };
     if (spec.path.includes('/backfill/')) return { start_date: '2025-11-01', end_date: '2025-11-02' };
+    if (spec.path.endsWith('/webhooks')) return { url: 'https://93.184.216.34/alpha', events: ['schedule.misfired'] };
+    if (spec.path.endsWith('/webhooks/:webhook_id')) return { events: ['run.failed'] };
     return {};
   };
 
@@ -76,7 +84,7 @@ describe('cross-tenant access', () => {
     });
 
     it('while the same calls on its own tenant id are not refused (the matrix is not vacuous)', async () => {
-      const own = tenantRoutes.filter((r) => r.path.includes(':tenant_id') && !r.path.includes(':config_id') && !r.path.endsWith('/rotate'));
+      const own = tenantRoutes.filter((r) => r.path.includes(':tenant_id') && !r.path.includes(':config_id') && !r.path.includes(':webhook_id') && !r.path.endsWith('/rotate'));
       for (const spec of own) {
         const res = await call(spec, pathFor(spec, 'alpha_corp'), keyA);
         expect(res.status, `${spec.method.toUpperCase()} ${spec.path} → ${JSON.stringify(res.body)}`).to.be.oneOf([200, 201, 202, 204]);
@@ -86,7 +94,7 @@ describe('cross-tenant access', () => {
 
   describe("with tenant A's key on tenant B's run and schedule ids", () => {
     it('answers 404 on every route that names a run or a schedule', async () => {
-      const byId = tenantRoutes.filter((r) => r.path.includes(':run_id') || r.path.includes(':config_id') || r.path.includes(':backfill_id'));
+      const byId = tenantRoutes.filter((r) => [':run_id', ':config_id', ':backfill_id', ':webhook_id'].some((id) => r.path.includes(id)));
       expect(byId.length).to.be.greaterThan(4);
       for (const spec of byId) {
         // A's own tenant id in the path, B's run/config id: the id must not resolve.
@@ -107,6 +115,9 @@ describe('cross-tenant access', () => {
       const backfill = await t.request.get(`/api/v1/pipelines/backfills/${backfillB}`).set('X-API-Key', keyB);
       expect([backfill.status, backfill.body.tenant_id]).to.deep.equal([200, 'beta_corp']);
       expect(backfill.body.status).to.not.equal('CANCELLED');
+      const hook = await t.request.get(`/api/v1/tenants/beta_corp/webhooks/${webhookB}`).set('X-API-Key', keyB);
+      expect(hook.body).to.include({ url: 'https://93.184.216.34/hook', is_active: true });
+      expect(hook.body.events).to.deep.equal(['schedule.misfired']);
     });
   });
 

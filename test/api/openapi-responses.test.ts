@@ -185,6 +185,23 @@ describe('/openapi.json and the answers it documents', () => {
       const waiting = await t.request.post('/api/v1/pipelines/run/doc_wait/gcp/cost/dryrun').set('X-API-Key', waitingKey);
       await call('delete', `/api/v1/pipelines/runs/${waiting.body.pipeline_logging_id as string}`, { 'X-API-Key': waitingKey });
 
+      // Webhooks (issue 13.1), in this worker-less system so no delivery leaves the machine.
+      const hooks = '/api/v1/tenants/doc_wait/webhooks';
+      const waitKey = { 'X-API-Key': waitingKey };
+      const hook = await call('post', hooks, waitKey, { url: 'https://93.184.216.34/hook', events: ['schedule.misfired'] });
+      const hookId = hook.body.webhook_id as string;
+      await call('post', hooks, waitKey, { url: 'https://127.0.0.1/hook', events: ['run.failed'] }); // 422
+      await call('get', hooks, waitKey);
+      await call('get', `${hooks}/${hookId}`, waitKey);
+      await call('get', `${hooks}/wh_missing`, waitKey); // 404
+      await call('patch', `${hooks}/${hookId}`, waitKey, { events: ['schedule.misfired', 'run.failed'] });
+      await call('post', `${hooks}/${hookId}/rotate-secret`, waitKey, { grace_seconds: 60 });
+      expect(await t.system.webhooks.emitter.emit('doc_wait', 'schedule.misfired', { config_id: 'doc' })).to.equal(1);
+      const [job] = await t.system.webhooks.queue().getJobs(['waiting']);
+      await call('get', `${hooks}/${hookId}/deliveries?limit=5`, waitKey);
+      await call('post', `${hooks}/${hookId}/deliveries/${job?.data.deliveryId ?? ''}/redeliver`, waitKey);
+      await call('delete', `${hooks}/${hookId}`, waitKey);
+
       const missed = routes.map((r) => `${r.method} ${r.path}`).filter((r) => !checked.has(r));
       expect(missed, 'routes no call checked').to.deep.equal([]);
     });

@@ -34,6 +34,8 @@ export interface TestSystemOptions {
   clock?: Clock;
   onboardingFaults?: SystemOptions['onboardingFaults'];
   runFaults?: SystemOptions['runFaults'];
+  /** How webhook hosts resolve (the SSRF guard's DNS), instead of dns.lookup. */
+  webhookResolveAll?: SystemOptions['webhookResolveAll'];
   /** The single test server unless given (or the cluster when TEST_REDIS=cluster). */
   redis?: RedisTarget;
   offboardingFaults?: SystemOptions['offboardingFaults'];
@@ -82,6 +84,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     ...(options.onboardingFaults ? { onboardingFaults: options.onboardingFaults } : {}),
     ...(options.runFaults ? { runFaults: options.runFaults } : {}),
     ...(options.offboardingFaults ? { offboardingFaults: options.offboardingFaults } : {}),
+    ...(options.webhookResolveAll ? { webhookResolveAll: options.webhookResolveAll } : {}),
   });
   await system.start(options.role ?? 'all');
   const server = system.server();

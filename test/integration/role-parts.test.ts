@@ -5,10 +5,10 @@ import { startTestSystem } from '../helpers/system';
 /** Each role builds only what it runs: a worker process has no HTTP layer, no Bull Board, no maintenance queue. */
 describe('what each role builds', () => {
   const expected: Record<Role, string[]> = {
-    worker: ['pipeline-worker'],
+    worker: ['pipeline-worker', 'webhook-worker'],
     scheduler: ['batch-dispatch-worker', 'maintenance-queue', 'maintenance-worker'],
     api: ['api-deps', 'bull-board', 'http-server', 'maintenance-queue'],
-    all: ['api-deps', 'batch-dispatch-worker', 'bull-board', 'http-server', 'maintenance-queue', 'maintenance-worker', 'pipeline-worker'],
+    all: ['api-deps', 'batch-dispatch-worker', 'bull-board', 'http-server', 'maintenance-queue', 'maintenance-worker', 'pipeline-worker', 'webhook-worker'],
   };
   for (const [role, parts] of Object.entries(expected) as Array<[Role, string[]]>) {
     it(`the ${role} role builds ${parts.join(', ')}`, async () => {

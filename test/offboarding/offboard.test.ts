@@ -86,7 +86,7 @@ forEachRedis('offboarding a tenant', function (redisUnderTest) {
     await a?.close();
   });
 
-  /** A tenant with everything offboarding must remove: runs, a schedule, provider credentials, a second key, loaded data. */
+  /** A tenant with everything offboarding must remove: runs, a schedule, a webhook, a backfill, provider credentials, a second key, loaded data. */
   async function populate(tenantId: string): Promise<{ key: string; runIds: string[]; configId: string }> {
     const key = await onboard(a, tenantId, 'SCALE');
     const tenant = { 'X-API-Key': key, 'X-User-ID': 'ana' };
@@ -96,6 +96,10 @@ forEachRedis('offboarding a tenant', function (redisUnderTest) {
     const schedule = await a.request.post(`/api/v1/scheduler/customer/${tenantId}/pipelines`).set(tenant)
       .send({ provider: 'gcp', domain: 'cost', pipeline_template: 'dryrun', schedule_cron: '0 2 * * *' });
     expect(schedule.status).to.equal(201);
+    const hook = await a.request.post(`/api/v1/tenants/${tenantId}/webhooks`).set(tenant).send({ url: 'https://93.184.216.34/hook', events: ['run.cancelled', 'run.completed'] });
+    expect(hook.status, JSON.stringify(hook.body)).to.equal(201);
+    const backfill = await a.request.post(`/api/v1/pipelines/backfill/${tenantId}/gcp/cost/billing_cost`).set(tenant).send({ start_date: '2025-11-01', end_date: '2025-11-03' });
+    expect(backfill.status, JSON.stringify(backfill.body)).to.equal(202);
     const runIds: string[] = [];
     for (const [template, body] of [['dryrun', {}], ['billing_cost', { date: '2025-11-14' }]] as const) {
       const run = await a.request.post(`/api/v1/pipelines/run/${tenantId}/gcp/cost/${template}`).set({ ...tenant, 'Idempotency-Key': `run-${template}` }).send(body);

@@ -1,0 +1,129 @@
+import { Worker } from 'bullmq';
+import type { Job } from 'bullmq';
+import type { RedisClient } from '../redis/connection';
+import type { RedisKeys } from '../redis/keys';
+import type { KeyManager } from '../security/key-manager';
+import type { Clock } from '../shared/clock';
+import type { Logger } from '../shared/logger';
+import { WEBHOOK_DELIVERIES_QUEUE, webhookBackoffMs } from '../queues/webhook-deliveries';
+import type { WebhookDeliveryJob, WebhookRetryPolicy } from '../queues/webhook-deliveries';
+import type { DeliveryLog } from '../webhooks/delivery-log';
+import { postWebhook } from '../webhooks/deliver';
+import type { PostResult } from '../webhooks/deliver';
+import { signatureHeader, SIGNATURE_HEADER } from '../webhooks/signature';
+import { checkTarget } from '../webhooks/ssrf';
+import type { SsrfOptions } from '../webhooks/ssrf';
+import type { WebhookRecord } from '../webhooks/types';
+import type { WebhookStore } from '../webhooks/webhook-store';
+
+export interface WebhookWorkerDeps {
+  /** A connection made for BullMQ (`maxRetriesPerRequest: null`). */
+  connection: RedisClient;
+  keys: RedisKeys;
+  store: WebhookStore;
+  log: DeliveryLog;
+  keyManager: KeyManager;
+  ssrf: SsrfOptions;
+  policy: WebhookRetryPolicy;
+  timeoutMs: number;
+  /** Consecutive deliveries whose final attempt failed before the endpoint is disabled. */
+  disableAfter: number;
+  userAgent: string;
+  concurrency: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface WebhookWorker {
+  worker: Worker<WebhookDeliveryJob>;
+  close(): Promise<void>;
+}
+
+/** Thrown to make BullMQ retry; its message is the attempt's error (`http_500`, `timeout`, …). */
+class AttemptFailed extends Error {}
+
+/**
+ * Sends one attempt of a delivery: the endpoint is read fresh (a deleted or inactive one is skipped),
+ * its URL checked again by the SSRF guard (the host may resolve elsewhere since it was stored), the
+ * body signed with every live secret. Each attempt is logged; a failure throws so BullMQ retries it
+ * with the webhook backoff, and a delivery whose last attempt failed counts toward disabling the endpoint.
+ */
+export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
+  const secretsOf = async (endpoint: WebhookRecord, now: Date): Promise<string[]> => {
+    const encrypted = [endpoint.encryptedSecret];
+    if (endpoint.previousEncryptedSecret && endpoint.previousSecretExpiresAt && new Date(endpoint.previousSecretExpiresAt) > now) {
+      encrypted.push(endpoint.previousEncryptedSecret);
+    }
+    return Promise.all(encrypted.map(async (b64) => (await deps.keyManager.decrypt(Buffer.from(b64, 'base64'))).toString('utf8')));
+  };
+
+  const attemptOnce = async (data: WebhookDeliveryJob, endpoint: WebhookRecord, now: Date): Promise<PostResult> => {
+    const target = await checkTarget(endpoint.url, deps.ssrf);
+    if (!target.ok) return { ok: false, statusCode: null, error: 'blocked_address', durationMs: 0 };
+    const timestamp = Math.floor(now.getTime() / 1000);
+    return postWebhook({
+      url: target.url,
+      addresses: target.addresses,
+      body: data.body,
+      timeoutMs: deps.timeoutMs,
+      headers: {
+        'Content-Type': 'application/json',
+        'User-Agent': deps.userAgent,
+        [SIGNATURE_HEADER]: signatureHeader(await secretsOf(endpoint, now), timestamp, data.body),
+        'Convergence-Delivery-Id': data.deliveryId,
+        'Convergence-Event': data.eventType,
+      },
+    });
+  };
+
+  const disable = async (endpoint: WebhookRecord, failures: number): Promise<void> => {
+    const now = deps.clock.now();
+    const reason = `disabled after ${failures} consecutive failed deliveries`;
+    await deps.store.save({ ...endpoint, isActive: false, disabledReason: reason, updatedAt: now.toISOString() }, now);
+    deps.logger.warn({ event: 'endpoint.disabled', tenant_id: endpoint.tenantId, webhook_id: endpoint.webhookId, failures }, 'webhook endpoint disabled');
+  };
+
+  const processor = async (job: Job<WebhookDeliveryJob>): Promise<unknown> => {
+    const data = job.data;
+    const endpoint = await deps.store.get(data.tenantId, data.webhookId);
+    if (!endpoint?.isActive) return { skipped: endpoint ? 'endpoint inactive' : 'endpoint deleted' };
+    const now = deps.clock.now();
+    const attempt = await deps.log.nextAttempt(data.tenantId, data.deliveryId);
+    const result = await attemptOnce(data, endpoint, now);
+    const attemptsAllowed = job.opts.attempts ?? 1;
+    const isFinal = !result.ok && job.attemptsMade + 1 >= attemptsAllowed;
+    const retryInMs = result.ok || isFinal ? null : webhookBackoffMs(deps.policy, job.attemptsMade + 1);
+    await deps.log.recordAttempt(data.tenantId, data.webhookId, {
+      delivery_id: data.deliveryId,
+      event_type: data.eventType,
+      attempt,
+      attempted_at: now.toISOString(),
+      status_code: result.statusCode,
+      error: result.error,
+      success: result.ok,
+      duration_ms: result.durationMs,
+      next_retry_at: retryInMs === null ? null : new Date(now.getTime() + retryInMs).toISOString(),
+    });
+    if (result.ok) {
+      await deps.log.resetFailures(data.tenantId, data.webhookId);
+      return { status_code: result.statusCode, attempt };
+    }
+    if (isFinal) {
+      const failures = await deps.log.countFailure(data.tenantId, data.webhookId);
+      if (failures >= deps.disableAfter) await disable(endpoint, failures);
+    }
+    throw new AttemptFailed(result.error ?? 'failed');
+  };
+
+  const worker = new Worker<WebhookDeliveryJob>(WEBHOOK_DELIVERIES_QUEUE, processor, {
+    connection: deps.connection,
+    prefix: deps.keys.bullPrefix,
+    concurrency: deps.concurrency,
+    settings: { backoffStrategy: (attemptsMade: number) => webhookBackoffMs(deps.policy, attemptsMade) },
+  });
+  worker.on('failed', (job, err) => {
+    if (!(err instanceof AttemptFailed)) deps.logger.error({ err, delivery_id: job?.data.deliveryId }, 'webhook delivery job failed');
+  });
+  worker.on('error', (err) => deps.logger.error({ err }, 'webhook worker error'));
+  return { worker, close: () => worker.close() };
+}
