@@ -60,6 +60,8 @@ const stepBody = Joi.object({
   duration_ms: nullableCount.required(),
   rows_processed: nullableCount.required(),
   bytes_processed: nullableCount.required(),
+  bytes_billed: nullableCount.required(),
+  estimated_cost_usd: Joi.number().min(0).allow(null).required(),
   error_message: Joi.string().allow(null).required(),
 });
 

@@ -31,6 +31,10 @@ export interface Config {
     gcpProjectId: string | undefined;
     bigqueryLocation: string;
     bigqueryApiEndpoint: string | undefined;
+    /** On-demand price per TiB billed, for `estimated_cost_usd` (BIGQUERY_PRICE_PER_TIB_USD). */
+    pricePerTibUsd: number;
+    /** `maximumBytesBilled` of the platform's own query jobs (BIGQUERY_PLATFORM_MAX_BYTES_BILLED). */
+    platformMaxBytesBilled: number;
   };
   keyManager: { kind: 'local' | 'gcp'; keyringPath: string; kmsKeyName: string | undefined; kmsApiEndpoint: string | undefined };
   /** `cacheTtlMs`: how long an API process serves a key from memory at most (changes reach it sooner, by pub/sub). */
@@ -101,6 +105,8 @@ const schema = Joi.object({
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(0).default(30000),
   ADMIN_QUERY_MAX_BYTES_BILLED: Joi.number().integer().min(1).default(10 * 1024 ** 3),
   ADMIN_QUERY_TIMEOUT_MS: Joi.number().integer().min(100).default(30000),
+  BIGQUERY_PRICE_PER_TIB_USD: Joi.number().min(0).default(6.25),
+  BIGQUERY_PLATFORM_MAX_BYTES_BILLED: Joi.number().integer().min(1).default(100 * 1024 ** 3),
 })
   .unknown(true)
   .prefs({ convert: true, abortEarly: false });
@@ -147,6 +153,8 @@ interface EnvValues {
   SHUTDOWN_TIMEOUT_MS: number;
   ADMIN_QUERY_MAX_BYTES_BILLED: number;
   ADMIN_QUERY_TIMEOUT_MS: number;
+  BIGQUERY_PRICE_PER_TIB_USD: number;
+  BIGQUERY_PLATFORM_MAX_BYTES_BILLED: number;
 }
 
 export class ConfigError extends Error {
@@ -209,6 +217,8 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
       gcpProjectId: v.GCP_PROJECT_ID,
       bigqueryLocation: v.BIGQUERY_LOCATION,
       bigqueryApiEndpoint: v.BIGQUERY_API_ENDPOINT,
+      pricePerTibUsd: v.BIGQUERY_PRICE_PER_TIB_USD,
+      platformMaxBytesBilled: v.BIGQUERY_PLATFORM_MAX_BYTES_BILLED,
     },
     keyManager: {
       kind: v.KEY_MANAGER,

@@ -7,7 +7,7 @@ import { tenantErrorText } from './error-text';
 import { parameterTypes, validateRunParameters } from './parameters';
 import { buildRenderContext } from './render';
 import type { RenderContext, RenderOverrides } from './render';
-import { stepSnapshotOf } from './run-log-writer';
+import { runBytesOf, stepSnapshotOf } from './run-log-writer';
 import type { RunLogWriter, RunSnapshot, StepSnapshot } from './run-log-writer';
 import { abortableSleep, runStepWithRetries } from './step-runner';
 import type { Sleep } from './step-runner';
@@ -83,6 +83,7 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
     steps_total: steps.length,
     steps_done: stepsDone(),
     created_at: job.admittedAt,
+    ...runBytesOf(steps),
   });
   const finish = (status: RunOutcome['status'], errorMessage?: string): RunOutcome => {
     const ended = clock.now();

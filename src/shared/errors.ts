@@ -42,6 +42,7 @@ export type ErrorCode =
   | 'SQL_FUNCTION_NOT_ALLOWED'
   | 'SQL_EXTERNAL_ACCESS_DENIED'
   | 'SQL_BYTES_LIMIT_EXCEEDED'
+  | 'BYTES_LIMIT_EXCEEDED'
   | 'INTERNAL_ERROR';
 
 export interface FieldError {

@@ -26,6 +26,8 @@ export interface ScriptResults {
   'schedule-record-outcome': number;
   'schedule-settle': number;
   'team-touch': number;
+  'bytes-reserve': [number, number, number];
+  'bytes-settle': number;
 }
 
 export type ScriptName = keyof ScriptResults;
@@ -38,6 +40,7 @@ export type ScriptName = keyof ScriptResults;
 const KEY_COUNTS = {
   admit: 12, 'provider-touch': 2, refund: 6, release: 3, 'run-cancel': 1, 'run-start': 1, 'run-terminal': 1,
   'schedule-claim': 2, 'schedule-reclaim': 1, 'schedule-record-outcome': 1, 'schedule-settle': 1, 'team-touch': 2,
+  'bytes-reserve': 4, 'bytes-settle': 3,
 } satisfies Record<ScriptName, number>;
 const SCRIPT_NAMES = Object.keys(KEY_COUNTS) as ScriptName[];
 
