@@ -10,6 +10,8 @@ export interface Metrics {
   stepDuration: Histogram<'step_type' | 'status'>;
   queueDepth: Gauge<'queue' | 'state'>;
   quotaRejections: Counter<'reason'>;
+  /** BigQuery bytes billed for pipeline steps, by plan only (never per tenant: README "Cost guardrails"). */
+  bytesBilled: Counter<'plan'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -43,5 +45,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     queueDepth: new Gauge({ name: 'queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers }),
     quotaRejections: new Counter({ name: 'quota_rejections_total', help: 'Triggers refused by quota or limit', labelNames: ['reason'], registers }),
+    bytesBilled: new Counter({ name: 'warehouse_bytes_billed_total', help: 'BigQuery bytes billed for pipeline steps, by plan', labelNames: ['plan'], registers }),
   };
 }

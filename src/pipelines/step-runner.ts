@@ -71,11 +71,13 @@ export interface StepRunInput {
   runSignal: AbortSignal;
   /** Called with every state change (RUNNING per attempt, the final state). */
   update(state: StepState): void;
+  /** The step's bytes over all its jobs and attempts (BigQuery, BilledWarehouse); the final state carries them. */
+  bytes?: () => Pick<StepState, 'bytesProcessed' | 'bytesBilled' | 'estimatedCostUsd'>;
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 /** Retrying helps with warehouse hiccups; not with a failed check, a template that does not render, or SQL naming a missing table. */
-const PERMANENT_WAREHOUSE_ERRORS = new Set(['not_found', 'invalid_query', 'already_exists']);
+const PERMANENT_WAREHOUSE_ERRORS = new Set(['not_found', 'invalid_query', 'already_exists', 'bytes_limit_exceeded']);
 const retryable = (err: unknown): boolean =>
   !(err instanceof StepFailure && !err.retryable) && !isAppError(err) && !(err instanceof WarehouseError && PERMANENT_WAREHOUSE_ERRORS.has(err.reason));
 
@@ -89,6 +91,7 @@ export async function runStepWithRetries(deps: StepRunnerDeps, input: StepRunInp
     Object.assign(state, { status, endTime: end.toISOString(), durationMs: end.getTime() - started.getTime() });
     if (errorMessage === undefined) delete state.errorMessage;
     else state.errorMessage = errorMessage;
+    if (input.bytes) Object.assign(state, input.bytes());
     input.update({ ...state });
     return state;
   };

@@ -93,6 +93,15 @@ export class BytesBudget {
     );
   }
 
+  /** The tenant's byte limits (its cached profile) and what is left today; null when the profile is not cached. */
+  async limits(tenantId: string): Promise<{ maxBytesBilledPerQuery: number; dailyBytesBudget: number; remainingBytesToday: number } | null> {
+    const [cap, budget] = await this.deps.redis.hmget(this.deps.keys.tenantProfile(tenantId), 'max_bytes_billed_per_query', 'daily_bytes_budget');
+    if (cap === null || cap === undefined || budget === null || budget === undefined) return null;
+    const used = await this.usage(tenantId);
+    const dailyBytesBudget = Number(budget);
+    return { maxBytesBilledPerQuery: Number(cap), dailyBytesBudget, remainingBytesToday: Math.max(0, dailyBytesBudget - used.billedToday - used.reservedToday) };
+  }
+
   async usage(tenantId: string, day = utcDay(this.deps.clock.now())): Promise<BytesUsage> {
     const h = await this.deps.redis.hgetall(this.deps.keys.bytesDaily(tenantId, day));
     return { billedToday: Math.max(0, Number(h.billed ?? 0)), reservedToday: Math.max(0, Number(h.reserved ?? 0)) };
