@@ -24,6 +24,7 @@ import { AuthCache } from '../tenants/auth-cache';
 import { createAuthChanges, subscribeAuthChanges } from '../tenants/auth-invalidation';
 import type { AuthChangesSubscription } from '../tenants/auth-invalidation';
 import { bootstrapCentral } from '../tenants/bootstrap';
+import { upgradeTenantTables } from '../tenants/upgrade-tenant-tables';
 import type { OnboardingFaults } from '../tenants/onboarding';
 import { loadPlans } from '../tenants/plans';
 import { createSeats } from '../tenants/seats';
@@ -172,6 +173,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     async start(role) {
       if (role === 'all' || role === 'api') {
         await bootstrapCentral({ warehouse });
+        await upgradeTenantTables({ warehouse, redis, keys, logger });
         authSubscription = await subscribeAuthChanges({ subscriber: clients.subscriber, keys, cache: authCache, logger });
         const app = createApp(api());
         server = http.createServer(app.callback());
@@ -185,6 +187,8 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         if (config.auth.disableAuth) logger.warn({ disable_auth: true, port }, DISABLE_AUTH_WARNING);
       }
       if (role === 'all' || role === 'worker') {
+        // The worker writes the meta rows: their tables must have every column first (a no-op once done).
+        if (role === 'worker') await upgradeTenantTables({ warehouse, redis, keys, logger });
         pipelineWorker = new PipelineWorker({
           connection: clients.bull, subscriber: clients.subscriber, keys, runStore: runs.runStore, logger, clock,
           concurrency: config.worker.concurrency, lockDurationMs: config.worker.lockDurationMs, finaliser: runs.finaliser, execute: runs.execute,
