@@ -59,7 +59,7 @@ export class BytesBudget {
     const now = this.deps.clock.now();
     const day = utcDay(now);
     const need = Math.max(MIN_BILLED_BYTES, Math.ceil(estimatedBytes));
-    const wanted = Math.ceil(need * (1 + GRANT_HEADROOM));
+    const wanted = need + Math.floor(need * GRANT_HEADROOM);
     const { keys } = this.deps;
     const call = (): Promise<[number, number, number]> =>
       this.scripts.run(
