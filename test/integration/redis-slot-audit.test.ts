@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { dueMember } from '../../src/scheduler/due-index';
+import { BytesBudget } from '../../src/tenants/bytes-budget';
 import { createTestRedis } from '../helpers/redis';
 import { singleRedis } from '../helpers/redis-targets';
 import { PRODUCT_SCRIPTS, startSlotAudit } from '../helpers/slot-audit';
@@ -82,6 +83,9 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     expect((await t.request.get(`/api/v1/tenants/${TENANT}/quota`).set('X-API-Key', key)).status).to.equal(200);
     expect((await t.request.get('/api/v1/scheduler/status').set('X-Admin-Key', t.adminKey)).status).to.equal(200);
     expect((await t.request.patch(`/api/v1/admin/tenants/${TENANT}`).set('X-Admin-Key', t.adminKey).send({ subscription_plan: 'PROFESSIONAL' })).status).to.equal(200);
+    // BigQuery steps' bytes budget (the embedded warehouse here has no guard): reserve, then settle.
+    const budget = new BytesBudget({ redis, keys, clock: { now: () => new Date() } });
+    await budget.settle(await budget.reserve(TENANT, 'audit-reservation', 1024), 1024);
     const runs = await t.request.get('/api/v1/pipelines/runs?limit=20').set('X-API-Key', key);
     for (const run of runs.body.runs as { pipeline_logging_id: string }[]) await waitForRun(t, key, run.pipeline_logging_id);
   });

@@ -50,6 +50,9 @@ describe('quota view', () => {
         providers_used: 1,
         provider_limit: 3,
         resets_at: '2025-03-11T00:00:00.000Z',
+        bytes_billed_today: 0,
+        daily_bytes_budget: 50 * 1024 ** 3,
+        remaining_bytes_today: 50 * 1024 ** 3,
       });
     });
   });
