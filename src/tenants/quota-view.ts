@@ -46,7 +46,8 @@ export interface PlanLimits {
   concurrentLimit: number;
   teamLimit: number;
   providerLimit: number;
-  dailyBytesBudget: number;
+  /** null in a profile cached before the byte limits existed (the quota view then has it reloaded). */
+  dailyBytesBudget: number | null;
 }
 
 /** One tenant's counters for one UTC day, read in a single MULTI so they agree with each other. */
@@ -81,7 +82,7 @@ function toLimits(hash: Record<string, string>): PlanLimits | null {
     concurrentLimit: toCount(hash.concurrent_limit),
     teamLimit: toCount(hash.team_limit),
     providerLimit: toCount(hash.provider_limit),
-    dailyBytesBudget: toCount(hash.daily_bytes_budget),
+    dailyBytesBudget: hash.daily_bytes_budget === undefined ? null : toCount(hash.daily_bytes_budget),
   };
 }
 
@@ -129,8 +130,10 @@ export async function readUsageSnapshot(
 export async function getQuotaView(deps: QuotaViewDeps, tenantId: string): Promise<QuotaView | null> {
   const now = deps.clock.now();
   const s = await readUsageSnapshot(deps, tenantId, utcDay(now), now.getTime());
-  if (s.limits === null) return null;
+  // A profile cached before the byte limits existed counts as not cached: the caller reloads it and asks again.
+  if (s.limits === null || s.limits.dailyBytesBudget === null) return null;
   const l = s.limits;
+  const budget = s.limits.dailyBytesBudget;
   return {
     tenant_id: tenantId,
     plan: l.plan,
@@ -149,7 +152,7 @@ export async function getQuotaView(deps: QuotaViewDeps, tenantId: string): Promi
     provider_limit: l.providerLimit,
     resets_at: nextUtcMidnight(now).toISOString(),
     bytes_billed_today: s.bytesBilledToday,
-    daily_bytes_budget: l.dailyBytesBudget,
-    remaining_bytes_today: Math.max(0, l.dailyBytesBudget - s.bytesBilledToday - s.bytesReservedToday),
+    daily_bytes_budget: budget,
+    remaining_bytes_today: Math.max(0, budget - s.bytesBilledToday - s.bytesReservedToday),
   };
 }
