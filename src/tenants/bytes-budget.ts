@@ -61,23 +61,23 @@ export class BytesBudget {
     const need = Math.max(MIN_BILLED_BYTES, Math.ceil(estimatedBytes));
     const wanted = need + Math.floor(need * GRANT_HEADROOM);
     const { keys } = this.deps;
-    const call = (): Promise<[number, number, number]> =>
+    const call = (): Promise<[number, number, number, number]> =>
       this.scripts.run(
         'bytes-reserve',
         [keys.bytesDaily(tenantId, day), keys.bytesReservations(tenantId), keys.bytesReservationLeases(tenantId), keys.tenantProfile(tenantId)],
         [reservationId, day, need, wanted, now.getTime(), RESERVATION_LEASE_MS, DAILY_TTL_SECONDS],
       );
-    let [code, cap, remaining] = await call();
+    let [code, cap, remaining, budget] = await call();
     if (code === SCRIPT_CODES.profileMissing && this.deps.reloadProfile) {
       await this.deps.reloadProfile(tenantId);
-      [code, cap, remaining] = await call();
+      [code, cap, remaining, budget] = await call();
     }
-    const extra = { estimated_bytes: estimatedBytes, max_bytes_billed_per_query: cap, remaining_bytes_today: remaining };
+    const extra = { estimated_bytes: estimatedBytes, max_bytes_billed_per_query: cap, daily_bytes_budget: budget, remaining_bytes_today: remaining };
     if (code === SCRIPT_CODES.bytesOverQueryCap) {
       throw bytesLimitExceeded(`the query would process an estimated ${formatBytes(estimatedBytes)}, over the plan's per-query cap of ${formatBytes(cap)} (max_bytes_billed_per_query); it was not run`, extra);
     }
     if (code === SCRIPT_CODES.bytesOverDailyBudget) {
-      throw bytesLimitExceeded(`the query would process an estimated ${formatBytes(estimatedBytes)}, over the ${formatBytes(remaining)} left of today's bytes budget (daily_bytes_budget); it was not run`, extra);
+      throw bytesLimitExceeded(`the query would process an estimated ${formatBytes(estimatedBytes)}, over the ${formatBytes(remaining)} left of today's bytes budget of ${formatBytes(budget)} (daily_bytes_budget); it was not run`, extra);
     }
     if (code <= 0) throw new AppError(500, 'INTERNAL_ERROR', `Bytes budget unavailable for tenant ${tenantId} (code ${code})`, { expose: false });
     return { tenantId, id: reservationId, day, grantedBytes: code };

@@ -40,7 +40,7 @@ describe('bytes budget (bytes-reserve.lua, bytes-settle.lua)', () => {
     await budget.reserve(TENANT, 'c', 90 * MIB);
     await budget.reserve(TENANT, 'd', 90 * MIB);
     const overBudget = await caught(budget.reserve(TENANT, 'e', 90 * MIB));
-    expect(overBudget.message).to.contain("left of today's bytes budget").and.contain(`${300 * MIB - 3 * 99 * MIB} bytes`);
+    expect(overBudget.message).to.contain(`estimated ${90 * MIB} bytes`).and.contain(`${300 * MIB - 3 * 99 * MIB} bytes`).and.contain(`budget of ${300 * MIB} bytes`);
   });
 
   it('settles once to what was billed; a second settle changes nothing; 0 releases', async () => {

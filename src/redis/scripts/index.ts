@@ -26,7 +26,7 @@ export interface ScriptResults {
   'schedule-record-outcome': number;
   'schedule-settle': number;
   'team-touch': number;
-  'bytes-reserve': [number, number, number];
+  'bytes-reserve': [number, number, number, number];
   'bytes-settle': number;
 }
 
