@@ -1,3 +1,4 @@
+import { MIN_BILLED_BYTES } from '../shared/bytes-limit';
 import type { ValidationReport } from './validate';
 
 /** A tenant's byte limits now (README "Cost guardrails"); null when its profile is not cached. */
@@ -18,17 +19,14 @@ export interface CostEstimate {
   remaining_bytes_today: number | null;
 }
 
-/** BigQuery bills at least this per query job (the guard reserves it for any job: src/tenants/bytes-budget.ts). */
-const MIN_BILLED_BYTES = 10 * 1024 * 1024;
-
 export function costEstimate(report: ValidationReport, limits: BytesLimits | null): CostEstimate {
   const estimates = report.steps.filter((s) => s.type === 'query').map((s) => s.estimated_bytes);
-  const known = estimates.every((e): e is number => typeof e === 'number');
-  const total = known ? estimates.reduce((a, b) => a + b, 0) : null;
+  const known = estimates.every((e): e is number => typeof e === 'number') ? estimates : null;
+  const total = known ? known.reduce((a, b) => a + b, 0) : null;
   let fits: boolean | null = null;
-  if (total !== null && known && limits) {
-    const eachFits = estimates.every((e) => Math.max(MIN_BILLED_BYTES, e) <= limits.maxBytesBilledPerQuery);
-    const needed = estimates.reduce((a, e) => a + Math.max(MIN_BILLED_BYTES, e), 0);
+  if (known && total !== null && limits) {
+    const eachFits = known.every((e) => Math.max(MIN_BILLED_BYTES, e) <= limits.maxBytesBilledPerQuery);
+    const needed = known.reduce((a, e) => a + Math.max(MIN_BILLED_BYTES, e), 0);
     fits = eachFits && needed <= limits.remainingBytesToday;
   }
   return {

@@ -1,5 +1,8 @@
 import { AppError } from './errors';
 
+/** BigQuery bills at least 10 MiB per on-demand query (per table referenced), so no job needs less. */
+export const MIN_BILLED_BYTES = 10 * 1024 * 1024;
+
 const GIB = 1024 ** 3;
 const TIB = 1024 ** 4;
 

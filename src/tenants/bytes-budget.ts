@@ -4,7 +4,7 @@ import { ScriptRunner } from '../redis/scripts';
 import { SCRIPT_CODES } from '../redis/scripts/errors';
 import type { Clock } from '../shared/clock';
 import { utcDay } from '../shared/clock';
-import { bytesLimitExceeded, formatBytes } from '../shared/bytes-limit';
+import { MIN_BILLED_BYTES, bytesLimitExceeded, formatBytes } from '../shared/bytes-limit';
 import { AppError } from '../shared/errors';
 
 /**
@@ -35,8 +35,7 @@ export interface BytesUsage {
   reservedToday: number;
 }
 
-/** BigQuery bills at least 10 MiB per on-demand query (per table referenced), so no job needs less. */
-export const MIN_BILLED_BYTES = 10 * 1024 * 1024;
+export { MIN_BILLED_BYTES };
 /** Grant above the estimate when cap and budget leave room: BigQuery rounds billed bytes up per table. */
 export const GRANT_HEADROOM = 0.1;
 /** A reservation not settled within this is released by the tenant's next reserve (BigQuery jobs end within 6 h). */
