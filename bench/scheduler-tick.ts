@@ -77,6 +77,7 @@ function sinkWarehouse(): Warehouse {
     tableExists: async () => true,
     createTable: async () => false,
     dropTable: async () => undefined,
+    addColumns: async () => undefined,
     createView: async () => undefined,
     listTables: async () => [],
     insertRows: async () => undefined,

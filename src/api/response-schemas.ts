@@ -26,7 +26,12 @@ export const validationAnswer = Joi.object({
   parameters: parameters.required(),
   valid: Joi.boolean().required(),
   problems: Joi.array().items(Joi.object({ step: Joi.string(), message: Joi.string().required() })).required(),
-  steps: Joi.array().items(Joi.object({ id: Joi.string().required(), type: Joi.string().required(), sql: Joi.string(), estimated_bytes: Joi.number() })).required(),
+  steps: Joi.array().items(Joi.object({ id: Joi.string().required(), type: Joi.string().required(), sql: Joi.string(), estimated_bytes: Joi.number().allow(null) })).required(),
+  estimated_bytes: Joi.number().min(0).allow(null).required(),
+  fits_budget: Joi.boolean().allow(null).required(),
+  max_bytes_billed_per_query: Joi.number().min(0).allow(null).required(),
+  daily_bytes_budget: Joi.number().min(0).allow(null).required(),
+  remaining_bytes_today: Joi.number().min(0).allow(null).required(),
 });
 
 const templateParameter = Joi.object({
@@ -60,6 +65,8 @@ const stepBody = Joi.object({
   duration_ms: nullableCount.required(),
   rows_processed: nullableCount.required(),
   bytes_processed: nullableCount.required(),
+  bytes_billed: nullableCount.required(),
+  estimated_cost_usd: Joi.number().min(0).allow(null).required(),
   error_message: Joi.string().allow(null).required(),
 });
 
@@ -137,6 +144,9 @@ export const quotaAnswer = Joi.object({
   providers_used: count.required(),
   provider_limit: count.required(),
   resets_at: iso.required(),
+  bytes_billed_today: count.required(),
+  daily_bytes_budget: count.required(),
+  remaining_bytes_today: count.required(),
 });
 
 const keyFields = { tenant_id: Joi.string().required(), key_id: Joi.string().required(), api_key: Joi.string().required(), key_prefix: Joi.string().required(), created_at: iso.required() };

@@ -35,6 +35,10 @@ export interface Config {
     exportDir: string;
     /** Offboarding exports (BigQuery): default `gs://bucket[/path]` of the extract jobs; a request may name its own. */
     exportUri: string | undefined;
+    /** On-demand price per TiB billed, for `estimated_cost_usd` (BIGQUERY_PRICE_PER_TIB_USD). */
+    pricePerTibUsd: number;
+    /** `maximumBytesBilled` of the platform's own query jobs (BIGQUERY_PLATFORM_MAX_BYTES_BILLED). */
+    platformMaxBytesBilled: number;
   };
   keyManager: { kind: 'local' | 'gcp'; keyringPath: string; kmsKeyName: string | undefined; kmsApiEndpoint: string | undefined };
   /** `cacheTtlMs`: how long an API process serves a key from memory at most (changes reach it sooner, by pub/sub). */
@@ -119,6 +123,8 @@ const schema = Joi.object({
   WEBHOOK_RETRY_BASE_MS: Joi.number().integer().min(1).default(30000),
   WEBHOOK_RETRY_MAX_MS: Joi.number().integer().min(1).default(4 * 3600 * 1000),
   WEBHOOK_CONCURRENCY: Joi.number().integer().min(1).max(256).default(20),
+  BIGQUERY_PRICE_PER_TIB_USD: Joi.number().min(0).default(6.25),
+  BIGQUERY_PLATFORM_MAX_BYTES_BILLED: Joi.number().integer().min(1).default(100 * 1024 ** 3),
 })
   .unknown(true)
   .prefs({ convert: true, abortEarly: false });
@@ -175,6 +181,8 @@ interface EnvValues {
   WEBHOOK_RETRY_BASE_MS: number;
   WEBHOOK_RETRY_MAX_MS: number;
   WEBHOOK_CONCURRENCY: number;
+  BIGQUERY_PRICE_PER_TIB_USD: number;
+  BIGQUERY_PLATFORM_MAX_BYTES_BILLED: number;
 }
 
 export class ConfigError extends Error {
@@ -242,6 +250,8 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
       bigqueryApiEndpoint: v.BIGQUERY_API_ENDPOINT,
       exportDir: path.resolve(v.OFFBOARD_EXPORT_DIR ?? path.join(dataDir, 'exports')),
       exportUri: v.OFFBOARD_EXPORT_URI,
+      pricePerTibUsd: v.BIGQUERY_PRICE_PER_TIB_USD,
+      platformMaxBytesBilled: v.BIGQUERY_PLATFORM_MAX_BYTES_BILLED,
     },
     keyManager: {
       kind: v.KEY_MANAGER,

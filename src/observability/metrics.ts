@@ -12,6 +12,8 @@ export interface Metrics {
   quotaRejections: Counter<'reason'>;
   /** Audit rows recorded but not yet in the warehouse (the outbox; grows while the warehouse refuses them). */
   auditPending: Gauge;
+  /** BigQuery bytes billed for pipeline steps, by plan only (never per tenant: README "Cost guardrails"). */
+  bytesBilled: Counter<'plan'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -46,5 +48,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     queueDepth: new Gauge({ name: 'queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers }),
     quotaRejections: new Counter({ name: 'quota_rejections_total', help: 'Triggers refused by quota or limit', labelNames: ['reason'], registers }),
     auditPending: new Gauge({ name: 'audit_rows_pending', help: 'Audit rows waiting in the outbox for the warehouse', registers }),
+    bytesBilled: new Counter({ name: 'warehouse_bytes_billed_total', help: 'BigQuery bytes billed for pipeline steps, by plan', labelNames: ['plan'], registers }),
   };
 }

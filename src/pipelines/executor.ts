@@ -2,12 +2,14 @@ import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { PipelineRunJob, RunParameters } from '../queues/pipeline-runs';
 import type { Warehouse } from '../warehouse/types';
+import { BilledWarehouse, BytesMeter } from './billed-warehouse';
+import type { CostGuard } from './billed-warehouse';
 import { blockedSteps, readySteps } from './dag';
 import { tenantErrorText } from './error-text';
 import { parameterTypes, validateRunParameters } from './parameters';
 import { buildRenderContext } from './render';
 import type { RenderContext, RenderOverrides } from './render';
-import { stepSnapshotOf } from './run-log-writer';
+import { runBytesOf, stepSnapshotOf } from './run-log-writer';
 import type { RunLogWriter, RunSnapshot, StepSnapshot } from './run-log-writer';
 import { abortableSleep, runStepWithRetries } from './step-runner';
 import type { Sleep } from './step-runner';
@@ -35,6 +37,8 @@ export interface ExecutorDeps {
   templates: TemplateRegistry;
   /** Backoff waits between retries; injectable so tests do not sleep. */
   sleep?: Sleep;
+  /** BigQuery cost guardrails (README "Cost guardrails"); without it, or on DuckDB, steps run unmetered. */
+  costGuard?: CostGuard;
 }
 
 export interface ExecuteOptions {
@@ -83,6 +87,7 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
     steps_total: steps.length,
     steps_done: stepsDone(),
     created_at: job.admittedAt,
+    ...runBytesOf(steps),
   });
   const finish = (status: RunOutcome['status'], errorMessage?: string): RunOutcome => {
     const ended = clock.now();
@@ -131,16 +136,18 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
   options.signal.addEventListener('abort', onCancel, { once: true });
   const timer = setTimeout(() => run.abort(new RunTimeoutError(template.timeout_minutes)), template.timeout_minutes * 60_000);
   try {
-    const stopped = await runDag(template, run.signal, (step) =>
-      runStepWithRetries(
+    const stopped = await runDag(template, run.signal, (step) => {
+      const billed = stepWarehouse(deps, job, step.id);
+      return runStepWithRetries(
         { clock, sleep: deps.sleep ?? abortableSleep },
         {
           step,
           retry: template.retry,
           runSignal: run.signal,
           update: setStep,
+          ...(billed ? { bytes: () => billed.meter.totals() } : {}),
           context: {
-            warehouse: deps.warehouse,
+            warehouse: billed ?? deps.warehouse,
             dataset: job.tenantId,
             pipelineLoggingId: job.pipelineLoggingId,
             render,
@@ -151,7 +158,8 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
             recordDq: (rows) => logWriter.writeDq(job.tenantId, rows),
           },
         },
-      ),
+      );
+    },
       () => steps,
       setStep,
     );
@@ -163,6 +171,13 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
     clearTimeout(timer);
     options.signal.removeEventListener('abort', onCancel);
   }
+}
+
+/** A step's metered BigQuery warehouse; null on DuckDB (no byte figures: the step records unknown) or without a guard. */
+function stepWarehouse(deps: ExecutorDeps, job: PipelineRunJob, stepId: string): BilledWarehouse | null {
+  if (!deps.costGuard || deps.warehouse.kind !== 'bigquery') return null;
+  const meter = new BytesMeter(deps.costGuard.pricePerTibUsd);
+  return new BilledWarehouse(deps.warehouse, deps.costGuard, job.tenantId, `${job.pipelineLoggingId}:${stepId}`, meter);
 }
 
 /**

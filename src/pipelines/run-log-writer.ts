@@ -36,6 +36,10 @@ export interface RunSnapshot {
   steps_total: number;
   steps_done: number;
   created_at: string | null;
+  /** Sums over the steps (runBytesOf); null when no step has a figure (DuckDB: unknown). */
+  bytes_processed: number | null;
+  bytes_billed: number | null;
+  estimated_cost_usd: number | null;
 }
 
 export interface StepSnapshot {
@@ -49,6 +53,8 @@ export interface StepSnapshot {
   duration_ms: number | null;
   rows_processed: number | null;
   bytes_processed: number | null;
+  bytes_billed: number | null;
+  estimated_cost_usd: number | null;
   error_message: string | null;
   attempt: number;
 }
@@ -65,9 +71,26 @@ export const stepSnapshotOf = (pipelineLoggingId: string, stepIndex: number, s: 
   duration_ms: s.durationMs ?? null,
   rows_processed: s.rowsProcessed ?? null,
   bytes_processed: s.bytesProcessed ?? null,
+  bytes_billed: s.bytesBilled ?? null,
+  estimated_cost_usd: s.estimatedCostUsd ?? null,
   error_message: s.errorMessage ?? null,
   attempt: s.attempt,
 });
+
+const sumOf = (values: (number | undefined)[]): number | null => {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length === 0 ? null : known.reduce((a, b) => a + b, 0);
+};
+
+/** A run's bytes and cost: the sums of its steps' (the executor and the run log outbox write the same figures). */
+export function runBytesOf(steps: StepState[]): Pick<RunSnapshot, 'bytes_processed' | 'bytes_billed' | 'estimated_cost_usd'> {
+  const cost = sumOf(steps.map((s) => s.estimatedCostUsd));
+  return {
+    bytes_processed: sumOf(steps.map((s) => s.bytesProcessed)),
+    bytes_billed: sumOf(steps.map((s) => s.bytesBilled)),
+    estimated_cost_usd: cost === null ? null : Math.round(cost * 1e6) / 1e6,
+  };
+}
 
 export interface DqResultRow {
   pipeline_logging_id: string;

@@ -71,6 +71,8 @@ export interface StepRunInput {
   runSignal: AbortSignal;
   /** Called with every state change (RUNNING per attempt, the final state). */
   update(state: StepState): void;
+  /** The step's bytes over all its jobs and attempts (BigQuery, BilledWarehouse); the final state carries them. */
+  bytes?: () => Pick<StepState, 'bytesProcessed' | 'bytesBilled' | 'estimatedCostUsd'>;
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -93,6 +95,7 @@ export async function runStepWithRetries(deps: StepRunnerDeps, input: StepRunInp
     Object.assign(state, { status, endTime: end.toISOString(), durationMs: end.getTime() - started.getTime() });
     if (errorMessage === undefined) delete state.errorMessage;
     else state.errorMessage = errorMessage;
+    if (input.bytes) Object.assign(state, input.bytes());
     input.update({ ...state });
     return state;
   };

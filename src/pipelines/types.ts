@@ -130,6 +130,9 @@ export interface StepState {
   durationMs?: number;
   rowsProcessed?: number;
   bytesProcessed?: number;
+  /** BigQuery only (README "Cost guardrails"): bytes billed and their cost at BIGQUERY_PRICE_PER_TIB_USD. */
+  bytesBilled?: number;
+  estimatedCostUsd?: number;
   errorMessage?: string;
 }
 

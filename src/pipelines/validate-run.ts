@@ -8,8 +8,10 @@ import { templateNotFound } from './template-registry';
 import type { TemplateRegistry } from './template-registry';
 import { validatePipeline } from './validate';
 import type { ValidationReport } from './validate';
+import { costEstimate } from './validate-cost';
+import type { BytesLimits, CostEstimate } from './validate-cost';
 
-export interface RunValidation extends ValidationReport {
+export interface RunValidation extends ValidationReport, CostEstimate {
   pipeline_id: string;
   parameters: RunParameters;
 }
@@ -20,6 +22,8 @@ export interface ValidateRunDeps {
   clock: Clock;
   /** The tenant's per-run tables (the GCP billing export), as a run of this template would get them. */
   overridesFor(tenantId: string, provider: string): Promise<RenderOverrides>;
+  /** The tenant's byte limits and what is left today (README "Cost guardrails"). */
+  bytesLimits?(tenantId: string): Promise<BytesLimits | null>;
 }
 
 /** The validate endpoint: checks the parameters, then renders and checks the run without executing it (BigQuery adds dry-run byte estimates). */
@@ -28,5 +32,6 @@ export async function validateRun(deps: ValidateRunDeps, tenantId: string, provi
   if (!template) throw templateNotFound(provider, domain, name);
   const parameters = validateRunParameters(template, raw, deps.clock.now());
   const report = await validatePipeline({ warehouse: deps.warehouse }, template, parameters, { tenantId, ...(await deps.overridesFor(tenantId, provider)) });
-  return { pipeline_id: pipelineIdOf(tenantId, provider, domain, name), parameters, ...report };
+  const limits = (await deps.bytesLimits?.(tenantId)) ?? null;
+  return { pipeline_id: pipelineIdOf(tenantId, provider, domain, name), parameters, ...report, ...costEstimate(report, limits) };
 }

@@ -20,7 +20,8 @@ import type { StepDef, StepType, Template } from './types';
 export interface ValidationReport {
   valid: boolean;
   problems: Array<{ step?: string; message: string }>;
-  steps: Array<{ id: string; type: StepType; sql?: string; estimated_bytes?: number }>;
+  /** A query step's `estimated_bytes` is null where the engine has no byte estimate (DuckDB): unknown, never invented. */
+  steps: Array<{ id: string; type: StepType; sql?: string; estimated_bytes?: number | null }>;
 }
 
 export interface ValidateContext extends RenderOverrides {
@@ -76,6 +77,7 @@ export async function validatePipeline(
       const used: QueryParams = {};
       for (const name of sqlParamNames(sql)) used[name] = params[name] ?? null;
       try {
+        entry.estimated_bytes = null;
         const estimate = await deps.warehouse.dryRun(sql, { params: used, paramTypes: types });
         if (estimate) entry.estimated_bytes = estimate.bytesProcessed;
       } catch (err) {

@@ -1,7 +1,7 @@
 import type { RedisClient } from '../redis/connection';
 import type { Logger } from '../shared/logger';
 import type { RedisKeys } from '../redis/keys';
-import { stepSnapshotOf } from '../pipelines/run-log-writer';
+import { runBytesOf, stepSnapshotOf } from '../pipelines/run-log-writer';
 import type { RunLogWriter } from '../pipelines/run-log-writer';
 import { isTerminalStatus } from './pipeline-runs';
 import type { LiveRun, RunStore } from './run-store';
@@ -104,6 +104,7 @@ export function writeRunFromLive(writer: RunLogWriter, live: LiveRun): void {
       steps_total: live.stepsTotal,
       steps_done: live.stepsDone,
       created_at: live.createdAt,
+      ...runBytesOf(live.steps),
     },
     seq,
   );

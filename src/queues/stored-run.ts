@@ -18,6 +18,8 @@ export function stepFromRow(row: Row): StepState {
   const durationMs = count(row.duration_ms);
   const rowsProcessed = count(row.rows_processed);
   const bytesProcessed = count(row.bytes_processed);
+  const bytesBilled = count(row.bytes_billed);
+  const estimatedCostUsd = count(row.estimated_cost_usd);
   const errorMessage = text(row.error_message);
   return {
     ...step,
@@ -26,6 +28,8 @@ export function stepFromRow(row: Row): StepState {
     ...(durationMs === null ? {} : { durationMs }),
     ...(rowsProcessed === null ? {} : { rowsProcessed }),
     ...(bytesProcessed === null ? {} : { bytesProcessed }),
+    ...(bytesBilled === null ? {} : { bytesBilled }),
+    ...(estimatedCostUsd === null ? {} : { estimatedCostUsd }),
     ...(errorMessage === null ? {} : { errorMessage }),
   };
 }

@@ -76,6 +76,20 @@ export class RedisKeys {
     return `${this.prefix}:usage:closed:${day}`;
   }
 
+  // --- warehouse cost guardrails (bytes-reserve.lua, bytes-settle.lua) ---------------------
+  /** Hash of one UTC day's BigQuery bytes: billed (settled), reserved (granted to jobs not settled yet). */
+  bytesDaily(tenantId: string, day: string): string {
+    return this.tenant(tenantId, `bytes:d:${day}`);
+  }
+  /** Hash: reservation id → `<day>|<granted bytes>` of query jobs not settled yet. */
+  bytesReservations(tenantId: string): string {
+    return this.tenant(tenantId, 'bytes:res');
+  }
+  /** Sorted set: reservation id → lease deadline (ms); an expired lease is released by the next reserve. */
+  bytesReservationLeases(tenantId: string): string {
+    return this.tenant(tenantId, 'bytes:lease');
+  }
+
   // --- runs ------------------------------------------------------------------------------
   /** Hash: live state of one run (tenant, pipeline, status, progress, steps JSON, timings); in the tenant's slot. */
   run(tenantId: string, runId: string): string {

@@ -46,6 +46,7 @@ export type ErrorCode =
   | 'BACKFILL_TOO_LONG'
   | 'BACKFILL_NOT_FOUND'
   | 'FANOUT_NOT_FOUND'
+  | 'BYTES_LIMIT_EXCEEDED'
   | 'INTERNAL_ERROR'
   // offboarding (issue 13.2)
   | 'TENANT_DELETED'

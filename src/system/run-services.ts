@@ -33,6 +33,8 @@ import type { ExecutionOutcome, PipelineWorkerDeps } from '../workers/pipeline-w
 import type { Seats } from '../tenants/seats';
 import { admitWithSeats } from '../tenants/trigger-admission';
 import type { WebhookEmitter } from '../queues/webhook-events';
+import { buildCostGuard } from './cost-guard';
+import { BytesBudget } from '../tenants/bytes-budget';
 
 export interface RunServicesDeps {
   config: Config;
@@ -138,9 +140,11 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     const table = await billingTables.get(tenantId);
     return table ? { source_table: table } : {};
   };
+  const budget = new BytesBudget({ redis: deps.redis, keys, clock, reloadProfile: (tenantId) => reloadProfileCache(deps.tenantDeps, tenantId) });
+  const costGuard = buildCostGuard(deps, budget);
   const execute: PipelineWorkerDeps['execute'] = async (job, options): Promise<ExecutionOutcome> => {
     const outcome = await executeRun(
-      { warehouse: deps.warehouse, logWriter: deps.logWriter, logger: deps.logger, clock, templates: deps.templates },
+      { warehouse: deps.warehouse, logWriter: deps.logWriter, logger: deps.logger, clock, templates: deps.templates, ...(costGuard ? { costGuard } : {}) },
       job,
       { signal: options.signal, workerInstance: options.workerInstance, attempt: options.attempt, onProgress: options.onProgress, overrides: () => overridesFor(job.tenantId, job.provider) },
     );
@@ -150,6 +154,6 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     return outcome;
   };
   const validate: RunServices['validate'] = (tenantId, provider, domain, name, raw) =>
-    validateRun({ warehouse: deps.warehouse, templates: deps.templates, clock, overridesFor }, tenantId, provider, domain, name, raw);
+    validateRun({ warehouse: deps.warehouse, templates: deps.templates, clock, overridesFor, bytesLimits: (tenantId) => budget.limits(tenantId) }, tenantId, provider, domain, name, raw);
   return { queue, runStore, finaliser, trigger, runService, execute, validate };
 }

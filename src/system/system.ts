@@ -25,6 +25,7 @@ import { AuthCache } from '../tenants/auth-cache';
 import { createAuthChanges, subscribeAuthChanges } from '../tenants/auth-invalidation';
 import type { AuthChangesSubscription } from '../tenants/auth-invalidation';
 import { bootstrapCentral } from '../tenants/bootstrap';
+import { upgradeTenantTables } from '../tenants/upgrade-tenant-tables';
 import type { OnboardingFaults } from '../tenants/onboarding';
 import { loadPlans } from '../tenants/plans';
 import { createSeats } from '../tenants/seats';
@@ -180,6 +181,12 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     return { redis: redisOk, warehouse: warehouseOk };
   };
   const isShuttingDown = (): boolean => shuttingDown;
+  // Not fatal: a process still starts while the warehouse is out; the next start tries again (no marker was set).
+  const upgradeTables = (): Promise<void> =>
+    upgradeTenantTables({ warehouse, redis, keys, logger }).then(
+      () => undefined,
+      (err: unknown) => logger.error({ err }, 'tenant meta tables: adding new columns failed; retried at the next start'),
+    );
 
   let maintenanceQueue: MaintenanceQueue | null = null;
   const maintenance = (): MaintenanceQueue => {
@@ -221,6 +228,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       if (role === 'all' || role === 'api') {
         await bootstrapCentral({ warehouse });
         auditLog.start();
+        await upgradeTables();
         authSubscription = await subscribeAuthChanges({ subscriber: clients.subscriber, keys, cache: authCache, logger });
         const app = createApp(api());
         server = http.createServer(app.callback());
@@ -234,6 +242,8 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         if (config.auth.disableAuth) logger.warn({ disable_auth: true, port }, DISABLE_AUTH_WARNING);
       }
       if (role === 'all' || role === 'worker') {
+        // The worker writes the meta rows: their tables must have every column first (a no-op once done).
+        if (role === 'worker') await upgradeTables();
         pipelineWorker = new PipelineWorker({
           connection: clients.bull, subscriber: clients.subscriber, keys, runStore: runs.runStore, logger, clock,
           concurrency: config.worker.concurrency, lockDurationMs: config.worker.lockDurationMs, finaliser: runs.finaliser, execute: runs.execute,

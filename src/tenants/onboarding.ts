@@ -139,6 +139,7 @@ async function createNew(deps: OnboardingDeps, req: ValidOnboardRequest, plan: P
       await writeProfileCache(deps.redis, deps.keys, tenantId, {
         status: 'ACTIVE', plan: plan.name, dailyLimit: plan.dailyLimit, monthlyLimit: plan.monthlyLimit,
         concurrentLimit: plan.concurrentLimit, teamLimit: plan.teamLimit, providerLimit: plan.providerLimit,
+        maxBytesBilledPerQuery: plan.maxBytesBilledPerQuery, dailyBytesBudget: plan.dailyBytesBudget,
         companyName: req.company_name, adminEmail: req.admin_email, createdAt: nowIso,
       });
       await writeApiKeyCache(deps.redis, deps.keys, keyHash, { tenantId, keyId, active: true, expiresAtMs: null });

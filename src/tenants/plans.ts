@@ -15,6 +15,10 @@ export interface Plan {
   backfillMaxDays: number;
   /** Webhook endpoints the tenant may register (0 when the plan file does not say). */
   webhookEndpoints: number;
+  /** BigQuery `maximumBytesBilled` of one query job of a run. */
+  maxBytesBilledPerQuery: number;
+  /** Bytes the tenant's query steps may bill per UTC day (BigQuery). */
+  dailyBytesBudget: number;
 }
 
 export interface PlanCatalog {
@@ -30,6 +34,21 @@ const limit = Joi.number().integer().min(0);
 /** A plan that names no `backfill_max_days` allows a month. */
 export const DEFAULT_BACKFILL_MAX_DAYS = 31;
 
+const BYTE_UNITS: Record<string, number> = { B: 1, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
+/** A byte size: an integer, or `<number> KiB|MiB|GiB|TiB` (powers of 1024). */
+const byteSize = Joi.alternatives(
+  Joi.number().integer().min(0),
+  Joi.string()
+    .pattern(/^\s*\d+(\.\d+)?\s*(B|KiB|MiB|GiB|TiB)\s*$/i)
+    .custom((text: string) => {
+      const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(text);
+      return Math.round(Number(m?.[1]) * (BYTE_UNITS[(m?.[2] ?? 'B').toUpperCase()] ?? 1));
+    }),
+);
+/** Byte limits of a plan that names none: the smallest shipped plan's (configs/plans.yml STARTER). */
+export const DEFAULT_MAX_BYTES_BILLED_PER_QUERY = 10 * 1024 ** 3;
+export const DEFAULT_DAILY_BYTES_BUDGET = 50 * 1024 ** 3;
+
 const fileSchema = Joi.object({
   default: Joi.string().required(),
   plans: Joi.object()
@@ -43,6 +62,8 @@ const fileSchema = Joi.object({
         provider_limit: limit.required(),
         backfill_max_days: limit.min(1),
         webhook_endpoints: limit.default(0),
+        max_bytes_billed_per_query: byteSize,
+        daily_bytes_budget: byteSize,
       }),
     )
     .min(1)
@@ -51,7 +72,7 @@ const fileSchema = Joi.object({
 
 interface PlansFile {
   default: string;
-  plans: Record<string, { daily_limit: number; monthly_limit?: number; concurrent_limit: number; team_limit: number; provider_limit: number; backfill_max_days?: number; webhook_endpoints: number }>;
+  plans: Record<string, { daily_limit: number; monthly_limit?: number; concurrent_limit: number; team_limit: number; provider_limit: number; backfill_max_days?: number; webhook_endpoints: number; max_bytes_billed_per_query?: number; daily_bytes_budget?: number }>;
 }
 
 export class PlanConfigError extends Error {
@@ -79,6 +100,8 @@ export function parsePlans(document: unknown, source = 'plans.yml'): PlanCatalog
       providerLimit: p.provider_limit,
       backfillMaxDays: p.backfill_max_days ?? DEFAULT_BACKFILL_MAX_DAYS,
       webhookEndpoints: p.webhook_endpoints,
+      maxBytesBilledPerQuery: p.max_bytes_billed_per_query ?? DEFAULT_MAX_BYTES_BILLED_PER_QUERY,
+      dailyBytesBudget: p.daily_bytes_budget ?? DEFAULT_DAILY_BYTES_BUDGET,
     });
   }
   const defaultPlan = plans.get(file.default.toUpperCase());

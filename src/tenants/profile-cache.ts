@@ -18,6 +18,9 @@ export interface CachedProfile {
   concurrentLimit: number;
   teamLimit: number;
   providerLimit: number;
+  /** From the plan catalog (the subscription row carries no byte limits): README "Cost guardrails". */
+  maxBytesBilledPerQuery: number;
+  dailyBytesBudget: number;
   companyName: string;
   adminEmail: string;
   /** ISO timestamp. */
@@ -53,6 +56,8 @@ export async function writeProfileCache(redis: RedisClient, keys: RedisKeys, ten
       concurrent_limit: String(profile.concurrentLimit),
       team_limit: String(profile.teamLimit),
       provider_limit: String(profile.providerLimit),
+      max_bytes_billed_per_query: String(profile.maxBytesBilledPerQuery),
+      daily_bytes_budget: String(profile.dailyBytesBudget),
       company_name: profile.companyName,
       admin_email: profile.adminEmail,
       created_at: profile.createdAt,
@@ -71,6 +76,8 @@ export async function readProfileCache(redis: RedisClient, keys: RedisKeys, tena
     concurrentLimit: Number(h.concurrent_limit ?? 0),
     teamLimit: Number(h.team_limit ?? 0),
     providerLimit: Number(h.provider_limit ?? 0),
+    maxBytesBilledPerQuery: Number(h.max_bytes_billed_per_query ?? 0),
+    dailyBytesBudget: Number(h.daily_bytes_budget ?? 0),
     companyName: h.company_name ?? '',
     adminEmail: h.admin_email ?? '',
     createdAt: h.created_at ?? '',

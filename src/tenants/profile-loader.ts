@@ -34,6 +34,8 @@ export async function reloadProfileCache(
     concurrentLimit: subscription?.concurrentLimit ?? plan.concurrentLimit,
     teamLimit: subscription?.teamLimit ?? plan.teamLimit,
     providerLimit: subscription?.providerLimit ?? plan.providerLimit,
+    maxBytesBilledPerQuery: plan.maxBytesBilledPerQuery,
+    dailyBytesBudget: plan.dailyBytesBudget,
     companyName: profile.companyName,
     adminEmail: profile.adminEmail,
     createdAt: profile.createdAt,

@@ -31,6 +31,11 @@ export interface QuotaView {
   providers_used: number;
   provider_limit: number;
   resets_at: string;
+  /** BigQuery bytes billed today by the tenant's steps (0 on DuckDB, which bills nothing); README "Cost guardrails". */
+  bytes_billed_today: number;
+  daily_bytes_budget: number;
+  /** Budget minus billed and reserved (jobs running now); what the next query step may be granted. */
+  remaining_bytes_today: number;
 }
 
 export interface PlanLimits {
@@ -41,6 +46,8 @@ export interface PlanLimits {
   concurrentLimit: number;
   teamLimit: number;
   providerLimit: number;
+  /** null in a profile cached before the byte limits existed (the quota view then has it reloaded). */
+  dailyBytesBudget: number | null;
 }
 
 /** One tenant's counters for one UTC day, read in a single MULTI so they agree with each other. */
@@ -56,6 +63,8 @@ export interface UsageSnapshot {
   running: number;
   teamMembers: number;
   providers: number;
+  bytesBilledToday: number;
+  bytesReservedToday: number;
 }
 
 const toCount = (value: unknown): number => {
@@ -73,6 +82,7 @@ function toLimits(hash: Record<string, string>): PlanLimits | null {
     concurrentLimit: toCount(hash.concurrent_limit),
     teamLimit: toCount(hash.team_limit),
     providerLimit: toCount(hash.provider_limit),
+    dailyBytesBudget: hash.daily_bytes_budget === undefined ? null : toCount(hash.daily_bytes_budget),
   };
 }
 
@@ -91,6 +101,7 @@ export async function readUsageSnapshot(
     .zcard(keys.running(tenantId))
     .zcount(keys.teamMembers(tenantId), nowMs - TEAM_WINDOW_MS, '+inf')
     .scard(keys.providers(tenantId))
+    .hgetall(keys.bytesDaily(tenantId, day))
     .exec();
   if (replies === null) throw new Error('Redis MULTI for the usage snapshot was aborted');
   const values = replies.map(([err, value]) => {
@@ -110,6 +121,8 @@ export async function readUsageSnapshot(
     running: toCount(values[3]),
     teamMembers: toCount(values[4]),
     providers: toCount(values[5]),
+    bytesBilledToday: toCount(((values[6] ?? {}) as Record<string, string>).billed),
+    bytesReservedToday: toCount(((values[6] ?? {}) as Record<string, string>).reserved),
   };
 }
 
@@ -117,8 +130,10 @@ export async function readUsageSnapshot(
 export async function getQuotaView(deps: QuotaViewDeps, tenantId: string): Promise<QuotaView | null> {
   const now = deps.clock.now();
   const s = await readUsageSnapshot(deps, tenantId, utcDay(now), now.getTime());
-  if (s.limits === null) return null;
+  // A profile cached before the byte limits existed counts as not cached: the caller reloads it and asks again.
+  if (s.limits === null || s.limits.dailyBytesBudget === null) return null;
   const l = s.limits;
+  const budget = s.limits.dailyBytesBudget;
   return {
     tenant_id: tenantId,
     plan: l.plan,
@@ -136,5 +151,8 @@ export async function getQuotaView(deps: QuotaViewDeps, tenantId: string): Promi
     providers_used: s.providers,
     provider_limit: l.providerLimit,
     resets_at: nextUtcMidnight(now).toISOString(),
+    bytes_billed_today: s.bytesBilledToday,
+    daily_bytes_budget: budget,
+    remaining_bytes_today: Math.max(0, budget - s.bytesBilledToday - s.bytesReservedToday),
   };
 }

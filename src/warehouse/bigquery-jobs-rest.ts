@@ -72,6 +72,19 @@ export class BigQueryJobsRest {
     return (await this.send('GET', `${this.jobsUrl}/queries/${encodeURIComponent(jobId)}?${qs.toString()}`)) as QueryResultsPage;
   }
 
+  /** The job's billing figures (jobs.get statistics): BigQuery reports bytes billed only there, not with the results. */
+  async getJobBytes(jobId: string): Promise<{ bytesProcessed?: number; bytesBilled?: number }> {
+    const qs = new URLSearchParams({ location: this.options.location, fields: 'statistics(query(totalBytesProcessed,totalBytesBilled))' });
+    const job = (await this.send('GET', `${this.jobsUrl}/jobs/${encodeURIComponent(jobId)}?${qs.toString()}`)) as {
+      statistics?: { query?: { totalBytesProcessed?: string; totalBytesBilled?: string } };
+    };
+    const q = job.statistics?.query;
+    return {
+      ...(q?.totalBytesProcessed !== undefined ? { bytesProcessed: Number(q.totalBytesProcessed) } : {}),
+      ...(q?.totalBytesBilled !== undefined ? { bytesBilled: Number(q.totalBytesBilled) } : {}),
+    };
+  }
+
   async cancel(jobId: string): Promise<void> {
     await this.send('POST', `${this.jobsUrl}/jobs/${encodeURIComponent(jobId)}/cancel?location=${encodeURIComponent(this.options.location)}`);
   }

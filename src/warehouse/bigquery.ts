@@ -12,7 +12,7 @@ import { checkExtractTarget, extractToParquet } from './bigquery-extract';
 import { toInsertJson, toQueryParameter } from './bigquery-values';
 import type { QueryParameter } from './bigquery-values';
 import { WarehouseError } from './types';
-import type { DryRunResult, ExportResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from './types';
+import type { ColumnSchema, DryRunResult, ExportResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from './types';
 
 export interface BigQueryWarehouseOptions {
   projectId: string;
@@ -25,6 +25,11 @@ export interface BigQueryWarehouseOptions {
   /** insertAll request size limits (BigQuery recommends ≤ 500 rows, hard cap 10 MB). */
   maxRowsPerInsert?: number;
   maxBytesPerInsert?: number;
+  /**
+   * `maximumBytesBilled` of query jobs whose caller names none (the platform's own statements: views, log and
+   * state rows); a pipeline step's jobs carry the tenant's grant instead (README "Cost guardrails").
+   */
+  defaultMaxBytesBilled?: number;
 }
 
 interface DryRunStatistics {
@@ -139,6 +144,18 @@ export class BigQueryWarehouse implements Warehouse {
     }
   }
 
+  /** tables.patch with the whole schema: BigQuery allows adding NULLABLE columns to an existing table this way. */
+  async addColumns(ref: TableRef, columns: ColumnSchema[]): Promise<void> {
+    const table = this.client.dataset(ref.dataset).table(ref.table);
+    const [metadata] = await this.call(() => table.getMetadata());
+    const fields = ((metadata as { schema?: { fields?: Array<{ name?: string }> } }).schema?.fields ?? []) as Array<{ name?: string }>;
+    const have = new Set(fields.map((f) => f.name?.toLowerCase()));
+    const missing = columns.filter((c) => !have.has(c.name.toLowerCase()));
+    if (missing.length === 0) return;
+    const added = missing.map((c) => ({ name: c.name, type: c.type, mode: 'NULLABLE', ...(c.description ? { description: c.description } : {}) }));
+    await this.call(() => table.setMetadata({ schema: { fields: [...fields, ...added] } }));
+  }
+
   async dropTable(ref: TableRef): Promise<void> {
     try {
       await this.call(() => this.client.dataset(ref.dataset).table(ref.table).delete());
@@ -227,14 +244,25 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   async query<R extends Row = Row>(sql: string, options: QueryOptions = {}): Promise<QueryResult<R>> {
-    return (await this.runJob(this.jobSpec(sql, options), options.signal)) as QueryResult<R>;
+    const cap = options.maxBytesBilled ?? this.options.defaultMaxBytesBilled;
+    const spec = this.jobSpec(sql, options, cap === undefined ? {} : { maximumBytesBilled: String(Math.floor(cap)) });
+    return (await this.runJob(spec, options.signal, undefined, options.maxBytesBilled !== undefined)) as QueryResult<R>;
   }
 
   /** Starts a query job and collects its rows (at most `maxRows`); aborting the signal cancels the job. */
-  private async runJob(spec: QueryJobSpec, signal: AbortSignal | undefined, maxRows?: number): Promise<QueryResult> {
+  private async runJob(spec: QueryJobSpec, signal: AbortSignal | undefined, maxRows?: number, withBilling = false): Promise<QueryResult> {
     if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
     const jobId = await this.startJob(spec);
-    const collect = (): Promise<QueryResult> => collectResults((page) => this.jobs.getQueryResults(jobId, page), (fn) => this.call(fn), maxRows);
+    const results = (): Promise<QueryResult> => collectResults((page) => this.jobs.getQueryResults(jobId, page), (fn) => this.call(fn), maxRows);
+    const collect = !withBilling
+      ? results
+      : async (): Promise<QueryResult> => {
+          const result = await results();
+          const figures = await this.call(() => this.jobs.getJobBytes(jobId));
+          if (figures.bytesBilled !== undefined) result.bytesBilled = figures.bytesBilled;
+          if (result.bytesProcessed === undefined && figures.bytesProcessed !== undefined) result.bytesProcessed = figures.bytesProcessed;
+          return result;
+        };
     if (!signal) return collect();
     let onAbort: () => void = () => undefined;
     const aborted = new Promise<never>((_resolve, reject) => {
@@ -259,7 +287,10 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   private async dryRunStatistics(sql: string, options: QueryOptions): Promise<{ bytesProcessed: number; statementType: string | undefined }> {
-    const [, response] = await this.call(() => this.client.createQueryJob(this.jobConfig(sql, options, { dryRun: true })));
+    // A dry run bills nothing; it still carries the job's cap, so every job this adapter sends names one.
+    const cap = options.maxBytesBilled ?? this.options.defaultMaxBytesBilled;
+    const extra: Partial<Query> = { dryRun: true, ...(cap === undefined ? {} : { maximumBytesBilled: String(Math.floor(cap)) }) };
+    const [, response] = await this.call(() => this.client.createQueryJob(this.jobConfig(sql, options, extra)));
     const stats = (response as { statistics?: DryRunStatistics }).statistics;
     return {
       bytesProcessed: Number(stats?.query?.totalBytesProcessed ?? stats?.totalBytesProcessed ?? 0),

@@ -17,7 +17,7 @@ import { parseText } from './duckdb-statements';
 import { DUCKDB_COLUMN_TYPES, fromDuckDb, toParam } from './duckdb-values';
 import { quoteIdent, renderDuckDbSql } from './sql-dialect';
 import { WarehouseError } from './types';
-import type { DryRunResult, ExportResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from './types';
+import type { ColumnSchema, DryRunResult, ExportResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from './types';
 
 /**
  * The embedded warehouse: one DuckDB file, dataset = schema. Partitioning and clustering in a
@@ -148,6 +148,13 @@ export class DuckDbWarehouse implements Warehouse {
     } catch (err) {
       if (err instanceof WarehouseError && err.reason === 'already_exists') return false;
       throw err;
+    }
+  }
+
+  async addColumns(ref: TableRef, columns: ColumnSchema[]): Promise<void> {
+    for (const c of columns) {
+      assertIdentifier('column', c.name);
+      await this.ddl(`ALTER TABLE ${tableSql(ref)} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${DUCKDB_COLUMN_TYPES[c.type]}`);
     }
   }
 

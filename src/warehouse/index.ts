@@ -31,6 +31,7 @@ export async function createWarehouse(cfg: Config['warehouse'], deps: CreateWare
     location: cfg.bigqueryLocation,
     ...(cfg.bigqueryApiEndpoint ? { apiEndpoint: cfg.bigqueryApiEndpoint } : {}),
     logger: deps.logger,
+    defaultMaxBytesBilled: cfg.platformMaxBytesBilled,
   });
   deps.logger.info({ projectId: cfg.gcpProjectId, location: cfg.bigqueryLocation }, 'warehouse: bigquery client ready');
   return wh;

@@ -19,7 +19,10 @@ export interface AppendOptions {
 
 /** Creates the events table and (re)creates the latest-row view; returns true when the table was new. */
 export async function ensureStateTable(wh: Warehouse, dataset: string, t: StateTable): Promise<boolean> {
-  const created = await wh.createTable({ dataset, table: eventsTableName(t) }, eventsTableSpec(t));
+  const ref = { dataset, table: eventsTableName(t) };
+  const created = await wh.createTable(ref, eventsTableSpec(t));
+  // A table from before a column was added gains it (NULL in old rows), so writers and the view can name it.
+  if (!created && t.addedColumns && t.addedColumns.length > 0) await wh.addColumns(ref, t.addedColumns);
   // Always replaced: the view text may change between releases, and replacing is idempotent.
   await wh.createView({ dataset, table: t.name }, latestViewSql(dataset, t));
   return created;

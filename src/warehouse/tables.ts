@@ -14,6 +14,8 @@ export interface StateTable {
   clusterBy?: string[];
   /** A BOOL column whose latest value true hides the key from the view (deletion). */
   tombstone?: string;
+  /** Columns added after the table first shipped; ensureStateTable adds them to an events table created before. */
+  addedColumns?: ColumnSchema[];
 }
 
 /** Columns every events table carries: when the snapshot was written, and an ordinal that breaks ties. */
@@ -232,6 +234,9 @@ export const customerFanouts: StateTable = {
     col('updated_at', 'TIMESTAMP'),
   ],
 };
+/** Cost guardrails (README "Cost guardrails"): added after tenants existed, so ensureStateTable adds them to old tables. */
+const STEP_COST_COLUMNS: ColumnSchema[] = [col('bytes_billed', 'INT64'), col('estimated_cost_usd', 'FLOAT64')];
+const COST_COLUMNS: ColumnSchema[] = [col('bytes_processed', 'INT64'), ...STEP_COST_COLUMNS];
 
 // --- per-tenant dataset -------------------------------------------------------------------------
 
@@ -256,7 +261,9 @@ export const pipelineRuns: StateTable = {
     col('steps_total', 'INT64'),
     col('steps_done', 'INT64'),
     col('created_at', 'TIMESTAMP'),
+    ...COST_COLUMNS,
   ],
+  addedColumns: COST_COLUMNS,
 };
 
 export const stepLogs: StateTable = {
@@ -277,7 +284,9 @@ export const stepLogs: StateTable = {
     col('bytes_processed', 'INT64'),
     col('error_message', 'STRING'),
     col('attempt', 'INT64'),
+    ...STEP_COST_COLUMNS,
   ],
+  addedColumns: STEP_COST_COLUMNS,
 };
 
 /**

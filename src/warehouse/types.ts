@@ -40,6 +40,12 @@ export interface QueryOptions {
   signal?: AbortSignal;
   /** Labels attached to the job (BigQuery) for cost attribution. */
   labels?: Record<string, string>;
+  /**
+   * BigQuery `maximumBytesBilled` of the job: BigQuery refuses (reason bytesBilledLimitExceeded, nothing billed) a
+   * job that would bill more; the adapter then throws reason `bytes_limit_exceeded`. Given, the result also
+   * carries `bytesBilled`. Unused on DuckDB, which bills nothing.
+   */
+  maxBytesBilled?: number;
 }
 
 /** Rows come back as plain objects: INT64 as number (or string beyond 2^53), DATE as 'YYYY-MM-DD', TIMESTAMP as ISO string, JSON as parsed value. */
@@ -51,6 +57,8 @@ export interface QueryResult<R extends Row = Row> {
   affectedRows?: number;
   /** Bytes processed as reported by the engine (BigQuery); undefined on DuckDB. */
   bytesProcessed?: number;
+  /** Bytes billed as BigQuery reports them (job statistics), when the query carried `maxBytesBilled`; undefined on DuckDB. */
+  bytesBilled?: number;
 }
 
 export interface InsertOptions {
@@ -94,6 +102,8 @@ export interface Warehouse {
   /** Creates the table from its schema; returns false when it already existed. */
   createTable(ref: TableRef, spec: TableSpec): Promise<boolean>;
   dropTable(ref: TableRef): Promise<void>;
+  /** Adds the columns (NULLABLE) the table does not have yet; present ones are left alone. Evolves a table's schema. */
+  addColumns(ref: TableRef, columns: ColumnSchema[]): Promise<void>;
   /** Creates or replaces a view defined by `sql` (same dialect as `query`, no parameters). */
   createView(ref: TableRef, sql: string): Promise<void>;
   /** Lists the tables and views of a dataset. */

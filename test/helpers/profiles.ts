@@ -9,6 +9,8 @@ export const STARTER_PROFILE: CachedProfile = {
   concurrentLimit: 3,
   teamLimit: 2,
   providerLimit: 3,
+  maxBytesBilledPerQuery: 10 * 1024 ** 3,
+  dailyBytesBudget: 50 * 1024 ** 3,
   companyName: 'Acme',
   adminEmail: 'ops@acme.test',
   createdAt: '2025-03-01T00:00:00.000Z',

@@ -46,6 +46,12 @@ forEachRedis('cancelling a run held by another worker process', function (redisU
       const steps = res.body['steps'] as Array<{ status: string }> | undefined;
       return res.body['status'] === 'RUNNING' && steps?.[0]?.status === 'RUNNING' ? true : undefined;
     });
+    // The step dry-runs its query and reserves its bytes first (cost guardrails): wait for the job itself.
+    await eventually('the query job to start', async () =>
+      bq.server.requests.some((r) => {
+        const body = r.body as { configuration?: { dryRun?: boolean; query?: { query?: string } } };
+        return r.kind === 'queryJobs' && !body.configuration?.dryRun && (body.configuration?.query?.query ?? '').includes('WITH RECURSIVE');
+      }) ? true : undefined);
     const cancelsBefore = bq.server.stats().cancels;
     const cancel = await callApi(api, 'DELETE', `/api/v1/pipelines/runs/${runId}`, { apiKey });
     expect(cancel.status).to.equal(200);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { dueMember } from '../../src/scheduler/due-index';
+import { BytesBudget } from '../../src/tenants/bytes-budget';
 import { createTestRedis } from '../helpers/redis';
 import { singleRedis } from '../helpers/redis-targets';
 import { PRODUCT_SCRIPTS, startSlotAudit } from '../helpers/slot-audit';
@@ -90,6 +91,9 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     const fanout = await t.request.post('/api/v1/admin/fanout/gcp/cost/dryrun').set('X-Admin-Key', t.adminKey).send({ selector: { tenant_ids: [TENANT] }, spread_seconds: 0 });
     expect(fanout.status).to.equal(202);
     await t.system.batches.routines.startFanoutTenant(fanout.body.fanout_id as string, TENANT);
+    // BigQuery steps' bytes budget (the embedded warehouse here has no guard): reserve, then settle.
+    const budget = new BytesBudget({ redis, keys, clock: { now: () => new Date() } });
+    await budget.settle(await budget.reserve(TENANT, 'audit-reservation', 1024), 1024);
     const runs = await t.request.get('/api/v1/pipelines/runs?limit=20').set('X-API-Key', key);
     for (const run of runs.body.runs as { pipeline_logging_id: string }[]) await waitForRun(t, key, run.pipeline_logging_id);
   });

@@ -42,6 +42,9 @@ const run = (id: string, status: string): RunSnapshot => ({
   steps_total: 1,
   steps_done: 0,
   created_at: null,
+  bytes_processed: null,
+  bytes_billed: null,
+  estimated_cost_usd: null,
 });
 const step = (id: string, name: string): StepSnapshot => ({
   pipeline_logging_id: id,
@@ -54,6 +57,8 @@ const step = (id: string, name: string): StepSnapshot => ({
   duration_ms: null,
   rows_processed: null,
   bytes_processed: null,
+  bytes_billed: null,
+  estimated_cost_usd: null,
   error_message: null,
   attempt: 1,
 });

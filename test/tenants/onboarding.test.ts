@@ -101,10 +101,12 @@ describe('onboarding', () => {
     it('fills the Redis profile with exactly the fields admission reads, the key cache and the tenant index', async () => {
       const hash = await deps.redis.hgetall(deps.keys.tenantProfile(tenantId));
       expect(Object.keys(hash).sort()).to.deep.equal(
-        ['admin_email', 'company_name', 'concurrent_limit', 'created_at', 'daily_limit', 'monthly_limit', 'plan', 'provider_limit', 'status', 'team_limit'],
+        // The byte limits are read by the bytes-reserve script (cost guardrails).
+        ['admin_email', 'company_name', 'concurrent_limit', 'created_at', 'daily_bytes_budget', 'daily_limit', 'max_bytes_billed_per_query', 'monthly_limit', 'plan', 'provider_limit', 'status', 'team_limit'],
       );
       expect(await readProfileCache(deps.redis, deps.keys, tenantId)).to.include({
         status: 'ACTIVE', plan: 'PROFESSIONAL', dailyLimit: 25, monthlyLimit: 750, concurrentLimit: 5, teamLimit: 6, providerLimit: 6,
+        maxBytesBilledPerQuery: 100 * 1024 ** 3, dailyBytesBudget: 1024 ** 4,
       });
       const cached = await readApiKeyCache(deps.redis, deps.keys, hashApiKey(result.api_key ?? ''));
       expect(cached.kind).to.equal('key');

@@ -50,6 +50,9 @@ describe('quota view', () => {
         providers_used: 1,
         provider_limit: 3,
         resets_at: '2025-03-11T00:00:00.000Z',
+        bytes_billed_today: 0,
+        daily_bytes_budget: 50 * 1024 ** 3,
+        remaining_bytes_today: 50 * 1024 ** 3,
       });
     });
   });
@@ -59,6 +62,24 @@ describe('quota view', () => {
       await t.redis.hset(t.keys.dailyUsage(tenantId, '2025-03-10'), 'run', '9');
       const view = await getQuotaView({ redis: t.redis, keys: t.keys, clock }, tenantId);
       expect(view?.remaining_today).to.equal(0);
+    });
+  });
+
+  describe('with bytes billed and reserved today', () => {
+    it('reports them against the daily bytes budget, never a negative remainder', async () => {
+      await t.redis.hset(t.keys.bytesDaily(tenantId, '2025-03-10'), { billed: String(20 * 1024 ** 3), reserved: String(5 * 1024 ** 3) });
+      expect(await getQuotaView({ redis: t.redis, keys: t.keys, clock }, tenantId)).to.include({
+        bytes_billed_today: 20 * 1024 ** 3, daily_bytes_budget: 50 * 1024 ** 3, remaining_bytes_today: 25 * 1024 ** 3,
+      });
+      await t.redis.hset(t.keys.bytesDaily(tenantId, '2025-03-10'), { billed: String(60 * 1024 ** 3) });
+      expect((await getQuotaView({ redis: t.redis, keys: t.keys, clock }, tenantId))?.remaining_bytes_today).to.equal(0);
+    });
+  });
+
+  describe('when the profile was cached before the byte limits existed', () => {
+    it('answers null so the caller reloads it', async () => {
+      await t.redis.hdel(t.keys.tenantProfile(tenantId), 'daily_bytes_budget', 'max_bytes_billed_per_query');
+      expect(await getQuotaView({ redis: t.redis, keys: t.keys, clock }, tenantId)).to.equal(null);
     });
   });
 

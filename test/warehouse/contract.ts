@@ -169,6 +169,17 @@ export function runWarehouseContract(name: string, factory: () => Promise<Contra
         expect(await wh.createTable(ref, ALL_TYPES)).to.equal(true);
         expect(await wh.createTable(ref, ALL_TYPES)).to.equal(false);
       });
+
+      it('adds the columns a table lacks, keeps its rows, and leaves present columns alone', async () => {
+        const ref = { dataset: ds, table: 'grown' };
+        await wh.createTable(ref, { columns: [{ name: 'id', type: 'STRING', mode: 'REQUIRED' }] });
+        await wh.insertRows(ref, [{ id: 'old' }]);
+        await wh.addColumns(ref, [{ name: 'id', type: 'STRING' }, { name: 'bytes_billed', type: 'INT64' }, { name: 'cost', type: 'FLOAT64' }]);
+        await wh.addColumns(ref, [{ name: 'bytes_billed', type: 'INT64' }]);
+        await wh.insertRows(ref, [{ id: 'new', bytes_billed: 5, cost: 0.25 }]);
+        const { rows } = await wh.query(`SELECT id, bytes_billed, cost FROM \`${ds}.grown\` ORDER BY id`);
+        expect(rows).to.deep.equal([{ id: 'new', bytes_billed: 5, cost: 0.25 }, { id: 'old', bytes_billed: null, cost: null }]);
+      });
     });
 
     describe('inserts and value mapping', () => {

@@ -24,6 +24,12 @@ export const SCRIPT_CODES = {
   runMissing: -9,
   /** run-start: a cancel was requested before the run started. */
   runCancelRequested: -10,
+  /** bytes-reserve: the job's estimate is over the plan's max_bytes_billed_per_query. */
+  bytesOverQueryCap: -11,
+  /** bytes-reserve: the job's estimate is over what is left of the daily bytes budget. */
+  bytesOverDailyBudget: -12,
+  /** bytes-settle: no such reservation (settled already, or its lease passed). */
+  bytesReservationUnknown: -13,
 } as const;
 
 export const DAILY_QUOTA_DETAIL = 'Daily pipeline quota exceeded. Upgrade or wait until tomorrow.';

@@ -131,6 +131,22 @@ export class Catalog {
     return fields?.map((f) => ({ name: f.name ?? '', type: f.type ?? 'STRING', ...(f.mode ? { mode: f.mode } : {}) }));
   }
 
+  /** tables.patch of a schema: columns the table lacks are added (BigQuery allows adding NULLABLE columns only). */
+  async patchTable(dataset: string, table: string, body: TableBody): Promise<unknown> {
+    const key = `${dataset}.${table}`;
+    const meta = this.tableMeta.get(key);
+    if (!meta || body.schema?.fields === undefined) return this.tableResource(dataset, table);
+    const have = new Set((meta.schema?.fields ?? []).map((f) => f.name?.toLowerCase()));
+    const added = body.schema.fields.filter((f) => !have.has(f.name?.toLowerCase()));
+    try {
+      await this.warehouse.addColumns({ dataset, table }, added.map((f) => ({ name: f.name ?? '', type: columnTypeOf(f.type) })));
+    } catch (err) {
+      throw toRestError(err);
+    }
+    this.tableMeta.set(key, { ...meta, schema: { fields: [...(meta.schema?.fields ?? []), ...added] } });
+    return this.tableResource(dataset, table);
+  }
+
   getTable(dataset: string, table: string): Promise<unknown> {
     return this.tableResource(dataset, table);
   }

@@ -15,7 +15,19 @@ export interface QueryConfig {
   query?: string;
   queryParameters?: RestQueryParameter[];
   useLegacySql?: boolean;
+  /** int64 as a string, as BigQuery takes it. */
+  maximumBytesBilled?: string;
 }
+
+/**
+ * A test's rule for the bytes a statement processes and bills: `dryRun` says whether BigQuery is estimating
+ * (a dry run) or running the job, so a test can make the estimate lower than the job. undefined: the default
+ * estimate (8 bytes per cell of every table named), billed as BigQuery bills on demand (at least 10 MiB).
+ */
+export type BytesRule = (sql: string, phase: { dryRun: boolean }) => { processed: number; billed?: number } | undefined;
+
+/** BigQuery's on-demand minimum per query that reads data. */
+const MIN_BILLED_BYTES = 10 * 1024 * 1024;
 
 export interface FakeJob {
   id: string;
@@ -28,6 +40,7 @@ export interface FakeJob {
   result?: QueryResult & { fields: ResultField[] };
   error?: RestError;
   bytesProcessed: number;
+  bytesBilled: number;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -78,6 +91,8 @@ export class JobRunner {
   private readonly prepared = new Map<string, number>();
   /** Every query job stays RUNNING at least this long after its insert (see FakeBigQueryOptions.jobLatencyMs). */
   latencyMs = 0;
+  /** FakeBigQueryServer.setBytesRule. */
+  bytesRule: BytesRule | null = null;
   /** Jobs RUNNING now, and the most at once since `resetPeak`. */
   running = 0;
   peakRunning = 0;
@@ -100,6 +115,13 @@ export class JobRunner {
     const job = this.jobs.get(id);
     if (!job) throw new RestError(404, 'notFound', `Not found: Job ${id}`);
     return job;
+  }
+
+  /** What a statement processes and bills: the test's rule, else the default estimate. */
+  async bytesOf(sql: string, dryRun: boolean): Promise<{ processed: number; billed: number }> {
+    const ruled = this.bytesRule?.(sql, { dryRun });
+    const processed = ruled ? ruled.processed : await this.estimateBytes(sql);
+    return { processed, billed: ruled?.billed ?? (processed > 0 ? Math.max(MIN_BILLED_BYTES, processed) : 0) };
   }
 
   /** Rough size estimate: 8 bytes per cell of every table the text names. */
@@ -174,6 +196,7 @@ export class JobRunner {
       labels: input.labels ?? {},
       state: 'RUNNING',
       bytesProcessed: 0,
+      bytesBilled: 0,
       controller,
       done: Promise.resolve(),
     };
@@ -181,7 +204,14 @@ export class JobRunner {
     this.peakRunning = Math.max(this.peakRunning, ++this.running);
     job.done = (async () => {
       try {
-        job.bytesProcessed = await this.estimateBytes(sql);
+        const bytes = await this.bytesOf(sql, false);
+        const cap = input.config.maximumBytesBilled;
+        // As BigQuery: a job that would bill over its maximumBytesBilled fails before it runs, billing nothing.
+        if (cap !== undefined && bytes.billed > Number(cap)) {
+          throw new RestError(400, 'bytesBilledLimitExceeded', `Query exceeded limit for bytes billed: ${cap}. ${bytes.billed} or higher required.`);
+        }
+        job.bytesProcessed = bytes.processed;
+        job.bytesBilled = bytes.billed;
         const { columns, ...result } = await this.warehouse.queryWithColumnTypes(this.forDuckDb(sql), { params, paramTypes, signal: controller.signal });
         job.result = { ...result, fields: fieldsOf(columns) };
         await latency;
@@ -240,6 +270,7 @@ export class JobRunner {
         totalBytesProcessed: String(job.bytesProcessed),
         query: {
           totalBytesProcessed: String(job.bytesProcessed),
+          totalBytesBilled: String(job.bytesBilled),
           statementType: job.statementType,
           ...(dml !== undefined && isDml(job.statementType) ? { numDmlAffectedRows: String(dml) } : {}),
         },

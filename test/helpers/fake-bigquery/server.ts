@@ -9,9 +9,9 @@ import { Catalog } from './catalog';
 import type { TableBody } from './catalog';
 import { RestError } from './encoding';
 import { JobRunner, isDml, toRestError } from './jobs';
-import type { QueryConfig } from './jobs';
 import { ExtractJobs } from './extract';
 import type { ExtractConfig } from './extract';
+import type { BytesRule, QueryConfig } from './jobs';
 
 /**
  * A local BigQuery REST v2 server for tests and benchmarks: enough of datasets, tables,
@@ -64,6 +64,7 @@ export interface FakeBigQueryStats {
   tablesInsert: number;
   tablesGet: number;
   tablesDelete: number;
+  tablesPatch: number;
   tablesList: number;
   insertAll: number;
   insertedRows: number;
@@ -83,12 +84,12 @@ export interface FakeBigQueryStats {
 
 const emptyStats = (): FakeBigQueryStats => ({
   requests: 0, datasetsInsert: 0, datasetsGet: 0, datasetsDelete: 0, datasetsList: 0, tablesInsert: 0, tablesGet: 0,
-  tablesDelete: 0, tablesList: 0, insertAll: 0, insertedRows: 0, queryJobs: 0, jobsQuery: 0, dryRuns: 0,
+  tablesDelete: 0, tablesPatch: 0, tablesList: 0, insertAll: 0, insertedRows: 0, queryJobs: 0, jobsQuery: 0, dryRuns: 0,
   getQueryResults: 0, jobsGet: 0, cancels: 0, dml: 0, dmlByKind: {}, injectedFailures: 0, peakRunningJobs: 0,
 });
 
 /** Requests after which the tables a query can name have changed. */
-const CATALOG_CHANGES = new Set<keyof FakeBigQueryStats>(['datasetsDelete', 'tablesInsert', 'tablesDelete']);
+const CATALOG_CHANGES = new Set<keyof FakeBigQueryStats>(['datasetsDelete', 'tablesInsert', 'tablesDelete', 'tablesPatch']);
 
 type Handler = (m: string[], q: Record<string, string>, body: Record<string, unknown>) => Promise<unknown>;
 interface Route {
@@ -136,6 +137,10 @@ export class FakeBigQueryServer {
         handler: (m, _q, b) => c.insertTable(m[2] ?? '', b as TableBody),
       },
       { method: 'GET', pattern: new RegExp(`${P}/datasets/([^/]+)/tables/([^/]+)$`), kind: 'tablesGet', handler: (m) => c.getTable(m[2] ?? '', m[3] ?? '') },
+      {
+        method: 'PATCH', pattern: new RegExp(`${P}/datasets/([^/]+)/tables/([^/]+)$`), kind: 'tablesPatch',
+        handler: (m, _q, b) => c.patchTable(m[2] ?? '', m[3] ?? '', b as TableBody),
+      },
       {
         method: 'DELETE', pattern: new RegExp(`${P}/datasets/([^/]+)/tables/([^/]+)$`), kind: 'tablesDelete',
         handler: (m) => c.deleteTable(m[2] ?? '', m[3] ?? ''),
@@ -186,6 +191,11 @@ export class FakeBigQueryServer {
     this.jobs.latencyMs = ms;
   }
 
+  /** How many bytes statements process and bill from now on (null: the default estimate); see BytesRule. */
+  setBytesRule(rule: BytesRule | null): void {
+    this.jobs.bytesRule = rule;
+  }
+
   /** The next `n` requests answer 503 backendError. */
   failNext(n: number): void {
     this.failuresLeft = n;
@@ -209,7 +219,7 @@ export class FakeBigQueryServer {
     }
     if (configuration.dryRun) {
       const statementType = await this.jobs.dryRunStatementType(sql, configuration.query?.queryParameters);
-      const bytes = String(await this.jobs.estimateBytes(sql));
+      const bytes = String((await this.jobs.bytesOf(sql, true)).processed);
       return {
         kind: 'bigquery#job',
         jobReference: { projectId, location },
@@ -249,7 +259,7 @@ export class FakeBigQueryServer {
     await this.jobs.validate(config.query ?? '', config.queryParameters);
     if (config.dryRun) {
       this.counters.dryRuns++;
-      return { kind: 'bigquery#queryResponse', jobComplete: true, totalBytesProcessed: String(await this.jobs.estimateBytes(config.query ?? '')) };
+      return { kind: 'bigquery#queryResponse', jobComplete: true, totalBytesProcessed: String((await this.jobs.bytesOf(config.query ?? '', true)).processed) };
     }
     const job = this.jobs.start({ projectId, location: config.location ?? this.location, config, ...(config.labels ? { labels: config.labels } : {}) });
     this.countDml(job.statementType);

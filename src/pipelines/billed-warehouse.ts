@@ -1,0 +1,145 @@
+import { bytesLimitExceeded, costUsd, formatBytes } from '../shared/bytes-limit';
+import { WarehouseError } from '../warehouse/types';
+import type { ColumnSchema, DryRunResult, ExportResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from '../warehouse/types';
+
+/**
+ * The warehouse a pipeline step sees on BigQuery: every query job is estimated by a dry run, reserves its bytes
+ * from the tenant's daily budget (refused with BYTES_LIMIT_EXCEEDED, naming estimate and limit, before anything
+ * runs), runs with `maximumBytesBilled` = the grant, and settles the reservation to what BigQuery billed — or
+ * releases it when the job fails or is cancelled. The meter adds up the step's bytes for its log row.
+ * DuckDB has no byte figures (its dry run is a prepare; EXPLAIN estimates rows, not bytes), so steps there run
+ * on the plain warehouse and record unknown (null).
+ */
+export interface BytesReservationPort {
+  id: string;
+  grantedBytes: number;
+}
+
+/** What the step runner needs of the tenant's budget (src/tenants/bytes-budget.ts). */
+export interface BytesBudgetPort<R extends BytesReservationPort = BytesReservationPort> {
+  reserve(tenantId: string, reservationId: string, estimatedBytes: number): Promise<R>;
+  settle(reservation: R, billedBytes: number): Promise<void>;
+}
+
+export interface CostGuard {
+  budget: BytesBudgetPort;
+  pricePerTibUsd: number;
+  /** Bytes BigQuery billed for one job of the tenant (the per-plan metric). */
+  onBilled?(tenantId: string, billedBytes: number): void;
+  /** A settle that failed (Redis): the reservation is released when its lease passes. */
+  onSettleError?(err: unknown, tenantId: string): void;
+}
+
+/** A step's bytes over all its query jobs and attempts; null while unknown. */
+export class BytesMeter {
+  processed = 0;
+  billed = 0;
+
+  constructor(private readonly pricePerTibUsd: number) {}
+
+  add(result: QueryResult): void {
+    this.processed += result.bytesProcessed ?? 0;
+    this.billed += result.bytesBilled ?? 0;
+  }
+
+  totals(): { bytesProcessed: number; bytesBilled: number; estimatedCostUsd: number } {
+    return { bytesProcessed: this.processed, bytesBilled: this.billed, estimatedCostUsd: costUsd(this.billed, this.pricePerTibUsd) };
+  }
+}
+
+export class BilledWarehouse implements Warehouse {
+  readonly kind: Warehouse['kind'];
+  private jobs = 0;
+
+  constructor(
+    private readonly inner: Warehouse,
+    private readonly guard: CostGuard,
+    private readonly tenantId: string,
+    /** Unique per step of a run: a re-delivered run reuses (not doubles) a reservation its crashed attempt left. */
+    private readonly reservationPrefix: string,
+    readonly meter: BytesMeter,
+  ) {
+    this.kind = inner.kind;
+  }
+
+  async query<R extends Row = Row>(sql: string, options: QueryOptions = {}): Promise<QueryResult<R>> {
+    const { signal: _signal, ...dryOptions } = options;
+    const estimate = (await this.inner.dryRun(sql, dryOptions))?.bytesProcessed;
+    if (estimate === undefined) return this.inner.query<R>(sql, options);
+    const reservation = await this.guard.budget.reserve(this.tenantId, `${this.reservationPrefix}:${++this.jobs}`, estimate);
+    let result: QueryResult<R>;
+    try {
+      result = await this.inner.query<R>(sql, { ...options, maxBytesBilled: reservation.grantedBytes });
+    } catch (err) {
+      // Failed or cancelled before it billed: the grant goes back to the budget.
+      await this.settle(reservation, 0);
+      if (err instanceof WarehouseError && err.reason === 'bytes_limit_exceeded') {
+        throw bytesLimitExceeded(
+          `BigQuery refused the job: it would bill more than its limit of ${formatBytes(reservation.grantedBytes)} (maximumBytesBilled; ` +
+            `the dry run estimated ${formatBytes(estimate)}); nothing was billed`,
+          { estimated_bytes: estimate, maximum_bytes_billed: reservation.grantedBytes },
+        );
+      }
+      throw err;
+    }
+    const billed = result.bytesBilled ?? 0;
+    await this.settle(reservation, billed);
+    this.meter.add(result);
+    if (billed > 0) this.guard.onBilled?.(this.tenantId, billed);
+    return result;
+  }
+
+  private async settle(reservation: BytesReservationPort, billed: number): Promise<void> {
+    try {
+      await this.guard.budget.settle(reservation, billed);
+    } catch (err) {
+      this.guard.onSettleError?.(err, this.tenantId);
+    }
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  datasetExists(dataset: string): Promise<boolean> {
+    return this.inner.datasetExists(dataset);
+  }
+  createDataset(dataset: string, options?: { description?: string }): Promise<boolean> {
+    return this.inner.createDataset(dataset, options);
+  }
+  dropDataset(dataset: string): Promise<void> {
+    return this.inner.dropDataset(dataset);
+  }
+  tableExists(ref: TableRef): Promise<boolean> {
+    return this.inner.tableExists(ref);
+  }
+  createTable(ref: TableRef, spec: TableSpec): Promise<boolean> {
+    return this.inner.createTable(ref, spec);
+  }
+  dropTable(ref: TableRef): Promise<void> {
+    return this.inner.dropTable(ref);
+  }
+  addColumns(ref: TableRef, columns: ColumnSchema[]): Promise<void> {
+    return this.inner.addColumns(ref, columns);
+  }
+  createView(ref: TableRef, sql: string): Promise<void> {
+    return this.inner.createView(ref, sql);
+  }
+  listTables(dataset: string): Promise<string[]> {
+    return this.inner.listTables(dataset);
+  }
+  insertRows(ref: TableRef, rows: Row[], options?: InsertOptions): Promise<void> {
+    return this.inner.insertRows(ref, rows, options);
+  }
+  dryRun(sql: string, options?: QueryOptions): Promise<DryRunResult | null> {
+    return this.inner.dryRun(sql, options);
+  }
+  sandboxQuery(sql: string, options: SandboxOptions): Promise<SandboxResult> {
+    return this.inner.sandboxQuery(sql, options);
+  }
+  exportTable(ref: TableRef, destination: string): Promise<ExportResult> {
+    return this.inner.exportTable(ref, destination);
+  }
+}

@@ -1,0 +1,36 @@
+import type { Config } from '../config';
+import type { Metrics } from '../observability/metrics';
+import type { RedisClient } from '../redis/connection';
+import type { RedisKeys } from '../redis/keys';
+import type { Logger } from '../shared/logger';
+import type { Warehouse } from '../warehouse/types';
+import type { CostGuard } from '../pipelines/billed-warehouse';
+import type { BytesBudget } from '../tenants/bytes-budget';
+
+/**
+ * The BigQuery cost guardrails of pipeline steps (README "Cost guardrails"): the tenant's daily bytes budget in
+ * Redis, the price for `estimated_cost_usd`, and the per-plan bytes-billed metric. None on DuckDB, which has
+ * no byte figures to enforce or record.
+ */
+export function buildCostGuard(deps: {
+  config: Config;
+  warehouse: Warehouse;
+  redis: RedisClient;
+  keys: RedisKeys;
+  logger: Logger;
+  metrics: Metrics;
+}, budget: BytesBudget): CostGuard | null {
+  if (deps.warehouse.kind !== 'bigquery') return null;
+  return {
+    budget,
+    pricePerTibUsd: deps.config.warehouse.pricePerTibUsd,
+    onBilled: (tenantId, bytes) => {
+      // The plan label comes from the tenant's cached profile: one HGET, off the step's path.
+      deps.redis
+        .hget(deps.keys.tenantProfile(tenantId), 'plan')
+        .then((plan) => deps.metrics.bytesBilled.inc({ plan: plan ?? 'unknown' }, bytes))
+        .catch(() => undefined);
+    },
+    onSettleError: (err, tenantId) => deps.logger.warn({ err, tenant_id: tenantId }, 'bytes budget: settle failed; the reservation is released when its lease passes'),
+  };
+}
