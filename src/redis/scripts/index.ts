@@ -26,6 +26,7 @@ export interface ScriptResults {
   'schedule-record-outcome': number;
   'schedule-settle': number;
   'team-touch': number;
+  'rate-limit': number[];
 }
 
 export type ScriptName = keyof ScriptResults;
@@ -38,6 +39,7 @@ export type ScriptName = keyof ScriptResults;
 const KEY_COUNTS = {
   admit: 12, 'provider-touch': 2, refund: 6, release: 3, 'run-cancel': 1, 'run-start': 1, 'run-terminal': 1,
   'schedule-claim': 2, 'schedule-reclaim': 1, 'schedule-record-outcome': 1, 'schedule-settle': 1, 'team-touch': 2,
+  'rate-limit': 2,
 } satisfies Record<ScriptName, number>;
 const SCRIPT_NAMES = Object.keys(KEY_COUNTS) as ScriptName[];
 
