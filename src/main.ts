@@ -82,6 +82,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info({ role: config.role, warehouse: config.warehouse.kind, key_manager: config.keyManager.kind }, 'convergence started');
+  // Written now, not with the next batch of lines: orchestrators and operators wait for this one.
+  logger.flush();
 
   let stopping = false;
   stop = async (signal) => {

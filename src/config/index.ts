@@ -66,7 +66,7 @@ const schema = Joi.object({
   DATA_DIR: Joi.string().default('./data'),
   CONFIGS_DIR: Joi.string().default('./configs'),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
-  LOG_BUFFER_BYTES: Joi.number().integer().min(0).max(1048576).default(4096),
+  LOG_BUFFER_BYTES: Joi.number().integer().min(0).max(16000).default(4096),
   LOG_FLUSH_INTERVAL_MS: Joi.number().integer().min(1).max(60000).default(100),
   REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).default('redis://127.0.0.1:6379'),
   REDIS_CLUSTER_NODES: Joi.string().pattern(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, 'host:port,host:port'),
