@@ -90,3 +90,63 @@ export async function measureRedisCost(options: {
   if (accepted !== options.triggers) throw new Error(`redis cost: ${accepted} of ${options.triggers} triggers answered 202`);
   return costBetween(before, after, options.triggers);
 }
+
+/** redis-server's own CPU so far (INFO cpu: used_cpu_sys + used_cpu_user), ms. */
+export async function redisCpuMs(url: string): Promise<number> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const info = await redis.info('cpu');
+    const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? 0);
+    return (field('used_cpu_sys') + field('used_cpu_user')) * 1000;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface CpuCostFigures {
+  requests: number;
+  /** CPU of the serving process per request (all its threads, user + system, from /proc), µs. */
+  processCpuUsPerRequest: number;
+  /** redis-server's CPU per request (INFO cpu deltas), µs; the server must serve nothing else. */
+  redisCpuUsPerRequest: number;
+}
+
+/**
+ * CPU per request of a process and of its (private) redis-server, under load: `requests` POSTs with a fresh
+ * `{"n": i}`, `connections` at a time. CPU, not wall time, so the figure holds on a shared machine.
+ */
+export async function measureCpuCost(options: {
+  redisUrl: string;
+  baseUrl: string;
+  pathOf: (n: number) => string;
+  headers: Record<string, string>;
+  requests: number;
+  connections: number;
+  /** CPU ms so far of the serving process (e.g. cpuMsOf(pid)). */
+  processCpuMs: () => number;
+}): Promise<CpuCostFigures> {
+  let n = 2e9 + Math.floor(Math.random() * 1e8);
+  const redis0 = await redisCpuMs(options.redisUrl);
+  const process0 = options.processCpuMs();
+  const result = await autocannon({
+    url: options.baseUrl,
+    connections: options.connections,
+    amount: options.requests,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...options.headers },
+        setupRequest: (req) => {
+          n += 1;
+          return { ...req, path: options.pathOf(n), body: JSON.stringify({ n }) };
+        },
+      },
+    ],
+  });
+  const processMs = options.processCpuMs() - process0;
+  const redisMs = (await redisCpuMs(options.redisUrl)) - redis0;
+  const accepted = result.statusCodeStats?.['202']?.count ?? 0;
+  if (accepted !== options.requests) throw new Error(`cpu cost: ${accepted} of ${options.requests} requests answered 202`);
+  return { requests: options.requests, processCpuUsPerRequest: (processMs * 1000) / options.requests, redisCpuUsPerRequest: (redisMs * 1000) / options.requests };
+}

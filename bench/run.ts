@@ -38,6 +38,7 @@ const BENCHES: Record<string, () => Promise<{ rows: Row[]; raw: unknown }>> = {
         { benchmark: '  latency p50 / p99 at 300 req/s, ms', ours: `${r.fixedRate.p50Ms} / ${r.fixedRate.p99Ms}`, baseline: `${r.baselineFixedRate.p50Ms} / ${r.baselineFixedRate.p99Ms}`, ratio: '', target: 'p99 ≤ 50 ms', met: r.fixedRate.p99Ms <= 50 },
         { benchmark: '  API process RSS now / peak, MB', ours: `${fmt(r.apiRss.rssMb)} / ${fmt(r.apiRss.peakMb)}`, baseline: `${fmt(r.baselineRss.rssMb)} / ${fmt(r.baselineRss.peakMb)}`, ratio: '', target: '≤ 200 MB', met: r.apiRss.peakMb <= 200 },
         { benchmark: '  Redis commands / socket reads per trigger', ours: `${fmt(r.redisCost.commandsPerTrigger, 1)} / ${fmt(r.redisCost.roundTripsPerTrigger, 1)}`, baseline: '', ratio: '', target: '', met: null },
+        { benchmark: '  CPU µs per request: API process + redis-server', ours: `${fmt(r.cpuCost.ours.processCpuUsPerRequest)} + ${fmt(r.cpuCost.ours.redisCpuUsPerRequest)}`, baseline: `${fmt(r.cpuCost.baseline.processCpuUsPerRequest)} + ${fmt(r.cpuCost.baseline.redisCpuUsPerRequest)}`, ratio: `${fmt((r.cpuCost.ours.processCpuUsPerRequest + r.cpuCost.ours.redisCpuUsPerRequest) / (r.cpuCost.baseline.processCpuUsPerRequest + r.cpuCost.baseline.redisCpuUsPerRequest), 2)}×`, target: '', met: null },
         { benchmark: '  every answer 202', ours: `${JSON.stringify(answers)}, ${r.ours.errors + r.fixedRate.errors} socket errors`, baseline: '', ratio: '', target: 'all 202', met: ok },
       ],
     };

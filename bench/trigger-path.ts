@@ -14,9 +14,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { callApi, createCluster, onboardTenant, startFakeBigQuery, startPrivateRedis } from '../test/helpers/processes';
-import { measureRedisCost } from './redis-cost';
-import type { RedisCostFigures } from './redis-cost';
-import { BENCH_PLAN, BENCH_RUN_PATH, BENCH_TENANT, benchConfigs, dropPrefix, REDIS_URL, rssOf, UNTHROTTLED_ENV } from './support';
+import { measureCpuCost, measureRedisCost } from './redis-cost';
+import type { CpuCostFigures, RedisCostFigures } from './redis-cost';
+import { BENCH_PLAN, BENCH_RUN_PATH, BENCH_TENANT, benchConfigs, cpuMsOf, dropPrefix, REDIS_URL, rssOf, UNTHROTTLED_ENV } from './support';
 
 export interface LoadFigures {
   requestsPerSec: number;
@@ -42,12 +42,17 @@ export interface TriggerPathResult {
   durationSec: number;
   /** Redis commands and sequential round trips per trigger, counted on a private redis-server. */
   redisCost: RedisCostFigures;
+  /** CPU per request (serving process, redis-server) on a private redis-server, product and baseline. */
+  cpuCost: { ours: CpuCostFigures; baseline: CpuCostFigures };
 }
 
 const CONNECTIONS = 50;
 const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC ?? 10);
 const FIXED_RATE = 300;
 const COUNTED_TRIGGERS = 300;
+/** Requests (and connections) of the CPU-per-request measurement. */
+const CPU_REQUESTS = Number(process.env.BENCH_CPU_REQUESTS ?? 5000);
+const CPU_CONNECTIONS = 20;
 /** The api service's NODE_OPTIONS in docker-compose.yml. */
 export const PRODUCTION_NODE_OPTIONS = '--max-old-space-size=128';
 
@@ -75,8 +80,8 @@ export async function load(baseUrl: string, pathOf: (n: number) => string, heade
   return { requestsPerSec: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, total: result.requests.total, statuses, errors: result.errors };
 }
 
-export function startBaseline(prefix: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'baseline-koa-server.ts'), REDIS_URL, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+export function startBaseline(prefix: string, redisUrl = REDIS_URL): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'baseline-koa-server.ts'), redisUrl, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
     child.stdout?.on('data', (b: Buffer) => {
@@ -86,8 +91,12 @@ export function startBaseline(prefix: string): Promise<{ child: ChildProcess; ur
   });
 }
 
-/** A second API process on a private redis-server: one trigger at a time, counted at that server (see redis-cost.ts). */
-async function redisCostPerTrigger(configsDir: string): Promise<RedisCostFigures> {
+/**
+ * A second API process on a private redis-server: one trigger at a time, counted at that server (see
+ * redis-cost.ts); then CPU per request under load of the API and of redis-server, and the same for the
+ * baseline route on the same private server.
+ */
+export async function redisCostPerTrigger(configsDir: string): Promise<{ redisCost: RedisCostFigures; cpuCost: { ours: CpuCostFigures; baseline: CpuCostFigures } }> {
   // Its own warehouse too: the bench tenant already exists in the first one.
   const bigquery = await startFakeBigQuery();
   const redis = await startPrivateRedis();
@@ -98,7 +107,21 @@ async function redisCostPerTrigger(configsDir: string): Promise<RedisCostFigures
     const request = { redisUrl: redis.url, baseUrl: api.url, path: BENCH_RUN_PATH, headers: { 'X-API-Key': apiKey } };
     // Warm-up: caches filled, scripts loaded, so the count is of the steady state.
     await measureRedisCost({ ...request, triggers: 50 });
-    return await measureRedisCost({ ...request, triggers: COUNTED_TRIGGERS });
+    const redisCost = await measureRedisCost({ ...request, triggers: COUNTED_TRIGGERS });
+    const cpu = { redisUrl: redis.url, requests: CPU_REQUESTS, connections: CPU_CONNECTIONS };
+    // Warm-up of the JIT under load, then the counted batch.
+    await measureCpuCost({ ...cpu, requests: 1000, baseUrl: api.url, pathOf: () => BENCH_RUN_PATH, headers: request.headers, processCpuMs: () => cpuMsOf(api.pid) });
+    const ours = await measureCpuCost({ ...cpu, baseUrl: api.url, pathOf: () => BENCH_RUN_PATH, headers: request.headers, processCpuMs: () => cpuMsOf(api.pid) });
+    const baseline = await startBaseline('benchcpu', redis.url);
+    try {
+      const pid = baseline.child.pid ?? 0;
+      const basePath = (n: number): string => `/run/${BENCH_TENANT}/gcp/cost/${n}`;
+      await measureCpuCost({ ...cpu, requests: 1000, baseUrl: baseline.url, pathOf: basePath, headers: {}, processCpuMs: () => cpuMsOf(pid) });
+      const base = await measureCpuCost({ ...cpu, baseUrl: baseline.url, pathOf: basePath, headers: {}, processCpuMs: () => cpuMsOf(pid) });
+      return { redisCost, cpuCost: { ours, baseline: base } };
+    } finally {
+      baseline.child.kill('SIGKILL');
+    }
   } finally {
     await cluster.close();
     await redis.close();
@@ -141,8 +164,8 @@ export async function runTriggerPathBench(log: (line: string) => void = () => un
     const baselineRss = rssOf(baseline.child.pid ?? 0);
     baseline.child.kill('SIGKILL');
     log(`trigger path: Redis commands and round trips, ${COUNTED_TRIGGERS} triggers one at a time on a private redis-server`);
-    const redisCost = await redisCostPerTrigger(configs.dir);
-    return { ours, baseline: base, ratio: ours.requestsPerSec / base.requestsPerSec, fixedRate, baselineFixedRate, apiRss, baselineRss, connections: CONNECTIONS, durationSec: DURATION_SEC, redisCost };
+    const { redisCost, cpuCost } = await redisCostPerTrigger(configs.dir);
+    return { ours, baseline: base, ratio: ours.requestsPerSec / base.requestsPerSec, fixedRate, baselineFixedRate, apiRss, baselineRss, connections: CONNECTIONS, durationSec: DURATION_SEC, redisCost, cpuCost };
   } finally {
     baseline?.child.kill('SIGKILL');
     await cluster.close();

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, bufferBytes: config.logBufferBytes, flushIntervalMs: config.logFlushIntervalMs });
   // Handlers go in before anything opens (Redis, the DuckDB lock, the port): a signal during boot is
   // served once the boot is done, instead of killing the process with its lock file left behind.
   let booted: () => void = () => undefined;
@@ -82,6 +82,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info({ role: config.role, warehouse: config.warehouse.kind, key_manager: config.keyManager.kind }, 'convergence started');
+  // Written now, not with the next batch of lines: orchestrators and operators wait for this one.
+  logger.flush();
 
   let stopping = false;
   stop = async (signal) => {

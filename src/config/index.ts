@@ -23,6 +23,9 @@ export interface Config {
   dataDir: string;
   configsDir: string;
   logLevel: string;
+  /** Log lines are written in batches of this many bytes (0: each line at once), at least every logFlushIntervalMs. */
+  logBufferBytes: number;
+  logFlushIntervalMs: number;
   /** `clusterNodes` non-empty selects Redis Cluster (REDIS_CLUSTER_NODES); REDIS_URL is then not used. */
   redis: { url: string; clusterNodes: HostPort[]; autostart: boolean; keyPrefix: string; commandTimeoutMs: number };
   warehouse: {
@@ -75,6 +78,8 @@ const schema = Joi.object({
   DATA_DIR: Joi.string().default('./data'),
   CONFIGS_DIR: Joi.string().default('./configs'),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+  LOG_BUFFER_BYTES: Joi.number().integer().min(0).max(16000).default(4096),
+  LOG_FLUSH_INTERVAL_MS: Joi.number().integer().min(1).max(60000).default(100),
   REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).default('redis://127.0.0.1:6379'),
   REDIS_CLUSTER_NODES: Joi.string().pattern(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, 'host:port,host:port'),
   REDIS_AUTOSTART: Joi.boolean().default(true),
@@ -140,6 +145,8 @@ interface EnvValues {
   DATA_DIR: string;
   CONFIGS_DIR: string;
   LOG_LEVEL: string;
+  LOG_BUFFER_BYTES: number;
+  LOG_FLUSH_INTERVAL_MS: number;
   REDIS_URL: string;
   REDIS_CLUSTER_NODES?: string;
   REDIS_AUTOSTART: boolean;
@@ -235,6 +242,8 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
     dataDir,
     configsDir: path.resolve(v.CONFIGS_DIR),
     logLevel: v.LOG_LEVEL,
+    logBufferBytes: v.LOG_BUFFER_BYTES,
+    logFlushIntervalMs: v.LOG_FLUSH_INTERVAL_MS,
     redis: {
       url: v.REDIS_URL,
       clusterNodes,

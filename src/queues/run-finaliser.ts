@@ -3,7 +3,7 @@ import type { Logger } from '../shared/logger';
 import type { Metrics } from '../observability/metrics';
 import type { RunOutcome } from '../pipelines/types';
 import type { PipelineRunJob, RunStatus } from './pipeline-runs';
-import type { RunStore } from './run-store';
+import type { RunStore, TerminalOutcome } from './run-store';
 
 export interface RunFinaliserDeps {
   runStore: RunStore;
@@ -38,8 +38,7 @@ export class RunFinaliser {
 
   /** After executeRun returned (it wrote the warehouse rows itself). Returns whether this call ended the run. */
   async finishExecuted(job: PipelineRunJob, outcome: ExecutedOutcome): Promise<boolean> {
-    await this.deps.trackFinished?.(job, this.deps.clock.now());
-    const { fresh, fingerprint } = await this.deps.runStore.terminate(job.tenantId, job.pipelineLoggingId, {
+    const { fresh, fingerprint } = await this.trackAndTerminate(job, this.deps.clock.now(), {
       status: outcome.status,
       // The executor's times, so the live record and the warehouse rows it wrote agree to the millisecond.
       at: new Date(outcome.endTime),
@@ -57,12 +56,31 @@ export class RunFinaliser {
   /** Ends a run that did not execute (or no longer can); writes its warehouse row too. No-op when already terminal. */
   async finishUnexecuted(job: PipelineRunJob, status: RunStatus, errorMessage: string | null): Promise<boolean> {
     const at = this.deps.clock.now();
-    await this.deps.trackFinished?.(job, at);
-    const { fresh, fingerprint } = await this.deps.runStore.terminate(job.tenantId, job.pipelineLoggingId, { status, at, durationMs: null, errorMessage });
+    const { fresh, fingerprint } = await this.trackAndTerminate(job, at, { status, at, durationMs: null, errorMessage });
     if (!fresh) return false;
     await this.deps.recordTerminal(job);
     await this.afterTerminal(job, status, null, fingerprint);
     return true;
+  }
+
+  /**
+   * The outbox entry, then the terminal mark, issued in the same tick on the same (auto-pipelined) connection:
+   * one round trip of wait instead of two. On one server they leave in one write and Redis applies them in that
+   * order; on a cluster (other slots, maybe other nodes) both are written before the call waits. Either way a
+   * worker killed while waiting leaves the entry with the terminal mark. Should the entry fail and the mark succeed, the run
+   * is ended anyway (its slot must be released; its rows are with the log writer) and the failure logged; a
+   * failed mark fails the call as before.
+   */
+  private async trackAndTerminate(job: PipelineRunJob, at: Date, outcome: TerminalOutcome): Promise<{ fresh: boolean; fingerprint: string | null }> {
+    const tracked = this.deps.trackFinished?.(job, at);
+    const terminated = this.deps.runStore.terminate(job.tenantId, job.pipelineLoggingId, outcome);
+    const [entry, mark] = await Promise.allSettled([tracked, terminated]);
+    if (mark.status === 'rejected') throw mark.reason;
+    if (entry.status === 'rejected') {
+      if (!mark.value.fresh) throw entry.reason;
+      this.deps.logger.error({ err: (entry.reason as Error).message, pipeline_logging_id: job.pipelineLoggingId }, 'run log outbox entry not recorded');
+    }
+    return mark.value;
   }
 
   private async afterTerminal(job: PipelineRunJob, status: RunStatus, durationMs: number | null, fingerprint: string | null): Promise<void> {

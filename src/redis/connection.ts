@@ -55,11 +55,11 @@ function behaviourOf(options: RedisConnectOptions): Behaviour {
     const ms = options.commandTimeoutMs ?? 1000;
     // Commands issued in the same tick by concurrent requests share one round trip (per node on a cluster).
     // ioredis sends one auto-pipeline at a time, so while Redis is frozen a batch waits for the previous batch's
-    // timeout before its own starts: 2 x commandTimeout. The first commands of a request (the rate limiters'
-    // script, `rlflxIncr` of rate-limiter-flexible, and on an auth-cache miss the API-key and profile lookups) and
-    // the readiness ping go out at once instead, so a request meets a frozen Redis after one timeout and answers
+    // timeout before its own starts: 2 x commandTimeout. The first commands of a request (the rate limits'
+    // script `cv:rate-limit`, rate-limiter-flexible's `rlflxIncr` of failed authentications, and on an auth-cache
+    // miss the API-key and profile lookups) and the readiness ping go out at once instead, so a request meets a frozen Redis after one timeout and answers
     // 503 DEPENDENCY_UNAVAILABLE well inside 2 s. Sent at once, concurrent commands still share one wait.
-    const notPipelined = ['hgetall', 'ping', 'rlflxIncr'];
+    const notPipelined = ['hgetall', 'ping', 'rlflxIncr', 'cv:rate-limit'];
     return { node: { ...node, maxRetriesPerRequest: 1, commandTimeout: ms, connectTimeout: ms }, offlineQueue: false, autoPipelining: true, notPipelined, readyCheck: true };
   }
   return { node: { ...node, maxRetriesPerRequest: 3 }, offlineQueue: true, autoPipelining: false, readyCheck: true };

@@ -205,6 +205,14 @@ export class RedisKeys {
   rateLimit(name: string): string {
     return `${this.prefix}:rl:${name}`;
   }
+  /**
+   * String: one tenant's request counter of one limit (rate-limit.lua), tenant-tagged so the run and
+   * all-routes limits are counted by one script call. Replaced `${rateLimit(name)}:tenant:<id>`; those
+   * lived one window (60 s) and are no longer read: no migration.
+   */
+  rateLimitTenant(tenantId: string, name: string): string {
+    return this.tenant(tenantId, `rl:${name}`);
+  }
 
   // --- audit log (issue 13.3) --------------------------------------------------------------
   /** List of audit rows (JSON) not yet in the warehouse; global (rows of every tenant), drained by AuditLog.flush. */

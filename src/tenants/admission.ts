@@ -156,7 +156,8 @@ export class Admission {
       [this.keys.running(tenantId), this.keys.dailyUsage(tenantId, today), this.keys.inflight(tenantId, fingerprint ?? UNUSED), this.keys.dispatchBacklog(tenantId)],
       [runId, status, fingerprint === undefined ? 0 : 1, DAILY_USAGE_TTL_SECONDS],
     );
-    if (removed === 1) await this.markDirty(tenantId);
+    // Not awaited, as after an admission: the mark rides with the worker's next command (markDirty never throws).
+    if (removed === 1) void this.markDirty(tenantId);
     return removed === 1;
   }
 

@@ -113,6 +113,26 @@ describe('rate limits', () => {
       expect(Number(res.headers['retry-after'])).to.be.within(1, 60);
     });
 
+    it('counts requests sent at once exactly (one script call counts both limits): 60 at once, 50 served', async () => {
+      const answers = await Promise.all(Array.from({ length: 60 }, () => hit(app, '/run')));
+      expect(answers.filter((r) => r.status === 200)).to.have.length(50);
+      expect(answers.filter((r) => r.status === 429).map((r) => r.body.code)).to.deep.equal(Array(10).fill('RATE_LIMITED'));
+      const remaining = answers.filter((r) => r.status === 200).map((r) => Number(r.headers['x-ratelimit-remaining']));
+      expect(remaining.sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i));
+      // The all-routes limit counted all 60, refused ones included (rate-limiter-flexible's rule).
+      expect((await hit(app, '/tenant')).headers['x-ratelimit-remaining']).to.equal(String(600 - 61));
+    });
+
+    it('keeps a tenant’s counters under its hash tag, each expiring with its 60 s window', async () => {
+      await hit(app, '/run');
+      for (const name of ['run', 'tenant']) {
+        const key = t.keys.rateLimitTenant('acme_corp', name);
+        expect(key).to.include('{t:acme_corp}');
+        expect(await t.redis.get(key)).to.equal('1');
+        expect(await t.redis.pttl(key)).to.be.within(1, 60_000);
+      }
+    });
+
     describe('when the requests are spread over two API processes', () => {
       it('still answers the 51st with 429', async () => {
         const otherRedis = createRedis(t.target);

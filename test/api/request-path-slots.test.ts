@@ -46,7 +46,7 @@ forEachRedis('the trigger path, whose commands hit many slots', function (redisU
 
   it('touches keys in several slots within one request (on more than one node of the cluster)', () => {
     const k = t.system.keys;
-    const touched = [k.apiKey(hashApiKey(key)), `${k.rateLimit('run')}:tenant:${tenantId}`, `${k.rateLimit('tenant')}:tenant:${tenantId}`, k.running(tenantId), k.usageDirty(), `${k.bullPrefix}:pipeline-runs:wait`];
+    const touched = [k.apiKey(hashApiKey(key)), k.rateLimitTenant(tenantId, 'run'), k.rateLimitTenant(tenantId, 'tenant'), k.running(tenantId), k.usageDirty(), `${k.bullPrefix}:pipeline-runs:wait`];
     const slots = new Set(touched.map(slotOf));
     expect(slots.size).to.be.at.least(4);
     const nodes = new Set([...slots].map(owner));

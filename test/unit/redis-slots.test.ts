@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { RedisKeys } from '../../src/redis/keys';
 import { ScriptRunner } from '../../src/redis/scripts';
-import { CrossSlotError, slotOf } from '../../src/redis/slots';
+import { assertSingleSlot, CrossSlotError, slotOf } from '../../src/redis/slots';
 import { createTestRedis } from '../helpers/redis';
 import type { TestRedis } from '../helpers/redis';
 
@@ -61,5 +61,34 @@ describe('a script call whose keys span slots', () => {
     expect((refused as Error).message).to.match(/script release touches keys in different cluster slots/);
     expect(await t.redis.zscore(t.keys.running('tenant_a'), 'run-1')).not.to.equal(null);
     expect(await t.redis.exists(t.keys.dailyUsage('tenant_b', '2026-01-05'))).to.equal(0);
+  });
+});
+
+describe('assertSingleSlot (compares hash tags before computing slots)', () => {
+  const sameSlot = (ks: string[]): boolean => new Set(ks.map(slotOf)).size === 1;
+  const accepts = (ks: string[]): boolean => {
+    try {
+      assertSingleSlot('test', ks);
+      return true;
+    } catch (err) {
+      if (err instanceof CrossSlotError) return false;
+      throw err;
+    }
+  };
+  const cases: string[][] = [
+    [keys.running(TENANT), keys.run(TENANT, 'r1'), keys.rateLimitTenant(TENANT, 'run')],
+    [keys.running(TENANT), keys.running('other_corp')],
+    [keys.running(TENANT), keys.usageDirty()],
+    ['{}a', '{}a'],
+    ['{}a', '{}b'],
+    ['a{', 'a{'],
+    ['x{a}y', 'z{a}w'],
+    ['x{a}{b}', 'y{a}{c}'],
+    ['plain', 'plain'],
+    ['plain', 'other'],
+    ['{t:x', '{t:x}'],
+  ];
+  it('accepts exactly the key sets Redis Cluster would hash to one slot', () => {
+    for (const ks of cases) expect(accepts(ks), ks.join(' ')).to.equal(sameSlot(ks));
   });
 });

@@ -1,19 +1,21 @@
 import type { Context, Middleware, Next } from 'koa';
+import Redis from 'ioredis';
 import type { RedisClient } from '../../redis/connection';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../../config';
 import type { RedisKeys } from '../../redis/keys';
-import { sendTogether } from '../../redis/send-together';
+import { ScriptRunner } from '../../redis/scripts';
 import type { Clock } from '../../shared/clock';
 import { systemClock } from '../../shared/clock';
 import { AppError, dependencyUnavailable } from '../../shared/errors';
 
 /**
- * Fixed-window rate limits kept in Redis (rate-limiter-flexible), so every API process shares one
- * count per tenant or IP. With ioredis the library needs no adapter flag (`useRedisPackage` is for
- * node-redis). `rejectIfRedisNotReady` makes a lost Redis fail at once instead of queueing (whatever
- * the client's offline-queue setting), and the failure becomes 503 DEPENDENCY_UNAVAILABLE rather
- * than letting traffic through unmetered. So the client must be ready before the API serves.
+ * Fixed-window rate limits kept in Redis, so every API process shares one count per tenant or IP: the route
+ * limits by one script (rate-limit.lua, both limits of a run route in one call), failed authentications by
+ * rate-limiter-flexible, whose fixed-window semantics the script keeps. With ioredis the library needs no
+ * adapter flag (`useRedisPackage` is for node-redis). Both refuse at once while the connection is not ready
+ * (`rejectIfRedisNotReady` for the library) instead of queueing, and the failure becomes 503
+ * DEPENDENCY_UNAVAILABLE rather than letting traffic through unmetered. So the client must be ready before the API serves.
  */
 export interface RateLimitersDeps {
   redis: RedisClient;
@@ -57,13 +59,30 @@ interface AuthState {
 const isAuthState = (value: unknown): value is AuthState =>
   typeof value === 'object' && value !== null && typeof (value as { tenantId?: unknown }).tenantId === 'string';
 
-/** Tenant routes count per tenant; should one ever run before auth, it falls back to the IP. */
-const tenantKey = (ctx: Context): string => {
-  const auth: unknown = ctx.state.auth;
-  return isAuthState(auth) ? `tenant:${auth.tenantId}` : `ip:${ctx.ip}`;
-};
+/**
+ * The counters of one or two limits of one IP: rate-limiter-flexible's key names (`<prefix>:ip:<ip>`), which
+ * the failed-authentication limit still uses. A second counter shares the first's slot by an `{ip:…}` tag.
+ */
+const ipKeys =
+  (k: RedisKeys, first: string, second?: string) =>
+  (ctx: Context): [string, string] => {
+    if (second === undefined) {
+      const key = `${k.rateLimit(first)}:ip:${ctx.ip}`;
+      return [key, key];
+    }
+    return [`${k.rateLimit(first)}:{ip:${ctx.ip}}`, `${k.rateLimit(second)}:{ip:${ctx.ip}}`];
+  };
 
-const ipKey = (ctx: Context): string => `ip:${ctx.ip}`;
+/** Tenant routes count per tenant (tenant-tagged counters); should one ever run before auth, they fall back to the IP. */
+const tenantKeys = (k: RedisKeys, first: string, second?: string) => {
+  const byIp = ipKeys(k, first, second);
+  return (ctx: Context): [string, string] => {
+    const auth: unknown = ctx.state.auth;
+    if (!isAuthState(auth)) return byIp(ctx);
+    const key = k.rateLimitTenant(auth.tenantId, first);
+    return [key, second === undefined ? key : k.rateLimitTenant(auth.tenantId, second)];
+  };
+};
 
 export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
   const clock = deps.clock ?? systemClock;
@@ -76,46 +95,56 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
       rejectIfRedisNotReady: true,
     });
 
-  const headersOf = (points: number, res: RateLimiterRes): Record<string, string> => ({
+  /** A window's state as rate-limiter-flexible reports it: what is left and when the window ends. */
+  interface Window {
+    remainingPoints: number;
+    msBeforeNext: number;
+  }
+  const headersOf = (points: number, res: Window): Record<string, string> => ({
     'X-RateLimit-Limit': String(points),
     'X-RateLimit-Remaining': String(Math.max(0, res.remainingPoints)),
     'X-RateLimit-Reset': String(Math.ceil((clock.now().getTime() + res.msBeforeNext) / 1000)),
   });
   /** The headers of a refused request: the limit's headers plus Retry-After, in whole seconds. */
-  const refusedHeaders = (points: number, rejection: RateLimiterRes): { headers: Record<string, string>; retryAfter: number } => {
+  const refusedHeaders = (points: number, rejection: Window): { headers: Record<string, string>; retryAfter: number } => {
     const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
     return { headers: { ...headersOf(points, rejection), 'Retry-After': String(retryAfter) }, retryAfter };
   };
 
+  const scripts = new ScriptRunner(deps.redis);
   /**
-   * Counts the request against every limit at once (the consumes go out together, so the request waits
-   * one round trip), as the limits did one after the other: a Redis failure is a 503; otherwise the first
-   * limit that refuses answers 429 with its headers, and an accepted request carries the last limit's
-   * headers (the narrowest, e.g. the run limit on run routes).
+   * Counts the request against every limit in one script call (rate-limit.lua, one round trip; a tenant's
+   * counters share its hash tag), with rate-limiter-flexible's fixed-window semantics, as the limits did one
+   * after the other: Redis not ready or failing is a 503; otherwise the first limit over its count answers
+   * 429 with its headers, and an accepted request carries the last limit's headers (the narrowest, e.g. the
+   * run limit on run routes).
    */
-  const middleware = (limits: { name: string; points: number }[], keyOf: (ctx: Context) => string): Middleware => {
-    const counted = limits.map(({ name, points }) => ({ points, rl: limiter(name, points) }));
-    const last = counted[counted.length - 1];
-    if (!last) throw new Error('a rate-limit middleware needs at least one limit');
+  const middleware = (limits: { name: string; points: number }[], keysOf: (ctx: Context) => [string, string]): Middleware => {
+    const last = limits[limits.length - 1];
+    if (!last || limits.length > 2) throw new Error('a rate-limit middleware counts one or two limits');
+    const counted = String(limits.length);
     return async (ctx: Context, next: Next) => {
-      const key = keyOf(ctx);
-      // One socket write for all the limits' scripts (they are sent in this tick either way).
-      const outcomes = await Promise.allSettled(sendTogether(deps.redis, () => counted.map(({ rl }) => rl.consume(key))));
-      for (const outcome of outcomes) {
-        if (outcome.status === 'rejected' && !(outcome.reason instanceof RateLimiterRes)) throw dependencyUnavailable('Rate limiter store (Redis)', outcome.reason);
+      // As rate-limiter-flexible's rejectIfRedisNotReady: refuse at once rather than queue.
+      if (deps.redis instanceof Redis && deps.redis.status !== 'ready') throw dependencyUnavailable('Rate limiter store (Redis)', new Error('Redis connection is not ready'));
+      let counts: number[];
+      try {
+        counts = await scripts.run('rate-limit', keysOf(ctx), [WINDOW_SECONDS, counted]);
+      } catch (err) {
+        throw dependencyUnavailable('Rate limiter store (Redis)', err);
       }
-      for (const [i, outcome] of outcomes.entries()) {
-        if (outcome.status === 'fulfilled') continue;
-        const points = counted[i]?.points ?? last.points;
-        const { headers, retryAfter } = refusedHeaders(points, outcome.reason as RateLimiterRes);
+      for (let i = 0; i < limits.length; i += 1) {
+        const points = limits[i]!.points;
+        const consumed = counts[2 * i] ?? 0;
+        if (consumed <= points) continue;
+        const { headers, retryAfter } = refusedHeaders(points, { remainingPoints: 0, msBeforeNext: counts[2 * i + 1] ?? 0 });
         // Set on ctx too: the error middleware may or may not copy AppError headers.
         ctx.set(headers);
         throw new AppError(429, 'RATE_LIMITED', `Rate limit exceeded: ${points} requests per minute. Retry after ${retryAfter} seconds.`, {
           headers,
         });
       }
-      const accepted = outcomes[outcomes.length - 1];
-      if (accepted?.status === 'fulfilled') ctx.set(headersOf(last.points, accepted.value));
+      const i = limits.length - 1;
+      ctx.set(headersOf(last.points, { remainingPoints: last.points - (counts[2 * i] ?? 0), msBeforeNext: counts[2 * i + 1] ?? 0 }));
       await next();
     };
   };
@@ -135,12 +164,13 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
     },
   };
 
+  const k = deps.keys;
   const tenantLimit = { name: 'tenant', points: deps.limits.tenantPerMinute };
   return {
-    perTenantRun: middleware([tenantLimit, { name: 'run', points: deps.limits.runPerMinute }], tenantKey),
-    perTenant: middleware([tenantLimit], tenantKey),
-    perIp: middleware([{ name: 'ip', points: deps.limits.ipPerMinute }], ipKey),
-    perAdmin: middleware([{ name: 'admin', points: deps.limits.adminPerMinute }], ipKey),
+    perTenantRun: middleware([tenantLimit, { name: 'run', points: deps.limits.runPerMinute }], tenantKeys(k, 'tenant', 'run')),
+    perTenant: middleware([tenantLimit], tenantKeys(k, 'tenant')),
+    perIp: middleware([{ name: 'ip', points: deps.limits.ipPerMinute }], ipKeys(k, 'ip')),
+    perAdmin: middleware([{ name: 'admin', points: deps.limits.adminPerMinute }], ipKeys(k, 'admin')),
     authFailures,
   };
 }

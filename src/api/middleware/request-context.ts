@@ -31,6 +31,18 @@ function httpSeries(metrics: Metrics): (method: string, route: string, status: s
   };
 }
 
+/** ctx.state of a request: its id, and its child logger made on first use. */
+class RequestState implements ApiState {
+  private child: Logger | undefined;
+  constructor(
+    private readonly logger: Logger,
+    readonly requestId: string,
+  ) {}
+  get log(): Logger {
+    return (this.child ??= this.logger.child({ request_id: this.requestId }));
+  }
+}
+
 /**
  * Gives every request an id (echoing a sane client-sent X-Request-ID), a logger carrying it, an
  * access-log line and the HTTP metrics. Route labels use the matched route template, never the raw path,
@@ -42,9 +54,8 @@ export function requestContext(logger: Logger, metrics: Metrics): Middleware<Api
   return async (ctx, next) => {
     const sent = ctx.get('X-Request-ID');
     const requestId = REQUEST_ID_PATTERN.test(sent) ? sent : randomUUID();
-    ctx.state.requestId = requestId;
-    let child: Logger | undefined;
-    Object.defineProperty(ctx.state, 'log', { get: () => (child ??= logger.child({ request_id: requestId })), enumerable: true, configurable: true });
+    // A class with the lazy `log` on its prototype: no property definition or closure per request.
+    ctx.state = new RequestState(logger, requestId);
     ctx.set('X-Request-ID', requestId);
     const started = process.hrtime.bigint();
     try {

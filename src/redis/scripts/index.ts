@@ -31,6 +31,7 @@ export interface ScriptResults {
   'fanout-create': number;
   'bytes-reserve': [number, number, number, number];
   'bytes-settle': number;
+  'rate-limit': number[];
 }
 
 export type ScriptName = keyof ScriptResults;
@@ -45,6 +46,7 @@ const KEY_COUNTS = {
   'schedule-claim': 2, 'schedule-reclaim': 1, 'schedule-record-outcome': 1, 'schedule-settle': 1, 'team-touch': 2,
   'backfill-create': 3, 'fanout-create': 1,
   'bytes-reserve': 4, 'bytes-settle': 3,
+  'rate-limit': 2,
 } satisfies Record<ScriptName, number>;
 const SCRIPT_NAMES = Object.keys(KEY_COUNTS) as ScriptName[];
 
