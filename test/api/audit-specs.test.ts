@@ -51,7 +51,7 @@ describe('audit specs for the offboarding and webhook routes (issue 13.3)', () =
   it('webhook.create names the new webhook by id and the fields set, never its URL or the secret shown once', async () => {
     const { request, rows } = appWith(AUDIT_SPECS.webhookCreate, 'post', '/api/v1/tenants/:tenant_id/webhooks', (ctx) => {
       ctx.status = 201;
-      ctx.body = { id: 'wh_1', url: TOKEN_URL, secret: SECRET };
+      ctx.body = { webhook_id: 'wh_1', url: TOKEN_URL, secret: SECRET };
     });
     const res = await request.post('/api/v1/tenants/acme_corp/webhooks').set('X-API-Key', 'k').set('X-User-ID', 'bob').set('X-Request-ID', 'req-wh').send({ url: TOKEN_URL, events: ['run.failed'] });
     expect(res.status).to.equal(201);
@@ -60,17 +60,17 @@ describe('audit specs for the offboarding and webhook routes (issue 13.3)', () =
     expect(JSON.stringify(rows)).not.to.include(SECRET).and.not.include('url-token');
   });
 
-  it('webhook.update, .delete and .rotate_secret name the webhook of the path (webhook_id or id)', async () => {
+  it('webhook.update, .delete and .rotate_secret name the webhook of the path (webhook_id)', async () => {
     const cases: [RouteAudit, 'patch' | 'delete' | 'post', string, string][] = [
       [AUDIT_SPECS.webhookUpdate, 'patch', '/api/v1/tenants/:tenant_id/webhooks/:webhook_id', 'webhook.update'],
-      [AUDIT_SPECS.webhookDelete, 'delete', '/api/v1/tenants/:tenant_id/webhooks/:id', 'webhook.delete'],
+      [AUDIT_SPECS.webhookDelete, 'delete', '/api/v1/tenants/:tenant_id/webhooks/:webhook_id', 'webhook.delete'],
       [AUDIT_SPECS.webhookRotateSecret, 'post', '/api/v1/tenants/:tenant_id/webhooks/:webhook_id/rotate-secret', 'webhook.rotate_secret'],
     ];
     for (const [spec, method, path, action] of cases) {
       const { request, rows } = appWith(spec, method, path, (ctx) => {
-        ctx.body = { id: 'wh_2', secret: SECRET };
+        ctx.body = { webhook_id: 'wh_2', secret: SECRET };
       });
-      const url = path.replace(':tenant_id', 'acme_corp').replace(/:(webhook_id|id)/, 'wh_2');
+      const url = path.replace(':tenant_id', 'acme_corp').replace(':webhook_id', 'wh_2');
       expect((await request[method](url).set('X-API-Key', 'k').send(method === 'patch' ? { is_active: false } : {})).status, action).to.equal(200);
       expect(rows[0], action).to.deep.include({ action, actor: 'tenant_key:key_123', tenantId: 'acme_corp', target: 'webhook:wh_2', outcome: 'success' });
       expect(JSON.stringify(rows)).not.to.include(SECRET);

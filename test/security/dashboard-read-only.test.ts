@@ -102,6 +102,7 @@ describe('the dashboard is read-only (issue 9.5)', () => {
       ['pipeline-runs', true, false],
       ['maintenance', true, false],
       ['batch-dispatch', true, false],
+      ['webhook-deliveries', true, false],
     ]);
   });
 
