@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { appendRows } from './duckdb-append';
+import type { AppendColumnCache } from './duckdb-append';
 import { acquireDuckDbLock, duckDbLockError, isDuckDbLockError } from './duckdb-lock';
 import type { DuckDbLock } from './duckdb-lock';
 import { DUCKDB_MACROS } from './duckdb-macros';
@@ -53,6 +54,7 @@ const tableSql = (ref: TableRef): string => {
 
 export class DuckDbWarehouse implements Warehouse {
   readonly kind = 'duckdb' as const;
+  private readonly appendColumns: AppendColumnCache = new Map();
 
   private constructor(
     private readonly pool: DuckDbPool,
@@ -185,7 +187,7 @@ export class DuckDbWarehouse implements Warehouse {
   async insertRows(ref: TableRef, rows: Row[], _options?: InsertOptions): Promise<void> {
     if (rows.length === 0) return;
     tableSql(ref);
-    await this.pool.use((conn) => appendRows(conn, ref, rows));
+    await this.pool.use((conn) => appendRows(conn, ref, rows, this.appendColumns));
   }
 
   async query<R extends Row = Row>(sql: string, options: QueryOptions = {}): Promise<QueryResult<R>> {
@@ -257,9 +259,12 @@ export class DuckDbWarehouse implements Warehouse {
 
   /** DDL retried on DuckDB's optimistic catalog conflicts (two writers creating the same object). */
   private async ddl(sql: string): Promise<void> {
+    // Any DDL may change a table the log appends write to: their cached column lists start over.
+    this.appendColumns.clear();
     for (let attempt = 1; ; attempt++) {
       try {
         await this.run(sql, {}, {});
+        this.appendColumns.clear();
         return;
       } catch (err) {
         const conflict = err instanceof WarehouseError && /conflict/i.test(err.message);

@@ -67,4 +67,36 @@ describe('duckdb warehouse', () => {
       }
     });
   });
+
+  describe('appending to a table whose columns it remembered', () => {
+    const ref = { dataset: 'logs', table: 'rows' };
+    const all = async (wh: DuckDbWarehouse) => (await wh.query('SELECT * FROM logs.rows ORDER BY id')).rows;
+
+    it('sees a column added by the adapter, and a table changed by SQL outside it, before the next append', async () => {
+      const { warehouse, cleanup } = await createTestDuckDb();
+      try {
+        await warehouse.createDataset('logs');
+        await warehouse.createTable(ref, { columns: [{ name: 'id', type: 'INT64' }, { name: 'a', type: 'STRING' }] });
+        await warehouse.insertRows(ref, [{ id: 1, a: 'x' }]);
+        await warehouse.addColumns(ref, [{ name: 'b', type: 'INT64' }]);
+        await warehouse.insertRows(ref, [{ id: 2, a: 'y', b: 7 }]);
+        // Outside the adapter's DDL: a new column, then the table recreated with another column order and types.
+        await warehouse.query('ALTER TABLE logs.rows ADD COLUMN c STRING');
+        await warehouse.insertRows(ref, [{ id: 3, c: 'z' }]);
+        expect(await all(warehouse)).to.deep.equal([
+          { id: 1, a: 'x', b: null, c: null },
+          { id: 2, a: 'y', b: 7, c: null },
+          { id: 3, a: null, b: null, c: 'z' },
+        ]);
+        await warehouse.query('DROP TABLE logs.rows');
+        await warehouse.query('CREATE TABLE logs.rows (a VARCHAR, id BIGINT)');
+        await warehouse.insertRows(ref, [{ id: 4, a: 'w' }]);
+        expect(await all(warehouse)).to.deep.equal([{ a: 'w', id: 4 }]);
+        await warehouse.query('DROP TABLE logs.rows');
+        expect(await warehouse.insertRows(ref, [{ id: 5 }]).then(() => null, (err: WarehouseError) => err.reason)).to.equal('not_found');
+      } finally {
+        await cleanup();
+      }
+    });
+  });
 });
