@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
-import { appendRows } from './duckdb-append';
 import type { AppendColumnCache } from './duckdb-append';
+import { GroupCommit } from './duckdb-group-commit';
 import { acquireDuckDbLock, duckDbLockError, isDuckDbLockError } from './duckdb-lock';
 import type { DuckDbLock } from './duckdb-lock';
 import { DUCKDB_MACROS } from './duckdb-macros';
@@ -55,6 +55,7 @@ const tableSql = (ref: TableRef): string => {
 export class DuckDbWarehouse implements Warehouse {
   readonly kind = 'duckdb' as const;
   private readonly appendColumns: AppendColumnCache = new Map();
+  private readonly appends = new GroupCommit((work) => this.pool.use(work), this.appendColumns);
 
   private constructor(
     private readonly pool: DuckDbPool,
@@ -187,7 +188,7 @@ export class DuckDbWarehouse implements Warehouse {
   async insertRows(ref: TableRef, rows: Row[], _options?: InsertOptions): Promise<void> {
     if (rows.length === 0) return;
     tableSql(ref);
-    await this.pool.use((conn) => appendRows(conn, ref, rows, this.appendColumns));
+    await this.appends.append({ ref, rows });
   }
 
   async query<R extends Row = Row>(sql: string, options: QueryOptions = {}): Promise<QueryResult<R>> {

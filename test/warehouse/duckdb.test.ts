@@ -3,6 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb';
 import { WarehouseError } from '../../src/warehouse/types';
+import type { TableRef } from '../../src/warehouse/types';
 import { createTestDuckDb } from '../helpers/warehouse';
 import { runWarehouseContract } from './contract';
 
@@ -94,6 +95,28 @@ describe('duckdb warehouse', () => {
         expect(await all(warehouse)).to.deep.equal([{ a: 'w', id: 4 }]);
         await warehouse.query('DROP TABLE logs.rows');
         expect(await warehouse.insertRows(ref, [{ id: 5 }]).then(() => null, (err: WarehouseError) => err.reason)).to.equal('not_found');
+      } finally {
+        await cleanup();
+      }
+    });
+  });
+
+  describe('appends asked for together (a log flush over many tables)', () => {
+    it('writes them in one go, and a broken one fails alone while the others land', async () => {
+      const { warehouse, cleanup } = await createTestDuckDb();
+      try {
+        await warehouse.createDataset('logs');
+        const refs = ['t1', 't2', 't3'].map((table) => ({ dataset: 'logs', table }));
+        for (const ref of refs) await warehouse.createTable(ref, { columns: [{ name: 'id', type: 'INT64' }] });
+        const outcomes = await Promise.all([
+          warehouse.insertRows(refs[0] as TableRef, [{ id: 1 }, { id: 2 }]),
+          warehouse.insertRows(refs[1] as TableRef, [{ id: 3, nope: true }]),
+          warehouse.insertRows(refs[2] as TableRef, [{ id: 4 }]),
+          warehouse.insertRows({ dataset: 'logs', table: 'missing' }, [{ id: 5 }]),
+        ].map((p) => p.then(() => 'ok', (err: WarehouseError) => err.reason)));
+        expect(outcomes).to.deep.equal(['ok', 'invalid_query', 'ok', 'not_found']);
+        const count = async (table: string) => (await warehouse.query(`SELECT COUNT(*) AS n FROM logs.${table}`)).rows[0]?.['n'];
+        expect([await count('t1'), await count('t2'), await count('t3')]).to.deep.equal([2, 0, 1]);
       } finally {
         await cleanup();
       }
