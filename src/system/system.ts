@@ -151,6 +151,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     config, redis, bull: clients.bull, keys, warehouse, keyManager: clients.keyManager, plans, clock, logger, version: options.version ?? '0.1.0',
     getRun: async (tenantId, runId) => (runServices ? runServices.runStore.get(tenantId, runId) : null),
     ...(options.webhookResolveAll ? { resolveAll: options.webhookResolveAll } : {}),
+    audit: auditLog,
   });
   const runs = buildRunServices({
     config, redis, bull: clients.bull, keys, warehouse, clock, logger, metrics, templates, plans, admission, seats, logWriter, outbox, tenantDeps,

@@ -20,6 +20,7 @@ import type { WebhookOperations } from '../webhooks/webhook-operations';
 import { WebhookStore } from '../webhooks/webhook-store';
 import { createWebhookWorker } from '../workers/webhook-worker';
 import type { WebhookWorker } from '../workers/webhook-worker';
+import type { AuditRecorder } from '../audit/actions';
 
 export interface WebhookServicesDeps {
   config: Config;
@@ -36,6 +37,8 @@ export interface WebhookServicesDeps {
   getRun(tenantId: string, runId: string): Promise<Run | null>;
   /** Test hook: resolves webhook hosts instead of DNS (dns.lookup all). */
   resolveAll?: ResolveAll;
+  /** Endpoints disabled by the worker are recorded here (actor `system`). */
+  audit?: AuditRecorder;
 }
 
 export interface WebhookServices {
@@ -73,7 +76,7 @@ export function buildWebhookServices(deps: WebhookServicesDeps): WebhookServices
       const worker = createWebhookWorker({
         connection: deps.bull, keys, store, log, keyManager: deps.keyManager, ssrf, policy, clock, logger,
         timeoutMs: config.webhooks.timeoutMs, disableAfter: config.webhooks.disableAfter, concurrency: config.webhooks.concurrency,
-        userAgent: `Convergence-Webhooks/${deps.version}`,
+        userAgent: `Convergence-Webhooks/${deps.version}`, ...(deps.audit ? { audit: deps.audit } : {}),
       });
       workers.push(worker);
       return worker;

@@ -15,6 +15,7 @@ import { checkTarget } from '../webhooks/ssrf';
 import type { SsrfOptions } from '../webhooks/ssrf';
 import type { WebhookRecord } from '../webhooks/types';
 import type { WebhookStore } from '../webhooks/webhook-store';
+import type { AuditRecorder } from '../audit/actions';
 
 export interface WebhookWorkerDeps {
   /** A connection made for BullMQ (`maxRetriesPerRequest: null`). */
@@ -32,6 +33,8 @@ export interface WebhookWorkerDeps {
   concurrency: number;
   clock: Clock;
   logger: Logger;
+  /** The audit log: an endpoint the platform disables is recorded with actor `system`. */
+  audit?: AuditRecorder;
 }
 
 export interface WebhookWorker {
@@ -81,6 +84,10 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
     const reason = `disabled after ${failures} consecutive failed deliveries`;
     await deps.store.save({ ...endpoint, isActive: false, disabledReason: reason, updatedAt: now.toISOString() }, now);
     deps.logger.warn({ event: 'endpoint.disabled', tenant_id: endpoint.tenantId, webhook_id: endpoint.webhookId, failures }, 'webhook endpoint disabled');
+    await deps.audit?.record({
+      action: 'webhook.update', actor: 'system', outcome: 'success', tenantId: endpoint.tenantId, target: `webhook:${endpoint.webhookId}`,
+      details: { is_active: false, reason: 'disabled_after_failures', failures },
+    });
   };
 
   const processor = async (job: Job<WebhookDeliveryJob>): Promise<unknown> => {

@@ -234,6 +234,11 @@ describe('webhook deliveries to a local receiver (WEBHOOK_ALLOW_PRIVATE=true)', 
       return res.body.is_active === false ? res.body as { disabled_reason: string } : undefined;
     });
     expect(disabled.disabled_reason).to.equal('disabled after 2 consecutive failed deliveries');
+    // The platform's own change is in the tenant's audit trail, by the `system` actor.
+    await t.system.auditLog.flush();
+    const audit = await t.request.get(`/api/v1/tenants/${tenant}/audit?actor=system`).set('X-API-Key', key);
+    expect(audit.body.entries.map((e: { action: string; target: string; details: { reason: string } }) => [e.action, e.target, e.details.reason]))
+      .to.deep.include(['webhook.update', `webhook:${hook.webhook_id}`, 'disabled_after_failures']);
     expect(receiver.at('/down')).to.have.length(6);
     // Redelivering to a disabled endpoint is refused until it is re-enabled.
     const deliveryId = (await attempts(hook.webhook_id))[0]?.delivery_id ?? '';
