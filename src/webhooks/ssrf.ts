@@ -43,8 +43,9 @@ for (const [subnet, prefix] of [
   ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) nonPublic.addSubnet(subnet, prefix, 'ipv4');
 for (const [subnet, prefix] of [
-  // ::/96 covers :: and ::1 and the deprecated IPv4-compatible form; ::ffff:0:0/96 is unmapped below.
-  ['::', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
+  // ::/96 covers :: and ::1 and the deprecated IPv4-compatible form; ::ffff:0:0/96 is unmapped below. 2002::/16
+  // (6to4, deprecated) and 2001::/32 (Teredo) embed an IPv4 address a relay may reach: refused whole.
+  ['::', 96], ['2002::', 16], ['2001::', 32], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) nonPublic.addSubnet(subnet, prefix, 'ipv6');
 
 /** The eight 16-bit groups of an IPv6 address (with an embedded dotted IPv4 tail); null when not IPv6. */
