@@ -3,27 +3,14 @@ import { hashApiKey } from '../../src/security/api-keys';
 import { AUDIT_LOG_REF } from '../../src/audit/audit-log';
 import { onboard, startTestSystem } from '../helpers/system';
 import type { TestSystem } from '../helpers/system';
+import type { AuditRow } from '../../src/audit/audit-log';
 
 /**
  * Issue 13.3: every audited action leaves a row with its actor, request id, outcome and source address;
  * the admin and tenant audit routes filter and page; a tenant reads only its own rows; no row holds a secret.
  */
-interface AuditRowBody {
-  audit_id: string;
-  event_time: string;
-  actor: string;
-  key_id: string | null;
-  user_id: string | null;
-  request_id: string | null;
-  tenant_id: string | null;
-  action: string;
-  target: string | null;
-  outcome: string;
-  outcome_code: string | null;
-  http_status: number | null;
-  source_ip: string | null;
-  details: Record<string, unknown> | null;
-}
+/** A row as the audit routes answer it: the stored columns. */
+type AuditRowBody = AuditRow;
 
 const A = 'audit_alpha';
 const B = 'audit_beta';

@@ -1,6 +1,5 @@
 import Joi from 'joi';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../../audit/actions';
-import type { AuditAction, AuditOutcome } from '../../audit/actions';
 import { AUDIT_PAGE_MAX } from '../../audit/audit-query';
 import type { AuditFilters, AuditPage } from '../../audit/audit-query';
 import type { ApiDeps } from '../deps';
@@ -20,16 +19,8 @@ const tenantFilters = {
   cursor: Joi.string().max(512).pattern(/^[A-Za-z0-9_-]+$/).description('next_cursor of the previous page'),
 };
 
-interface AuditQuery {
-  tenant_id?: string;
-  action?: AuditAction;
-  actor?: string;
-  outcome?: AuditOutcome;
-  from?: Date;
-  to?: Date;
-  limit: number;
-  cursor?: string;
-}
+/** The validated query string: the filters, with the tenant as the admin route names it. */
+type AuditQuery = Omit<AuditFilters, 'tenantId'> & { tenant_id?: string };
 
 const filtersOf = (q: AuditQuery, tenantId: string | undefined): AuditFilters => ({
   limit: q.limit,
