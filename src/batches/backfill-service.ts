@@ -23,6 +23,8 @@ export interface BackfillRequest {
   maxParallel?: number;
   skipCompleted: boolean;
   userId: string | null;
+  /** The caller's team seat, taken only once the template, range and plan limits are accepted. */
+  takeSeat?: () => Promise<void>;
 }
 
 export interface BackfillServiceDeps {
@@ -156,6 +158,7 @@ export function backfillService(deps: BackfillServiceDeps) {
       }
       const maxParallel = req.maxParallel ?? quota.concurrent_limit;
       if (maxParallel > quota.concurrent_limit) throw field('max_parallel', `must be at most the plan's concurrency (${quota.concurrent_limit})`);
+      await req.takeSeat?.();
       const pipelineId = pipelineIdOf(req.tenantId, provider, domain, req.templateName);
       const done = req.skipCompleted ? await completedDates(deps.warehouse, req.tenantId, pipelineId, parameters, days) : new Set<string>();
       const nowIso = now.toISOString();
@@ -193,8 +196,10 @@ export function backfillService(deps: BackfillServiceDeps) {
      * Cancels the dates not started yet; runs already admitted finish (cancel them one by one with
      * DELETE /pipelines/runs/{id} if needed). A backfill that already ended is returned as it is.
      */
-    async cancel(tenantId: string, backfillId: string): Promise<BackfillView> {
+    /** `takeSeat` (the caller's team seat) runs only once the backfill is found to be the tenant's. */
+    async cancel(tenantId: string, backfillId: string, takeSeat?: () => Promise<void>): Promise<BackfillView> {
       const b = await load(tenantId, backfillId);
+      await takeSeat?.();
       if (b.status === 'ACTIVE') {
         await store.setFields(tenantId, backfillId, { status: 'CANCELLED', updated_at: deps.clock.now().toISOString() });
         // The pass that sees CANCELLED ends it (here, or the one holding the lock makes another pass).

@@ -122,10 +122,11 @@ export async function getWebhook(deps: WebhookServiceDeps, tenantId: string, web
   return record;
 }
 
-export async function patchWebhook(deps: WebhookServiceDeps, tenantId: string, webhookId: string, body: unknown): Promise<WebhookView> {
+export async function patchWebhook(deps: WebhookServiceDeps, tenantId: string, webhookId: string, body: unknown, takeSeat?: () => Promise<void>): Promise<WebhookView> {
   const req = validated<PatchWebhookBody>(patchWebhookSchema, body);
   const current = await getWebhook(deps, tenantId, webhookId);
   if (req.url !== undefined) await checkUrl(deps, req.url);
+  await takeSeat?.();
   const now = deps.clock.now();
   const next: WebhookRecord = {
     ...current,
@@ -141,16 +142,20 @@ export async function patchWebhook(deps: WebhookServiceDeps, tenantId: string, w
   return toWebhookView(next, now);
 }
 
-export async function deleteWebhook(deps: WebhookServiceDeps, tenantId: string, webhookId: string): Promise<void> {
+export async function deleteWebhook(deps: WebhookServiceDeps, tenantId: string, webhookId: string, takeSeat?: () => Promise<void>): Promise<void> {
   const current = await getWebhook(deps, tenantId, webhookId);
+  await takeSeat?.();
   const now = deps.clock.now();
   await deps.store.remove({ ...current, isActive: false, updatedAt: now.toISOString() }, now);
   deps.logger.info({ tenant_id: tenantId, webhook_id: webhookId }, 'webhook deleted');
 }
 
 /** A new secret (shown once); the previous one keeps signing for `graceSeconds` (0: stops at once). */
-export async function rotateWebhookSecret(deps: WebhookServiceDeps, tenantId: string, webhookId: string, graceSeconds: number): Promise<WebhookView & { secret: string }> {
+export async function rotateWebhookSecret(
+  deps: WebhookServiceDeps, tenantId: string, webhookId: string, graceSeconds: number, takeSeat?: () => Promise<void>,
+): Promise<WebhookView & { secret: string }> {
   const current = await getWebhook(deps, tenantId, webhookId);
+  await takeSeat?.();
   const secret = newSigningSecret();
   const now = deps.clock.now();
   const next: WebhookRecord = {
@@ -171,13 +176,16 @@ export async function listDeliveries(deps: WebhookServiceDeps, tenantId: string,
   return { deliveries: page.attempts, next_cursor: page.nextCursor };
 }
 
-export async function redeliver(deps: WebhookServiceDeps, tenantId: string, webhookId: string, deliveryId: string): Promise<{ delivery_id: string; webhook_id: string; event_type: string; queued: boolean }> {
+export async function redeliver(
+  deps: WebhookServiceDeps, tenantId: string, webhookId: string, deliveryId: string, takeSeat?: () => Promise<void>,
+): Promise<{ delivery_id: string; webhook_id: string; event_type: string; queued: boolean }> {
   const endpoint = await getWebhook(deps, tenantId, webhookId);
   const delivery = await deps.log.get(tenantId, deliveryId);
   if (!delivery || delivery.webhookId !== webhookId) {
     throw notFound('WEBHOOK_DELIVERY_NOT_FOUND', `Delivery '${deliveryId}' not found for webhook '${webhookId}' (deliveries are kept 30 days)`);
   }
   if (!endpoint.isActive) throw new AppError(409, 'WEBHOOK_INACTIVE', `Webhook '${webhookId}' is not active; re-enable it with PATCH is_active=true first`);
+  await takeSeat?.();
   await deps.redeliver({ tenantId, webhookId, deliveryId, eventType: delivery.eventType, body: delivery.body }, delivery.attempts + 1);
   return { delivery_id: deliveryId, webhook_id: webhookId, event_type: delivery.eventType, queued: true };
 }

@@ -110,6 +110,21 @@ describe('plans and quotas over HTTP (no worker: runs stay in flight)', () => {
       const patchMissing = await t.request.patch(unknownConfig).set('X-API-Key', key).set('X-User-ID', 'ivan').send({ is_active: false });
       const deleteMissing = await t.request.delete(unknownConfig).set('X-API-Key', key).set('X-User-ID', 'judy');
       expect([patchMissing.status, deleteMissing.status]).to.deep.equal([404, 404]);
+      const hook = '/api/v1/tenants/quota_corp/webhooks/wh_00000000000000000000000000000000';
+      const asUser = (req: ReturnType<typeof t.request.post>, user: string) => req.set('X-API-Key', key).set('X-User-ID', user);
+      const webhookCalls = await Promise.all([
+        asUser(t.request.patch(hook), 'kim').send({ events: ['run.failed'] }),
+        asUser(t.request.delete(hook), 'lee'),
+        asUser(t.request.post(`${hook}/rotate-secret`), 'max').send({}),
+        asUser(t.request.post(`${hook}/deliveries/whd_0/redeliver`), 'ned'),
+      ]);
+      expect(webhookCalls.map((r) => `${r.status} ${String(r.body.code)}`)).to.deep.equal(Array(4).fill('404 WEBHOOK_NOT_FOUND'));
+      const backfillBody = { start_date: '2025-11-01', end_date: '2025-11-02' };
+      const noTemplate = await asUser(t.request.post('/api/v1/pipelines/backfill/quota_corp/gcp/cost/no_such_template'), 'oli').send(backfillBody);
+      const noDate = await asUser(t.request.post('/api/v1/pipelines/backfill/quota_corp/gcp/cost/dryrun'), 'pam').send(backfillBody);
+      const noBackfill = await asUser(t.request.delete('/api/v1/pipelines/backfills/00000000-0000-4000-8000-000000000000'), 'quin');
+      expect([noTemplate, noDate, noBackfill].map((r) => `${r.status} ${String(r.body.code)}`))
+        .to.deep.equal(['404 TEMPLATE_NOT_FOUND', '422 BACKFILL_NEEDS_DATE_PARAMETER', '404 BACKFILL_NOT_FOUND']);
       const unknownRun = await t.request.delete('/api/v1/pipelines/runs/00000000-0000-4000-8000-000000000000').set('X-API-Key', key).set('X-User-ID', 'grace');
       expect([unknownRun.status, unknownRun.body.code]).to.deep.equal([404, 'RUN_NOT_FOUND']);
       expect(await seats()).to.equal(0);

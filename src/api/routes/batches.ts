@@ -7,6 +7,9 @@ import { param } from '../types';
 import { isUtcDay } from '../../shared/clock';
 import type { FanoutSelector } from '../../batches/fanout-store';
 import { backfillAnswer, backfillCreatedAnswer, fanoutAnswer, fanoutCreatedAnswer } from '../batch-response-schemas';
+import { seatTaker } from '../middleware/team-seat';
+
+const withSeat = (takeSeat: (() => Promise<void>) | undefined) => (takeSeat ? { takeSeat } : {});
 
 /** Backfills (tenant) and admin fan-outs (issue 15): many runs as one request, each through admission. */
 const day = Joi.string()
@@ -57,7 +60,7 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
   if (!b) return [];
   return [
     route({
-      method: 'post', path: '/api/v1/pipelines/backfill/:tenant_id/:provider/:domain/:template_name', auth: 'tenant', runLimited: true, takesSeat: 'after-validation', tag: 'pipelines',
+      method: 'post', path: '/api/v1/pipelines/backfill/:tenant_id/:provider/:domain/:template_name', auth: 'tenant', runLimited: true, takesSeat: 'by-service', tag: 'pipelines',
       summary: 'Backfill: one run per date from start_date to end_date, dispatched as the plan’s concurrency and daily quota allow',
       params: templateParams, body: backfillBody,
       responses: {
@@ -71,6 +74,7 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
         const answer = await b.backfills.create({
           tenantId: param(ctx, 'tenant_id'), provider: param(ctx, 'provider'), domain: param(ctx, 'domain'), templateName: param(ctx, 'template_name'),
           startDate: body.start_date, endDate: body.end_date, parameters: body.parameters, skipCompleted: body.skip_completed, userId: ctx.state.auth?.userId ?? null,
+          ...withSeat(seatTaker(deps.auth, ctx.state)),
           ...(body.max_parallel !== undefined ? { maxParallel: body.max_parallel } : {}),
         });
         const { created, ...rest } = answer;
@@ -86,11 +90,11 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'delete', path: '/api/v1/pipelines/backfills/:backfill_id', auth: 'tenant', takesSeat: 'after-validation', tag: 'pipelines',
+      method: 'delete', path: '/api/v1/pipelines/backfills/:backfill_id', auth: 'tenant', takesSeat: 'by-service', tag: 'pipelines',
       summary: 'Cancel a backfill: dates not started are CANCELLED; runs already started finish',
       params: backfillParams, responses: { 200: ok('The backfill, CANCELLED (or as it ended, when it ended first)', backfillAnswer), 404: 'Unknown backfill (or another tenant’s)' },
       handler: async (ctx) => {
-        ctx.body = await b.backfills.cancel(ctx.state.auth?.tenantId ?? '', param(ctx, 'backfill_id'));
+        ctx.body = await b.backfills.cancel(ctx.state.auth?.tenantId ?? '', param(ctx, 'backfill_id'), seatTaker(deps.auth, ctx.state));
       },
     }),
     route({

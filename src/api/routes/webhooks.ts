@@ -8,6 +8,7 @@ import { idParam, tenantIdParam, tenantParams } from '../schemas';
 import { param } from '../types';
 import type { ApiContext } from '../types';
 import { createWebhookSchema, deliveriesQuerySchema, patchWebhookSchema, rotateWebhookSecretSchema } from '../../webhooks/webhook-schemas';
+import { seatTaker } from '../middleware/team-seat';
 
 const BASE = '/api/v1/tenants/:tenant_id/webhooks';
 const webhookParams = Joi.object({ tenant_id: tenantIdParam, webhook_id: idParam });
@@ -45,26 +46,26 @@ export function webhookRoutes(deps: ApiDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'patch', path: `${BASE}/:webhook_id`, auth: 'tenant', takesSeat: 'after-validation', audit: AUDIT_SPECS.webhookUpdate, tag: 'webhooks', summary: 'Change url, events or is_active (true re-enables a disabled endpoint)',
+      method: 'patch', path: `${BASE}/:webhook_id`, auth: 'tenant', takesSeat: 'by-service', audit: AUDIT_SPECS.webhookUpdate, tag: 'webhooks', summary: 'Change url, events or is_active (true re-enables a disabled endpoint)',
       params: webhookParams, body: patchWebhookSchema, responses: { 200: ok('Updated', webhookAnswer), 404: 'WEBHOOK_NOT_FOUND', 422: URL_REFUSED },
       handler: async (ctx) => {
-        ctx.body = await w.patch(tenantOf(ctx), webhookOf(ctx), validated<unknown>(ctx, 'body'));
+        ctx.body = await w.patch(tenantOf(ctx), webhookOf(ctx), validated<unknown>(ctx, 'body'), seatTaker(deps.auth, ctx.state));
       },
     }),
     route({
-      method: 'delete', path: `${BASE}/:webhook_id`, auth: 'tenant', takesSeat: 'after-validation', audit: AUDIT_SPECS.webhookDelete, tag: 'webhooks', summary: 'Delete a webhook endpoint (queued deliveries are dropped)',
+      method: 'delete', path: `${BASE}/:webhook_id`, auth: 'tenant', takesSeat: 'by-service', audit: AUDIT_SPECS.webhookDelete, tag: 'webhooks', summary: 'Delete a webhook endpoint (queued deliveries are dropped)',
       params: webhookParams, responses: { 204: ok('Deleted'), 404: 'WEBHOOK_NOT_FOUND' },
       handler: async (ctx) => {
-        await w.remove(tenantOf(ctx), webhookOf(ctx));
+        await w.remove(tenantOf(ctx), webhookOf(ctx), seatTaker(deps.auth, ctx.state));
         ctx.status = 204;
       },
     }),
     route({
-      method: 'post', path: `${BASE}/:webhook_id/rotate-secret`, auth: 'tenant', takesSeat: 'after-validation', audit: AUDIT_SPECS.webhookRotateSecret, tag: 'webhooks', summary: 'New signing secret (shown once); the old one keeps signing for grace_seconds',
+      method: 'post', path: `${BASE}/:webhook_id/rotate-secret`, auth: 'tenant', takesSeat: 'by-service', audit: AUDIT_SPECS.webhookRotateSecret, tag: 'webhooks', summary: 'New signing secret (shown once); the old one keeps signing for grace_seconds',
       params: webhookParams, body: rotateWebhookSecretSchema, responses: { 201: ok('New secret; both sign until previous_secret_expires_at', webhookWithSecretAnswer), 404: 'WEBHOOK_NOT_FOUND' },
       handler: async (ctx) => {
         ctx.status = 201;
-        ctx.body = await w.rotateSecret(tenantOf(ctx), webhookOf(ctx), validated<{ grace_seconds: number }>(ctx, 'body').grace_seconds);
+        ctx.body = await w.rotateSecret(tenantOf(ctx), webhookOf(ctx), validated<{ grace_seconds: number }>(ctx, 'body').grace_seconds, seatTaker(deps.auth, ctx.state));
       },
     }),
     route({
@@ -76,11 +77,11 @@ export function webhookRoutes(deps: ApiDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'post', path: `${BASE}/:webhook_id/deliveries/:delivery_id/redeliver`, auth: 'tenant', takesSeat: 'after-validation', tag: 'webhooks', summary: 'Send a delivery again (same delivery id, one fresh attempt)',
+      method: 'post', path: `${BASE}/:webhook_id/deliveries/:delivery_id/redeliver`, auth: 'tenant', takesSeat: 'by-service', tag: 'webhooks', summary: 'Send a delivery again (same delivery id, one fresh attempt)',
       params: deliveryParams, responses: { 202: ok('Queued', webhookRedeliveryAnswer), 404: 'WEBHOOK_NOT_FOUND or WEBHOOK_DELIVERY_NOT_FOUND', 409: 'WEBHOOK_INACTIVE' },
       handler: async (ctx) => {
         ctx.status = 202;
-        ctx.body = await w.redeliver(tenantOf(ctx), webhookOf(ctx), param(ctx, 'delivery_id'));
+        ctx.body = await w.redeliver(tenantOf(ctx), webhookOf(ctx), param(ctx, 'delivery_id'), seatTaker(deps.auth, ctx.state));
       },
     }),
   ];
