@@ -6,7 +6,7 @@ import type { WebhookServiceDeps, WebhookView } from './webhook-service';
 
 /** What the HTTP layer does with webhook endpoints; bodies are validated again by each operation. */
 export interface WebhookOperations {
-  create(tenantId: string, body: unknown): Promise<WebhookView & { secret: string }>;
+  create(tenantId: string, body: unknown, takeSeat?: () => Promise<void>): Promise<WebhookView & { secret: string }>;
   list(tenantId: string): Promise<{ webhooks: WebhookView[] }>;
   get(tenantId: string, webhookId: string): Promise<WebhookView>;
   /** `takeSeat` (the caller's team seat) runs only once the webhook (and delivery) is found to be the tenant's. */
@@ -19,7 +19,7 @@ export interface WebhookOperations {
 
 export function webhookOperations(deps: WebhookServiceDeps): WebhookOperations {
   return {
-    create: (tenantId, body) => createWebhook(deps, tenantId, body),
+    create: (tenantId, body, takeSeat) => createWebhook(deps, tenantId, body, takeSeat),
     list: async (tenantId) => ({ webhooks: (await deps.store.list(tenantId)).map((w) => toWebhookView(w, deps.clock.now())) }),
     get: async (tenantId, webhookId) => toWebhookView(await getWebhook(deps, tenantId, webhookId), deps.clock.now()),
     patch: (tenantId, webhookId, body, takeSeat) => patchWebhook(deps, tenantId, webhookId, body, takeSeat),

@@ -81,9 +81,12 @@ async function encryptSecret(deps: WebhookServiceDeps, secret: string): Promise<
   return (await deps.keyManager.encrypt(Buffer.from(secret, 'utf8'))).toString('base64');
 }
 
-export async function createWebhook(deps: WebhookServiceDeps, tenantId: string, body: unknown): Promise<WebhookView & { secret: string }> {
+export async function createWebhook(
+  deps: WebhookServiceDeps, tenantId: string, body: unknown, takeSeat?: () => Promise<void>,
+): Promise<WebhookView & { secret: string }> {
   const req = validated<CreateWebhookBody>(createWebhookSchema, body);
   await checkUrl(deps, req.url);
+  await takeSeat?.();
   const profile = await readProfile(deps.warehouse, tenantId);
   if (!profile) throw notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
   const plan = deps.plans.get(profile.subscriptionPlan) ?? deps.plans.defaultPlan;

@@ -119,6 +119,8 @@ describe('plans and quotas over HTTP (no worker: runs stay in flight)', () => {
         asUser(t.request.post(`${hook}/deliveries/whd_0/redeliver`), 'ned'),
       ]);
       expect(webhookCalls.map((r) => `${r.status} ${String(r.body.code)}`)).to.deep.equal(Array(4).fill('404 WEBHOOK_NOT_FOUND'));
+      const privateHook = await asUser(t.request.post('/api/v1/tenants/quota_corp/webhooks'), 'rob').send({ url: 'https://10.0.0.5/hook', events: ['run.failed'] });
+      expect([privateHook.status, privateHook.body.code]).to.deep.equal([422, 'WEBHOOK_URL_NOT_ALLOWED']);
       const backfillBody = { start_date: '2025-11-01', end_date: '2025-11-02' };
       const noTemplate = await asUser(t.request.post('/api/v1/pipelines/backfill/quota_corp/gcp/cost/no_such_template'), 'oli').send(backfillBody);
       const noDate = await asUser(t.request.post('/api/v1/pipelines/backfill/quota_corp/gcp/cost/dryrun'), 'pam').send(backfillBody);

@@ -23,12 +23,12 @@ export function webhookRoutes(deps: ApiDeps): RouteSpec[] {
   if (!w) return [];
   return [
     route({
-      method: 'post', path: BASE, auth: 'tenant', takesSeat: 'after-validation', audit: AUDIT_SPECS.webhookCreate, tag: 'webhooks', summary: 'Register a webhook endpoint (its signing secret is shown once)',
+      method: 'post', path: BASE, auth: 'tenant', takesSeat: 'by-service', audit: AUDIT_SPECS.webhookCreate, tag: 'webhooks', summary: 'Register a webhook endpoint (its signing secret is shown once)',
       params: tenantParams, body: createWebhookSchema, example: { url: 'https://hooks.example.com/convergence', events: ['run.completed', 'run.failed'] },
       responses: { 201: ok('Created; `secret` is shown only in this answer', webhookWithSecretAnswer), 403: 'WEBHOOK_LIMIT_REACHED: the plan\'s webhook_endpoints are used, or another tenant', 422: URL_REFUSED },
       handler: async (ctx) => {
         ctx.status = 201;
-        ctx.body = await w.create(tenantOf(ctx), validated<unknown>(ctx, 'body'));
+        ctx.body = await w.create(tenantOf(ctx), validated<unknown>(ctx, 'body'), seatTaker(deps.auth, ctx.state));
       },
     }),
     route({
