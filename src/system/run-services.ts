@@ -125,8 +125,11 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     try {
       return await startRun(request);
     } catch (err) {
-      if (isAppError(err) && QUOTA_CODES.has(err.code)) deps.metrics.quotaRejections.inc({ reason: err.code });
-      if (isAppError(err)) await deps.webhooks?.notifyQuotaExhausted(request.tenantId, err.code);
+      if (isAppError(err) && QUOTA_CODES.has(err.code)) {
+        deps.metrics.quotaRejections.inc({ reason: err.code });
+        // Daily/monthly only (the emitter ignores the others); one SET NX per refusal, an event once per period.
+        await deps.webhooks?.notifyQuotaExhausted(request.tenantId, err.code);
+      }
       throw err;
     }
   };
