@@ -6,6 +6,7 @@ import type { Logger } from '../shared/logger';
 import { AUDIT_LOG_TABLE, CENTRAL_DATASET } from '../warehouse/tables';
 import type { Row, TableRef, Warehouse } from '../warehouse/types';
 import type { AuditEntry, AuditRecorder } from './actions';
+import { tryLock } from '../redis/lock';
 
 export interface AuditLogDeps {
   redis: RedisClient;
@@ -140,9 +141,8 @@ export class AuditLog implements AuditRecorder {
   private async drain(): Promise<number> {
     const { redis, keys } = this.deps;
     await this.pushUnsent();
-    const lockKey = keys.lock('audit-flush');
-    const token = newId();
-    if ((await redis.set(lockKey, token, 'PX', FLUSH_LOCK_MS, 'NX')) !== 'OK') return 0;
+    const lock = await tryLock(redis, keys.lock('audit-flush'), FLUSH_LOCK_MS);
+    if (!lock) return 0;
     const batchSize = this.deps.batchSize ?? 500;
     let written = 0;
     try {
@@ -157,8 +157,7 @@ export class AuditLog implements AuditRecorder {
         if (batch.length < batchSize) break;
       }
     } finally {
-      // Release only our own lock (it may have expired and been taken by another process).
-      if ((await redis.get(lockKey)) === token) await redis.del(lockKey);
+      await lock.release();
     }
     return written;
   }

@@ -2,6 +2,7 @@ import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import { ScriptRunner } from '../redis/scripts';
 import type { RunParameters } from '../queues/pipeline-runs';
+import { tryLock } from '../redis/lock';
 
 /**
  * A backfill's state in Redis, all in the tenant's slot: one hash with the request, the status and one field
@@ -187,18 +188,17 @@ export class BackfillStore {
    * Runs `pass` as the only dispatcher of this backfill. An ask while another process holds the lock leaves a
    * flag; the holder makes one more pass when it finds the flag, so no finished run goes unnoticed.
    */
-  async exclusively(tenantId: string, backfillId: string, token: string, lockMs: number, pass: () => Promise<void>): Promise<boolean> {
-    const lock = this.keys.backfillLock(tenantId, backfillId);
+  async exclusively(tenantId: string, backfillId: string, lockMs: number, pass: () => Promise<void>): Promise<boolean> {
+    const lockKey = this.keys.backfillLock(tenantId, backfillId);
     const again = this.keys.backfillAgain(tenantId, backfillId);
     await this.redis.set(again, '1', 'PX', lockMs);
     let ran = false;
-    while ((await this.redis.set(lock, token, 'PX', lockMs, 'NX')) === 'OK') {
+    for (let lock = await tryLock(this.redis, lockKey, lockMs); lock; lock = await tryLock(this.redis, lockKey, lockMs)) {
       ran = true;
       try {
         while ((await this.redis.del(again)) === 1) await pass();
       } finally {
-        // Release only our own lock (it may have lapsed and been taken by someone else).
-        if ((await this.redis.get(lock)) === token) await this.redis.del(lock);
+        await lock.release();
       }
       // An ask that arrived between the last check and the release: take the lock again for it.
       if ((await this.redis.exists(again)) === 0) break;

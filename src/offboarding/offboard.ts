@@ -8,6 +8,7 @@ import { readOffboardState, writeOffboardState } from './state';
 import type { OffboardState } from './state';
 import { defaultOffboardSteps } from './steps';
 import type { OffboardContext, OffboardDeps, OffboardRequest, OffboardResult, StepReport } from './types';
+import { tryLock } from '../redis/lock';
 
 export const offboardBodySchema = Joi.object({
   dry_run: Joi.boolean().default(false).description('List what would happen; change nothing'),
@@ -30,22 +31,18 @@ export async function offboardTenant(deps: OffboardDeps, tenantId: string, body:
   if (req.dry_run) return withStart(deps, tenantId, req, (start) => dryRun(start.ctx, start.stored));
 
   const t = deps.tenant;
-  const lock = t.keys.offboardLock(tenantId);
-  const token = newId();
-  if ((await t.redis.set(lock, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+  const lock = await tryLock(t.redis, t.keys.offboardLock(tenantId), LOCK_TTL_MS);
+  if (!lock) {
     throw new AppError(409, 'OFFBOARD_IN_PROGRESS', `An offboarding of tenant '${tenantId}' is running; call again when it ended`);
   }
-  const renew = setInterval(() => {
-    void t.redis.get(lock).then((held) => (held === token ? t.redis.pexpire(lock, LOCK_TTL_MS) : 0)).catch(() => undefined);
-  }, LOCK_RENEW_MS);
+  const renew = setInterval(() => void lock.renew().catch(() => undefined), LOCK_RENEW_MS);
   renew.unref();
   try {
     // Read under the lock: a call that waited for another one sees what that one finished.
     return await withStart(deps, tenantId, req, (start) => run(start.ctx, start.stored));
   } finally {
     clearInterval(renew);
-    // Only our own lock (it may have run out and been taken by another call).
-    if ((await t.redis.get(lock)) === token) await t.redis.del(lock);
+    await lock.release();
   }
 }
 

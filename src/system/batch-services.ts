@@ -1,5 +1,4 @@
 import type { Clock } from '../shared/clock';
-import { newId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
 import { AppError } from '../shared/errors';
 import type { RedisClient } from '../redis/connection';
@@ -87,7 +86,7 @@ export function buildBatchServices(deps: BatchServicesDeps): BatchServices {
     writeSnapshot: (b, now) => bestEffort(`backfill ${b.backfillId}`, () => writeBackfillSnapshot(warehouse, b, now)),
   };
   const dispatch = async (tenantId: string, backfillId: string): Promise<{ dispatched: boolean }> => ({
-    dispatched: await backfillStore.exclusively(tenantId, backfillId, newId(), DISPATCH_LOCK_MS, () => dispatchBackfill(dispatchDeps, tenantId, backfillId)),
+    dispatched: await backfillStore.exclusively(tenantId, backfillId, DISPATCH_LOCK_MS, () => dispatchBackfill(dispatchDeps, tenantId, backfillId)),
   });
 
   const backfills = backfillService({

@@ -12,6 +12,7 @@ import type { Plan } from './plans';
 import type { TenantDeps } from './tenant-deps';
 import { validateOnboardRequest } from './onboarding-schema';
 import type { ValidOnboardRequest } from './onboarding-schema';
+import { tryLock } from '../redis/lock';
 
 /**
  * Onboarding (SPEC §5, guide §2): profile → API key → subscription → today's usage row → dataset
@@ -52,11 +53,9 @@ export async function onboardTenant(deps: OnboardingDeps, body: unknown): Promis
   const tenantId = req.tenant_id;
   // 422 RESERVED_TENANT_ID before anything is written: platform datasets and engine catalogs are never a tenant's.
   await tenantDataset(deps.warehouse, tenantId);
-  const lockKey = deps.keys.lock(`onboard:${tenantId}`);
-  const token = newId();
   // Two concurrent onboardings of one id would both see "no profile"; the lock makes the check-then-create safe.
-  const locked = await deps.redis.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX');
-  if (locked !== 'OK') throw new AppError(409, 'TENANT_EXISTS', `Onboarding of tenant '${tenantId}' is already in progress`);
+  const locked = await tryLock(deps.redis, deps.keys.lock(`onboard:${tenantId}`), LOCK_TTL_MS);
+  if (!locked) throw new AppError(409, 'TENANT_EXISTS', `Onboarding of tenant '${tenantId}' is already in progress`);
   try {
     const existing = await store.readProfile(deps.warehouse, tenantId);
     if (existing?.status === 'DELETED') {
@@ -71,8 +70,7 @@ export async function onboardTenant(deps: OnboardingDeps, body: unknown): Promis
     }
     return await createNew(deps, req, plan);
   } finally {
-    // Release only our own lock (it may have expired and been taken by someone else).
-    if ((await deps.redis.get(lockKey)) === token) await deps.redis.del(lockKey);
+    await locked.release();
   }
 }
 

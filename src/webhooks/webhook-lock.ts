@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import { dependencyUnavailable } from '../shared/errors';
+import { tryLock } from '../redis/lock';
+import type { HeldLock } from '../redis/lock';
 
 export interface WebhookLockDeps {
   redis: RedisClient;
@@ -18,16 +19,16 @@ const MAX_WAIT_MS = 5_000;
  */
 export async function withTenantWebhookLock<T>(deps: WebhookLockDeps, tenantId: string, fn: () => Promise<T>): Promise<T> {
   const key = deps.keys.webhookLock(tenantId);
-  const token = randomBytes(8).toString('hex');
+  let lock: HeldLock | null = null;
   for (let waited = 0; ; waited += WAIT_STEP_MS) {
-    if ((await deps.redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') break;
+    lock = await tryLock(deps.redis, key, LOCK_TTL_MS);
+    if (lock) break;
     if (waited >= MAX_WAIT_MS) throw dependencyUnavailable('The webhook lock');
     await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
   }
   try {
     return await fn();
   } finally {
-    // Not atomic with the check, but the lock outlives any write by far; a lost race only frees it early.
-    if ((await deps.redis.get(key)) === token) await deps.redis.del(key);
+    await lock.release();
   }
 }

@@ -79,9 +79,9 @@ describe('backfill building blocks', () => {
         if (passes === 1) await gate;
         concurrent -= 1;
       };
-      const first = store.exclusively('unit_corp', 'b1', 'token-a', 10_000, pass);
+      const first = store.exclusively('unit_corp', 'b1', 10_000, pass);
       while (passes === 0) await new Promise((res) => setTimeout(res, 5));
-      const others = await Promise.all([1, 2, 3].map((i) => store.exclusively('unit_corp', 'b1', `token-${i}`, 10_000, pass)));
+      const others = await Promise.all([1, 2, 3].map(() => store.exclusively('unit_corp', 'b1', 10_000, pass)));
       expect(others).to.deep.equal([false, false, false]);
       release();
       expect(await first).to.equal(true);
