@@ -23,11 +23,15 @@ const RESERVED = ['tenants', 'customers', 'main', 'memory', 'information_schema'
 describe('reserved tenant ids', () => {
   let t: TestSystem;
 
-  /** Row count of every table and view in the platform's datasets. */
+  /**
+   * Row count of every table and view in the platform's datasets, but the audit log: the refused calls are
+   * audited on purpose (its rows land whenever the outbox flushes, so they are left out of "nothing changed").
+   */
   const platformSnapshot = async (): Promise<Record<string, number>> => {
     const out: Record<string, number> = {};
     for (const dataset of ['tenants', 'customers']) {
       for (const table of await t.warehouse.listTables(dataset)) {
+        if (`${dataset}.${table}` === 'tenants.audit_log') continue;
         const { rows } = await t.warehouse.query(`SELECT COUNT(*) AS n FROM \`${dataset}.${table}\``);
         out[`${dataset}.${table}`] = Number(rows[0]?.['n']);
       }
