@@ -38,7 +38,8 @@ function guards(spec: RouteSpec, deps: ApiDeps): Middleware<ApiState>[] {
   const { rateLimits } = deps;
   if (spec.auth === 'tenant') {
     // Run routes count against both tenant limits, in one middleware (one Redis round trip).
-    chain.push(requireTenant(deps.auth), spec.runLimited ? rateLimits.perTenantRun : rateLimits.perTenant);
+    const limiter = spec.runLimited === 'in-admission' ? rateLimits.perTenantTrigger : spec.runLimited ? rateLimits.perTenantRun : rateLimits.perTenant;
+    chain.push(requireTenant(deps.auth), limiter);
   } else if (spec.auth === 'admin') {
     chain.push(
       identifyAdmin(deps.auth),

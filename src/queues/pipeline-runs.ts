@@ -2,6 +2,9 @@ import { PRIORITY_LIMIT, Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
+import type { RateLimitCharge } from '../tenants/admission';
+
+export type { RateLimitCharge };
 import type { RunStatus } from '../shared/run-status';
 
 /**
@@ -48,6 +51,8 @@ export interface TriggerRequest {
   configId?: string;
   scheduledTime?: string;
   idempotencyKey?: string;
+  /** API triggers: the route's rate limits, counted by the admission script (one round trip for both). */
+  rateLimit?: RateLimitCharge;
 }
 
 export type { RunStatus, TerminalRunStatus } from '../shared/run-status';
