@@ -38,8 +38,7 @@ function guards(spec: RouteSpec, deps: ApiDeps): Middleware<ApiState>[] {
   const { rateLimits } = deps;
   if (spec.auth === 'tenant') {
     // Run routes count against both tenant limits, in one middleware (one Redis round trip).
-    const limiter = spec.runLimited === 'in-admission' ? rateLimits.perTenantTrigger : spec.runLimited ? rateLimits.perTenantRun : rateLimits.perTenant;
-    chain.push(requireTenant(deps.auth), limiter);
+    chain.push(requireTenant(deps.auth), spec.runLimited ? rateLimits.perTenantRun : rateLimits.perTenant);
   } else if (spec.auth === 'admin') {
     chain.push(
       identifyAdmin(deps.auth),

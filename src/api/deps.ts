@@ -46,7 +46,7 @@ export interface ApiDeps {
   /** Client IPs (rate limits, failed-auth limits) come from X-Forwarded-For only when true. */
   trustProxy: boolean;
   auth: AuthDeps;
-  rateLimits: { perIp: Middleware<ApiState>; perAdmin: Middleware<ApiState>; perTenant: Middleware<ApiState>; perTenantRun: Middleware<ApiState>; perTenantTrigger: Middleware<ApiState> };
+  rateLimits: { perIp: Middleware<ApiState>; perAdmin: Middleware<ApiState>; perTenant: Middleware<ApiState>; perTenantRun: Middleware<ApiState> };
   readiness(): Promise<Record<string, boolean>>;
   isShuttingDown(): boolean;
   /** Refreshes gauges (queue depth) right before /metrics is scraped. */

@@ -29,11 +29,8 @@ export interface RouteSpec {
   method: HttpMethod;
   path: string;
   auth: RouteAuth;
-  /**
-   * Tenant routes: the 50/min pipeline limiter in addition to the 600/min one, both counted in one round trip.
-   * 'in-admission' (the trigger route): counted by the admission script, which the handler hands `ctx.state.rateLimit`.
-   */
-  runLimited?: boolean | 'in-admission';
+  /** Tenant routes: the 50/min pipeline limiter instead of (in addition to) the 600/min one. */
+  runLimited?: boolean;
   /**
    * Tenant routes where the caller acts (runs, schedules, settings): the X-User-ID takes a team seat
    * (SPEC §6; reads never do). 'after-validation': the guard chain takes it once the request validated;

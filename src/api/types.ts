@@ -1,6 +1,5 @@
 import type { DefaultContext, ParameterizedContext } from 'koa';
 import type { Logger } from '../shared/logger';
-import type { RateLimitCharge } from '../queues/pipeline-runs';
 
 export interface AuthState {
   tenantId: string;
@@ -21,8 +20,6 @@ export interface ApiState {
   /** Validated request parts, set by the `validate` middleware. */
   body?: unknown;
   query?: unknown;
-  /** The trigger route's rate limits, for the admission script to count (see `runLimited: 'in-admission'`). */
-  rateLimit?: RateLimitCharge;
 }
 
 export type ApiContext = ParameterizedContext<ApiState, DefaultContext & { params: Record<string, string> }>;

@@ -2,9 +2,6 @@ import { PRIORITY_LIMIT, Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
-import type { RateLimitCharge } from '../tenants/admission';
-
-export type { RateLimitCharge };
 import type { RunStatus } from '../shared/run-status';
 
 /**
@@ -51,8 +48,6 @@ export interface TriggerRequest {
   configId?: string;
   scheduledTime?: string;
   idempotencyKey?: string;
-  /** API triggers: the route's rate limits, counted by the admission script (one round trip for both). */
-  rateLimit?: RateLimitCharge;
 }
 
 export type { RunStatus, TerminalRunStatus } from '../shared/run-status';

@@ -11,13 +11,11 @@ import type { RunStore } from './run-store';
 export type TriggerAdmission = AdmitRequest & Required<Pick<AdmitRequest, 'provider' | 'record'>>;
 
 /** The outcome of the atomic admission script (see src/tenants/admission.ts). */
-export type AdmitOutcome = (
+export type AdmitOutcome =
   | { outcome: 'admitted'; dispatchPriority?: number }
   | { outcome: 'existing'; runId: string; reason: 'idempotency_key' | 'in_flight' }
   | { outcome: 'already_admitted' }
-  | { outcome: 'profile_missing' }
-  | { outcome: 'rate_limited' }
-);
+  | { outcome: 'profile_missing' };
 
 export interface TriggerDeps<T> {
   /** The template and how long a run of it may take (its lease is that plus a margin). */
@@ -88,10 +86,7 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
       provider,
       record: deps.runStore.pendingRecord(job, dedupe),
     };
-    // The route's rate limits are counted by the first admission call only (a reload's retry must not count twice).
-    const rate = req.rateLimit;
-    let outcome = await deps.admit(rate ? { ...admission, rateLimit: rate } : admission);
-    if (outcome.outcome === 'rate_limited') throw new AppError(429, 'RATE_LIMITED', 'Rate limit exceeded');
+    let outcome = await deps.admit(admission);
     if (outcome.outcome === 'profile_missing') {
       if (!(await deps.reloadProfile(req.tenantId))) throw new AppError(401, 'INVALID_API_KEY', 'Invalid or missing API key');
       outcome = await deps.admit(admission);

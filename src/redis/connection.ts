@@ -68,7 +68,10 @@ function behaviourOf(options: RedisConnectOptions): Behaviour {
     // DEPENDENCY_UNAVAILABLE. Rate-limiter-flexible's `rlflxIncr` (failed authentications only), the auth-cache
     // miss lookups and the readiness ping still go out at once, so /health/ready and a wrong key answer after one.
     const notPipelined = ['hgetall', 'ping', 'rlflxIncr'];
-    return { node: { ...node, maxRetriesPerRequest: 1, commandTimeout: ms, connectTimeout: ms }, offlineQueue: false, autoPipelining: true, notPipelined, readyCheck: true };
+    // A command whose request already failed (timed out) must not run later: without this, ioredis sends the
+    // commands still awaiting a reply again once it reconnects, e.g. an admission after Redis was restarted.
+    const failFastNode: RedisOptions = { ...node, maxRetriesPerRequest: 1, commandTimeout: ms, connectTimeout: ms, autoResendUnfulfilledCommands: false };
+    return { node: failFastNode, offlineQueue: false, autoPipelining: true, notPipelined, readyCheck: true };
   }
   return { node: { ...node, maxRetriesPerRequest: 3 }, offlineQueue: true, autoPipelining: false, readyCheck: true };
 }

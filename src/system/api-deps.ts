@@ -72,7 +72,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
       authFailures: limiters.authFailures,
       touchTeamMember: w.seats.member,
     },
-    rateLimits: { perIp: limiters.perIp, perAdmin: limiters.perAdmin, perTenant: limiters.perTenant, perTenantRun: limiters.perTenantRun, perTenantTrigger: limiters.perTenantTrigger },
+    rateLimits: { perIp: limiters.perIp, perAdmin: limiters.perAdmin, perTenant: limiters.perTenant, perTenantRun: limiters.perTenantRun },
     readiness: w.readiness,
     isShuttingDown: w.isShuttingDown,
     beforeMetrics: async () => {

@@ -32,24 +32,6 @@ export interface AdmitRequest {
   provider?: string;
   /** The run's PENDING record, written by the same script only when the run is admitted. */
   record?: PendingRecord;
-  /** The tenant's two route rate limits, counted by the same script before anything else (API triggers). */
-  rateLimit?: RateLimitCharge;
-}
-
-/**
- * Two fixed-window limits of a tenant (rate-limit.lua's rule) that the admission script counts first, so an API
- * trigger makes one round trip for its limits and its admission. The counters are the tenant-tagged
- * `rateLimitTenant(tenantId, name)` keys the API's rate-limit middleware counts on every other route.
- */
-export interface RateLimitCharge {
-  names: [string, string];
-  limits: [number, number];
-  windowSeconds: number;
-  /**
-   * Receives the counts (count, ms left in the window, per limit) as soon as the script returns, before its
-   * decision is read, so refusals carry the limits' headers too; throws the 429 when a count is over its limit.
-   */
-  counted(counts: [number, number, number, number]): void;
 }
 
 /** A run hash's fields and its place in the tenant's recent-runs index (see RunStore.pendingRecord). */
@@ -60,16 +42,13 @@ export interface PendingRecord {
   keepRecent: number;
 }
 
-export type AdmitResult = (
+export type AdmitResult =
   /** `dispatchPriority`: 1 = the tenant's first queued run, k ≥ 2 its k-th or later (README "Fair dispatch"). */
   | { outcome: 'admitted'; runId: string; admittedAt: Date; admittedAtDay: string; dispatchPriority: number }
   | { outcome: 'existing'; runId: string; reason: 'idempotency_key' | 'in_flight' }
   | { outcome: 'already_admitted'; runId: string }
   /** The profile hash is not in Redis: reload it (profile cache) and call admit again. */
-  | { outcome: 'profile_missing' }
-  /** A rate limit of `rateLimit` is over its count (when its `counted` did not throw): nothing else was checked or changed. */
-  | { outcome: 'rate_limited' }
-);
+  | { outcome: 'profile_missing' };
 
 export type ReleaseStatus = 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
@@ -116,8 +95,7 @@ export class Admission {
     const today = utcDay(now);
     const k = this.keys;
     const leaseMs = Math.max(1, Math.ceil(req.leaseMs));
-    const rate = req.rateLimit;
-    const [code, returnedRunId, dispatchPriority, ...counts] = await this.scripts.run(
+    const [code, returnedRunId, dispatchPriority] = await this.scripts.run(
       'admit',
       [
         k.tenantProfile(tenantId),
@@ -133,8 +111,6 @@ export class Admission {
         k.teamMembers(tenantId),
         k.providers(tenantId),
         k.dispatchBacklog(tenantId),
-        k.rateLimitTenant(tenantId, rate?.names[0] ?? UNUSED),
-        k.rateLimitTenant(tenantId, rate?.names[1] ?? UNUSED),
       ],
       [
         runId,
@@ -151,18 +127,14 @@ export class Admission {
         req.provider?.toLowerCase() ?? '',
         req.record?.keepRecent ?? 0,
         req.record?.createdMs ?? 0,
-        rate?.windowSeconds ?? 0,
-        rate?.limits[0] ?? 0,
-        rate?.limits[1] ?? 0,
         ...(req.record ? Object.entries(req.record.fields).flat() : []),
       ],
     );
-    if (rate) rate.counted(counts as [number, number, number, number]);
     switch (code) {
       case 1:
         // Not awaited: the mark rides with the trigger's next command instead of costing a round trip of its own.
         void this.markDirty(tenantId);
-        return { outcome: 'admitted', runId, admittedAt: now, admittedAtDay: today, dispatchPriority: dispatchPriority || 1 };
+        return { outcome: 'admitted', runId, admittedAt: now, admittedAtDay: today, dispatchPriority: dispatchPriority ?? 1 };
       case 2:
         return { outcome: 'existing', runId: returnedRunId, reason: 'idempotency_key' };
       case 3:
@@ -171,8 +143,6 @@ export class Admission {
         return { outcome: 'already_admitted', runId };
       case -1:
         return { outcome: 'profile_missing' };
-      case -8:
-        return { outcome: 'rate_limited' };
       default:
         throw scriptError(code, { now });
     }

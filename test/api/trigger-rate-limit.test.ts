@@ -3,9 +3,9 @@ import { onboard, startTestSystem } from '../helpers/system';
 import type { TestSystem } from '../helpers/system';
 
 /**
- * The trigger route's rate limits are counted by the admission script (one round trip for limits and
- * admission). Whatever the request turns out to be, it is counted exactly once, and over a limit it is
- * refused with 429 RATE_LIMITED before anything else: no seat, no quota, no run, and not its own error.
+ * The trigger route's rate limits on the real API: whatever the request turns out to be, it is counted exactly
+ * once, and over a limit it is refused with 429 RATE_LIMITED before anything else: no seat, no quota, no run,
+ * and not its own error (a 404 or 422).
  */
 const TENANT = 'fused_rl_corp';
 const RUN_LIMIT = 4;
@@ -13,7 +13,7 @@ const RUN_PATH = `/api/v1/pipelines/run/${TENANT}/gcp/cost/billing_cost`;
 /** A distinct valid body per n: billing_cost takes a `date`. */
 const day = (n: number): { date: string } => ({ date: `2025-01-${String(n + 1).padStart(2, '0')}` });
 
-describe('the run rate limit counted inside admission (trigger route)', () => {
+describe('the run rate limit on the trigger route', () => {
   let t: TestSystem;
   let key: string;
   const trigger = (body: unknown, path = RUN_PATH, userId?: string) => {

@@ -8,7 +8,6 @@ import { ScriptRunner } from '../../redis/scripts';
 import type { Clock } from '../../shared/clock';
 import { systemClock } from '../../shared/clock';
 import { AppError, dependencyUnavailable } from '../../shared/errors';
-import type { RateLimitCharge } from '../../queues/pipeline-runs';
 
 /**
  * Fixed-window rate limits kept in Redis, so every API process shares one count per tenant or IP: the route
@@ -42,8 +41,6 @@ export interface RateLimiters {
    * (needs `ctx.state.auth`), both counted in one Redis round trip.
    */
   perTenantRun: Middleware;
-  /** The trigger route: perTenantRun's limits, counted by the admission script (`ctx.state.rateLimit`). */
-  perTenantTrigger: Middleware;
   /** Every tenant route: per tenant (needs `ctx.state.auth`). */
   perTenant: Middleware;
   /** Unauthenticated calls (admin routes without a valid admin key included): per client IP. */
@@ -54,11 +51,6 @@ export interface RateLimiters {
 }
 
 const WINDOW_SECONDS = 60;
-
-interface Limit {
-  name: string;
-  points: number;
-}
 
 interface AuthState {
   tenantId: string;
@@ -127,84 +119,33 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
    * 429 with its headers, and an accepted request carries the last limit's headers (the narrowest, e.g. the
    * run limit on run routes).
    */
-  /**
-   * What the counts of one request mean, with rate-limiter-flexible's semantics as when the limits ran one
-   * after the other: the first limit over its count answers 429 with its headers, and an accepted request
-   * carries the last limit's headers (the narrowest, e.g. the run limit on run routes).
-   */
-  const judge = (ctx: Context, limits: Limit[], counts: readonly number[]): void => {
-    for (let i = 0; i < limits.length; i += 1) {
-      const points = limits[i]!.points;
-      const consumed = counts[2 * i] ?? 0;
-      if (consumed <= points) continue;
-      const { headers, retryAfter } = refusedHeaders(points, { remainingPoints: 0, msBeforeNext: counts[2 * i + 1] ?? 0 });
-      // Set on ctx too: the error middleware may or may not copy AppError headers.
-      ctx.set(headers);
-      throw new AppError(429, 'RATE_LIMITED', `Rate limit exceeded: ${points} requests per minute. Retry after ${retryAfter} seconds.`, {
-        headers,
-      });
-    }
-    const i = limits.length - 1;
-    const last = limits[i]!;
-    ctx.set(headersOf(last.points, { remainingPoints: last.points - (counts[2 * i] ?? 0), msBeforeNext: counts[2 * i + 1] ?? 0 }));
-  };
-
-  /** Counts the request against every limit in one script call (rate-limit.lua, one round trip; a tenant's counters share its hash tag). */
-  const count = async (ctx: Context, limits: Limit[], keysOf: (ctx: Context) => [string, string]): Promise<number[]> => {
-    // As rate-limiter-flexible's rejectIfRedisNotReady: refuse at once rather than queue.
-    if (deps.redis instanceof Redis && deps.redis.status !== 'ready') throw dependencyUnavailable('Rate limiter store (Redis)', new Error('Redis connection is not ready'));
-    try {
-      return await scripts.run('rate-limit', keysOf(ctx), [WINDOW_SECONDS, String(limits.length)]);
-    } catch (err) {
-      throw dependencyUnavailable('Rate limiter store (Redis)', err);
-    }
-  };
-
-  /** Redis not ready or failing is a 503; otherwise the counts are judged before the route runs. */
-  const middleware = (limits: Limit[], keysOf: (ctx: Context) => [string, string]): Middleware => {
-    if (limits.length < 1 || limits.length > 2) throw new Error('a rate-limit middleware counts one or two limits');
+  const middleware = (limits: { name: string; points: number }[], keysOf: (ctx: Context) => [string, string]): Middleware => {
+    const last = limits[limits.length - 1];
+    if (!last || limits.length > 2) throw new Error('a rate-limit middleware counts one or two limits');
+    const counted = String(limits.length);
     return async (ctx: Context, next: Next) => {
-      judge(ctx, limits, await count(ctx, limits, keysOf));
-      await next();
-    };
-  };
-
-  /**
-   * The trigger route: the same two limits, counted by the admission script itself (`ctx.state.rateLimit`, passed
-   * on by the route), which saves the trigger a round trip. A request that never reaches admission (a 404, a 422,
-   * a seat refused earlier) is counted here once it failed, so it is counted exactly once either way, and over a
-   * limit it still answers 429 rather than its own error, as when the limits ran first.
-   */
-  const inAdmission = (limits: [Limit, Limit], keysOf: (ctx: Context) => [string, string]): Middleware => {
-    const counted = middleware(limits, keysOf);
-    return async (ctx: Context, next: Next) => {
-      const auth: unknown = ctx.state.auth;
-      if (!isAuthState(auth)) return counted(ctx, next);
+      // As rate-limiter-flexible's rejectIfRedisNotReady: refuse at once rather than queue.
       if (deps.redis instanceof Redis && deps.redis.status !== 'ready') throw dependencyUnavailable('Rate limiter store (Redis)', new Error('Redis connection is not ready'));
-      let done = false;
-      const charge: RateLimitCharge = {
-        names: [limits[0].name, limits[1].name],
-        limits: [limits[0].points, limits[1].points],
-        windowSeconds: WINDOW_SECONDS,
-        counted: (counts) => {
-          done = true;
-          judge(ctx, limits, counts);
-        },
-      };
-      ctx.state.rateLimit = charge;
+      let counts: number[];
       try {
-        await next();
+        counts = await scripts.run('rate-limit', keysOf(ctx), [WINDOW_SECONDS, counted]);
       } catch (err) {
-        if (!done) judge(ctx, limits, await count(ctx, limits, keysOf));
-        throw err;
+        throw dependencyUnavailable('Rate limiter store (Redis)', err);
       }
-      // The route answered without admission counting (it does not pass the charge on): counted late, never refused,
-      // since what the request did is done.
-      if (!done) {
-        const counts = await count(ctx, limits, keysOf);
-        const last = limits[1];
-        ctx.set(headersOf(last.points, { remainingPoints: last.points - (counts[2] ?? 0), msBeforeNext: counts[3] ?? 0 }));
+      for (let i = 0; i < limits.length; i += 1) {
+        const points = limits[i]!.points;
+        const consumed = counts[2 * i] ?? 0;
+        if (consumed <= points) continue;
+        const { headers, retryAfter } = refusedHeaders(points, { remainingPoints: 0, msBeforeNext: counts[2 * i + 1] ?? 0 });
+        // Set on ctx too: the error middleware may or may not copy AppError headers.
+        ctx.set(headers);
+        throw new AppError(429, 'RATE_LIMITED', `Rate limit exceeded: ${points} requests per minute. Retry after ${retryAfter} seconds.`, {
+          headers,
+        });
       }
+      const i = limits.length - 1;
+      ctx.set(headersOf(last.points, { remainingPoints: last.points - (counts[2 * i] ?? 0), msBeforeNext: counts[2 * i + 1] ?? 0 }));
+      await next();
     };
   };
 
@@ -225,10 +166,8 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
 
   const k = deps.keys;
   const tenantLimit = { name: 'tenant', points: deps.limits.tenantPerMinute };
-  const runLimits: [Limit, Limit] = [tenantLimit, { name: 'run', points: deps.limits.runPerMinute }];
   return {
-    perTenantRun: middleware(runLimits, tenantKeys(k, 'tenant', 'run')),
-    perTenantTrigger: inAdmission(runLimits, tenantKeys(k, 'tenant', 'run')),
+    perTenantRun: middleware([tenantLimit, { name: 'run', points: deps.limits.runPerMinute }], tenantKeys(k, 'tenant', 'run')),
     perTenant: middleware([tenantLimit], tenantKeys(k, 'tenant')),
     perIp: middleware([{ name: 'ip', points: deps.limits.ipPerMinute }], ipKeys(k, 'ip')),
     perAdmin: middleware([{ name: 'admin', points: deps.limits.adminPerMinute }], ipKeys(k, 'admin')),

@@ -42,7 +42,7 @@ export function pipelineRoutes(deps: ApiDeps): RouteSpec[] {
   const p = deps.pipelines;
   return [
     route({
-      method: 'post', path: '/api/v1/pipelines/run/:tenant_id/:provider/:domain/:template_name', auth: 'tenant', runLimited: 'in-admission', takesSeat: 'by-service', tag: 'pipelines',
+      method: 'post', path: '/api/v1/pipelines/run/:tenant_id/:provider/:domain/:template_name', auth: 'tenant', runLimited: true, takesSeat: 'by-service', tag: 'pipelines',
       summary: 'Trigger a run of configs/{provider}/{domain}/{template_name}.yml; the body holds the run parameters',
       params: templateParams, body: runParametersBody, example: PARAMETERS_EXAMPLE, idempotencyKey: true,
       responses: {
@@ -65,7 +65,6 @@ export function pipelineRoutes(deps: ApiDeps): RouteSpec[] {
           userId: auth?.userId ?? null,
           triggerType: 'api',
           ...(key ? { idempotencyKey: key } : {}),
-          ...(ctx.state.rateLimit ? { rateLimit: ctx.state.rateLimit } : {}),
         });
         ctx.status = result.kind === 'created' ? 202 : 200;
         ctx.body = { pipeline_logging_id: result.pipelineLoggingId, pipeline_id: result.pipelineId, tenant_id: result.tenantId, status: result.status };

@@ -26,8 +26,6 @@
   KEYS[11] team zset                        (user id -> last seen ms; ignored when ARGV[9] = '')
   KEYS[12] providers set                    (ignored when ARGV[12] = '')
   KEYS[13] dispatch backlog zset            (queued run id -> dispatch priority; README "Fair dispatch")
-  KEYS[14] request counter of the tenant's all-routes rate limit  (ignored when ARGV[15] = 0)
-  KEYS[15] request counter of the tenant's run rate limit         (ignored when ARGV[15] = 0)
 
   ARGV[1]  run id
   ARGV[2]  lease deadline, ms since epoch
@@ -43,17 +41,9 @@
   ARGV[12] provider taking a provider seat, lower case ('' = none)
   ARGV[13] recent runs the tenant's index keeps (0 = write no run record)
   ARGV[14] run created, ms since epoch (score in the recent runs zset)
-  ARGV[15] rate-limit window, seconds (0 = the caller counted its rate limits itself)
-  ARGV[16] limit of KEYS[14]
-  ARGV[17] limit of KEYS[15]
-  ARGV[18..] field, value pairs of the PENDING run hash
+  ARGV[15..] field, value pairs of the PENDING run hash
 
-  Rate limits (API triggers; rate-limit.lua's rule, i.e. rate-limiter-flexible's fixed window): both
-  counters are counted first, refused requests included, and a count over its limit ends the script
-  before anything else (no seat, no quota, no record). Counting them here saves the trigger a round trip.
-
-  Returns {code, runId, priority, count1, ms left in window 1, count2, ms left in window 2}: priority is 0
-  unless admitted; the four counts are 0 when ARGV[15] = 0.
+  Returns {code, runId} ({1, runId, priority} when admitted):
      1  admitted (counted, added to running, run record written); priority = the run's dispatch
         priority: max(its position in the tenant's backlog of admitted, not yet started runs, the
         highest priority still queued in that backlog), so runs of one tenant keep their order
@@ -67,39 +57,8 @@
     -5  concurrent limit reached
     -6  team limit reached (a new user beyond the plan; nothing recorded)
     -7  provider limit reached (a new provider beyond the plan; the team seat stays recorded)
-    -8  rate limited (a count is over its limit; the caller answers 429 from the counts)
 ]]
 local runId = ARGV[1]
-
-local counts = {0, 0, 0, 0}
-local function reply(code, id, priority)
-  return {code, id, priority or 0, counts[1], counts[2], counts[3], counts[4]}
-end
-
-local window = tonumber(ARGV[15])
-if window > 0 then
-  local over = false
-  for i = 1, 2 do
-    local key = KEYS[13 + i]
-    local count = redis.call('INCR', key)
-    local ttl
-    if count == 1 then
-      redis.call('EXPIRE', key, window)
-      ttl = window * 1000
-    else
-      ttl = redis.call('PTTL', key)
-      if ttl < 0 then
-        redis.call('EXPIRE', key, window)
-        ttl = window * 1000
-      end
-    end
-    counts[2 * i - 1] = count
-    counts[2 * i] = ttl
-    if count > tonumber(ARGV[15 + i]) then over = true end
-  end
-  if over then return reply(-8, '') end
-end
-
 local useFingerprint = tonumber(ARGV[3]) > 0
 local useIdempotency = tonumber(ARGV[4]) > 0
 
@@ -109,8 +68,8 @@ if userId ~= '' then
   redis.call('ZREMRANGEBYSCORE', KEYS[11], '-inf', '(' .. (now - tonumber(ARGV[10])))
   if not redis.call('ZSCORE', KEYS[11], userId) then
     local limit = redis.call('HGET', KEYS[1], 'team_limit')
-    if not limit then return reply(-1, '') end
-    if redis.call('ZCARD', KEYS[11]) >= (tonumber(limit) or 0) then return reply(-6, '') end
+    if not limit then return {-1, ''} end
+    if redis.call('ZCARD', KEYS[11]) >= (tonumber(limit) or 0) then return {-6, ''} end
   end
   redis.call('ZADD', KEYS[11], now, userId)
   redis.call('EXPIRE', KEYS[11], ARGV[11])
@@ -119,30 +78,30 @@ end
 local provider = ARGV[12]
 if provider ~= '' and redis.call('SISMEMBER', KEYS[12], provider) == 0 then
   local limit = redis.call('HGET', KEYS[1], 'provider_limit')
-  if not limit then return reply(-1, '') end
-  if redis.call('SCARD', KEYS[12]) >= (tonumber(limit) or 0) then return reply(-7, '') end
+  if not limit then return {-1, ''} end
+  if redis.call('SCARD', KEYS[12]) >= (tonumber(limit) or 0) then return {-7, ''} end
   redis.call('SADD', KEYS[12], provider)
 end
 
 if useIdempotency then
   local existing = redis.call('GET', KEYS[8])
-  if existing then return reply(2, existing) end
+  if existing then return {2, existing} end
 end
 
 if useFingerprint then
   local inflight = redis.call('GET', KEYS[7])
-  if inflight and redis.call('ZSCORE', KEYS[4], inflight) then return reply(3, inflight) end
+  if inflight and redis.call('ZSCORE', KEYS[4], inflight) then return {3, inflight} end
 end
 
 if redis.call('ZSCORE', KEYS[4], runId)
   or redis.call('SISMEMBER', KEYS[5], runId) == 1
   or redis.call('SISMEMBER', KEYS[6], runId) == 1 then
-  return reply(4, runId)
+  return {4, runId}
 end
 
 local profile = redis.call('HMGET', KEYS[1], 'status', 'daily_limit', 'monthly_limit', 'concurrent_limit')
-if not profile[1] then return reply(-1, '') end
-if profile[1] ~= 'ACTIVE' then return reply(-2, '') end
+if not profile[1] then return {-1, ''} end
+if profile[1] ~= 'ACTIVE' then return {-2, ''} end
 
 -- A missing or unparsable limit is treated as 0: refusing is the safe side of a broken profile.
 local dailyLimit = tonumber(profile[2]) or 0
@@ -150,10 +109,10 @@ local monthlyLimit = tonumber(profile[3]) or 0
 local concurrentLimit = tonumber(profile[4]) or 0
 
 local today = tonumber(redis.call('HGET', KEYS[2], 'run') or '0')
-if today >= dailyLimit then return reply(-3, '') end
+if today >= dailyLimit then return {-3, ''} end
 local month = tonumber(redis.call('GET', KEYS[3]) or '0')
-if month >= monthlyLimit then return reply(-4, '') end
-if redis.call('ZCARD', KEYS[4]) >= concurrentLimit then return reply(-5, '') end
+if month >= monthlyLimit then return {-4, ''} end
+if redis.call('ZCARD', KEYS[4]) >= concurrentLimit then return {-5, ''} end
 
 redis.call('HINCRBY', KEYS[2], 'run', 1)
 redis.call('EXPIRE', KEYS[2], ARGV[5])
@@ -166,7 +125,7 @@ if useFingerprint then redis.call('SET', KEYS[7], runId, 'EX', ARGV[3]) end
 if useIdempotency then redis.call('SET', KEYS[8], runId, 'EX', ARGV[4]) end
 local keepRecent = tonumber(ARGV[13])
 if keepRecent > 0 then
-  redis.call('HSET', KEYS[9], unpack(ARGV, 18, #ARGV))
+  redis.call('HSET', KEYS[9], unpack(ARGV, 15, #ARGV))
   redis.call('ZADD', KEYS[10], ARGV[14], runId)
   redis.call('ZREMRANGEBYRANK', KEYS[10], 0, -(keepRecent + 1))
 end
@@ -179,4 +138,4 @@ if front and not redis.call('ZSCORE', KEYS[4], front) then redis.call('ZREM', KE
 local last = redis.call('ZRANGE', KEYS[13], -1, -1, 'WITHSCORES')
 local priority = math.max(redis.call('ZCARD', KEYS[13]) + 1, tonumber(last[2] or '1'))
 redis.call('ZADD', KEYS[13], priority, runId)
-return reply(1, runId, priority)
+return {1, runId, priority}

@@ -14,8 +14,8 @@ import { assertSingleSlot } from '../slots';
 
 /** What each script returns (see its header); `ScriptRunner.run` is typed by it. */
 export interface ScriptResults {
-  /** [code, runId, dispatch priority (0 unless admitted), count1, ms left 1, count2, ms left 2] (counts 0 without rate limits). */
-  admit: [number, string, number, number, number, number, number];
+  /** [code, runId] or, admitted, [1, runId, dispatch priority]. */
+  admit: [number, string, number?];
   'provider-touch': number;
   refund: number;
   release: number;
@@ -42,7 +42,7 @@ export type ScriptName = keyof ScriptResults;
  * argument, which must then be a key, not the key count. `satisfies` keeps this table and ScriptResults equal.
  */
 const KEY_COUNTS = {
-  admit: 15, 'provider-touch': 2, refund: 7, release: 4, 'run-cancel': 1, 'run-start': 2, 'run-terminal': 1,
+  admit: 13, 'provider-touch': 2, refund: 7, release: 4, 'run-cancel': 1, 'run-start': 2, 'run-terminal': 1,
   'schedule-claim': 2, 'schedule-reclaim': 1, 'schedule-record-outcome': 1, 'schedule-settle': 1, 'team-touch': 2,
   'backfill-create': 3, 'fanout-create': 1,
   'bytes-reserve': 4, 'bytes-settle': 3,
