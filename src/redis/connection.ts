@@ -33,6 +33,12 @@ export interface RedisConnectOptions {
   commandTimeoutMs?: number;
   /** BullMQ workers need `maxRetriesPerRequest: null`. */
   forBullMQ?: boolean;
+  /**
+   * A BullMQ producer (queues only, never a Worker's connection): as `forBullMQ`, and commands of concurrent
+   * requests issued in the same tick share one write (ioredis auto-pipelining). Workers keep a connection
+   * without it: BullMQ's blocking and lock-renewal commands must not wait behind a batch.
+   */
+  producer?: boolean;
   connectionName?: string;
 }
 
@@ -50,17 +56,22 @@ interface Behaviour {
 
 function behaviourOf(options: RedisConnectOptions): Behaviour {
   const node: RedisOptions = { connectionName: options.connectionName };
-  if (options.forBullMQ) return { node: { ...node, maxRetriesPerRequest: null }, offlineQueue: true, autoPipelining: false, readyCheck: false };
+  // An add retried after a reconnect is safe: runs are added with their run id as job id, and BullMQ keeps one job per id.
+  if (options.forBullMQ || options.producer) return { node: { ...node, maxRetriesPerRequest: null }, offlineQueue: true, autoPipelining: options.producer === true, readyCheck: false };
   if (options.failFast) {
     const ms = options.commandTimeoutMs ?? 1000;
-    // Commands issued in the same tick by concurrent requests share one round trip (per node on a cluster).
-    // ioredis sends one auto-pipeline at a time, so while Redis is frozen a batch waits for the previous batch's
-    // timeout before its own starts: 2 x commandTimeout. The first commands of a request (the rate limits'
-    // script `cv:rate-limit`, rate-limiter-flexible's `rlflxIncr` of failed authentications, and on an auth-cache
-    // miss the API-key and profile lookups) and the readiness ping go out at once instead, so a request meets a frozen Redis after one timeout and answers
-    // 503 DEPENDENCY_UNAVAILABLE well inside 2 s. Sent at once, concurrent commands still share one wait.
-    const notPipelined = ['hgetall', 'ping', 'rlflxIncr', 'cv:rate-limit'];
-    return { node: { ...node, maxRetriesPerRequest: 1, commandTimeout: ms, connectTimeout: ms }, offlineQueue: false, autoPipelining: true, notPipelined, readyCheck: true };
+    // Commands issued in the same tick by concurrent requests share one write and one read (per node on a
+    // cluster): under load a trigger's commands ride with other requests' instead of costing a system call each
+    // (the rate-limit script's own write was 8 % of the API's CPU at saturation, BENCHMARKS.md). ioredis sends one
+    // auto-pipeline at a time, so while Redis is frozen a batch waits for the previous batch's timeout before its
+    // own starts: a request meets a frozen Redis after at most 2 x commandTimeout and answers 503
+    // DEPENDENCY_UNAVAILABLE. Rate-limiter-flexible's `rlflxIncr` (failed authentications only), the auth-cache
+    // miss lookups and the readiness ping still go out at once, so /health/ready and a wrong key answer after one.
+    const notPipelined = ['hgetall', 'ping', 'rlflxIncr'];
+    // A command whose request already failed (timed out) must not run later: without this, ioredis sends the
+    // commands still awaiting a reply again once it reconnects, e.g. an admission after Redis was restarted.
+    const failFastNode: RedisOptions = { ...node, maxRetriesPerRequest: 1, commandTimeout: ms, connectTimeout: ms, autoResendUnfulfilledCommands: false };
+    return { node: failFastNode, offlineQueue: false, autoPipelining: true, notPipelined, readyCheck: true };
   }
   return { node: { ...node, maxRetriesPerRequest: 3 }, offlineQueue: true, autoPipelining: false, readyCheck: true };
 }

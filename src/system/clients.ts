@@ -13,6 +13,8 @@ export interface Clients {
   redis: RedisClient;
   /** BullMQ connection (`maxRetriesPerRequest: null`), shared by queues and workers of this process. */
   bull: RedisClient;
+  /** BullMQ producer connection of the run queue (auto-pipelined adds: concurrent triggers share a write). */
+  producer: RedisClient;
   /** Subscriber connection for run cancellation messages. */
   subscriber: RedisClient;
   warehouse: Warehouse;
@@ -30,19 +32,21 @@ export async function createClients(config: Config, logger: Logger, overrides: C
   const target = redisTargetOf(config.redis);
   const redis = createRedis(target, { failFast: true, commandTimeoutMs: config.redis.commandTimeoutMs, connectionName: 'cv-api' });
   const bull = createRedis(target, { forBullMQ: true, connectionName: 'cv-bull' });
+  const producer = createRedis(target, { producer: true, connectionName: 'cv-producer' });
   const subscriber = createRedis(target, { forBullMQ: true, connectionName: 'cv-sub' });
-  for (const c of [redis, bull, subscriber]) c.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
+  for (const c of [redis, bull, producer, subscriber]) c.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   await waitForReady(redis, 10000);
   const warehouse = overrides.warehouse ?? (await createWarehouse(config.warehouse, { dataDir: config.dataDir, logger }));
   const keyManager = overrides.keyManager ?? (await createKeyManager(config.keyManager, { logger }));
   return {
     redis,
     bull,
+    producer,
     subscriber,
     warehouse,
     keyManager,
     async close() {
-      await Promise.allSettled([closeRedis(subscriber), closeRedis(bull), closeRedis(redis)]);
+      await Promise.allSettled([closeRedis(subscriber), closeRedis(bull), closeRedis(producer), closeRedis(redis)]);
       if (!overrides.warehouse) await warehouse.close();
       if (!overrides.keyManager) await keyManager.close();
     },

@@ -39,6 +39,7 @@ import { BytesBudget } from '../tenants/bytes-budget';
 export interface RunServicesDeps {
   config: Config;
   redis: RedisClient;
+  /** The run queue's connection: the process's BullMQ producer connection (auto-pipelined), never a Worker's. */
   bull: RedisClient;
   keys: RedisKeys;
   warehouse: Warehouse;
