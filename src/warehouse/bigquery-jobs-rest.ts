@@ -3,10 +3,10 @@ import https from 'node:https';
 import type { Cell, QueryParameter, SchemaField } from './bigquery-values';
 
 /**
- * The three REST calls every query makes — jobs.insert, jobs.getQueryResults (long poll), jobs.cancel — sent
- * straight over a keep-alive agent. On BigQuery a run spends its time waiting on these, and through the client
- * library (common → teeny-request → node-fetch → streams) they cost the worker more CPU than the rest of the
- * run together (BENCHMARKS.md, worker path I/O-bound); everything else still goes through the library.
+ * The REST calls every query makes — the dry run, jobs.insert, jobs.getQueryResults (long poll), jobs.get for the
+ * billed bytes, jobs.cancel — sent straight over a keep-alive agent. On BigQuery a run spends its time waiting on
+ * these, and through the client library (common → teeny-request → node-fetch → streams) they cost the worker more
+ * CPU than the rest of the run together (BENCHMARKS.md, worker path I/O-bound); everything else still goes through the library.
  *
  * Errors are thrown in the library's shape (`code`, `message`, `errors[].reason`), so bigquery-errors.ts maps
  * and retries them the same way; a socket error keeps its `code` (ECONNRESET, …), which is transient.
@@ -55,13 +55,30 @@ export class BigQueryJobsRest {
   }
 
   async insertQueryJob(jobId: string, spec: QueryJobSpec): Promise<void> {
+    await this.send('POST', `${this.jobsUrl}/jobs`, this.queryJobBody(jobId, spec, false));
+  }
+
+  /**
+   * A dry run (free, runs nothing): BigQuery's estimate of the bytes and its reading of the statement type. Over
+   * this path rather than the library: a BigQuery step dry-runs every query job (cost guardrails), and through
+   * the library that request cost the worker about as much CPU as the job's own three calls together.
+   */
+  async dryRunQueryJob(jobId: string, spec: QueryJobSpec): Promise<{ bytesProcessed: number; statementType: string | undefined }> {
+    const job = (await this.send('POST', `${this.jobsUrl}/jobs`, this.queryJobBody(jobId, spec, true))) as {
+      statistics?: { totalBytesProcessed?: string; query?: { totalBytesProcessed?: string; statementType?: string } };
+    };
+    const stats = job.statistics;
+    return { bytesProcessed: Number(stats?.query?.totalBytesProcessed ?? stats?.totalBytesProcessed ?? 0), statementType: stats?.query?.statementType };
+  }
+
+  private queryJobBody(jobId: string, spec: QueryJobSpec, dryRun: boolean): Record<string, unknown> {
     const query: Record<string, unknown> = { query: spec.query, useLegacySql: false };
     if (spec.queryParameters && spec.queryParameters.length > 0) Object.assign(query, { parameterMode: 'NAMED', queryParameters: spec.queryParameters });
     if (spec.maximumBytesBilled !== undefined) query['maximumBytesBilled'] = spec.maximumBytesBilled;
-    await this.send('POST', `${this.jobsUrl}/jobs`, {
+    return {
       jobReference: { projectId: this.options.projectId, jobId, location: this.options.location },
-      configuration: { query, ...(spec.labels ? { labels: spec.labels } : {}) },
-    });
+      configuration: { query, ...(spec.labels ? { labels: spec.labels } : {}), ...(dryRun ? { dryRun: true } : {}) },
+    };
   }
 
   /** One getQueryResults call: waits (server side, up to its timeout) for the job, then one page of rows. */
