@@ -6,7 +6,8 @@ import type { Cell, QueryParameter, SchemaField } from './bigquery-values';
  * The REST calls every query makes — the dry run, jobs.insert, jobs.getQueryResults (long poll), jobs.get for the
  * billed bytes, jobs.cancel — sent straight over a keep-alive agent. On BigQuery a run spends its time waiting on
  * these, and through the client library (common → teeny-request → node-fetch → streams) they cost the worker more
- * CPU than the rest of the run together (BENCHMARKS.md, worker path I/O-bound); everything else still goes through the library.
+ * CPU than the rest of the run together (BENCHMARKS.md, worker path I/O-bound). The run logs' streaming inserts
+ * come this way too; everything else still goes through the library.
  *
  * Errors are thrown in the library's shape (`code`, `message`, `errors[].reason`), so bigquery-errors.ts maps
  * and retries them the same way; a socket error keeps its `code` (ECONNRESET, …), which is transient.
@@ -25,6 +26,12 @@ export interface QueryResultsPage {
   pageToken?: string;
   numDmlAffectedRows?: string;
   totalBytesProcessed?: string;
+}
+
+/** One row error of an insertAll answer; reason `stopped` marks rows refused only because another row was invalid. */
+export interface InsertRowError {
+  reason?: string;
+  message?: string;
 }
 
 export interface BigQueryJobsRestOptions {
@@ -108,6 +115,17 @@ export class BigQueryJobsRest {
       ...(q?.totalBytesProcessed !== undefined ? { bytesProcessed: Number(q.totalBytesProcessed) } : {}),
       ...(q?.totalBytesBilled !== undefined ? { bytesBilled: Number(q.totalBytesBilled) } : {}),
     };
+  }
+
+  /**
+   * tabledata.insertAll of rows already in insertAll form. Answers the rows' errors (empty: all inserted); with
+   * skipInvalidRows=false BigQuery inserts none of a request when one row is invalid. The run log writer's batches
+   * go here: through the library each request deep-copied its rows (extend) and crossed its request stack.
+   */
+  async insertAll(dataset: string, table: string, rows: Array<{ insertId: string; json: Record<string, unknown> }>): Promise<InsertRowError[]> {
+    const url = `${this.jobsUrl}/datasets/${encodeURIComponent(dataset)}/tables/${encodeURIComponent(table)}/insertAll`;
+    const answer = (await this.send('POST', url, { rows, skipInvalidRows: false, ignoreUnknownValues: false })) as { insertErrors?: Array<{ errors?: InsertRowError[] }> };
+    return (answer.insertErrors ?? []).flatMap((e) => e.errors ?? []);
   }
 
   async cancel(jobId: string): Promise<void> {

@@ -177,16 +177,14 @@ export class BigQueryWarehouse implements Warehouse {
 
   /** Streaming inserts (tabledata.insertAll) in chunks, each retried as a whole with the same insert ids. */
   async insertRows(ref: TableRef, rows: Row[], options: InsertOptions = {}): Promise<void> {
-    const table = this.client.dataset(ref.dataset).table(ref.table);
     const raw = rows.map((row, i) => ({ insertId: options.insertIds?.[i] ?? randomUUID(), json: toInsertJson(row) }));
     for (const chunk of this.chunks(raw)) {
-      await this.call(async () => {
-        try {
-          await table.insert(chunk, { raw: true, partialRetries: 0, skipInvalidRows: false, ignoreUnknownValues: false });
-        } catch (err) {
-          throw insertError(err);
-        }
-      });
+      // Row errors are data errors, never worth a retry: thrown after the call, outside withRetry.
+      const errors = await this.call(() => this.jobs.insertAll(ref.dataset, ref.table, chunk));
+      if (errors.length > 0) {
+        const first = errors.find((e) => e.reason !== 'stopped') ?? errors[0];
+        throw new WarehouseError(`Insert rejected: ${first?.message ?? 'invalid row'}`, 'invalid_query');
+      }
     }
   }
 
@@ -304,12 +302,4 @@ export class BigQueryWarehouse implements Warehouse {
     await extractToParquet(this.client, this.options.location, ref, destination);
     return { kind: 'table', rows: Number(rows[0]?.['n'] ?? 0), destination };
   }
-}
-
-/** insertAll answers 200 with per-row errors; those are data errors, never worth a retry. */
-function insertError(err: unknown): unknown {
-  const partial = err as { name?: string; errors?: Array<{ errors?: Array<{ message?: string; reason?: string }> }> };
-  if (partial.name !== 'PartialFailureError') return err;
-  const first = partial.errors?.flatMap((e) => e.errors ?? []).find((e) => e.reason !== 'stopped');
-  return new WarehouseError(`Insert rejected: ${first?.message ?? 'invalid row'}`, 'invalid_query', { cause: err });
 }
