@@ -13,6 +13,8 @@ import type { ColumnSchema, DryRunResult, ExportResult, InsertOptions, QueryOpti
 export interface BytesReservationPort {
   id: string;
   grantedBytes: number;
+  /** The tenant's plan as the reserve read it (null: unknown), so the per-plan metric needs no read of its own. */
+  plan: string | null;
 }
 
 /** What the step runner needs of the tenant's budget (src/tenants/bytes-budget.ts). */
@@ -24,8 +26,8 @@ export interface BytesBudgetPort<R extends BytesReservationPort = BytesReservati
 export interface CostGuard {
   budget: BytesBudgetPort;
   pricePerTibUsd: number;
-  /** Bytes BigQuery billed for one job of the tenant (the per-plan metric). */
-  onBilled?(tenantId: string, billedBytes: number): void;
+  /** Bytes BigQuery billed for one job of the tenant on `plan` (the per-plan metric). */
+  onBilled?(tenantId: string, billedBytes: number, plan: string | null): void;
   /** A settle that failed (Redis): the reservation is released when its lease passes. */
   onSettleError?(err: unknown, tenantId: string): void;
 }
@@ -85,7 +87,7 @@ export class BilledWarehouse implements Warehouse {
     const billed = result.bytesBilled ?? 0;
     await this.settle(reservation, billed);
     this.meter.add(result);
-    if (billed > 0) this.guard.onBilled?.(this.tenantId, billed);
+    if (billed > 0) this.guard.onBilled?.(this.tenantId, billed, reservation.plan);
     return result;
   }
 

@@ -121,14 +121,18 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
 
   logWriter.writeRun(job.tenantId, runRow('RUNNING', null), nextSeq());
   const stepRow = (s: StepState): StepSnapshot => stepSnapshotOf(job.pipelineLoggingId, steps.findIndex((x) => x.id === s.id), s);
+  /** Steps with a log row already: a step started at once gets no PENDING row (its RUNNING row follows in the same turn). */
+  const logged = new Set<string>();
   const setStep = (next: StepState): void => {
     const i = steps.findIndex((s) => s.id === next.id);
     steps[i] = next;
+    logged.add(next.id);
     logWriter.writeStep(job.tenantId, stepRow(next), nextSeq());
-    if (TERMINAL.has(next.status)) logWriter.writeRun(job.tenantId, runRow('RUNNING', null), nextSeq());
-    options.onProgress?.({ stepsDone: stepsDone(), stepsTotal: steps.length, steps: steps.map((s) => ({ ...s })) });
+    // The run row's steps_done follows each finished step, except the last: finish() writes the final row right after.
+    const done = stepsDone();
+    if (TERMINAL.has(next.status) && done < steps.length) logWriter.writeRun(job.tenantId, runRow('RUNNING', null), nextSeq());
+    options.onProgress?.({ stepsDone: done, stepsTotal: steps.length, steps: steps.map((s) => ({ ...s })) });
   };
-  for (const s of steps) logWriter.writeStep(job.tenantId, stepRow(s), nextSeq());
 
   // One controller for the run: aborted by the caller (cancel) or the run timeout.
   const run = new AbortController();
@@ -136,7 +140,7 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
   options.signal.addEventListener('abort', onCancel, { once: true });
   const timer = setTimeout(() => run.abort(new RunTimeoutError(template.timeout_minutes)), template.timeout_minutes * 60_000);
   try {
-    const stopped = await runDag(template, run.signal, (step) => {
+    const dag = runDag(template, run.signal, (step) => {
       const billed = stepWarehouse(deps, job, step.id);
       return runStepWithRetries(
         { clock, sleep: deps.sleep ?? abortableSleep },
@@ -163,6 +167,9 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
       () => steps,
       setStep,
     );
+    // runDag started the ready steps synchronously (their RUNNING rows are written); the others wait as PENDING.
+    for (const s of steps) if (!logged.has(s.id)) logWriter.writeStep(job.tenantId, stepRow(s), nextSeq());
+    const stopped = await dag;
     if (options.signal.aborted) return finish('CANCELLED', 'Run cancelled');
     if (run.signal.aborted) return finish('FAILED', (run.signal.reason as Error).message);
     if (stopped) return finish('FAILED', `Step "${stopped.id}" failed: ${stopped.errorMessage ?? 'unknown error'}`);

@@ -84,6 +84,9 @@ export class RunFinaliser {
   }
 
   private async afterTerminal(job: PipelineRunJob, status: RunStatus, durationMs: number | null, fingerprint: string | null): Promise<void> {
+    // The webhook announcement depends on nothing below and never fails the run: it goes out with the release,
+    // so a run waits on one round trip fewer. The hook waits for the release (it may start the tenant's deferred runs).
+    const announced = this.announce(job, status, durationMs);
     await this.deps.release(job, status, fingerprint);
     const template = `${job.provider}/${job.domain}/${job.templateName}`;
     this.deps.metrics.runsTotal.inc({ tenant_id: job.tenantId, template, status });
@@ -93,6 +96,10 @@ export class RunFinaliser {
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message, pipeline_logging_id: job.pipelineLoggingId }, 'after-run hook failed');
     }
+    await announced;
+  }
+
+  private async announce(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void> {
     try {
       await this.deps.notifyRunFinished?.(job, status, durationMs);
     } catch (err) {

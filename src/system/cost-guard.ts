@@ -24,13 +24,8 @@ export function buildCostGuard(deps: {
   return {
     budget,
     pricePerTibUsd: deps.config.warehouse.pricePerTibUsd,
-    onBilled: (tenantId, bytes) => {
-      // The plan label comes from the tenant's cached profile: one HGET, off the step's path.
-      deps.redis
-        .hget(deps.keys.tenantProfile(tenantId), 'plan')
-        .then((plan) => deps.metrics.bytesBilled.inc({ plan: plan ?? 'unknown' }, bytes))
-        .catch(() => undefined);
-    },
+    // The plan label comes with the reservation (the reserve script reads it from the cached profile): no read per job.
+    onBilled: (_tenantId, bytes, plan) => deps.metrics.bytesBilled.inc({ plan: plan ?? 'unknown' }, bytes),
     onSettleError: (err, tenantId) => deps.logger.warn({ err, tenant_id: tenantId }, 'bytes budget: settle failed; the reservation is released when its lease passes'),
   };
 }

@@ -28,6 +28,8 @@ export interface BytesReservation {
   day: string;
   /** What the job may bill: its maximumBytesBilled. */
   grantedBytes: number;
+  /** The tenant's plan when it reserved (read by the reserve script), for the per-plan bytes-billed metric. */
+  plan: string | null;
 }
 
 export interface BytesUsage {
@@ -60,16 +62,16 @@ export class BytesBudget {
     const need = Math.max(MIN_BILLED_BYTES, Math.ceil(estimatedBytes));
     const wanted = need + Math.floor(need * GRANT_HEADROOM);
     const { keys } = this.deps;
-    const call = (): Promise<[number, number, number, number]> =>
+    const call = (): Promise<[number, number, number, number, string]> =>
       this.scripts.run(
         'bytes-reserve',
         [keys.bytesDaily(tenantId, day), keys.bytesReservations(tenantId), keys.bytesReservationLeases(tenantId), keys.tenantProfile(tenantId)],
         [reservationId, day, need, wanted, now.getTime(), RESERVATION_LEASE_MS, DAILY_TTL_SECONDS],
       );
-    let [code, cap, remaining, budget] = await call();
+    let [code, cap, remaining, budget, plan] = await call();
     if (code === SCRIPT_CODES.profileMissing && this.deps.reloadProfile) {
       await this.deps.reloadProfile(tenantId);
-      [code, cap, remaining, budget] = await call();
+      [code, cap, remaining, budget, plan] = await call();
     }
     const extra = { estimated_bytes: estimatedBytes, max_bytes_billed_per_query: cap, daily_bytes_budget: budget, remaining_bytes_today: remaining };
     if (code === SCRIPT_CODES.bytesOverQueryCap) {
@@ -79,7 +81,7 @@ export class BytesBudget {
       throw bytesLimitExceeded(`the query would process an estimated ${formatBytes(estimatedBytes)}, over the ${formatBytes(remaining)} left of today's bytes budget of ${formatBytes(budget)} (daily_bytes_budget); it was not run`, extra);
     }
     if (code <= 0) throw new AppError(500, 'INTERNAL_ERROR', `Bytes budget unavailable for tenant ${tenantId} (code ${code})`, { expose: false });
-    return { tenantId, id: reservationId, day, grantedBytes: code };
+    return { tenantId, id: reservationId, day, grantedBytes: code, plan: plan === '' ? null : plan };
   }
 
   /** Ends a reservation with what was billed (0: the job was cancelled or failed before it billed). Idempotent. */

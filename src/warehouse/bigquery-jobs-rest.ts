@@ -3,10 +3,11 @@ import https from 'node:https';
 import type { Cell, QueryParameter, SchemaField } from './bigquery-values';
 
 /**
- * The three REST calls every query makes — jobs.insert, jobs.getQueryResults (long poll), jobs.cancel — sent
- * straight over a keep-alive agent. On BigQuery a run spends its time waiting on these, and through the client
- * library (common → teeny-request → node-fetch → streams) they cost the worker more CPU than the rest of the
- * run together (BENCHMARKS.md, worker path I/O-bound); everything else still goes through the library.
+ * The REST calls every query makes — the dry run, jobs.insert, jobs.getQueryResults (long poll), jobs.get for the
+ * billed bytes, jobs.cancel — sent straight over a keep-alive agent. On BigQuery a run spends its time waiting on
+ * these, and through the client library (common → teeny-request → node-fetch → streams) they cost the worker more
+ * CPU than the rest of the run together (BENCHMARKS.md, worker path I/O-bound). The run logs' streaming inserts
+ * come this way too; everything else still goes through the library.
  *
  * Errors are thrown in the library's shape (`code`, `message`, `errors[].reason`), so bigquery-errors.ts maps
  * and retries them the same way; a socket error keeps its `code` (ECONNRESET, …), which is transient.
@@ -27,6 +28,12 @@ export interface QueryResultsPage {
   totalBytesProcessed?: string;
 }
 
+/** One row error of an insertAll answer; reason `stopped` marks rows refused only because another row was invalid. */
+export interface InsertRowError {
+  reason?: string;
+  message?: string;
+}
+
 export interface BigQueryJobsRestOptions {
   /** e.g. `https://bigquery.googleapis.com/bigquery/v2` or a local server's `http://127.0.0.1:9050/bigquery/v2`. */
   baseUrl: string;
@@ -35,6 +42,12 @@ export interface BigQueryJobsRestOptions {
   /** Authorization (and any other) headers for a request to `url` (google-auth-library caches the token). */
   headers(url: string): Promise<Headers | Record<string, string>>;
 }
+
+/**
+ * Auth headers are reused for this long. google-auth-library refreshes a token minutes before it expires, so a
+ * header read within the last 30 s still carries a valid token; asking it per request cost the worker ~2 % CPU.
+ */
+const AUTH_HEADERS_REUSE_MS = 30_000;
 
 /** A request that takes longer than this (the server's long poll is ≤ 10 s) is treated as a lost connection. */
 const SOCKET_TIMEOUT_MS = 60_000;
@@ -47,6 +60,8 @@ interface RestFailure extends Error {
 export class BigQueryJobsRest {
   private readonly agent: http.Agent;
   private readonly jobsUrl: string;
+  /** Every request goes to the same origin (the audience of a self-signed JWT), so one set of headers serves all. */
+  private auth: { headers: Promise<Record<string, string>>; until: number } | null = null;
 
   constructor(private readonly options: BigQueryJobsRestOptions) {
     const secure = options.baseUrl.startsWith('https:');
@@ -55,13 +70,30 @@ export class BigQueryJobsRest {
   }
 
   async insertQueryJob(jobId: string, spec: QueryJobSpec): Promise<void> {
+    await this.send('POST', `${this.jobsUrl}/jobs`, this.queryJobBody(jobId, spec, false));
+  }
+
+  /**
+   * A dry run (free, runs nothing): BigQuery's estimate of the bytes and its reading of the statement type. Over
+   * this path rather than the library: a BigQuery step dry-runs every query job (cost guardrails), and through
+   * the library that request cost the worker about as much CPU as the job's own three calls together.
+   */
+  async dryRunQueryJob(jobId: string, spec: QueryJobSpec): Promise<{ bytesProcessed: number; statementType: string | undefined }> {
+    const job = (await this.send('POST', `${this.jobsUrl}/jobs`, this.queryJobBody(jobId, spec, true))) as {
+      statistics?: { totalBytesProcessed?: string; query?: { totalBytesProcessed?: string; statementType?: string } };
+    };
+    const stats = job.statistics;
+    return { bytesProcessed: Number(stats?.query?.totalBytesProcessed ?? stats?.totalBytesProcessed ?? 0), statementType: stats?.query?.statementType };
+  }
+
+  private queryJobBody(jobId: string, spec: QueryJobSpec, dryRun: boolean): Record<string, unknown> {
     const query: Record<string, unknown> = { query: spec.query, useLegacySql: false };
     if (spec.queryParameters && spec.queryParameters.length > 0) Object.assign(query, { parameterMode: 'NAMED', queryParameters: spec.queryParameters });
     if (spec.maximumBytesBilled !== undefined) query['maximumBytesBilled'] = spec.maximumBytesBilled;
-    await this.send('POST', `${this.jobsUrl}/jobs`, {
+    return {
       jobReference: { projectId: this.options.projectId, jobId, location: this.options.location },
-      configuration: { query, ...(spec.labels ? { labels: spec.labels } : {}) },
-    });
+      configuration: { query, ...(spec.labels ? { labels: spec.labels } : {}), ...(dryRun ? { dryRun: true } : {}) },
+    };
   }
 
   /** One getQueryResults call: waits (server side, up to its timeout) for the job, then one page of rows. */
@@ -85,6 +117,17 @@ export class BigQueryJobsRest {
     };
   }
 
+  /**
+   * tabledata.insertAll of rows already in insertAll form. Answers the rows' errors (empty: all inserted); with
+   * skipInvalidRows=false BigQuery inserts none of a request when one row is invalid. The run log writer's batches
+   * go here: through the library each request deep-copied its rows (extend) and crossed its request stack.
+   */
+  async insertAll(dataset: string, table: string, rows: Array<{ insertId: string; json: Record<string, unknown> }>): Promise<InsertRowError[]> {
+    const url = `${this.jobsUrl}/datasets/${encodeURIComponent(dataset)}/tables/${encodeURIComponent(table)}/insertAll`;
+    const answer = (await this.send('POST', url, { rows, skipInvalidRows: false, ignoreUnknownValues: false })) as { insertErrors?: Array<{ errors?: InsertRowError[] }> };
+    return (answer.insertErrors ?? []).flatMap((e) => e.errors ?? []);
+  }
+
   async cancel(jobId: string): Promise<void> {
     await this.send('POST', `${this.jobsUrl}/jobs/${encodeURIComponent(jobId)}/cancel?location=${encodeURIComponent(this.options.location)}`);
   }
@@ -94,10 +137,7 @@ export class BigQueryJobsRest {
   }
 
   private async send(method: string, url: string, body?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'convergence-bigquery' };
-    const auth = await this.options.headers(url);
-    if (auth instanceof Headers) auth.forEach((value, name) => (headers[name] = value));
-    else Object.assign(headers, auth);
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'convergence-bigquery', ...(await this.authHeaders(url)) };
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) headers['content-type'] = 'application/json';
     const { status, text } = await this.request(method, url, headers, payload);
@@ -108,6 +148,24 @@ export class BigQueryJobsRest {
     failure.code = error.code ?? status;
     failure.errors = error.errors ?? [];
     throw failure;
+  }
+
+  private authHeaders(url: string): Promise<Record<string, string>> {
+    const now = Date.now();
+    if (this.auth && now < this.auth.until) return this.auth.headers;
+    const headers = this.options.headers(url).then((auth) => {
+      const plain: Record<string, string> = {};
+      if (auth instanceof Headers) auth.forEach((value, name) => (plain[name] = value));
+      else Object.assign(plain, auth);
+      return plain;
+    });
+    const entry = { headers, until: now + AUTH_HEADERS_REUSE_MS };
+    this.auth = entry;
+    // A failed read is not reused: the next request asks again.
+    headers.catch(() => {
+      if (this.auth === entry) this.auth = null;
+    });
+    return headers;
   }
 
   private request(method: string, url: string, headers: Record<string, string>, payload: string | undefined): Promise<{ status: number; text: string }> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BigQuery } from '@google-cloud/bigquery';
-import type { BigQueryOptions, Query } from '@google-cloud/bigquery';
+import type { BigQueryOptions } from '@google-cloud/bigquery';
 import { OAuth2Client } from 'google-auth-library';
 import type { Logger } from '../shared/logger';
 import { DEFAULT_RETRY, mapBigQueryError, withRetry } from './bigquery-errors';
@@ -32,11 +32,6 @@ export interface BigQueryWarehouseOptions {
   defaultMaxBytesBilled?: number;
 }
 
-interface DryRunStatistics {
-  totalBytesProcessed?: string;
-  query?: { totalBytesProcessed?: string; statementType?: string };
-}
-
 const isLocalEndpoint = (url: string): boolean => /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/.test(url);
 
 /** A fixed-token client for local servers, which check no credentials (SPEC §12). */
@@ -55,7 +50,7 @@ export class BigQueryWarehouse implements Warehouse {
   private constructor(
     private readonly client: BigQuery,
     private readonly options: BigQueryWarehouseOptions,
-    /** Query jobs (insert, results, cancel) go over this lean REST path; everything else through `client`. */
+    /** Query jobs (dry run, insert, results, billed bytes, cancel) go over this lean REST path; everything else through `client`. */
     private readonly jobs: BigQueryJobsRest,
   ) {
     this.retry = options.retry ?? DEFAULT_RETRY;
@@ -182,16 +177,14 @@ export class BigQueryWarehouse implements Warehouse {
 
   /** Streaming inserts (tabledata.insertAll) in chunks, each retried as a whole with the same insert ids. */
   async insertRows(ref: TableRef, rows: Row[], options: InsertOptions = {}): Promise<void> {
-    const table = this.client.dataset(ref.dataset).table(ref.table);
     const raw = rows.map((row, i) => ({ insertId: options.insertIds?.[i] ?? randomUUID(), json: toInsertJson(row) }));
     for (const chunk of this.chunks(raw)) {
-      await this.call(async () => {
-        try {
-          await table.insert(chunk, { raw: true, partialRetries: 0, skipInvalidRows: false, ignoreUnknownValues: false });
-        } catch (err) {
-          throw insertError(err);
-        }
-      });
+      // Row errors are data errors, never worth a retry: thrown after the call, outside withRetry.
+      const errors = await this.call(() => this.jobs.insertAll(ref.dataset, ref.table, chunk));
+      if (errors.length > 0) {
+        const first = errors.find((e) => e.reason !== 'stopped') ?? errors[0];
+        throw new WarehouseError(`Insert rejected: ${first?.message ?? 'invalid row'}`, 'invalid_query');
+      }
     }
   }
 
@@ -209,20 +202,6 @@ export class BigQueryWarehouse implements Warehouse {
       bytes += size;
     }
     if (current.length > 0) yield current;
-  }
-
-  private jobConfig(sql: string, options: QueryOptions, extra: Partial<Query> = {}): Query {
-    const queryParameters: QueryParameter[] = Object.entries(options.params ?? {}).map(([name, v]) =>
-      toQueryParameter(name, v, options.paramTypes?.[name]),
-    );
-    return {
-      query: sql,
-      useLegacySql: false,
-      location: this.options.location,
-      ...(queryParameters.length > 0 ? { parameterMode: 'NAMED', queryParameters } : {}),
-      ...(options.labels ? { labels: options.labels } : {}),
-      ...extra,
-    } as Query;
   }
 
   private jobSpec(sql: string, options: QueryOptions, extra: Pick<QueryJobSpec, 'maximumBytesBilled'> = {}): QueryJobSpec {
@@ -289,13 +268,10 @@ export class BigQueryWarehouse implements Warehouse {
   private async dryRunStatistics(sql: string, options: QueryOptions): Promise<{ bytesProcessed: number; statementType: string | undefined }> {
     // A dry run bills nothing; it still carries the job's cap, so every job this adapter sends names one.
     const cap = options.maxBytesBilled ?? this.options.defaultMaxBytesBilled;
-    const extra: Partial<Query> = { dryRun: true, ...(cap === undefined ? {} : { maximumBytesBilled: String(Math.floor(cap)) }) };
-    const [, response] = await this.call(() => this.client.createQueryJob(this.jobConfig(sql, options, extra)));
-    const stats = (response as { statistics?: DryRunStatistics }).statistics;
-    return {
-      bytesProcessed: Number(stats?.query?.totalBytesProcessed ?? stats?.totalBytesProcessed ?? 0),
-      statementType: stats?.query?.statementType,
-    };
+    const spec = this.jobSpec(sql, options, cap === undefined ? {} : { maximumBytesBilled: String(Math.floor(cap)) });
+    // A dry run creates no job, so its id can never collide; a retry sends the same request again.
+    const jobId = randomUUID();
+    return this.call(() => this.jobs.dryRunQueryJob(jobId, spec));
   }
 
   /**
@@ -326,12 +302,4 @@ export class BigQueryWarehouse implements Warehouse {
     await extractToParquet(this.client, this.options.location, ref, destination);
     return { kind: 'table', rows: Number(rows[0]?.['n'] ?? 0), destination };
   }
-}
-
-/** insertAll answers 200 with per-row errors; those are data errors, never worth a retry. */
-function insertError(err: unknown): unknown {
-  const partial = err as { name?: string; errors?: Array<{ errors?: Array<{ message?: string; reason?: string }> }> };
-  if (partial.name !== 'PartialFailureError') return err;
-  const first = partial.errors?.flatMap((e) => e.errors ?? []).find((e) => e.reason !== 'stopped');
-  return new WarehouseError(`Insert rejected: ${first?.message ?? 'invalid row'}`, 'invalid_query', { cause: err });
 }

@@ -10,7 +10,7 @@ import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
 import type { RunStore } from '../queues/run-store';
 import type { ExecutedOutcome, RunFinaliser } from '../queues/run-finaliser';
 import type { RunProgress } from '../pipelines/types';
-import { progressWriter } from './progress-writer';
+import { PROGRESS_WRITE_INTERVAL_MS, progressWriter } from './progress-writer';
 
 export type ExecutionProgress = RunProgress;
 
@@ -34,6 +34,8 @@ export interface PipelineWorkerDeps {
   clock: Clock;
   concurrency: number;
   lockDurationMs: number;
+  /** How long a run's progress may wait before it is written (default PROGRESS_WRITE_INTERVAL_MS; 0: the next turn). */
+  progressIntervalMs?: number;
   workerInstance?: string;
   execute(job: PipelineRunJob, options: { signal: AbortSignal; attempt: number; workerInstance: string; onProgress(p: ExecutionProgress): void }): Promise<ExecutionOutcome>;
   finaliser: RunFinaliser;
@@ -117,6 +119,7 @@ export class PipelineWorker {
     const progress = progressWriter(
       (p) => this.deps.runStore.recordProgress(data.tenantId, data.pipelineLoggingId, p),
       (err) => this.deps.logger.warn({ ...ids, err: err.message }, 'progress not recorded'),
+      this.deps.progressIntervalMs ?? PROGRESS_WRITE_INTERVAL_MS,
     );
     let outcome: ExecutionOutcome;
     try {

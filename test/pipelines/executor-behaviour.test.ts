@@ -371,6 +371,41 @@ ${extra}
   });
 
   describe('run logs', () => {
+    it('write each state change once: no PENDING row for a step that starts at once, no RUNNING run row before the final one', async () => {
+      const rows: string[] = [];
+      const recorder: RunLogWriter = {
+        writeRun: (_t, r) => void rows.push(`run ${r.status} ${r.steps_done}`),
+        writeStep: (_t, r) => void rows.push(`step ${r.step_name} ${r.status}`),
+        writeDq: () => undefined,
+        flush: async () => undefined,
+        close: async () => undefined,
+        pendingCount: () => 0,
+      };
+      const template = inlineTemplate(`
+description: two steps in a row
+steps:
+  - { id: first, type: query, sql: "SELECT 1 AS n" }
+  - { id: second, type: query, sql: "SELECT 2 AS n", depends_on: [first] }
+`);
+      const job = jobFor(template, TENANT, {});
+      const outcome = await executeRun({ warehouse: wh.warehouse, logWriter: recorder, logger: quietLogger, clock, templates: createTemplateRegistry([template]) }, job, {
+        signal: new AbortController().signal,
+        workerInstance: 'w',
+        attempt: 1,
+      });
+      expect(outcome.status, outcome.errorMessage).to.equal('COMPLETED');
+      expect(rows).to.deep.equal([
+        'run RUNNING 0',
+        'step first RUNNING',
+        'step second PENDING',
+        'step first COMPLETED',
+        'run RUNNING 1',
+        'step second RUNNING',
+        'step second COMPLETED',
+        'run COMPLETED 2',
+      ]);
+    });
+
     it('go out as one insert per table for a whole run', async () => {
       const spy = instrument(wh.warehouse);
       const writer = createRunLogWriter({ warehouse: spy, logger: quietLogger, clock, flushIntervalMs: 60_000 });

@@ -32,6 +32,11 @@ describe('bytes budget (bytes-reserve.lua, bytes-settle.lua)', () => {
     expect((await budget.reserve(TENANT, 'c', 95 * MIB)).grantedBytes, 'clipped to the cap').to.equal(100 * MIB);
   });
 
+  it("names the tenant's plan with the grant (the per-plan metric reads no profile of its own), also on a retried reserve", async () => {
+    expect((await budget.reserve(TENANT, 'a', 50 * MIB)).plan).to.equal(STARTER_PROFILE.plan);
+    expect((await budget.reserve(TENANT, 'a', 50 * MIB)).plan).to.equal(STARTER_PROFILE.plan);
+  });
+
   it('refuses over the cap and over the remaining budget with BYTES_LIMIT_EXCEEDED naming estimate and limit', async () => {
     const overCap = await caught(budget.reserve(TENANT, 'a', 101 * MIB));
     expect(overCap.code).to.equal('BYTES_LIMIT_EXCEEDED');

@@ -30,6 +30,24 @@ describe('progressWriter (a run’s progress writes to its live record)', () => 
     expect(written).to.deep.equal([1]);
   });
 
+  describe('with a write interval', () => {
+    it('writes the latest progress once the interval passed, and nothing for a run that ended within it', async () => {
+      const written: number[] = [];
+      const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+      const ended = progressWriter(async (p) => void written.push(p.stepsDone), () => undefined, 20);
+      ended.report(progressOf(1));
+      ended.stop();
+      const live = progressWriter(async (p) => void written.push(p.stepsDone + 10), () => undefined, 20);
+      live.report(progressOf(1));
+      live.report(progressOf(2));
+      await nextTurn();
+      expect(written, 'nothing within the interval').to.deep.equal([]);
+      await wait(40);
+      expect(written).to.deep.equal([12]);
+      live.stop();
+    });
+  });
+
   it('hands a failed write to the error callback instead of rejecting unhandled', async () => {
     const errors: string[] = [];
     const writer = progressWriter(() => Promise.reject(new Error('redis down')), (err) => errors.push(err.message));

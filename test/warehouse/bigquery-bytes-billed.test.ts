@@ -5,11 +5,14 @@ import { createTestBigQuery } from '../helpers/warehouse';
 import type { TestBigQuery } from '../helpers/warehouse';
 
 /**
- * `maximumBytesBilled` on both BigQuery paths of the adapter — the keep-alive REST path of query jobs and the
- * official client's (dry runs) — and BigQuery's refusal of a job over it, as the local REST server enforces it.
+ * `maximumBytesBilled` on the adapter's query jobs and dry runs (both over its keep-alive REST path), and
+ * BigQuery's refusal of a job over it, as the local REST server enforces it.
  */
 const GIB = 1024 ** 3;
-type JobBody = { configuration: { dryRun?: boolean; query: { query: string; maximumBytesBilled?: string } } };
+type JobBody = {
+  jobReference?: { jobId?: string; location?: string };
+  configuration: { dryRun?: boolean; labels?: Record<string, string>; query: { query: string; maximumBytesBilled?: string; queryParameters?: Array<{ name: string }> } };
+};
 
 describe('BigQuery adapter: maximumBytesBilled', function () {
   this.timeout(30_000);
@@ -31,7 +34,7 @@ describe('BigQuery adapter: maximumBytesBilled', function () {
   });
   beforeEach(() => bq.server.resetStats());
 
-  it('sends the platform default on a query job (REST path) and on a dry run (client library path)', async () => {
+  it('sends the platform default on a query job and on a dry run', async () => {
     await warehouse.query('SELECT 1 AS n');
     await warehouse.dryRun('SELECT 1 AS n');
     const [job, dry] = jobBodies();
@@ -51,5 +54,16 @@ describe('BigQuery adapter: maximumBytesBilled', function () {
     expect(err.reason).to.equal('bytes_limit_exceeded');
     expect(err.message).to.contain('Query exceeded limit for bytes billed');
     expect(bq.server.stats().queryJobs).to.equal(1);
+  });
+
+  it("dry-runs with the query's parameters, labels and location, and reads the estimate from the answer", async () => {
+    const estimate = await warehouse.dryRun("SELECT 'small' AS size, @n AS n", { params: { n: 1 }, labels: { tenant_id: 'acme' }, maxBytesBilled: 5000 });
+    const [dry] = jobBodies();
+    expect(dry?.configuration).to.deep.include({ dryRun: true, labels: { tenant_id: 'acme' } });
+    expect(dry?.configuration.query.queryParameters?.map((p) => p.name)).to.deep.equal(['n']);
+    expect(dry?.configuration.query.maximumBytesBilled).to.equal('5000');
+    expect(dry?.jobReference?.location).to.equal(bq.server.location);
+    expect(estimate).to.deep.equal({ bytesProcessed: 1000 });
+    expect(bq.server.stats()).to.include({ dryRuns: 1, queryJobs: 0 });
   });
 });

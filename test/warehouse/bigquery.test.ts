@@ -71,6 +71,15 @@ describe('bigquery warehouse against the fake server', () => {
     });
   });
 
+  describe('when rows go to a table that does not exist', () => {
+    it('answers not_found (the log writer drops rows of a deleted dataset on it), with no retry', async () => {
+      t.server.resetStats();
+      const err = await warehouseError(t.warehouse.insertRows({ dataset: 'shapes', table: 'never_created' }, [{ i: 1 }]));
+      expect(err.reason).to.equal('not_found');
+      expect(t.server.stats().insertAll).to.equal(1);
+    });
+  });
+
   describe('when the server fails transiently', () => {
     it('retries an insert with the same insert ids and stores the rows once', async () => {
       const ref = { dataset: 'shapes', table: 'r' };

@@ -29,7 +29,7 @@ export interface ScriptResults {
   'team-touch': number;
   'backfill-create': string;
   'fanout-create': number;
-  'bytes-reserve': [number, number, number, number];
+  'bytes-reserve': [number, number, number, number, string];
   'bytes-settle': number;
   'rate-limit': number[];
 }
