@@ -133,7 +133,7 @@ export interface RunLogWriterOptions {
   clock?: Clock;
   /** The flush interval while flushes are cheap (default 500 ms)… */
   flushIntervalMs?: number;
-  /** …and the longest it grows to while they are busy (default 5 s; see flush-pacer.ts). */
+  /** …and the longest it grows to while they are busy (default 10 × flushIntervalMs; see flush-pacer.ts). */
   maxFlushIntervalMs?: number;
   maxBatchRows?: number;
   maxBufferedRows?: number;
@@ -162,7 +162,9 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
   const { warehouse, logger } = options;
   const runsTable = eventsTableName(pipelineRuns);
   const clock = options.clock ?? systemClock;
-  const pacer = new FlushPacer(options.flushIntervalMs ?? 500, options.maxFlushIntervalMs ?? 5000);
+  const baseIntervalMs = options.flushIntervalMs ?? 500;
+  // Default: 10 × the base, never past 10 s (a third of the outbox grace) unless asked.
+  const pacer = new FlushPacer(baseIntervalMs, options.maxFlushIntervalMs ?? Math.min(10 * baseIntervalMs, 10_000));
   const maxBatchRows = options.maxBatchRows ?? 500;
   const maxBufferedRows = options.maxBufferedRows ?? 100_000;
   const retryBaseMs = options.retryBaseMs ?? 1000;

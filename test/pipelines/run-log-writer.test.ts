@@ -134,6 +134,18 @@ describe('run log writer', () => {
       await writer.close();
     });
 
+    it('sends every row saying a run ended, so a run that ended two ways stays visible in the events table', async () => {
+      const fake = fakeWarehouse();
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000 });
+      writer.writeRun('acme_corp', run('r1', 'RUNNING'), 10);
+      writer.writeRun('acme_corp', run('r1', 'COMPLETED'), 20);
+      writer.writeRun('acme_corp', run('r1', 'CANCELLED'), 30);
+      writer.writeRun('acme_corp', run('r1', 'FAILED'), 5);
+      await writer.flush();
+      expect(fake.calls[0]?.rows.map((r) => r['status'])).to.deep.equal(['COMPLETED', 'CANCELLED', 'FAILED']);
+      await writer.close();
+    });
+
     it('never drops a row already sent: a later snapshot goes in the next flush', async () => {
       const fake = fakeWarehouse();
       const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000 });
