@@ -264,6 +264,9 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
     const results = await Promise.all(due.map(sendGroup));
     if (due.length > 0) pacer.flushed(Date.now() - now);
     for (const [key, g] of groups) if (g.pending.length === 0 && g.failures === 0) groups.delete(key);
+    // Rows written during the flush armed the timer with the interval from before it: start over with the new one.
+    if (timer) clearTimeout(timer);
+    timer = null;
     scheduleNext();
     const failed = results.filter((ok) => !ok).length;
     if (failed > 0) throw new Error(`run log flush failed for ${failed} table(s); ${buffered()} rows pending`);
