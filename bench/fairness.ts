@@ -6,7 +6,10 @@
  * against FAIR_DISPATCH=false (one FIFO queue) in the same process, rounds alternating (target ≥ 0.95). A control
  * mode serves the same runs FIFO but arriving round-robin across tenants (fair dispatch's tenant mix), and each
  * mode counts the warehouse row-insert calls per run: the run log writer writes one per tenant table per flush,
- * so consecutive runs of different tenants batch less than a burst of one tenant's runs.
+ * so consecutive runs of different tenants batch less than a burst of one tenant's runs. A second control serves
+ * the bursts FIFO but every job through BullMQ's prioritized set (all at priority 2): fair dispatch's Redis path
+ * without its tenant mix. Figures that hold on a shared machine: this process's CPU per run (all threads, DuckDB's
+ * included) and Redis commands and CPU per run (INFO; exact only on a Redis no one else uses).
  *
  *   npx tsx bench/fairness.ts        (REDIS_URL; BENCH_FAIRNESS_ROUNDS, default 2 rounds of each mode, after a
  *                                     short uncounted warm-up; mean runs/s per mode)
@@ -15,7 +18,8 @@ import { closeRedis, createRedis, redisTargetOf } from '../src/redis/connection'
 import { silentLogger } from '../src/shared/logger';
 import { PipelineWorker } from '../src/workers/pipeline-worker';
 import { createTestDuckDb } from '../test/helpers/warehouse';
-import { BENCH_PLAN, BENCH_TEMPLATE, startBenchSystem, until } from './support';
+import { readRedisCounters, redisCpuMs } from './redis-cost';
+import { BENCH_PLAN, BENCH_TEMPLATE, REDIS_URL, cpuMsOf, startBenchSystem, until } from './support';
 
 const TENANTS = 20;
 const BACKLOG = 10;
@@ -23,14 +27,30 @@ const ROUNDS = Number(process.env.BENCH_FAIRNESS_ROUNDS ?? 2);
 
 export interface FairnessRound {
   fair: boolean;
-  /** Arrivals tenant by tenant (each backlog whole), or round-robin (the control: FIFO serving fair's tenant mix). */
-  arrivals: 'bursts' | 'interleaved';
+  /**
+   * Arrivals tenant by tenant (each backlog whole), round-robin (the control: FIFO serving fair's tenant mix), or
+   * bursts with every job at priority 2 (the control: FIFO order through BullMQ's prioritized set).
+   */
+  arrivals: 'bursts' | 'interleaved' | 'prioritized';
   /** Runs the worker started before the new tenant's single run. */
   servedBeforeNewcomer: number;
   runs: number;
   runsPerSec: number;
   /** Warehouse row-insert calls (the run log writer's flushes) per run: one per tenant table per flush. */
   insertCallsPerRun: number;
+  /** This process's CPU (user + system, every thread) while serving, per run, ms. */
+  cpuMsPerRun: number;
+  /** Redis commands (INFO commandstats) and redis-server CPU while serving, per run. */
+  redisCommandsPerRun: number;
+  redisCpuMsPerRun: number;
+}
+
+export interface FairnessMode {
+  runsPerSec: number;
+  cpuMsPerRun: number;
+  insertCallsPerRun: number;
+  redisCommandsPerRun: number;
+  redisCpuMsPerRun: number;
 }
 
 export interface FairnessResult {
@@ -48,6 +68,8 @@ export interface FairnessResult {
   fifoInsertCallsPerRun: number;
   /** Mean fair throughput / mean FIFO throughput. */
   throughputRatio: number;
+  /** Means per mode: fair, fifo (bursts), interleaved and prioritized (the two controls). */
+  modes: Record<'fair' | 'fifo' | 'interleaved' | 'prioritized', FairnessMode>;
 }
 
 async function oneRound(fair: boolean, arrivals: FairnessRound['arrivals'], tenantCount = TENANTS, backlog = BACKLOG): Promise<FairnessRound> {
@@ -65,6 +87,12 @@ async function oneRound(fair: boolean, arrivals: FairnessRound['arrivals'], tena
   });
   const bench = await startBenchSystem({ warehouse, env: { FAIR_DISPATCH: String(fair), WORKER_CONCURRENCY: '1' } });
   const { system } = bench;
+  if (arrivals === 'prioritized') {
+    // Same FIFO order (BullMQ keeps insertion order within one priority), but through the prioritized set.
+    const queue = system.runs.queue;
+    const add = queue.add.bind(queue);
+    queue.add = (name, data, opts) => add(name, data, { ...opts, priority: 2 });
+  }
   const subscriber = createRedis(redisTargetOf(system.config.redis), { forBullMQ: true });
   let worker: PipelineWorker | null = null;
   try {
@@ -86,6 +114,9 @@ async function oneRound(fair: boolean, arrivals: FairnessRound['arrivals'], tena
     // The product's pipeline worker (as `system.start('worker')` builds it); the hook only records the order served.
     const served: string[] = [];
     const insertsAtStart = insertCalls;
+    const redisBefore = await readRedisCounters(REDIS_URL);
+    const redisCpuBefore = await redisCpuMs(REDIS_URL);
+    const cpuBefore = cpuMsOf(process.pid);
     const started = process.hrtime.bigint();
     worker = new PipelineWorker({
       connection: system.clients.bull, subscriber, keys: system.keys, runStore: system.runs.runStore, logger: silentLogger(), clock: { now: () => new Date() },
@@ -96,10 +127,18 @@ async function oneRound(fair: boolean, arrivals: FairnessRound['arrivals'], tena
       const counts = await system.runs.queue.getJobCounts('completed', 'failed');
       return (counts.completed ?? 0) + (counts.failed ?? 0) >= runs;
     }, 300_000, 10);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    // The rows still buffered are written too: insert calls from the worker's start to the last flush (not onboarding's).
+    // The rows still buffered are written inside the timed window: a writer that defers its work past the last run
+    // must not look faster for it. Insert calls count from the worker's start to this flush (not onboarding's).
     await system.logWriter.flush();
-    return { fair, arrivals, servedBeforeNewcomer: served.indexOf(newcomer), runs, runsPerSec: runs / seconds, insertCallsPerRun: (insertCalls - insertsAtStart) / runs };
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpuMsPerRun = (cpuMsOf(process.pid) - cpuBefore) / runs;
+    const redisCpuMsPerRun = ((await redisCpuMs(REDIS_URL)) - redisCpuBefore) / runs;
+    const redisAfter = await readRedisCounters(REDIS_URL);
+    const redisCommands = Object.entries(redisAfter.calls).reduce((n, [name, calls]) => n + calls - (redisBefore.calls[name] ?? 0), 0);
+    return {
+      fair, arrivals, servedBeforeNewcomer: served.indexOf(newcomer), runs, runsPerSec: runs / seconds, insertCallsPerRun: (insertCalls - insertsAtStart) / runs,
+      cpuMsPerRun, redisCommandsPerRun: redisCommands / runs, redisCpuMsPerRun,
+    };
   } finally {
     await worker?.close(5000);
     await closeRedis(subscriber);
@@ -113,10 +152,10 @@ export async function runFairnessBench(log: (line: string) => void = () => undef
   // A short warm-up round (not counted): the first round in a process pays for JIT and DuckDB's first queries.
   log('fairness: warm-up round (not counted)');
   await oneRound(true, 'bursts', 3, 5);
-  const modes: [boolean, FairnessRound['arrivals']][] = [[true, 'bursts'], [false, 'bursts'], [false, 'interleaved']];
+  const modes: [boolean, FairnessRound['arrivals']][] = [[true, 'bursts'], [false, 'bursts'], [false, 'interleaved'], [false, 'prioritized']];
   for (let r = 0; r < ROUNDS; r += 1) {
     // Rotated each round, so a noisy neighbour on the machine weighs on every mode alike.
-    for (const [fair, arrivals] of [...modes.slice(r % 3), ...modes.slice(0, r % 3)]) {
+    for (const [fair, arrivals] of [...modes.slice(r % modes.length), ...modes.slice(0, r % modes.length)]) {
       log(`fairness: ${TENANTS} tenants × ${BACKLOG} queued runs (${arrivals}) + 1 new tenant's run, concurrency 1, ${fair ? 'fair dispatch' : 'FIFO (FAIR_DISPATCH=false)'}`);
       rounds.push(await oneRound(fair, arrivals));
     }
@@ -125,6 +164,16 @@ export async function runFairnessBench(log: (line: string) => void = () => undef
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const fairRunsPerSec = mean(of(true, 'bursts').map((r) => r.runsPerSec));
   const fifoRunsPerSec = mean(of(false, 'bursts').map((r) => r.runsPerSec));
+  const modeOf = (fair: boolean, arrivals: FairnessRound['arrivals']): FairnessMode => {
+    const rs = of(fair, arrivals);
+    return {
+      runsPerSec: mean(rs.map((r) => r.runsPerSec)),
+      cpuMsPerRun: mean(rs.map((r) => r.cpuMsPerRun)),
+      insertCallsPerRun: mean(rs.map((r) => r.insertCallsPerRun)),
+      redisCommandsPerRun: mean(rs.map((r) => r.redisCommandsPerRun)),
+      redisCpuMsPerRun: mean(rs.map((r) => r.redisCpuMsPerRun)),
+    };
+  };
   return {
     tenants: TENANTS,
     backlog: BACKLOG,
@@ -137,6 +186,7 @@ export async function runFairnessBench(log: (line: string) => void = () => undef
     fairInsertCallsPerRun: mean(of(true, 'bursts').map((r) => r.insertCallsPerRun)),
     fifoInsertCallsPerRun: mean(of(false, 'bursts').map((r) => r.insertCallsPerRun)),
     throughputRatio: fairRunsPerSec / fifoRunsPerSec,
+    modes: { fair: modeOf(true, 'bursts'), fifo: modeOf(false, 'bursts'), interleaved: modeOf(false, 'interleaved'), prioritized: modeOf(false, 'prioritized') },
   };
 }
 

@@ -6,13 +6,17 @@ import { dqResults, eventsTableName, pipelineRuns, stepLogs } from '../warehouse
 import { WarehouseError } from '../warehouse/types';
 import type { Row, TableRef, Warehouse } from '../warehouse/types';
 import { isTerminalStatus } from '../shared/run-status';
+import { FlushPacer } from './flush-pacer';
+import { PendingRows } from './run-log-buffer';
 import type { StepState } from './types';
 
 /**
  * Batches run, step and data-quality log rows of every run in this process into few streaming
- * inserts: rows wait up to `flushIntervalMs` (or until `maxBatchRows` are buffered) and each flush
- * sends one insertRows per (dataset, table). Run and step rows are full snapshots appended to the
- * `_events` tables; the views of tables.ts keep the highest `event_seq` per key. Nothing is UPDATEd.
+ * inserts: rows wait up to the flush interval (or until `maxBatchRows` are buffered in one table) and each
+ * flush sends one insertRows per (dataset, table). The interval is `flushIntervalMs` while flushes are cheap
+ * and grows up to `maxFlushIntervalMs` while they are busy (flush-pacer.ts). Run and step rows are full
+ * snapshots appended to the `_events` tables; the views of tables.ts keep the highest `event_seq` per key, so a
+ * snapshot superseded before its flush is not sent (run-log-buffer.ts). Nothing is UPDATEd.
  *
  * Failed flushes keep their rows and retry with exponential backoff, per table, so a broken tenant
  * dataset delays nobody else's logs. Rows are only dropped when more than `maxBufferedRows` pile up
@@ -127,7 +131,10 @@ export interface RunLogWriterOptions {
   onTerminalRunsWritten?(runs: { tenantId: string; runId: string }[]): void;
   logger: Logger;
   clock?: Clock;
+  /** The flush interval while flushes are cheap (default 500 ms)… */
   flushIntervalMs?: number;
+  /** …and the longest it grows to while they are busy (default 10 × flushIntervalMs; see flush-pacer.ts). */
+  maxFlushIntervalMs?: number;
   maxBatchRows?: number;
   maxBufferedRows?: number;
   retryBaseMs?: number;
@@ -139,8 +146,7 @@ export interface RunLogWriterOptions {
 
 interface Group {
   ref: TableRef;
-  rows: Row[];
-  insertIds: string[];
+  pending: PendingRows;
   /** Consecutive failed inserts; each group backs off on its own so one broken dataset delays no one else. */
   failures: number;
   retryAtMs: number;
@@ -156,7 +162,9 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
   const { warehouse, logger } = options;
   const runsTable = eventsTableName(pipelineRuns);
   const clock = options.clock ?? systemClock;
-  const flushIntervalMs = options.flushIntervalMs ?? 500;
+  const baseIntervalMs = options.flushIntervalMs ?? 500;
+  // Default: 10 × the base, never past 10 s (a third of the outbox grace) unless asked.
+  const pacer = new FlushPacer(baseIntervalMs, options.maxFlushIntervalMs ?? Math.min(10 * baseIntervalMs, 10_000));
   const maxBatchRows = options.maxBatchRows ?? 500;
   const maxBufferedRows = options.maxBufferedRows ?? 100_000;
   const retryBaseMs = options.retryBaseMs ?? 1000;
@@ -170,7 +178,7 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
   let current: Promise<void> | null = null;
   let closed = false;
 
-  const buffered = (): number => [...groups.values()].reduce((n, g) => n + g.rows.length, 0);
+  const buffered = (): number => [...groups.values()].reduce((n, g) => n + g.pending.length, 0);
   const backoffMs = (failures: number): number => Math.min(retryMaxMs, retryBaseMs * 2 ** Math.max(0, failures - 1));
 
   let timerDueMs = 0;
@@ -190,18 +198,17 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
 
   /** When the next timed flush is due: the interval, or the earliest retry when every pending group backs off. */
   const scheduleNext = (): void => {
-    const pending = [...groups.values()].filter((g) => g.rows.length > 0);
+    const pending = [...groups.values()].filter((g) => g.pending.length > 0);
     if (pending.length === 0) return;
     const now = Date.now();
-    const waits = pending.map((g) => (g.failures === 0 ? (g.rows.length >= maxBatchRows ? 0 : flushIntervalMs) : Math.max(0, g.retryAtMs - now)));
+    const waits = pending.map((g) => (g.failures === 0 ? (g.pending.length >= maxBatchRows ? 0 : pacer.intervalMs()) : Math.max(0, g.retryAtMs - now)));
     schedule(Math.min(...waits));
   };
 
-  const add = (ref: TableRef, rows: Row[], ids: string[]): void => {
+  const add = (ref: TableRef, viewKey: readonly string[], rows: Row[], ids: string[]): void => {
     const key = `${ref.dataset}.${ref.table}`;
-    const group = groups.get(key) ?? { ref, rows: [], insertIds: [], failures: 0, retryAtMs: 0 };
-    group.rows.push(...rows);
-    group.insertIds.push(...ids);
+    const group = groups.get(key) ?? { ref, pending: new PendingRows(viewKey), failures: 0, retryAtMs: 0 };
+    rows.forEach((row, i) => group.pending.push(row, ids[i] as string));
     groups.set(key, group);
     const total = buffered();
     if (total > maxBufferedRows) dropOldest(total - maxBufferedRows);
@@ -212,9 +219,8 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
   const dropOldest = (excess: number): void => {
     let left = excess;
     for (const group of groups.values()) {
-      const n = Math.min(left, group.rows.length);
-      group.rows.splice(0, n);
-      group.insertIds.splice(0, n);
+      const n = Math.min(left, group.pending.length);
+      group.pending.dropOldest(n);
       left -= n;
       if (left === 0) break;
     }
@@ -222,8 +228,7 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
   };
 
   const sendGroup = async (g: Group): Promise<boolean> => {
-    const rows = g.rows.splice(0);
-    const ids = g.insertIds.splice(0);
+    const { rows, insertIds: ids } = g.pending.take();
     inFlight += rows.length;
     try {
       await warehouse.insertRows(g.ref, rows, { insertIds: ids });
@@ -235,18 +240,16 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
       return true;
     } catch (err) {
       // Back in front of anything written meanwhile, keeping per-key order.
-      g.rows.unshift(...rows);
-      g.insertIds.unshift(...ids);
+      g.pending.restore(rows, ids);
       g.failures++;
       g.retryAtMs = Date.now() + backoffMs(g.failures);
       const table = `${g.ref.dataset}.${g.ref.table}`;
       if (err instanceof WarehouseError && err.reason === 'not_found' && g.failures >= maxNotFoundAttempts) {
-        logger.error({ err, table, dropped: g.rows.length }, 'run log table does not exist; dropped its pending rows');
-        g.rows.splice(0);
-        g.insertIds.splice(0);
+        logger.error({ err, table, dropped: g.pending.length }, 'run log table does not exist; dropped its pending rows');
+        g.pending.take();
         g.failures = 0;
       } else {
-        logger.warn({ err, table, rows: g.rows.length, failures: g.failures }, 'run log flush failed; will retry');
+        logger.warn({ err, table, rows: g.pending.length, failures: g.failures }, 'run log flush failed; will retry');
       }
       return false;
     } finally {
@@ -257,9 +260,13 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
   /** One pass over the groups; `force` ignores backoff (explicit flush, close). */
   const flushOnce = async (force: boolean): Promise<void> => {
     const now = Date.now();
-    const due = [...groups.values()].filter((g) => g.rows.length > 0 && (force || g.retryAtMs <= now));
+    const due = [...groups.values()].filter((g) => g.pending.length > 0 && (force || g.retryAtMs <= now));
     const results = await Promise.all(due.map(sendGroup));
-    for (const [key, g] of groups) if (g.rows.length === 0 && g.failures === 0) groups.delete(key);
+    if (due.length > 0) pacer.flushed(Date.now() - now);
+    for (const [key, g] of groups) if (g.pending.length === 0 && g.failures === 0) groups.delete(key);
+    // Rows written during the flush armed the timer with the interval from before it: start over with the new one.
+    if (timer) clearTimeout(timer);
+    timer = null;
     scheduleNext();
     const failed = results.filter((ok) => !ok).length;
     if (failed > 0) throw new Error(`run log flush failed for ${failed} table(s); ${buffered()} rows pending`);
@@ -281,10 +288,10 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
 
   return {
     writeRun(tenantId, snapshot, seq) {
-      add({ dataset: tenantId, table: eventsTableName(pipelineRuns) }, [eventRow(snapshot, seq)], [insertId(`run:${snapshot.pipeline_logging_id}:${seq}`)]);
+      add({ dataset: tenantId, table: eventsTableName(pipelineRuns) }, pipelineRuns.key, [eventRow(snapshot, seq)], [insertId(`run:${snapshot.pipeline_logging_id}:${seq}`)]);
     },
     writeStep(tenantId, snapshot, seq) {
-      add({ dataset: tenantId, table: eventsTableName(stepLogs) }, [eventRow(snapshot, seq)], [insertId(`step:${snapshot.pipeline_logging_id}:${snapshot.step_name}:${seq}`)]);
+      add({ dataset: tenantId, table: eventsTableName(stepLogs) }, stepLogs.key, [eventRow(snapshot, seq)], [insertId(`step:${snapshot.pipeline_logging_id}:${snapshot.step_name}:${seq}`)]);
     },
     writeDq(tenantId, rows) {
       if (rows.length === 0) return;
@@ -292,6 +299,7 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
       const seqOf = (r: DqResultRow): number => Date.parse(r.executed_at);
       add(
         { dataset: tenantId, table: eventsTableName(dqResults) },
+        dqResults.key,
         rows.map((r) => eventRow(r, seqOf(r))),
         rows.map((r) => insertId(`dq:${r.pipeline_logging_id}:${r.step_name}:${r.check_name}:${seqOf(r)}`)),
       );

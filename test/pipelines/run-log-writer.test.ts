@@ -112,6 +112,53 @@ describe('run log writer', () => {
     });
   });
 
+  describe('when a snapshot is superseded before its flush', () => {
+    it('sends only the latest snapshot per key, with its own insert id', async () => {
+      const fake = fakeWarehouse();
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000 });
+      writer.writeRun('acme_corp', run('r1', 'RUNNING'), 10);
+      writer.writeStep('acme_corp', step('r1', 'a'), 11);
+      writer.writeStep('acme_corp', { ...step('r1', 'a'), status: 'COMPLETED' }, 12);
+      writer.writeStep('acme_corp', step('r1', 'b'), 13);
+      writer.writeRun('acme_corp', run('r1', 'COMPLETED'), 14);
+      writer.writeRun('acme_corp', run('r1', 'RUNNING'), 9); // older than what waits: the view would never show it
+      expect(writer.pendingCount()).to.equal(3);
+      await writer.flush();
+      const sent = (table: string) => fake.calls.find((c) => c.table === `acme_corp.${table}`);
+      expect(sent('x_meta_pipeline_runs_events')?.rows.map((r) => [r['status'], r['event_seq']])).to.deep.equal([['COMPLETED', 14]]);
+      expect(sent('x_meta_pipeline_runs_events')?.insertIds).to.deep.equal(['run:r1:14']);
+      expect(sent('x_meta_step_logs_events')?.rows.map((r) => [r['step_name'], r['status']])).to.deep.equal([
+        ['a', 'COMPLETED'],
+        ['b', 'RUNNING'],
+      ]);
+      await writer.close();
+    });
+
+    it('sends every row saying a run ended, so a run that ended two ways stays visible in the events table', async () => {
+      const fake = fakeWarehouse();
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000 });
+      writer.writeRun('acme_corp', run('r1', 'RUNNING'), 10);
+      writer.writeRun('acme_corp', run('r1', 'COMPLETED'), 20);
+      writer.writeRun('acme_corp', run('r1', 'CANCELLED'), 30);
+      writer.writeRun('acme_corp', run('r1', 'FAILED'), 5);
+      await writer.flush();
+      expect(fake.calls[0]?.rows.map((r) => r['status'])).to.deep.equal(['COMPLETED', 'CANCELLED', 'FAILED']);
+      await writer.close();
+    });
+
+    it('never drops a row already sent: a later snapshot goes in the next flush', async () => {
+      const fake = fakeWarehouse();
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000 });
+      writer.writeRun('acme_corp', run('r1', 'RUNNING'), 10);
+      const first = writer.flush();
+      writer.writeRun('acme_corp', run('r1', 'COMPLETED'), 20);
+      await first;
+      await writer.flush();
+      expect(fake.calls.map((c) => c.rows.map((r) => r['status']))).to.deep.equal([['RUNNING'], ['COMPLETED']]);
+      await writer.close();
+    });
+  });
+
   describe('when the warehouse fails', () => {
     it('keeps the rows, reports them pending, and writes them in order once it recovers', async () => {
       const fake = fakeWarehouse();
@@ -122,14 +169,20 @@ describe('run log writer', () => {
         () => expect.fail('flush should reject'),
         (err: Error) => expect(err.message).to.match(/1 rows pending/),
       );
-      writer.writeRun('acme_corp', run('r1', 'COMPLETED'), 1000);
+      writer.writeRun('acme_corp', run('r2', 'RUNNING'), 20);
       expect(writer.pendingCount()).to.equal(2);
       await writer.flush().catch(() => undefined);
+      expect(writer.pendingCount()).to.equal(2);
+      // Written while the failed row waits for its retry: it replaces r1's snapshot (the view shows only the latest).
+      writer.writeRun('acme_corp', run('r1', 'COMPLETED'), 1000);
       expect(writer.pendingCount()).to.equal(2);
       await writer.flush();
       expect(writer.pendingCount()).to.equal(0);
       expect(fake.calls).to.have.length(1);
-      expect(fake.calls[0]?.rows.map((r) => r['status'])).to.deep.equal(['RUNNING', 'COMPLETED']);
+      expect(fake.calls[0]?.rows.map((r) => [r['pipeline_logging_id'], r['status']])).to.deep.equal([
+        ['r1', 'COMPLETED'],
+        ['r2', 'RUNNING'],
+      ]);
       await writer.close();
     });
 
