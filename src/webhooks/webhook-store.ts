@@ -34,6 +34,9 @@ function parseRecord(text: string): WebhookRecord | null {
 }
 
 export class WebhookStore {
+  /** Rebuilds under way, per tenant: concurrent misses (a worker finishing 100 runs at once) share one warehouse query. */
+  private readonly reloading = new Map<string, Promise<Record<string, string>>>();
+
   constructor(private readonly deps: WebhookStoreDeps) {}
 
   /** Every endpoint of the tenant (active or not), oldest first. */
@@ -91,7 +94,15 @@ export class WebhookStore {
     return rows.map((r) => str(r.webhook_id));
   }
 
-  private async reload(tenantId: string): Promise<Record<string, string>> {
+  private reload(tenantId: string): Promise<Record<string, string>> {
+    const inFlight = this.reloading.get(tenantId);
+    if (inFlight) return inFlight;
+    const loading = this.load(tenantId).finally(() => this.reloading.delete(tenantId));
+    this.reloading.set(tenantId, loading);
+    return loading;
+  }
+
+  private async load(tenantId: string): Promise<Record<string, string>> {
     const { rows } = await this.deps.warehouse.query(
       `SELECT webhook_id, url, events, is_active, disabled_reason, encrypted_secret, previous_encrypted_secret, previous_secret_expires_at, created_at, updated_at
        FROM \`${CENTRAL_DATASET}.${tenantWebhooks.name}\` WHERE tenant_id = @tenant_id`,
