@@ -13,8 +13,8 @@ import type { StepState } from './types';
 /**
  * Batches run, step and data-quality log rows of every run in this process into few streaming
  * inserts: rows wait up to the flush interval (or until `maxBatchRows` are buffered in one table) and each
- * flush sends one insertRows per (dataset, table). The interval is `flushIntervalMs` while flushes are cheap
- * and grows up to `maxFlushIntervalMs` while they are busy (flush-pacer.ts). Run and step rows are full
+ * flush sends one insertRows per (dataset, table). The interval is `flushIntervalMs` for a flush of a few tables
+ * and grows, up to `maxFlushIntervalMs`, with the expected cost of the flush the waiting tables make (flush-pacer.ts). Run and step rows are full
  * snapshots appended to the `_events` tables; the views of tables.ts keep the highest `event_seq` per key, so a
  * snapshot superseded before its flush is not sent (run-log-buffer.ts). Nothing is UPDATEd.
  *
@@ -135,6 +135,8 @@ export interface RunLogWriterOptions {
   flushIntervalMs?: number;
   /** …and the longest it grows to while they are busy (default 10 × flushIntervalMs; see flush-pacer.ts). */
   maxFlushIntervalMs?: number;
+  /** What a flush is expected to cost per table it touches before one was timed (flush-pacer.ts; default 0). */
+  flushCostPerTableMs?: number;
   maxBatchRows?: number;
   maxBufferedRows?: number;
   retryBaseMs?: number;
@@ -150,6 +152,8 @@ interface Group {
   /** Consecutive failed inserts; each group backs off on its own so one broken dataset delays no one else. */
   failures: number;
   retryAtMs: number;
+  /** When the oldest row now waiting arrived (ms since epoch; 0 while nothing waits). */
+  sinceMs: number;
 }
 
 /** BigQuery caps insert ids at 128 characters; long ones are hashed (still deterministic). */
@@ -164,7 +168,7 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
   const clock = options.clock ?? systemClock;
   const baseIntervalMs = options.flushIntervalMs ?? 500;
   // Default: 10 × the base, never past 10 s (a third of the outbox grace) unless asked.
-  const pacer = new FlushPacer(baseIntervalMs, options.maxFlushIntervalMs ?? Math.min(10 * baseIntervalMs, 10_000));
+  const pacer = new FlushPacer(baseIntervalMs, options.maxFlushIntervalMs ?? Math.min(10 * baseIntervalMs, 10_000), undefined, options.flushCostPerTableMs ?? 0);
   const maxBatchRows = options.maxBatchRows ?? 500;
   const maxBufferedRows = options.maxBufferedRows ?? 100_000;
   const retryBaseMs = options.retryBaseMs ?? 1000;
@@ -191,23 +195,39 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
     timerDueMs = due;
     timer = setTimeout(() => {
       timer = null;
+      // More tables may have joined since the timer was armed, and the flush they make would cost more: gather longer.
+      const wait = nextDueMs();
+      if (wait !== null && wait > 0) return schedule(wait);
       runFlush(false).catch(() => undefined); // already logged; rows stay buffered
     }, ms);
     timer.unref();
   };
 
-  /** When the next timed flush is due: the interval, or the earliest retry when every pending group backs off. */
-  const scheduleNext = (): void => {
+  /**
+   * Ms until the next timed flush is due (null: nothing waits): healthy tables flush together once their oldest row
+   * has waited the pacer's interval for a flush of that many tables (at once when one is full); a backing-off table
+   * at its retry time.
+   */
+  const nextDueMs = (): number | null => {
     const pending = [...groups.values()].filter((g) => g.pending.length > 0);
-    if (pending.length === 0) return;
+    if (pending.length === 0) return null;
     const now = Date.now();
-    const waits = pending.map((g) => (g.failures === 0 ? (g.pending.length >= maxBatchRows ? 0 : pacer.intervalMs()) : Math.max(0, g.retryAtMs - now)));
-    schedule(Math.min(...waits));
+    const healthy = pending.filter((g) => g.failures === 0);
+    const waits = pending.filter((g) => g.failures > 0).map((g) => Math.max(0, g.retryAtMs - now));
+    if (healthy.some((g) => g.pending.length >= maxBatchRows)) waits.push(0);
+    else if (healthy.length > 0) waits.push(Math.max(0, Math.min(...healthy.map((g) => g.sinceMs)) + pacer.intervalMs(healthy.length) - now));
+    return Math.min(...waits);
+  };
+
+  const scheduleNext = (): void => {
+    const wait = nextDueMs();
+    if (wait !== null) schedule(wait);
   };
 
   const add = (ref: TableRef, viewKey: readonly string[], rows: Row[], ids: string[]): void => {
     const key = `${ref.dataset}.${ref.table}`;
-    const group = groups.get(key) ?? { ref, pending: new PendingRows(viewKey), failures: 0, retryAtMs: 0 };
+    const group = groups.get(key) ?? { ref, pending: new PendingRows(viewKey), failures: 0, retryAtMs: 0, sinceMs: 0 };
+    if (group.pending.length === 0) group.sinceMs = Date.now();
     rows.forEach((row, i) => group.pending.push(row, ids[i] as string));
     groups.set(key, group);
     const total = buffered();
@@ -228,6 +248,7 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
   };
 
   const sendGroup = async (g: Group): Promise<boolean> => {
+    const since = g.sinceMs;
     const { rows, insertIds: ids } = g.pending.take();
     inFlight += rows.length;
     try {
@@ -241,6 +262,7 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
     } catch (err) {
       // Back in front of anything written meanwhile, keeping per-key order.
       g.pending.restore(rows, ids);
+      g.sinceMs = since;
       g.failures++;
       g.retryAtMs = Date.now() + backoffMs(g.failures);
       const table = `${g.ref.dataset}.${g.ref.table}`;
@@ -262,7 +284,7 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
     const now = Date.now();
     const due = [...groups.values()].filter((g) => g.pending.length > 0 && (force || g.retryAtMs <= now));
     const results = await Promise.all(due.map(sendGroup));
-    if (due.length > 0) pacer.flushed(Date.now() - now);
+    if (due.length > 0) pacer.flushed(Date.now() - now, due.length);
     for (const [key, g] of groups) if (g.pending.length === 0 && g.failures === 0) groups.delete(key);
     // Rows written during the flush armed the timer with the interval from before it: start over with the new one.
     if (timer) clearTimeout(timer);

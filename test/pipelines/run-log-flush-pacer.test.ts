@@ -28,6 +28,19 @@ describe('run log flush pacer', () => {
     });
   });
 
+  describe('with the tables a flush will touch', () => {
+    it('expects the last flush’s cost per table for each table waiting', () => {
+      const pacer = new FlushPacer(500, 5000, 20);
+      pacer.flushed(26, 13); // 2 ms per table
+      expect([pacer.intervalMs(3), pacer.intervalMs(20), pacer.intervalMs(60), pacer.intervalMs(500)]).to.deep.equal([500, 800, 2400, 5000]);
+    });
+
+    it('paces even the first flush from the cost expected before any was timed', () => {
+      expect(new FlushPacer(500, 5000, 20, 2).intervalMs(60)).to.equal(2400);
+      expect(new FlushPacer(500, 5000, 20).intervalMs(60)).to.equal(500);
+    });
+  });
+
   describe('when the maximum is below the base', () => {
     it('never goes below the base interval', () => {
       const pacer = new FlushPacer(500, 100, 10);

@@ -100,6 +100,36 @@ describe('run log writer', () => {
     });
   });
 
+  describe('when many tables wait (the flush pacer)', () => {
+    // 2 ms expected per table, 20 x: one table keeps the 20 ms base, 40 tables gather for 1.6 s. Timers only ever
+    // fire late, so "not yet" after 300 ms holds on any machine.
+    const paced = (fake: ReturnType<typeof fakeWarehouse>) =>
+      createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 20, maxFlushIntervalMs: 60_000, flushCostPerTableMs: 2 });
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('lets rows of many tables gather for the expected cost of their flush, then writes them in one flush', async () => {
+      const fake = fakeWarehouse();
+      const writer = paced(fake);
+      for (let i = 0; i < 40; i += 1) writer.writeRun(`tenant_${i}`, run(`r${i}`, 'COMPLETED'), 1);
+      await pause(300);
+      expect(fake.calls).to.have.length(0);
+      const inserted = fake.nextInsert();
+      await inserted;
+      await writer.close();
+      expect(fake.calls).to.have.length(40);
+    });
+
+    it('keeps the base interval for a flush of few tables', async () => {
+      const fake = fakeWarehouse();
+      const writer = paced(fake);
+      const inserted = fake.nextInsert();
+      writer.writeRun('acme_corp', run('r1', 'COMPLETED'), 1);
+      await inserted;
+      expect(fake.calls).to.have.length(1);
+      await writer.close();
+    });
+  });
+
   describe('when maxBatchRows rows are buffered', () => {
     it('flushes without waiting for the interval', async () => {
       const fake = fakeWarehouse();
