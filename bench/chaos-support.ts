@@ -130,7 +130,12 @@ export async function audit(opts: { redisUrl: string; prefix: string; duckdb: Du
       if ([...statuses.values()].every((s) => TERMINAL.has(s)) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    const slotsHeld = await redis.zcard(keys.running(BENCH_TENANT));
+    // A run's slot is released right after its terminal status is written (run-terminal.lua, then release.lua): give
+    // the last runs' releases a moment (up to 10 s) rather than reading the set the instant the statuses are terminal.
+    let slotsHeld = await redis.zcard(keys.running(BENCH_TENANT));
+    for (const until = Date.now() + 10_000; slotsHeld > 0 && Date.now() < until; slotsHeld = await redis.zcard(keys.running(BENCH_TENANT))) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const terminal: Record<string, number> = {};
     for (const s of statuses.values()) terminal[s] = (terminal[s] ?? 0) + 1;
     const lost = [...statuses.values()].filter((s) => !TERMINAL.has(s)).length;
