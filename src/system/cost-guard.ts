@@ -1,7 +1,5 @@
 import type { Config } from '../config';
 import type { Metrics } from '../observability/metrics';
-import type { RedisClient } from '../redis/connection';
-import type { RedisKeys } from '../redis/keys';
 import type { Logger } from '../shared/logger';
 import type { Warehouse } from '../warehouse/types';
 import type { CostGuard } from '../pipelines/billed-warehouse';
@@ -15,8 +13,6 @@ import type { BytesBudget } from '../tenants/bytes-budget';
 export function buildCostGuard(deps: {
   config: Config;
   warehouse: Warehouse;
-  redis: RedisClient;
-  keys: RedisKeys;
   logger: Logger;
   metrics: Metrics;
 }, budget: BytesBudget): CostGuard | null {

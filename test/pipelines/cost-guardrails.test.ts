@@ -86,7 +86,7 @@ describe('cost guardrails (issue 14.1)', function () {
     logWriter = createRunLogWriter({ warehouse: bq.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000 });
     const config = { warehouse: { pricePerTibUsd: PRICE } } as Config;
     const costGuard = buildCostGuard(
-      { config, warehouse: bq.warehouse, redis: r.redis, keys: r.keys, logger: silentLogger(), metrics },
+      { config, warehouse: bq.warehouse, logger: silentLogger(), metrics },
       budget,
     );
     deps = {
@@ -239,7 +239,7 @@ describe('cost guardrails on the embedded warehouse', function () {
       const budget = new BytesBudget({ redis: r.redis, keys: r.keys, clock });
       const logWriter = createRunLogWriter({ warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000 });
       const costGuard = buildCostGuard(
-        { config: { warehouse: { pricePerTibUsd: PRICE } } as Config, warehouse, redis: r.redis, keys: r.keys, logger: silentLogger(), metrics: createMetrics() },
+        { config: { warehouse: { pricePerTibUsd: PRICE } } as Config, warehouse, logger: silentLogger(), metrics: createMetrics() },
         budget,
       );
       expect(costGuard, 'DuckDB bills nothing: no guard').to.equal(null);
