@@ -40,7 +40,7 @@ export interface RunServicesDeps {
   config: Config;
   redis: RedisClient;
   /** The run queue's connection: the process's BullMQ producer connection (auto-pipelined), never a Worker's. */
-  bull: RedisClient;
+  producer: RedisClient;
   keys: RedisKeys;
   warehouse: Warehouse;
   clock: Clock;
@@ -84,7 +84,7 @@ const QUOTA_CODES = new Set<string>(['DAILY_QUOTA_EXCEEDED', 'MONTHLY_QUOTA_EXCE
 /** Everything about runs: the queue, the live store, the trigger routine, finalisation, reads and the executor. */
 export function buildRunServices(deps: RunServicesDeps): RunServices {
   const { config, clock, keys } = deps;
-  const queue = createPipelineRunsQueue(deps.bull, keys);
+  const queue = createPipelineRunsQueue(deps.producer, keys);
   const runStore = new RunStore(deps.redis, keys, { terminalTtlSeconds: FINISHED_RUN_TTL_SECONDS, recentPerTenant: 1000 });
   const finaliser = new RunFinaliser({
     runStore,
