@@ -34,8 +34,6 @@ export interface PipelineWorkerDeps {
   clock: Clock;
   concurrency: number;
   lockDurationMs: number;
-  /** How long a run's progress may wait before it is written (default PROGRESS_WRITE_INTERVAL_MS; 0: the next turn). */
-  progressIntervalMs?: number;
   workerInstance?: string;
   execute(job: PipelineRunJob, options: { signal: AbortSignal; attempt: number; workerInstance: string; onProgress(p: ExecutionProgress): void }): Promise<ExecutionOutcome>;
   finaliser: RunFinaliser;
@@ -119,7 +117,7 @@ export class PipelineWorker {
     const progress = progressWriter(
       (p) => this.deps.runStore.recordProgress(data.tenantId, data.pipelineLoggingId, p),
       (err) => this.deps.logger.warn({ ...ids, err: err.message }, 'progress not recorded'),
-      this.deps.progressIntervalMs ?? PROGRESS_WRITE_INTERVAL_MS,
+      PROGRESS_WRITE_INTERVAL_MS,
     );
     let outcome: ExecutionOutcome;
     try {
