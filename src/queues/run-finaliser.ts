@@ -34,7 +34,15 @@ export type ExecutedOutcome = RunOutcome;
  * RunStore.markTerminal is first-writer-wins; only that writer releases the slot and counts the outcome.
  */
 export class RunFinaliser {
+  /** Webhook announcements still going out (they do not hold the job): awaited by `drain` on shutdown. */
+  private readonly announcing = new Set<Promise<void>>();
+
   constructor(private readonly deps: RunFinaliserDeps) {}
+
+  /** Waits for the webhook announcements under way (graceful shutdown, before the connections close). */
+  async drain(): Promise<void> {
+    while (this.announcing.size > 0) await Promise.allSettled([...this.announcing]);
+  }
 
   /** After executeRun returned (it wrote the warehouse rows itself). Returns whether this call ended the run. */
   async finishExecuted(job: PipelineRunJob, outcome: ExecutedOutcome): Promise<boolean> {
@@ -84,9 +92,15 @@ export class RunFinaliser {
   }
 
   private async afterTerminal(job: PipelineRunJob, status: RunStatus, durationMs: number | null, fingerprint: string | null): Promise<void> {
-    // The webhook announcement depends on nothing below and never fails the run: it goes out with the release,
-    // so a run waits on one round trip fewer. The hook waits for the release (it may start the tenant's deferred runs).
+    // The webhook announcement depends on nothing below and never fails the run, so the job does not wait for it:
+    // the first run of a tenant in a process reads its endpoints from the warehouse (a query job on BigQuery), and
+    // holding the job for that held the worker's slot too. Awaiting it would not make it durable either: a worker
+    // killed after the terminal mark loses the announcement whether or not the job was still held (the re-delivered
+    // job finds the run already ended). A graceful stop waits for it (`drain`). The hook waits for the release
+    // (it may start the tenant's deferred runs).
     const announced = this.announce(job, status, durationMs);
+    this.announcing.add(announced);
+    void announced.finally(() => this.announcing.delete(announced));
     await this.deps.release(job, status, fingerprint);
     const template = `${job.provider}/${job.domain}/${job.templateName}`;
     this.deps.metrics.runsTotal.inc({ tenant_id: job.tenantId, template, status });
@@ -96,7 +110,6 @@ export class RunFinaliser {
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message, pipeline_logging_id: job.pipelineLoggingId }, 'after-run hook failed');
     }
-    await announced;
   }
 
   private async announce(job: PipelineRunJob, status: RunStatus, durationMs: number | null): Promise<void> {

@@ -282,6 +282,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         removeServerState(config.dataDir, process.pid);
       }
       await pipelineWorker?.close(config.shutdownTimeoutMs);
+      await runs.finaliser.drain();
       await maintenanceWorker?.close();
       await batchWorker?.close();
       await webhookWorker?.close();
