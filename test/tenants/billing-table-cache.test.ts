@@ -44,7 +44,7 @@ describe('the billing export table cache', () => {
   });
 
   describe('when an entry is older than ttlMs', () => {
-    it('reads the settings again', async () => {
+    it('serves it while one background read refreshes it, then serves the refreshed one', async () => {
       const wh = counting(env.warehouse);
       let now = 1_000_000;
       const cache = new BillingTableCache({ warehouse: wh.warehouse, tableScope: { kind: 'duckdb' } }, { ttlMs: 30_000, maxEntries: 10, nowMs: () => now });
@@ -53,9 +53,29 @@ describe('the billing export table cache', () => {
       await cache.get('cache_ttl');
       expect(wh.reads()).to.equal(1);
       now += 1;
+      const stale = await Promise.all([cache.get('cache_ttl'), cache.get('cache_ttl'), cache.get('cache_ttl')]);
+      expect(stale).to.deep.equal([null, null, null]);
+      expect(wh.reads(), 'three asks of a stale entry start one read').to.equal(2);
+      await new Promise((r) => setTimeout(r, 50)); // the background read lands
+      now += 29_999;
       await cache.get('cache_ttl');
-      expect(wh.reads()).to.equal(2);
+      expect(wh.reads(), 'the refreshed entry is fresh for another ttlMs').to.equal(2);
       expect(cache.size()).to.equal(1);
+    });
+
+    it('keeps serving it while the warehouse fails, until maxStaleMs has passed too', async () => {
+      const outage = warehouseOutage(env.warehouse);
+      let now = 1_000_000;
+      const cache = new BillingTableCache({ warehouse: outage.warehouse, tableScope: { kind: 'duckdb' } }, { ttlMs: 30_000, maxEntries: 10, maxStaleMs: 60_000, nowMs: () => now });
+      await cache.get('cache_stale');
+      outage.down(['query']);
+      now += 30_000 + 59_999;
+      expect(await cache.get('cache_stale'), 'stale, refresh failing').to.equal(null);
+      await new Promise((r) => setTimeout(r, 20));
+      now += 1;
+      const failed = await cache.get('cache_stale').then(() => null, (err: Error) => err);
+      expect(failed?.message, 'too stale: the run waits for the read, which fails').to.equal('warehouse down');
+      outage.up();
     });
   });
 
