@@ -116,6 +116,11 @@ export interface RunLogWriter {
   writeDq(tenantId: string, rows: DqResultRow[]): void;
   /** Writes everything buffered now; rejects if a group failed (its rows stay buffered for retry). */
   flush(): Promise<void>;
+  /**
+   * Its producers have nothing in flight (the worker is idle): no more rows are coming to gather with, so what
+   * waits is written now instead of at the paced time. A table backing off keeps its retry time. Never rejects.
+   */
+  flushIdle(): void;
   /** Stops the timer and flushes, retrying a few times; logs what could not be written. */
   close(): Promise<void>;
   /** Rows not yet confirmed written (buffered or in flight). */
@@ -305,6 +310,10 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
     return current;
   };
   const flush = (): Promise<void> => runFlush(true);
+  const flushIdle = (): void => {
+    if (closed || buffered() === 0) return;
+    runFlush(false).catch(() => undefined); // already logged; rows stay buffered
+  };
 
   const eventRow = (row: object, seq: number): Row => ({ ...row, event_time: clock.now().toISOString(), event_seq: seq });
 
@@ -327,6 +336,7 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
       );
     },
     flush,
+    flushIdle,
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);

@@ -253,6 +253,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         pipelineWorker = new PipelineWorker({
           connection: clients.bull, subscriber: clients.subscriber, keys, runStore: runs.runStore, logger, clock,
           concurrency: config.worker.concurrency, lockDurationMs: config.worker.lockDurationMs, finaliser: runs.finaliser, execute: runs.execute,
+          onIdle: () => logWriter.flushIdle(),
         });
         parts.add('pipeline-worker');
         await pipelineWorker.waitUntilReady();

@@ -38,7 +38,12 @@ export interface PipelineWorkerDeps {
   execute(job: PipelineRunJob, options: { signal: AbortSignal; attempt: number; workerInstance: string; onProgress(p: ExecutionProgress): void }): Promise<ExecutionOutcome>;
   finaliser: RunFinaliser;
   hooks?: PipelineWorkerHooks;
+  /** Called once no run has been in flight for IDLE_AFTER_MS (the log writer writes what it gathered). */
+  onIdle?(): void;
 }
+
+/** How long the worker holds no run before it counts as idle: longer than the gap between one job and the next. */
+export const IDLE_AFTER_MS = 50;
 
 /**
  * The failure of a job whose run is already finalised (FAILED or CANCELLED, logs recorded): Bull Board
@@ -59,6 +64,7 @@ export class PipelineWorker {
   private readonly instance: string;
   /** Jobs in this worker's processor, for the drain on close. */
   private inFlight = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
   private readonly onCancelMessage: (channel: string, message: string) => void;
 
   constructor(private readonly deps: PipelineWorkerDeps) {
@@ -93,11 +99,22 @@ export class PipelineWorker {
   private async process(job: Job<PipelineRunJob>, signal: AbortSignal | undefined): Promise<ExecutionOutcome | null> {
     if (!signal) throw new Error('BullMQ passed no abort signal to the pipeline processor');
     this.inFlight += 1;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     try {
       return await this.run(job, signal);
     } finally {
       this.inFlight -= 1;
+      if (this.inFlight === 0 && this.deps.onIdle) this.armIdle(this.deps.onIdle);
     }
+  }
+
+  private armIdle(onIdle: () => void): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.inFlight === 0) onIdle();
+    }, IDLE_AFTER_MS);
+    this.idleTimer.unref();
   }
 
   private async run(job: Job<PipelineRunJob>, signal: AbortSignal): Promise<ExecutionOutcome | null> {
@@ -148,6 +165,7 @@ export class PipelineWorker {
    */
   async close(graceMs = 0): Promise<void> {
     await this.worker.pause(true);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.worker.close(this.inFlight > 0);

@@ -44,6 +44,8 @@ export interface TestSystemOptions {
    * with `system.close()`, start this one).
    */
   prefix?: string;
+  /** The run log writer's base flush interval (default 50 ms, so tests see rows quickly). */
+  logFlushIntervalMs?: number;
 }
 
 /**
@@ -79,7 +81,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const system = await createSystem(config, {
     logger: options.logger ?? silentLogger(),
     warehouse,
-    logFlushIntervalMs: 50,
+    logFlushIntervalMs: options.logFlushIntervalMs ?? 50,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.onboardingFaults ? { onboardingFaults: options.onboardingFaults } : {}),
     ...(options.runFaults ? { runFaults: options.runFaults } : {}),

@@ -378,6 +378,7 @@ ${extra}
         writeStep: (_t, r) => void rows.push(`step ${r.step_name} ${r.status}`),
         writeDq: () => undefined,
         flush: async () => undefined,
+        flushIdle: () => undefined,
         close: async () => undefined,
         pendingCount: () => 0,
       };

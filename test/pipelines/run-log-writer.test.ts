@@ -100,6 +100,35 @@ describe('run log writer', () => {
     });
   });
 
+  describe('when the worker goes idle (flushIdle)', () => {
+    it('writes what waits now instead of at the paced time', async () => {
+      const fake = fakeWarehouse();
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000 });
+      writer.writeRun('acme_corp', run('r1', 'COMPLETED'), 10);
+      const inserted = fake.nextInsert();
+      writer.flushIdle();
+      await inserted;
+      expect(fake.calls.map((c) => c.rows.length)).to.deep.equal([1]);
+      writer.flushIdle(); // nothing waits: no insert
+      await writer.close();
+      expect(fake.calls).to.have.length(1);
+    });
+
+    it('leaves a table that is backing off to its retry time', async () => {
+      const fake = fakeWarehouse();
+      fake.state.failNext = 1;
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000, retryBaseMs: 60_000 });
+      writer.writeRun('acme_corp', run('r1', 'COMPLETED'), 10);
+      await writer.flush().catch(() => undefined); // fails: retry in a minute
+      writer.flushIdle();
+      await new Promise((r) => setTimeout(r, 20));
+      expect(fake.calls, 'no insert before the retry time').to.have.length(0);
+      expect(writer.pendingCount()).to.equal(1);
+      await writer.close();
+      expect(fake.calls).to.have.length(1);
+    });
+  });
+
   describe('when many tables wait (the flush pacer)', () => {
     // 2 ms expected per table, 20 x: one table keeps the 20 ms base, 40 tables gather for 1.6 s. Timers only ever
     // fire late, so "not yet" after 300 ms holds on any machine.
