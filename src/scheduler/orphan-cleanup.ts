@@ -22,15 +22,25 @@ export interface OrphanCleanupSummary {
   orphaned: number;
   failed: number;
   slots_released: number;
+  /** Runs admitted but never queued (no job NEVER_QUEUED_AFTER_MS after admission), failed and their slots freed. */
+  never_queued: number;
 }
 
 /**
- * Fails runs whose lease deadline (admission time + template timeout + margin) has passed, writes their
- * terminal rows and frees their slots. Safe to run concurrently and repeatedly: ending a run is
+ * A PENDING run with no job this long after its admission never reached the run queue: its trigger's admission
+ * reached Redis but the reply did not (a command timeout on a slow or frozen Redis answered 503), or its process
+ * died between admission and enqueue. Far longer than the milliseconds between the two on a healthy trigger.
+ */
+export const NEVER_QUEUED_AFTER_MS = 5 * 60_000;
+const NEVER_QUEUED = 'Never queued: admitted, but no job reached the run queue (the trigger most likely answered an error)';
+
+/**
+ * Fails runs whose lease deadline (admission time + template timeout + margin) has passed, and runs admitted
+ * but never queued (see NEVER_QUEUED_AFTER_MS), writes their terminal rows and frees their slots. Safe to run concurrently and repeatedly: ending a run is
  * first-writer-wins, releasing a slot is a set removal.
  */
 export async function cleanupOrphanedRuns(deps: OrphanCleanupDeps, now: Date): Promise<OrphanCleanupSummary> {
-  const summary: OrphanCleanupSummary = { tenants_checked: 0, orphaned: 0, failed: 0, slots_released: 0 };
+  const summary: OrphanCleanupSummary = { tenants_checked: 0, orphaned: 0, failed: 0, slots_released: 0, never_queued: 0 };
   const tenants = await deps.redis.smembers(deps.keys.tenantIndex());
   for (const tenantId of tenants) {
     summary.tenants_checked += 1;
@@ -54,6 +64,30 @@ export async function cleanupOrphanedRuns(deps: OrphanCleanupDeps, now: Date): P
       summary.slots_released += 1;
       deps.logger.warn({ tenant_id: tenantId, pipeline_logging_id: runId }, 'orphaned run failed');
     }
+    await failNeverQueued(deps, tenantId, new Set(expired), now, summary);
   }
   return summary;
+}
+
+/**
+ * Fails the tenant's PENDING runs admitted at least NEVER_QUEUED_AFTER_MS ago that have no job, so the
+ * concurrency slot is not held until the lease passes (template timeout + margin: an hour or more). The quota
+ * unit stays counted, as for any run that failed.
+ */
+async function failNeverQueued(deps: OrphanCleanupDeps, tenantId: string, handled: Set<string>, now: Date, summary: OrphanCleanupSummary): Promise<void> {
+  const running = (await deps.redis.zrange(deps.keys.running(tenantId), 0, -1)).filter((runId) => !handled.has(runId));
+  const states = await Promise.all(running.map((runId) => deps.redis.hmget(deps.keys.run(tenantId, runId), 'status', 'created_at')));
+  const cutoffMs = now.getTime() - NEVER_QUEUED_AFTER_MS;
+  for (const [i, runId] of running.entries()) {
+    const [status, createdAt] = states[i] ?? [];
+    if (status !== 'PENDING' || !createdAt || !(Date.parse(createdAt) <= cutoffMs)) continue;
+    if (await deps.queue.getJob(runId)) continue;
+    const job = await deps.runStore.getJob(tenantId, runId);
+    if (!job) continue;
+    if (await deps.finaliser.finishUnexecuted(job, 'FAILED', NEVER_QUEUED)) {
+      summary.never_queued += 1;
+      summary.slots_released += 1;
+      deps.logger.warn({ tenant_id: tenantId, pipeline_logging_id: runId }, 'never-queued run failed');
+    }
+  }
 }
