@@ -4,9 +4,12 @@
  * rows are flushed to the warehouse (embedded DuckDB, as `npm start` uses). Baseline: a bare BullMQ
  * worker with a no-op processor over N queued jobs, same Redis, same concurrency.
  *
- *   npx tsx bench/worker-path.ts           (REDIS_URL; BENCH_RUNS, default 1000)
+ *   npx tsx bench/worker-path.ts           (REDIS_URL; BENCH_RUNS, default 1000; BENCH_WORKER_PROFILE=<file.cpuprofile>
+ *                                           for a V8 CPU profile of the timed window only)
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import inspector from 'node:inspector';
 import { Queue, Worker } from 'bullmq';
 import { createRedis, closeRedis } from '../src/redis/connection';
 import type { Warehouse } from '../src/warehouse/types';
@@ -69,6 +72,21 @@ function recording(warehouse: Warehouse): { warehouse: Warehouse; calls: Recorde
   return state;
 }
 
+/** A V8 CPU profile of this process from now until the returned function is called (written to `file`). */
+async function profileWindow(file: string | undefined): Promise<() => Promise<void>> {
+  if (!file) return async () => undefined;
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string): Promise<unknown> => new Promise((resolve, reject) => session.post(method, (err, result) => (err ? reject(err) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    fs.writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 /** Replays recorded calls one by one; returns the CPU they took (process, and the JavaScript thread alone), ms. */
 async function replayCpuMs(warehouse: Warehouse, calls: Recorded[]): Promise<{ processMs: number; mainThreadMs: number }> {
   const cpu0 = process.cpuUsage();
@@ -96,6 +114,7 @@ async function timeOurs(): Promise<{ perSec: number; completed: number; failed: 
     const cpu0 = process.cpuUsage();
     const main0 = cpuMsOf(process.pid, process.pid);
     recorder.on = true;
+    const stopProfile = await profileWindow(process.env.BENCH_WORKER_PROFILE);
     await system.start('worker');
     let counts: Record<string, number> = {};
     await until('every run to finish', async () => {
@@ -104,6 +123,7 @@ async function timeOurs(): Promise<{ perSec: number; completed: number; failed: 
     }, 120_000, 50);
     await system.logWriter.flush();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    await stopProfile();
     const cpu = process.cpuUsage(cpu0);
     const mainThreadCpuMs = cpuMsOf(process.pid, process.pid) - main0;
     recorder.on = false;
