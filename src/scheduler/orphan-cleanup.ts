@@ -36,8 +36,8 @@ const NEVER_QUEUED = 'Never queued: admitted, but no job reached the run queue (
 
 /**
  * Fails runs whose lease deadline (admission time + template timeout + margin) has passed, and runs admitted
- * but never queued (see NEVER_QUEUED_AFTER_MS), writes their terminal rows and frees their slots. Safe to run concurrently and repeatedly: ending a run is
- * first-writer-wins, releasing a slot is a set removal.
+ * but never queued (see NEVER_QUEUED_AFTER_MS), writes their terminal rows and frees their slots. Safe to run
+ * concurrently and repeatedly: ending a run is first-writer-wins, releasing a slot is a set removal.
  */
 export async function cleanupOrphanedRuns(deps: OrphanCleanupDeps, now: Date): Promise<OrphanCleanupSummary> {
   const summary: OrphanCleanupSummary = { tenants_checked: 0, orphaned: 0, failed: 0, slots_released: 0, never_queued: 0 };

@@ -283,9 +283,10 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         removeServerState(config.dataDir, process.pid);
       }
       await pipelineWorker?.close(config.shutdownTimeoutMs);
-      await runs.finaliser.drain();
       await maintenanceWorker?.close();
       await batchWorker?.close();
+      // Runs these ended (worker, orphan cleanup, cancellations) may still be announcing to webhooks.
+      await runs.finaliser.drain();
       await webhookWorker?.close();
       await logWriter.close();
       if (parts.has('http-server')) await auditLog.close();
