@@ -72,31 +72,27 @@ export class RunStore {
    * always has its record and a refused one has none. run-start.lua expects these fields.
    */
   pendingRecord(job: PipelineRunJob, extra: { fingerprint?: string; idempotencyKey?: string }): PendingRecord {
-    return {
-      fields: {
-        pipeline_logging_id: job.pipelineLoggingId,
-        pipeline_id: job.pipelineId,
-        tenant_id: job.tenantId,
-        provider: job.provider,
-        domain: job.domain,
-        template_name: job.templateName,
-        user_id: job.userId ?? '',
-        trigger_type: job.triggerType,
-        status: 'PENDING',
-        parameters: JSON.stringify(job.parameters),
-        created_at: job.admittedAt,
-        steps_total: '0',
-        steps_done: '0',
-        steps: '[]',
-        fingerprint: extra.fingerprint ?? '',
-        idempotency_key: extra.idempotencyKey ?? '',
-        config_id: job.configId ?? '',
-        scheduled_time: job.scheduledTime ?? '',
-        job: JSON.stringify(job),
-      },
-      createdMs: new Date(job.admittedAt).getTime(),
-      keepRecent: this.options.recentPerTenant,
+    const fields: Record<string, string> = {
+      pipeline_logging_id: job.pipelineLoggingId,
+      pipeline_id: job.pipelineId,
+      tenant_id: job.tenantId,
+      provider: job.provider,
+      domain: job.domain,
+      template_name: job.templateName,
+      trigger_type: job.triggerType,
+      status: 'PENDING',
+      parameters: JSON.stringify(job.parameters),
+      created_at: job.admittedAt,
     };
+    // Written only when set, and no steps yet: every reader takes a missing field as unset (`get`, `getJob`,
+    // run-terminal.lua's fingerprint). The job is the fields above (`getJob`), not a copy of them: a PENDING
+    // record stays small enough for Redis's compact hash encoding, and admission sends less.
+    if (job.userId) fields['user_id'] = job.userId;
+    if (extra.fingerprint) fields['fingerprint'] = extra.fingerprint;
+    if (extra.idempotencyKey) fields['idempotency_key'] = extra.idempotencyKey;
+    if (job.configId) fields['config_id'] = job.configId;
+    if (job.scheduledTime) fields['scheduled_time'] = job.scheduledTime;
+    return { fields, createdMs: new Date(job.admittedAt).getTime(), keepRecent: this.options.recentPerTenant };
   }
 
   /**
@@ -146,9 +142,27 @@ export class RunStore {
     };
   }
 
+  /** The run's job as it was queued, rebuilt from the record (a record written before 2026-12-04 also holds it as `job`). */
   async getJob(tenantId: string, runId: string): Promise<PipelineRunJob | null> {
-    const raw = await this.redis.hget(this.keys.run(tenantId, runId), 'job');
-    return raw ? (JSON.parse(raw) as PipelineRunJob) : null;
+    const [id, pipelineId, tenant, provider, domain, templateName, triggerType, parameters, createdAt, userId, configId, scheduledTime] = await this.redis.hmget(
+      this.keys.run(tenantId, runId), 'pipeline_logging_id', 'pipeline_id', 'tenant_id', 'provider', 'domain', 'template_name', 'trigger_type', 'parameters', 'created_at',
+      'user_id', 'config_id', 'scheduled_time',
+    );
+    if (!id || !pipelineId || !tenant || !provider || !domain || !templateName || !createdAt) return null;
+    return {
+      pipelineLoggingId: id,
+      pipelineId,
+      tenantId: tenant,
+      provider,
+      domain,
+      templateName,
+      parameters: JSON.parse(parameters ?? '{}') as RunParameters,
+      userId: userId || null,
+      triggerType: (triggerType ?? 'api') as TriggerType,
+      ...(configId ? { configId } : {}),
+      ...(scheduledTime ? { scheduledTime } : {}),
+      admittedAt: createdAt,
+    };
   }
 
   async status(tenantId: string, runId: string): Promise<RunStatus | null> {
