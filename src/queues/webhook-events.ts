@@ -15,7 +15,7 @@ import type { WebhookDeliveriesQueue, WebhookRetryPolicy } from './webhook-deliv
 /**
  * Turns platform events into delivery jobs, one per subscribed active endpoint. Emitting never fails
  * its caller (a run's end, a refused trigger, a scheduler tick): errors are logged and swallowed, and
- * the cost is one HGETALL when the tenant has no endpoint for the event.
+ * the cost is one HGETALL when the tenant has no endpoint for the event (a run's end reads the run only when one has).
  */
 
 export interface WebhookEmitterDeps {
@@ -46,12 +46,13 @@ const RUN_EVENT: Partial<Record<RunStatus, WebhookEvent>> = { COMPLETED: 'run.co
 const DAY_SECONDS = 86_400;
 
 export function createWebhookEmitter(deps: WebhookEmitterDeps): WebhookEmitter {
-  const emit: WebhookEmitter['emit'] = async (tenantId, type, data) => {
+  /** `data` may be a function: it is called only when someone subscribes (a run's details cost a Redis read). */
+  const emitLazy = async (tenantId: string, type: WebhookEvent, data: Record<string, unknown> | (() => Promise<Record<string, unknown>>)): Promise<number> => {
     try {
       const endpoints = await deps.store.subscribers(tenantId, type);
       if (endpoints.length === 0) return 0;
       const now = deps.clock.now();
-      const body = JSON.stringify({ id: newEventId(), type, created: Math.floor(now.getTime() / 1000), data });
+      const body = JSON.stringify({ id: newEventId(), type, created: Math.floor(now.getTime() / 1000), data: typeof data === 'function' ? await data() : data });
       for (const endpoint of endpoints) {
         const deliveryId = newDeliveryId();
         await deps.log.create(tenantId, { deliveryId, webhookId: endpoint.webhookId, eventType: type, body }, now);
@@ -63,6 +64,7 @@ export function createWebhookEmitter(deps: WebhookEmitterDeps): WebhookEmitter {
       return 0;
     }
   };
+  const emit: WebhookEmitter['emit'] = (tenantId, type, data) => emitLazy(tenantId, type, data);
 
   return {
     emit,
@@ -70,19 +72,22 @@ export function createWebhookEmitter(deps: WebhookEmitterDeps): WebhookEmitter {
       const type = RUN_EVENT[status];
       if (!type) return;
       try {
-        const run = await deps.getRun(job.tenantId, job.pipelineLoggingId);
-        await emit(job.tenantId, type, {
-          pipeline_logging_id: job.pipelineLoggingId,
-          pipeline_id: job.pipelineId,
-          tenant_id: job.tenantId,
-          status,
-          trigger_type: job.triggerType,
-          ...(job.configId ? { config_id: job.configId } : {}),
-          created_at: run?.createdAt ?? job.admittedAt,
-          start_time: run?.startTime ?? null,
-          end_time: run?.endTime ?? null,
-          duration_ms: run?.durationMs ?? durationMs,
-          error_message: run?.errorMessage ?? null,
+        // The run's times and error are read only when the tenant has an endpoint for the event (most have none).
+        await emitLazy(job.tenantId, type, async () => {
+          const run = await deps.getRun(job.tenantId, job.pipelineLoggingId);
+          return {
+            pipeline_logging_id: job.pipelineLoggingId,
+            pipeline_id: job.pipelineId,
+            tenant_id: job.tenantId,
+            status,
+            trigger_type: job.triggerType,
+            ...(job.configId ? { config_id: job.configId } : {}),
+            created_at: run?.createdAt ?? job.admittedAt,
+            start_time: run?.startTime ?? null,
+            end_time: run?.endTime ?? null,
+            duration_ms: run?.durationMs ?? durationMs,
+            error_message: run?.errorMessage ?? null,
+          };
         });
       } catch (err) {
         deps.logger.warn({ err: (err as Error).message, pipeline_logging_id: job.pipelineLoggingId }, 'run webhook not enqueued');

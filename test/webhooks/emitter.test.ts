@@ -48,4 +48,16 @@ describe('the webhook emitter when its dependencies fail', () => {
     await emitter.notifyRunFinished(job, 'CANCELLED', null);
     expect(looked).to.equal(1);
   });
+
+  it('reads the run only when the tenant has an endpoint for the event', async () => {
+    let reads = 0;
+    const deps = broken();
+    deps.store = { subscribers: async () => [] } as unknown as WebhookStore;
+    deps.getRun = async () => {
+      reads += 1;
+      return null;
+    };
+    await createWebhookEmitter(deps).notifyRunFinished(job, 'COMPLETED', 10);
+    expect(reads).to.equal(0);
+  });
 });
