@@ -11,7 +11,7 @@ export const backfillCreatedAnswer = Joi.object({
   dates_to_run: Joi.number().integer().min(0).required(),
   dates_skipped: Joi.number().integer().min(0).required(),
   max_parallel: Joi.number().integer().min(1).required(),
-  estimated_days: Joi.number().integer().min(0).required().description('UTC days the runs take at the plan’s daily quota, counting what is left of today’s'),
+  estimated_days: Joi.number().integer().min(0).required().description('UTC days the runs take at the plan’s daily quota, counting what is left of today’s, and no more in a month than the monthly quota leaves'),
 });
 
 export const backfillAnswer = Joi.object({

@@ -81,14 +81,37 @@ export interface BackfillCreated {
   estimated_days: number;
 }
 
-/** UTC days the runs take at the plan's daily quota, today counting only for what is left of its quota. */
-export function estimateDays(toRun: number, remainingToday: number, dailyLimit: number): number {
+export interface EstimateQuota {
+  remainingToday: number;
+  dailyLimit: number;
+  remainingMonth: number;
+  monthlyLimit: number;
+}
+
+/** Past this many days the estimate says "never" (a limit of 0, or a plan too small to matter). */
+const MAX_ESTIMATED_DAYS = 36_500;
+
+/**
+ * UTC days the runs take, from the first day one can start to the day the last one does: today counts only for
+ * what is left of its quota, later days at the daily quota, and no more in a UTC month than the monthly quota
+ * leaves (a month used up waits for the 1st). `today` is the current UTC day. Number.MAX_SAFE_INTEGER: never.
+ */
+export function estimateDays(toRun: number, quota: EstimateQuota, today: Date): number {
   if (toRun === 0) return 0;
-  const today = Math.min(toRun, remainingToday);
-  const rest = toRun - today;
-  if (rest === 0) return 1;
-  if (dailyLimit <= 0) return Number.MAX_SAFE_INTEGER;
-  return (today > 0 ? 1 : 0) + Math.ceil(rest / dailyLimit);
+  let left = toRun;
+  let monthLeft = Math.max(0, quota.remainingMonth);
+  let first = -1;
+  const day = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()));
+  for (let i = 0; i <= MAX_ESTIMATED_DAYS; i += 1, day.setUTCDate(day.getUTCDate() + 1)) {
+    if (i > 0 && day.getUTCDate() === 1) monthLeft = quota.monthlyLimit;
+    const take = Math.min(left, monthLeft, i === 0 ? quota.remainingToday : quota.dailyLimit);
+    if (take <= 0) continue;
+    if (first < 0) first = i;
+    left -= take;
+    monthLeft -= take;
+    if (left === 0) return i - first + 1;
+  }
+  return Number.MAX_SAFE_INTEGER;
 }
 
 const field = (name: string, message: string): AppError => new AppError(422, 'VALIDATION_ERROR', message, { errors: [{ field: name, message }] });
@@ -184,7 +207,11 @@ export function backfillService(deps: BackfillServiceDeps) {
         dates_to_run: toRun,
         dates_skipped: held.dates.filter((d) => d.state === 'SKIPPED').length,
         max_parallel: held.maxParallel,
-        estimated_days: estimateDays(toRun, quota.remaining_today, quota.daily_limit),
+        estimated_days: estimateDays(
+          toRun,
+          { remainingToday: quota.remaining_today, dailyLimit: quota.daily_limit, remainingMonth: quota.remaining_month, monthlyLimit: quota.monthly_limit },
+          deps.clock.now(),
+        ),
       };
     },
 

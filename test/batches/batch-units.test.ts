@@ -9,13 +9,31 @@ import type { TestRedis } from '../helpers/redis';
 
 describe('backfill building blocks', () => {
   describe('estimateDays', () => {
+    const midMonth = new Date('2026-10-10T12:00:00Z');
+    const starter = (remainingToday: number) => ({ remainingToday, dailyLimit: 6, remainingMonth: 1000, monthlyLimit: 1000 });
     it('counts today only for what is left of its quota, then whole days at the daily quota', () => {
-      expect(estimateDays(31, 6, 6)).to.equal(6);
-      expect(estimateDays(31, 0, 6)).to.equal(6);
-      expect(estimateDays(30, 0, 6)).to.equal(5);
-      expect(estimateDays(5, 6, 6)).to.equal(1);
-      expect(estimateDays(7, 1, 6)).to.equal(2);
-      expect(estimateDays(0, 6, 6)).to.equal(0);
+      expect(estimateDays(31, starter(6), midMonth)).to.equal(6);
+      expect(estimateDays(31, starter(0), midMonth)).to.equal(6);
+      expect(estimateDays(30, starter(0), midMonth)).to.equal(5);
+      expect(estimateDays(5, starter(6), midMonth)).to.equal(1);
+      expect(estimateDays(7, starter(1), midMonth)).to.equal(2);
+      expect(estimateDays(0, starter(6), midMonth)).to.equal(0);
+    });
+
+    it('waits for the next UTC month when the monthly quota runs out, counting the days in between', () => {
+      // 28 Oct: 10 left this month at 6 a day → 28th (6), 29th (4), then nothing until 1 Nov, then 6 a day.
+      const quota = { remainingToday: 6, dailyLimit: 6, remainingMonth: 10, monthlyLimit: 100 };
+      expect(estimateDays(10, quota, new Date('2026-10-28T08:00:00Z'))).to.equal(2);
+      expect(estimateDays(16, quota, new Date('2026-10-28T08:00:00Z')), '28 Oct to 1 Nov').to.equal(5);
+      // Month used up today: the first run is on the 1st, the span counts from there.
+      expect(estimateDays(12, { ...quota, remainingToday: 0, remainingMonth: 0 }, new Date('2026-10-30T08:00:00Z'))).to.equal(2);
+      // A month allows fewer runs than 30 days of the daily quota: 40 runs at 6 a day but 20 a month.
+      expect(estimateDays(40, { remainingToday: 6, dailyLimit: 6, remainingMonth: 20, monthlyLimit: 20 }, new Date('2026-10-01T00:00:00Z'))).to.equal(31 + 4); // 20 in 1–4 Oct, 20 in 1–4 Nov
+    });
+
+    it('says never for a limit of 0', () => {
+      expect(estimateDays(3, { remainingToday: 0, dailyLimit: 0, remainingMonth: 10, monthlyLimit: 10 }, midMonth)).to.equal(Number.MAX_SAFE_INTEGER);
+      expect(estimateDays(3, { remainingToday: 0, dailyLimit: 5, remainingMonth: 0, monthlyLimit: 0 }, midMonth)).to.equal(Number.MAX_SAFE_INTEGER);
     });
   });
 
