@@ -73,7 +73,16 @@ export class BilledWarehouse implements Warehouse {
     try {
       result = await this.inner.query<R>(sql, { ...options, maxBytesBilled: reservation.grantedBytes });
     } catch (err) {
-      // Failed or cancelled before it billed: the grant goes back to the budget.
+      if (err instanceof WarehouseError && err.billedBytes) {
+        // Cancelled while running: it may have billed what it read. The reservation stays until the warehouse says
+        // how much (the run is not held for it); a worker dying meanwhile leaves it to its lease.
+        void err.billedBytes.then(async (billed) => {
+          await this.settle(reservation, billed);
+          if (billed > 0) this.guard.onBilled?.(this.tenantId, billed, reservation.plan);
+        });
+        throw err;
+      }
+      // Failed before it billed: the grant goes back to the budget.
       await this.settle(reservation, 0);
       if (err instanceof WarehouseError && err.reason === 'bytes_limit_exceeded') {
         throw bytesLimitExceeded(

@@ -105,13 +105,15 @@ export class BigQueryJobsRest {
   }
 
   /** The job's billing figures (jobs.get statistics): BigQuery reports bytes billed only there, not with the results. */
-  async getJobBytes(jobId: string): Promise<{ bytesProcessed?: number; bytesBilled?: number }> {
-    const qs = new URLSearchParams({ location: this.options.location, fields: 'statistics(query(totalBytesProcessed,totalBytesBilled))' });
+  async getJobBytes(jobId: string): Promise<{ bytesProcessed?: number; bytesBilled?: number; done: boolean }> {
+    const qs = new URLSearchParams({ location: this.options.location, fields: 'status(state),statistics(query(totalBytesProcessed,totalBytesBilled))' });
     const job = (await this.send('GET', `${this.jobsUrl}/jobs/${encodeURIComponent(jobId)}?${qs.toString()}`)) as {
+      status?: { state?: string };
       statistics?: { query?: { totalBytesProcessed?: string; totalBytesBilled?: string } };
     };
     const q = job.statistics?.query;
     return {
+      done: job.status?.state === 'DONE',
       ...(q?.totalBytesProcessed !== undefined ? { bytesProcessed: Number(q.totalBytesProcessed) } : {}),
       ...(q?.totalBytesBilled !== undefined ? { bytesBilled: Number(q.totalBytesBilled) } : {}),
     };

@@ -41,6 +41,10 @@ export function localAuthClient(): OAuth2Client {
   return client;
 }
 
+/** How long the billed bytes of a cancelled job are waited for, and how often its state is asked. */
+const CANCELLED_WAIT_MS = 30_000;
+const CANCELLED_POLL_MS = 500;
+
 export class BigQueryWarehouse implements Warehouse {
   readonly kind = 'bigquery' as const;
   private readonly retry: RetryPolicy;
@@ -228,6 +232,24 @@ export class BigQueryWarehouse implements Warehouse {
     return (await this.runJob(spec, options.signal, undefined, options.maxBytesBilled !== undefined)) as QueryResult<R>;
   }
 
+  /**
+   * What a cancelled job billed: its statistics once it is DONE, asked every CANCELLED_POLL_MS for at most
+   * CANCELLED_WAIT_MS (then what it reports so far); 0 when BigQuery cannot be asked. Never rejects.
+   */
+  private async billedOnceDone(jobId: string): Promise<number> {
+    const deadline = Date.now() + CANCELLED_WAIT_MS;
+    try {
+      for (;;) {
+        const figures = await this.jobs.getJobBytes(jobId);
+        if (figures.done || Date.now() >= deadline) return figures.bytesBilled ?? 0;
+        await new Promise((resolve) => setTimeout(resolve, CANCELLED_POLL_MS));
+      }
+    } catch (err) {
+      this.options.logger?.warn({ err, jobId }, 'bigquery: billed bytes of a cancelled job unknown');
+      return 0;
+    }
+  }
+
   /** Starts a query job and collects its rows (at most `maxRows`); aborting the signal cancels the job. */
   private async runJob(spec: QueryJobSpec, signal: AbortSignal | undefined, maxRows?: number, withBilling = false): Promise<QueryResult> {
     if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
@@ -246,9 +268,17 @@ export class BigQueryWarehouse implements Warehouse {
     let onAbort: () => void = () => undefined;
     const aborted = new Promise<never>((_resolve, reject) => {
       onAbort = () => {
-        // Best effort: the job is cancelled server-side; the caller is released at once either way.
-        this.jobs.cancel(jobId).catch((err: unknown) => this.options.logger?.warn({ err, jobId }, 'bigquery: job cancel failed'));
-        reject(new WarehouseError('Query cancelled', 'cancelled'));
+        // Best effort: the job is cancelled server-side; the caller is released at once either way. A cancelled job
+        // may have billed what it read so far: with billing asked for, the error says how much once the job is done.
+        const cancelled = this.jobs.cancel(jobId).then(
+          () => true,
+          (err: unknown) => {
+            this.options.logger?.warn({ err, jobId }, 'bigquery: job cancel failed');
+            return false;
+          },
+        );
+        const billedBytes = withBilling ? cancelled.then(() => this.billedOnceDone(jobId)) : undefined;
+        reject(new WarehouseError('Query cancelled', 'cancelled', billedBytes ? { billedBytes } : undefined));
       };
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });

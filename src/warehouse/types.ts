@@ -135,12 +135,19 @@ export type ExportResult = { kind: 'table'; rows: number; destination: string } 
 export type Refusal = 'not_single_statement' | 'not_read_only' | 'function_not_allowed' | 'access_denied' | 'bytes_limit_exceeded';
 
 export class WarehouseError extends Error {
+  /**
+   * A query job cancelled on request, by a warehouse that bills (BigQuery, when the caller asked for billing): what
+   * the job billed, once the warehouse says it is done (0 when it cannot tell). Cancelling does not wait for it.
+   */
+  readonly billedBytes?: Promise<number>;
+
   constructor(
     message: string,
     readonly reason: 'not_found' | 'already_exists' | 'invalid_query' | 'cancelled' | 'unavailable' | 'unknown' | Refusal,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; billedBytes?: Promise<number> },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'WarehouseError';
+    if (options?.billedBytes) this.billedBytes = options.billedBytes;
   }
 }

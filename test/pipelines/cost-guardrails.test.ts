@@ -48,9 +48,15 @@ ${extra}`,
 const huge = template('huge', 'huge');
 const sneaky = template('sneaky', 'sneaky');
 const medium = template('medium', 'medium');
+const partial = template('partial', 'partial');
 
-/** 'huge': 200 MiB, over the cap. 'sneaky': estimated 20 MiB, bills 400 MiB. 'medium': 60 MiB. */
-function bytesRule(sql: string, phase: { dryRun: boolean }): { processed: number; billed?: number } | undefined {
+/**
+ * 'huge': 200 MiB, over the cap. 'sneaky': estimated 20 MiB, bills 400 MiB. 'medium': 60 MiB. Cancelled while
+ * running, 'medium' has billed nothing yet and 'partial' (60 MiB when it completes) has billed 25 MiB.
+ */
+function bytesRule(sql: string, phase: { dryRun: boolean; cancelled?: boolean }): { processed: number; billed?: number } | undefined {
+  if (phase.cancelled) return sql.includes("'partial'") ? { processed: 25 * MIB, billed: 25 * MIB } : undefined;
+  if (sql.includes("'partial'")) return { processed: 60 * MIB, billed: 60 * MIB };
   if (sql.includes("'huge'")) return { processed: 200 * MIB };
   if (sql.includes("'sneaky'")) return phase.dryRun ? { processed: 20 * MIB } : { processed: 400 * MIB };
   if (sql.includes("'medium'")) return { processed: 60 * MIB, billed: 60 * MIB };
@@ -90,7 +96,7 @@ describe('cost guardrails (issue 14.1)', function () {
       budget,
     );
     deps = {
-      warehouse: bq.warehouse, logWriter, logger: quietLogger, clock, templates: createTemplateRegistry([huge, sneaky, medium]),
+      warehouse: bq.warehouse, logWriter, logger: quietLogger, clock, templates: createTemplateRegistry([huge, sneaky, medium, partial]),
       ...(costGuard ? { costGuard } : {}),
     };
   });
@@ -199,7 +205,7 @@ describe('cost guardrails (issue 14.1)', function () {
   });
 
   describe('when a run is cancelled after its job reserved bytes but before it billed', () => {
-    it('releases the reservation: the remaining budget returns', async () => {
+    it('releases the reservation once BigQuery reports the job billed nothing: the remaining budget returns', async () => {
       bq.server.setJobLatency(10 * 60_000); // the job runs until it is cancelled
       const controller = new AbortController();
       const running = executeRun(deps, jobFor(medium, TENANT, {}), { ...options(), signal: controller.signal });
@@ -209,8 +215,30 @@ describe('cost guardrails (issue 14.1)', function () {
       controller.abort();
       const outcome = await running;
       expect(outcome.status).to.equal('CANCELLED');
-      expect(await budget.usage(TENANT)).to.deep.equal({ billedToday: 0, reservedToday: 0 });
+      const settled = await eventually('the settle', async () => {
+        const usage = await budget.usage(TENANT);
+        return usage.reservedToday === 0 ? usage : undefined;
+      });
+      expect(settled).to.deep.equal({ billedToday: 0, reservedToday: 0 });
       expect((await quota()).remaining_bytes_today).to.equal(BUDGET);
+    });
+  });
+
+  describe('when a run is cancelled after its job began billing', () => {
+    it('charges the budget what the cancelled job billed, once BigQuery reports it', async () => {
+      bq.server.setJobLatency(10 * 60_000); // the job runs until it is cancelled
+      const controller = new AbortController();
+      const running = executeRun(deps, jobFor(partial, TENANT, {}), { ...options(), signal: controller.signal });
+      await eventually('the reservation', async () => ((await quota()).remaining_bytes_today < BUDGET ? true : undefined));
+
+      controller.abort();
+      expect((await running).status).to.equal('CANCELLED');
+      const settled = await eventually('the settle', async () => {
+        const usage = await budget.usage(TENANT);
+        return usage.reservedToday === 0 ? usage : undefined;
+      });
+      expect(settled).to.deep.equal({ billedToday: 25 * MIB, reservedToday: 0 });
+      expect((await quota()).remaining_bytes_today).to.equal(BUDGET - 25 * MIB);
     });
   });
 

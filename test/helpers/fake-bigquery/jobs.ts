@@ -24,7 +24,7 @@ export interface QueryConfig {
  * (a dry run) or running the job, so a test can make the estimate lower than the job. undefined: the default
  * estimate (8 bytes per cell of every table named), billed as BigQuery bills on demand (at least 10 MiB).
  */
-export type BytesRule = (sql: string, phase: { dryRun: boolean }) => { processed: number; billed?: number } | undefined;
+export type BytesRule = (sql: string, phase: { dryRun: boolean; cancelled?: boolean }) => { processed: number; billed?: number } | undefined;
 
 /** BigQuery's on-demand minimum per query that reads data. */
 const MIN_BILLED_BYTES = 10 * 1024 * 1024;
@@ -218,6 +218,12 @@ export class JobRunner {
         if (controller.signal.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
       } catch (err) {
         job.error = toRestError(err);
+        if (controller.signal.aborted) {
+          // A cancelled job reports what it read before it stopped: the test's rule says ({cancelled: true}), else nothing.
+          const partial = this.bytesRule?.(sql, { dryRun: false, cancelled: true });
+          job.bytesProcessed = partial?.processed ?? 0;
+          job.bytesBilled = partial?.billed ?? partial?.processed ?? 0;
+        }
       } finally {
         // DDL changes what later statements can name; the client sees DONE only after this.
         if (!isDml(job.statementType) && job.statementType !== 'SELECT') this.analysis.invalidate();
