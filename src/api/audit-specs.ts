@@ -128,4 +128,17 @@ export const AUDIT_SPECS = {
     action: 'webhook.rotate_secret',
     describe: (ctx) => ({ tenantId: pathTenant(ctx), target: webhookTarget(webhookIdOf(ctx)) }),
   },
+  /** An operator's run of one template across many tenants: the template, not the parameters. */
+  fanoutCreate: {
+    action: 'fanout.create',
+    describe: (ctx, answered) => ({
+      tenantId: null,
+      target: answered ? targetOf('fanout', answerField(ctx, 'fanout_id')) : null,
+      details: { template: [param(ctx, 'provider'), param(ctx, 'domain'), param(ctx, 'template_name')].filter((p) => SAFE_ID.test(p)).join('/') },
+    }),
+  },
+  fanoutCancel: {
+    action: 'fanout.cancel',
+    describe: (ctx) => ({ tenantId: null, target: targetOf('fanout', param(ctx, 'fanout_id') || null) }),
+  },
 } satisfies Record<string, RouteAudit>;

@@ -51,12 +51,12 @@ export const fanoutAnswer = Joi.object({
   spread_seconds: Joi.number().integer().min(0).required(),
   created_at: Joi.string().isoDate().required(),
   tenants_total: Joi.number().integer().min(0).required(),
-  counts: counts.description('Tenants per state: SCHEDULED, REFUSED, or the admitted run’s status'),
+  counts: counts.description('Tenants per state: SCHEDULED, REFUSED, CANCELLED, or the admitted run’s status'),
   tenants: Joi.array()
     .items(
       Joi.object({
         tenant_id: Joi.string().required(),
-        state: Joi.string().valid('SCHEDULED', 'ADMITTED', 'REFUSED').required(),
+        state: Joi.string().valid('SCHEDULED', 'ADMITTED', 'REFUSED', 'CANCELLED').required(),
         start_at: Joi.string().isoDate().required(),
         run_id: Joi.string().guid().allow(null).required(),
         run_status: Joi.string().allow(null).required(),

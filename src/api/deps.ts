@@ -57,7 +57,7 @@ export interface ApiDeps {
   /** Offboards a tenant (suspend, cancel, export, delete, tombstone); idempotent and resumable. Absent: no route. */
   offboard?(tenantId: string, body: unknown): Promise<OffboardResult>;
   /** Backfills (tenant) and fan-outs (admin), issue 15; routes are listed only when given. */
-  batches?: { backfills: Pick<BackfillService, 'create' | 'get' | 'cancel'>; fanouts: Pick<FanoutService, 'create' | 'get'> };
+  batches?: { backfills: Pick<BackfillService, 'create' | 'get' | 'cancel'>; fanouts: Pick<FanoutService, 'create' | 'get' | 'cancel'> };
   /** Tenant webhook endpoints and deliveries (issue 13.1); absent in tests that wire only other pieces. */
   webhooks?: WebhookOperations;
   /** Runs one read-only query (the guide's SQL) against the warehouse; admin only. */

@@ -57,6 +57,8 @@ export interface FanoutView {
   tenants: Array<{ tenant_id: string; state: string; start_at: string; run_id: string | null; run_status: string | null; code: string | null }>;
 }
 
+const notFound = (fanoutId: string): AppError => new AppError(404, 'FANOUT_NOT_FOUND', `Fan-out ${fanoutId} not found`);
+
 /** Codes worth another try of the same job (BullMQ backs off): the platform, not the tenant, said no. */
 const PLATFORM_TROUBLE = new Set(['DEPENDENCY_UNAVAILABLE', 'SHUTTING_DOWN', 'INTERNAL_ERROR']);
 
@@ -156,9 +158,21 @@ export function fanoutService(deps: FanoutServiceDeps) {
       await deps.writeSnapshot({ ...f, tenants: { ...f.tenants, [tenantId]: next } }, now);
     },
 
+    /**
+     * Cancels the tenants not started yet (CANCELLED, code CANCELLED_BY_OPERATOR); runs already admitted go on (cancel
+     * them one by one with DELETE /api/v1/pipelines/runs/{id}). Idempotent: a second call cancels nothing more.
+     */
+    async cancel(fanoutId: string): Promise<FanoutView> {
+      const cancelled = await store.cancelScheduled(fanoutId, 'CANCELLED_BY_OPERATOR');
+      if (cancelled === null) throw notFound(fanoutId);
+      const f = await store.get(fanoutId);
+      if (f && cancelled > 0) await deps.writeSnapshot(f, deps.clock.now());
+      return this.get(fanoutId);
+    },
+
     async get(fanoutId: string): Promise<FanoutView> {
       const f = await store.get(fanoutId);
-      if (!f) throw new AppError(404, 'FANOUT_NOT_FOUND', `Fan-out ${fanoutId} not found`);
+      if (!f) throw notFound(fanoutId);
       const tenants = await Promise.all(
         Object.entries(f.tenants)
           .sort(([a], [b]) => a.localeCompare(b))

@@ -6,9 +6,9 @@ import type { RunParameters } from '../queues/pipeline-runs';
 /**
  * A fan-out's state in Redis: one hash in the fan-out's own slot (`{fo:<id>}`) with the request and one field per
  * tenant. A tenant is SCHEDULED until its delayed job runs, then ADMITTED (with its run id) or REFUSED (with the
- * code admission answered). The delayed jobs of the batch-dispatch queue are what drives it; no other index.
+ * code admission answered); CANCELLED when the operator cancelled the fan-out before its start. The delayed jobs of the batch-dispatch queue are what drives it; no other index.
  */
-export type FanoutTenantState = 'SCHEDULED' | 'ADMITTED' | 'REFUSED';
+export type FanoutTenantState = 'SCHEDULED' | 'ADMITTED' | 'REFUSED' | 'CANCELLED';
 
 export interface FanoutTenant {
   state: FanoutTenantState;
@@ -84,6 +84,12 @@ export class FanoutStore {
     };
     for (const [tenantId, t] of Object.entries(f.tenants)) fields[`${TENANT_FIELD}${tenantId}`] = JSON.stringify(t);
     return (await this.scripts.run('fanout-create', [this.keys.fanout(f.fanoutId)], [FANOUT_TTL_SECONDS, ...Object.entries(fields).flat()])) === 1;
+  }
+
+  /** Cancels every tenant still SCHEDULED (src/redis/scripts/fanout-cancel.lua); null when the fan-out does not exist. */
+  async cancelScheduled(fanoutId: string, code: string): Promise<number | null> {
+    const cancelled = await this.scripts.run('fanout-cancel', [this.keys.fanout(fanoutId)], [code]);
+    return cancelled < 0 ? null : cancelled;
   }
 
   async setTenant(fanoutId: string, tenantId: string, t: FanoutTenant): Promise<void> {

@@ -99,4 +99,20 @@ describe('audit specs for the offboarding and webhook routes (issue 13.3)', () =
     await request.post('/api/v1/admin/tenants/acme_corp/offboard').set('X-Admin-Key', 'a-guess').send({});
     expect(rows.map((r) => r.actor)).to.deep.equal(['anonymous', 'anonymous']);
   });
+
+  it('fanout.create names the fan-out it answered and the template, never the parameters; fanout.cancel the fan-out of the path', async () => {
+    const created = appWith(AUDIT_SPECS.fanoutCreate, 'post', '/api/v1/admin/fanout/:provider/:domain/:template_name', (ctx) => {
+      ctx.status = 202;
+      ctx.body = { fanout_id: 'fo_1', tenants_total: 3 };
+    });
+    const body = { selector: { all_active: true }, parameters: { date: '2026-12-02', secret_ish: 'x' }, spread_seconds: 60 };
+    expect((await created.request.post('/api/v1/admin/fanout/gcp/cost/daily').set('X-Admin-Key', 'the-admin-key').send(body)).status).to.equal(202);
+    expect(created.rows[0]).to.deep.include({ action: 'fanout.create', actor: 'admin', tenantId: null, target: 'fanout:fo_1', outcome: 'success', details: { template: 'gcp/cost/daily' } });
+    expect(JSON.stringify(created.rows)).not.to.include('secret_ish');
+    const cancelled = appWith(AUDIT_SPECS.fanoutCancel, 'delete', '/api/v1/admin/fanouts/:fanout_id', (ctx) => {
+      ctx.body = { fanout_id: 'fo_1' };
+    });
+    expect((await cancelled.request.delete('/api/v1/admin/fanouts/fo_1').set('X-Admin-Key', 'the-admin-key')).status).to.equal(200);
+    expect(cancelled.rows[0]).to.deep.include({ action: 'fanout.cancel', actor: 'admin', target: 'fanout:fo_1', outcome: 'success' });
+  });
 });

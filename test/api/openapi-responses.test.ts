@@ -159,6 +159,8 @@ describe('/openapi.json and the answers it documents', () => {
       await call('post', '/api/v1/admin/fanout/gcp/cost/dryrun', admin, { selector: { tenant_ids: ['doc_corp'] }, spread_seconds: 0 }); // 200: same window
       await call('get', `/api/v1/admin/fanouts/${fanout.body.fanout_id as string}`, admin);
       await call('get', '/api/v1/admin/fanouts/00000000-0000-4000-8000-000000000000', admin); // 404
+      await call('delete', `/api/v1/admin/fanouts/${fanout.body.fanout_id as string}`, admin);
+      await call('delete', '/api/v1/admin/fanouts/00000000-0000-4000-8000-000000000000', admin); // 404
 
       await call('get', '/api/v1/admin/tenants/doc_corp', admin);
       await call('patch', '/api/v1/admin/tenants/doc_corp', admin, { subscription_plan: 'PROFESSIONAL' });

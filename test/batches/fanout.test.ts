@@ -123,4 +123,35 @@ describe('admin fan-out', function () {
     const missing = await t.request.get('/api/v1/admin/fanouts/00000000-0000-4000-8000-000000000000').set(admin());
     expect([missing.status, missing.body.code]).to.deep.equal([404, 'FANOUT_NOT_FOUND']);
   });
+
+  it('cancels the tenants not started yet; a start job that runs afterwards admits nothing', async () => {
+    const created = await fanout({ selector: { tenant_ids: ['fo_t03', 'fo_t04'] }, parameters: { date: '2026-12-02' }, spread_seconds: 3600, window: 'cancel-w' });
+    expect(created.status).to.equal(202);
+    const id = created.body.fanout_id as string;
+    const cancelled = await t.request.delete(`/api/v1/admin/fanouts/${id}`).set(admin());
+    expect(cancelled.status, JSON.stringify(cancelled.body)).to.equal(200);
+    expect(cancelled.body.counts).to.deep.equal({ CANCELLED: 2 });
+    expect((cancelled.body.tenants as TenantOutcome[]).map((o) => [o.tenant_id, o.state, o.code])).to.deep.equal([
+      ['fo_t03', 'CANCELLED', 'CANCELLED_BY_OPERATOR'],
+      ['fo_t04', 'CANCELLED', 'CANCELLED_BY_OPERATOR'],
+    ]);
+    // The tenant's delayed start job, run now: it finds the tenant cancelled.
+    await t.system.batches.routines.startFanoutTenant(id, 'fo_t03');
+    const after = await progress(id);
+    expect(after.tenants.map((o) => [o.state, o.run_id])).to.deep.equal([['CANCELLED', null], ['CANCELLED', null]]);
+    expect((await t.request.delete(`/api/v1/admin/fanouts/${id}`).set(admin())).body.counts, 'idempotent').to.deep.equal({ CANCELLED: 2 });
+    const missing = await t.request.delete('/api/v1/admin/fanouts/00000000-0000-4000-8000-000000000000').set(admin());
+    expect([missing.status, missing.body.code]).to.deep.equal([404, 'FANOUT_NOT_FOUND']);
+  });
+
+  it('leaves a tenant whose run was admitted as it is', async () => {
+    const created = await fanout({ selector: { tenant_ids: ['fo_t05'] }, parameters: { date: '2026-12-02' }, spread_seconds: 0, window: 'cancel-admitted' });
+    const id = created.body.fanout_id as string;
+    await eventually('the tenant admitted', async () => ((await progress(id)).tenants[0]?.state === 'ADMITTED' ? true : undefined));
+    const cancelled = await t.request.delete(`/api/v1/admin/fanouts/${id}`).set(admin());
+    expect(cancelled.status).to.equal(200);
+    const [tenant] = cancelled.body.tenants as TenantOutcome[];
+    expect(tenant?.state).to.equal('ADMITTED');
+    expect(tenant?.run_id).to.be.a('string');
+  });
 });

@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import type { ApiDeps } from '../deps';
 import { ok, route, validated } from '../route-table';
+import { AUDIT_SPECS } from '../audit-specs';
 import type { RouteSpec } from '../route-table';
 import { runIdParam, runParametersBody, segmentParam, templateParams } from '../schemas';
 import { param } from '../types';
@@ -98,7 +99,7 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'post', path: '/api/v1/admin/fanout/:provider/:domain/:template_name', auth: 'admin', tag: 'admin',
+      method: 'post', path: '/api/v1/admin/fanout/:provider/:domain/:template_name', auth: 'admin', tag: 'admin', audit: AUDIT_SPECS.fanoutCreate,
       summary: 'Fan-out: one run of the template per selected tenant, spread over spread_seconds, each through that tenant’s admission',
       params: adminTemplateParams, body: fanoutBody, example: { selector: { all_active: true }, parameters: {}, spread_seconds: 600 },
       responses: {
@@ -121,6 +122,14 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
       params: fanoutParams, responses: { 200: ok('Fan-out', fanoutAnswer), 404: 'Unknown fan-out' },
       handler: async (ctx) => {
         ctx.body = await b.fanouts.get(param(ctx, 'fanout_id'));
+      },
+    }),
+    route({
+      method: 'delete', path: '/api/v1/admin/fanouts/:fanout_id', auth: 'admin', tag: 'admin', audit: AUDIT_SPECS.fanoutCancel,
+      summary: 'Cancel a fan-out: tenants not started yet are CANCELLED; runs already admitted go on',
+      params: fanoutParams, responses: { 200: ok('The fan-out after the cancellation', fanoutAnswer), 404: 'Unknown fan-out' },
+      handler: async (ctx) => {
+        ctx.body = await b.fanouts.cancel(param(ctx, 'fanout_id'));
       },
     }),
   ];
