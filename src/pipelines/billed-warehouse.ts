@@ -76,10 +76,12 @@ export class BilledWarehouse implements Warehouse {
       if (err instanceof WarehouseError && err.billedBytes) {
         // Cancelled while running: it may have billed what it read. The reservation stays until the warehouse says
         // how much (the run is not held for it); a worker dying meanwhile leaves it to its lease.
-        void err.billedBytes.then(async (billed) => {
-          await this.settle(reservation, billed);
-          if (billed > 0) this.guard.onBilled?.(this.tenantId, billed, reservation.plan);
-        });
+        void err.billedBytes
+          .then(async (billed) => {
+            await this.settle(reservation, billed);
+            if (billed > 0) this.guard.onBilled?.(this.tenantId, billed, reservation.plan);
+          })
+          .catch((settleErr: unknown) => this.guard.onSettleError?.(settleErr, this.tenantId));
         throw err;
       }
       // Failed before it billed: the grant goes back to the budget.
