@@ -91,6 +91,7 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     const fanout = await t.request.post('/api/v1/admin/fanout/gcp/cost/dryrun').set('X-Admin-Key', t.adminKey).send({ selector: { tenant_ids: [TENANT] }, spread_seconds: 0 });
     expect(fanout.status).to.equal(202);
     await t.system.batches.routines.startFanoutTenant(fanout.body.fanout_id as string, TENANT);
+    expect((await t.request.delete(`/api/v1/admin/fanouts/${fanout.body.fanout_id as string}`).set('X-Admin-Key', t.adminKey)).status).to.equal(200);
     // BigQuery steps' bytes budget (the embedded warehouse here has no guard): reserve, then settle.
     const budget = new BytesBudget({ redis, keys, clock: { now: () => new Date() } });
     await budget.settle(await budget.reserve(TENANT, 'audit-reservation', 1024), 1024);
