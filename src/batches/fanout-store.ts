@@ -6,7 +6,8 @@ import type { RunParameters } from '../queues/pipeline-runs';
 /**
  * A fan-out's state in Redis: one hash in the fan-out's own slot (`{fo:<id>}`) with the request and one field per
  * tenant. A tenant is SCHEDULED until its delayed job runs, then ADMITTED (with its run id) or REFUSED (with the
- * code admission answered); CANCELLED when the operator cancelled the fan-out before its start. The delayed jobs of the batch-dispatch queue are what drives it; no other index.
+ * code admission answered); CANCELLED when the operator cancelled the fan-out before its start. The delayed jobs of
+ * the batch-dispatch queue are what drives it; no other index.
  */
 export type FanoutTenantState = 'SCHEDULED' | 'ADMITTED' | 'REFUSED' | 'CANCELLED';
 

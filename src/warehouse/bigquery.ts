@@ -270,13 +270,7 @@ export class BigQueryWarehouse implements Warehouse {
       onAbort = () => {
         // Best effort: the job is cancelled server-side; the caller is released at once either way. A cancelled job
         // may have billed what it read so far: with billing asked for, the error says how much once the job is done.
-        const cancelled = this.jobs.cancel(jobId).then(
-          () => true,
-          (err: unknown) => {
-            this.options.logger?.warn({ err, jobId }, 'bigquery: job cancel failed');
-            return false;
-          },
-        );
+        const cancelled = this.jobs.cancel(jobId).catch((err: unknown) => this.options.logger?.warn({ err, jobId }, 'bigquery: job cancel failed'));
         const billedBytes = withBilling ? cancelled.then(() => this.billedOnceDone(jobId)) : undefined;
         reject(new WarehouseError('Query cancelled', 'cancelled', billedBytes ? { billedBytes } : undefined));
       };
