@@ -4,6 +4,16 @@ import type { Warehouse } from '../../src/warehouse/types';
 import { createSharedTenantEnv } from '../helpers/tenant-deps';
 import type { SharedTenantEnv } from '../helpers/tenant-deps';
 import { warehouseOutage } from '../helpers/warehouse-outage';
+import { write } from '../../src/tenants/tenant-store';
+import { tenantProviders } from '../../src/warehouse/tables';
+
+/** A gcp billing_export_table stored as a row, the way an old version or a hand-written row could have. */
+async function storeBillingTable(warehouse: Warehouse, tenantId: string, value: string, at: Date): Promise<void> {
+  await write(warehouse, tenantProviders, [{
+    tenant_id: tenantId, provider: 'gcp', settings: JSON.stringify({ billing_export_table: value }),
+    encrypted_credentials: null, is_deleted: false, created_at: at, updated_at: at,
+  }], at, 'stream');
+}
 
 /** The real warehouse, counting the settings reads that reach it. */
 function counting(inner: Warehouse): { warehouse: Warehouse; reads: () => number } {
@@ -76,6 +86,21 @@ describe('the billing export table cache', () => {
       const failed = await cache.get('cache_stale').then(() => null, (err: Error) => err);
       expect(failed?.message, 'too stale: the run waits for the read, which fails').to.equal('warehouse down');
       outage.up();
+    });
+  });
+
+  describe('when a refresh finds a value the tenant may not read', () => {
+    it('drops the entry instead of serving it stale: the next run fails with the refusal', async () => {
+      let now = 1_000_000;
+      const cache = new BillingTableCache({ warehouse: env.warehouse, tableScope: { kind: 'duckdb' } }, { ttlMs: 30_000, maxEntries: 10, nowMs: () => now });
+      await storeBillingTable(env.warehouse, 'cache_ref', 'cache_ref.my_export', new Date('2026-12-01T00:00:00Z'));
+      expect((await cache.get('cache_ref'))?.table).to.equal('my_export');
+      await storeBillingTable(env.warehouse, 'cache_ref', 'other_tenant.secret_table', new Date('2026-12-01T00:00:01Z'));
+      now += 30_000;
+      expect((await cache.get('cache_ref'))?.table, 'stale while the refresh reads').to.equal('my_export');
+      await new Promise((r) => setTimeout(r, 50));
+      const refused = await cache.get('cache_ref').then(() => null, (err: { code?: string }) => err);
+      expect(refused?.code).to.equal('INVALID_TABLE_REFERENCE');
     });
   });
 
