@@ -32,6 +32,8 @@ export interface FanoutServiceDeps {
   writeSnapshot(f: Fanout, now: Date): Promise<void>;
   /** Adds the tenant's delayed start job (idempotent per fan-out and tenant). */
   scheduleStart(fanoutId: string, tenantId: string, delayMs: number): Promise<void>;
+  /** Removes it, when it has not started (a cancelled tenant's). */
+  unscheduleStart(fanoutId: string, tenantId: string): Promise<void>;
   /** Jitter source in [0, 1); tests may pin it. */
   random?: () => number;
 }
@@ -166,7 +168,10 @@ export function fanoutService(deps: FanoutServiceDeps) {
       const cancelled = await store.cancelScheduled(fanoutId, 'CANCELLED_BY_OPERATOR');
       if (cancelled === null) throw notFound(fanoutId);
       const f = await store.get(fanoutId);
-      if (f && cancelled > 0) await deps.writeSnapshot(f, deps.clock.now());
+      if (f && cancelled > 0) {
+        await deps.writeSnapshot(f, deps.clock.now());
+        for (const [tenantId, t] of Object.entries(f.tenants)) if (t.state === 'CANCELLED') await deps.unscheduleStart(fanoutId, tenantId);
+      }
       return this.get(fanoutId);
     },
 

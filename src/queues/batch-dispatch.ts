@@ -38,8 +38,15 @@ export async function enqueueBackfillDispatch(queue: BatchDispatchQueue, tenantI
  * (a retried create) is a no-op; the run id is derived from the same pair, so a re-delivered job admits nothing twice.
  */
 export async function enqueueFanoutStart(queue: BatchDispatchQueue, fanoutId: string, tenantId: string, delayMs: number): Promise<void> {
-  await queue.add('fanout-start', { kind: 'fanout-start', fanoutId, tenantId }, { ...BOUNDED, jobId: `fanout-${fanoutId}-${tenantId}`, delay: Math.max(0, Math.round(delayMs)) });
+  await queue.add('fanout-start', { kind: 'fanout-start', fanoutId, tenantId }, { ...BOUNDED, jobId: fanoutStartJobId(fanoutId, tenantId), delay: Math.max(0, Math.round(delayMs)) });
 }
+
+/** Takes a cancelled tenant's start job out of the queue; one already running (locked) stays and finds the tenant cancelled. */
+export async function removeFanoutStart(queue: BatchDispatchQueue, fanoutId: string, tenantId: string): Promise<void> {
+  await queue.remove(fanoutStartJobId(fanoutId, tenantId)).catch(() => undefined);
+}
+
+const fanoutStartJobId = (fanoutId: string, tenantId: string): string => `fanout-${fanoutId}-${tenantId}`;
 
 /** Installs the repeatable tick (idempotent; every scheduler process may call it at boot). */
 export async function syncBatchTick(queue: BatchDispatchQueue, everyMs = BATCH_TICK_EVERY_MS): Promise<void> {

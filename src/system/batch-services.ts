@@ -6,7 +6,7 @@ import type { RedisKeys } from '../redis/keys';
 import type { Warehouse } from '../warehouse/types';
 import type { TemplateRegistry } from '../pipelines/template-registry';
 import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
-import { createBatchDispatchQueue, enqueueBackfillDispatch, enqueueFanoutStart } from '../queues/batch-dispatch';
+import { createBatchDispatchQueue, enqueueBackfillDispatch, enqueueFanoutStart, removeFanoutStart } from '../queues/batch-dispatch';
 import type { BatchDispatchQueue } from '../queues/batch-dispatch';
 import type { PlanCatalog } from '../tenants/plans';
 import { reloadProfileCache } from '../tenants/profile-loader';
@@ -101,6 +101,7 @@ export function buildBatchServices(deps: BatchServicesDeps): BatchServices {
     store: fanoutStore, templates: deps.templates, warehouse, clock, trigger: deps.runs.trigger, runStatus,
     writeSnapshot: (f, now) => bestEffort(`fan-out ${f.fanoutId}`, () => writeFanoutSnapshot(warehouse, f, now)),
     scheduleStart: (fanoutId, tenantId, delayMs) => enqueueFanoutStart(queue, fanoutId, tenantId, delayMs),
+    unscheduleStart: (fanoutId, tenantId) => removeFanoutStart(queue, fanoutId, tenantId),
   });
 
   const tick = async (now: Date): Promise<{ backfills: number }> => {

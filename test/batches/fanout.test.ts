@@ -128,6 +128,7 @@ describe('admin fan-out', function () {
     const created = await fanout({ selector: { tenant_ids: ['fo_t03', 'fo_t04'] }, parameters: { date: '2026-12-02' }, spread_seconds: 3600, window: 'cancel-w' });
     expect(created.status).to.equal(202);
     const id = created.body.fanout_id as string;
+    expect(await t.system.batches.queue.getJob(`fanout-${id}-fo_t03`), 'delayed until its start time').to.not.equal(undefined);
     const cancelled = await t.request.delete(`/api/v1/admin/fanouts/${id}`).set(admin());
     expect(cancelled.status, JSON.stringify(cancelled.body)).to.equal(200);
     expect(cancelled.body.counts).to.deep.equal({ CANCELLED: 2 });
@@ -135,7 +136,8 @@ describe('admin fan-out', function () {
       ['fo_t03', 'CANCELLED', 'CANCELLED_BY_OPERATOR'],
       ['fo_t04', 'CANCELLED', 'CANCELLED_BY_OPERATOR'],
     ]);
-    // The tenant's delayed start job, run now: it finds the tenant cancelled.
+    expect(await t.system.batches.queue.getJob(`fanout-${id}-fo_t03`), 'the delayed start job is taken out of the queue').to.equal(undefined);
+    // A start job that was already running when the fan-out was cancelled: it finds the tenant cancelled.
     await t.system.batches.routines.startFanoutTenant(id, 'fo_t03');
     const after = await progress(id);
     expect(after.tenants.map((o) => [o.state, o.run_id])).to.deep.equal([['CANCELLED', null], ['CANCELLED', null]]);
