@@ -26,6 +26,17 @@ export class RedisKeys {
   apiKey(keyHash: string): string {
     return `${this.prefix}:apikey:${keyHash}`;
   }
+  /**
+   * String, with a TTL shorter than the key cache's: while it exists, every API key of the tenant has its entry under
+   * apiKey(hash), so a hash with no entry is no key of this tenant (api-key-service.ts, loadTenantKeys).
+   */
+  apiKeysComplete(tenantId: string): string {
+    return this.tenant(tenantId, 'apikeys:complete');
+  }
+  /** Lock: one process loads a tenant's keys into the cache at a time. */
+  apiKeysLoading(tenantId: string): string {
+    return this.tenant(tenantId, 'apikeys:loading');
+  }
   /** Pub/sub channel: `k:<key hash>` or `t:<tenant id>` changed, so every API process drops what it remembers (auth-cache.ts). */
   authChangesChannel(): string {
     return `${this.prefix}:auth:changes`;

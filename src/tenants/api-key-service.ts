@@ -2,11 +2,12 @@ import Joi from 'joi';
 import { AppError, dependencyUnavailable, notFound } from '../shared/errors';
 import { newId } from '../shared/ids';
 import { generateApiKey, hashApiKey, keyPrefix, tenantIdOfKey } from '../security/api-keys';
-import { readApiKeyCache, readProfileCache, writeApiKeyCache, writeNegativeApiKeyCache } from './profile-cache';
+import { API_KEYS_COMPLETE_TTL_SECONDS, fillApiKeyCache, readApiKeyCache, readProfileCache, writeApiKeyCache } from './profile-cache';
 import type { CachedApiKey } from './profile-cache';
 import type { AuthCache, CachedAuth } from './auth-cache';
 import { reloadProfileCache } from './profile-loader';
-import { readApiKeyByHash, readApiKeyById, readProfile, writeApiKey } from './tenant-store';
+import { readApiKeyByHash, readApiKeyById, readApiKeysOfTenant, readProfile, writeApiKey } from './tenant-store';
+import { tryLock } from '../redis/lock';
 import type { ApiKeyRecord } from './tenant-store';
 import type { TenantDeps } from './tenant-deps';
 
@@ -64,7 +65,11 @@ export async function authenticate(deps: TenantDeps, apiKey: string, cache?: Aut
   const remembered = cache?.get(keyHash, nowMs);
   if (remembered) return unexpired(remembered) ? { tenantId: remembered.tenantId, keyId: remembered.keyId } : null;
   const ticket = cache?.ticket() ?? 0;
-  const [entry, cachedProfile] = await Promise.all([lookupKey(deps, keyHash), readProfileCache(deps.redis, deps.keys, claimedTenant)]);
+  const [lookup, cachedProfile] = await Promise.all([lookupKey(deps, claimedTenant, keyHash), readProfileCache(deps.redis, deps.keys, claimedTenant)]);
+  // A lookup that had to ask the warehouse, for a tenant that exists: cache every key of the tenant, so the next
+  // unknown key claiming it is answered from Redis (guessed keys would otherwise cost a warehouse read each).
+  if (lookup.askedWarehouse && cachedProfile) void loadTenantKeys(deps, claimedTenant);
+  const entry = lookup.entry;
   if (!entry || !entry.active || entry.tenantId !== claimedTenant || !unexpired(entry)) return null;
   const profile = cachedProfile ?? (await fromWarehouse(() => reloadProfileCache(deps, entry.tenantId)));
   if (!profile || profile.status !== 'ACTIVE') return null;
@@ -72,18 +77,42 @@ export async function authenticate(deps: TenantDeps, apiKey: string, cache?: Aut
   return { tenantId: entry.tenantId, keyId: entry.keyId };
 }
 
-async function lookupKey(deps: TenantDeps, keyHash: string): Promise<CachedApiKey | null> {
-  const hit = await readApiKeyCache(deps.redis, deps.keys, keyHash);
-  if (hit.kind === 'key') return hit.entry;
-  if (hit.kind === 'unknown') return null;
+/**
+ * The key's cache entry; on a miss, "no such key" when every key of the claimed tenant is cached
+ * (RedisKeys.apiKeysComplete), else the warehouse row, cached for the next request.
+ */
+async function lookupKey(deps: TenantDeps, claimedTenant: string, keyHash: string): Promise<{ entry: CachedApiKey | null; askedWarehouse: boolean }> {
+  const [hit, complete] = await Promise.all([readApiKeyCache(deps.redis, deps.keys, keyHash), deps.redis.exists(deps.keys.apiKeysComplete(claimedTenant))]);
+  if (hit.kind === 'key') return { entry: hit.entry, askedWarehouse: false };
+  if (hit.kind === 'unknown' || complete === 1) return { entry: null, askedWarehouse: false };
   const row = await fromWarehouse(() => readApiKeyByHash(deps.warehouse, keyHash));
-  if (!row) {
-    await writeNegativeApiKeyCache(deps.redis, deps.keys, keyHash);
-    return null;
+  const entry = row ? cacheEntryOf(row) : null;
+  await fillApiKeyCache(deps.redis, deps.keys, keyHash, entry);
+  return { entry, askedWarehouse: true };
+}
+
+/** The loader's lock: one process loads a tenant's keys at a time; a load that dies frees it after this. */
+const LOAD_LOCK_MS = 60_000;
+
+/**
+ * Caches every key of the tenant (fillApiKeyCache: entries a change wrote since the read are kept), then marks
+ * the tenant complete for API_KEYS_COMPLETE_TTL_SECONDS — shorter than an entry's TTL, so while the mark lives
+ * every key of the tenant has its entry. Issue and rotate write the new key's entry before the key is returned.
+ * Never rejects: without the mark, lookups simply ask the warehouse as before.
+ */
+export async function loadTenantKeys(deps: Pick<TenantDeps, 'redis' | 'keys' | 'warehouse' | 'logger'>, tenantId: string): Promise<void> {
+  const lock = await tryLock(deps.redis, deps.keys.apiKeysLoading(tenantId), LOAD_LOCK_MS).catch(() => null);
+  if (!lock) return;
+  try {
+    for (const row of await readApiKeysOfTenant(deps.warehouse, tenantId)) {
+      await fillApiKeyCache(deps.redis, deps.keys, row.keyHash, cacheEntryOf(row));
+    }
+    await deps.redis.set(deps.keys.apiKeysComplete(tenantId), '1', 'EX', API_KEYS_COMPLETE_TTL_SECONDS);
+  } catch (err) {
+    deps.logger.warn({ err: (err as Error).message, tenant_id: tenantId }, 'api keys of the tenant not cached');
+  } finally {
+    await lock.release().catch(() => undefined);
   }
-  const entry = cacheEntryOf(row);
-  await writeApiKeyCache(deps.redis, deps.keys, keyHash, entry);
-  return entry;
 }
 
 /** Issues an additional key for an existing tenant (admin). */

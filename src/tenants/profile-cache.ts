@@ -1,5 +1,6 @@
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
+import { ScriptRunner } from '../redis/scripts';
 
 /**
  * The Redis copies of tenant profiles and API keys that the trigger path reads instead of the
@@ -103,17 +104,6 @@ export async function writeApiKeyCache(redis: RedisClient, keys: RedisKeys, keyH
     .exec();
 }
 
-/** Remembers that no key has this hash (fields empty, inactive) for a short while. */
-export async function writeNegativeApiKeyCache(redis: RedisClient, keys: RedisKeys, keyHash: string): Promise<void> {
-  const key = keys.apiKey(keyHash);
-  await redis
-    .multi()
-    .del(key)
-    .hset(key, { tenant_id: '', key_id: '', active: '0', expires_at: '', [NEGATIVE_MARKER]: '1' })
-    .expire(key, NEGATIVE_CACHE_TTL_SECONDS)
-    .exec();
-}
-
 export type ApiKeyCacheHit = { kind: 'miss' } | { kind: 'unknown' } | { kind: 'key'; entry: CachedApiKey };
 
 export async function readApiKeyCache(redis: RedisClient, keys: RedisKeys, keyHash: string): Promise<ApiKeyCacheHit> {
@@ -125,6 +115,22 @@ export async function readApiKeyCache(redis: RedisClient, keys: RedisKeys, keyHa
     kind: 'key',
     entry: { tenantId: h.tenant_id, keyId: h.key_id, active: h.active === '1', expiresAtMs: Number.isFinite(expires) ? expires : null },
   };
+}
+
+/** How long a tenant's "every key is cached" marker lives: well inside API_KEY_CACHE_TTL_SECONDS (see fillApiKeyCache). */
+export const API_KEYS_COMPLETE_TTL_SECONDS = 12 * 3600;
+
+/**
+ * An entry written from a warehouse read (apikey-fill.lua), which a change may have overtaken: an entry already
+ * there is kept (a key's lives at least API_KEY_CACHE_TTL_SECONDS from now); `null` writes "no such key" for
+ * NEGATIVE_CACHE_TTL_SECONDS, only where there is no entry at all. Issue, rotate and revoke overwrite instead
+ * (writeApiKeyCache).
+ */
+export async function fillApiKeyCache(redis: RedisClient, keys: RedisKeys, keyHash: string, entry: CachedApiKey | null): Promise<void> {
+  const args = entry
+    ? [entry.tenantId, entry.keyId, entry.active ? '1' : '0', entry.expiresAtMs === null ? '' : String(entry.expiresAtMs), API_KEY_CACHE_TTL_SECONDS]
+    : ['', '', '0', '', NEGATIVE_CACHE_TTL_SECONDS];
+  await new ScriptRunner(redis).run('apikey-fill', [keys.apiKey(keyHash)], args);
 }
 
 export async function deleteApiKeyCache(redis: RedisClient, keys: RedisKeys, keyHash: string): Promise<void> {

@@ -224,6 +224,14 @@ export async function readApiKeyByHash(wh: Warehouse, keyHash: string): Promise<
   return rows[0] ? toApiKey(rows[0]) : null;
 }
 
+/** Every key of the tenant, active or not (the loader of the tenant's key cache). */
+export async function readApiKeysOfTenant(wh: Warehouse, tenantId: string): Promise<ApiKeyRecord[]> {
+  const { rows } = await wh.query(`SELECT ${API_KEY_COLUMNS} FROM \`${CENTRAL_DATASET}.${tenantApiKeys.name}\` WHERE tenant_id = @tenant_id`, {
+    params: { tenant_id: tenantId },
+  });
+  return rows.map(toApiKey);
+}
+
 export async function readApiKeyById(wh: Warehouse, keyId: string): Promise<ApiKeyRecord | null> {
   const { rows } = await wh.query(`SELECT ${API_KEY_COLUMNS} FROM \`${CENTRAL_DATASET}.${tenantApiKeys.name}\` WHERE key_id = @key_id`, {
     params: { key_id: keyId },

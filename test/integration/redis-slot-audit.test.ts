@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { generateApiKey } from '../../src/security/api-keys';
+import { eventually } from '../helpers/polling';
 import { dueMember } from '../../src/scheduler/due-index';
 import { BytesBudget } from '../../src/tenants/bytes-budget';
 import { createTestRedis } from '../helpers/redis';
@@ -81,6 +83,9 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     await routines.resetDailyQuotas(new Date());
     await routines.reconcileLogs(new Date());
     expect((await t.request.get(`/api/v1/tenants/${TENANT}/quota`).set('X-API-Key', key)).status).to.equal(200);
+    // A guessed key of the tenant: looked up in the warehouse, cached as no key, and the tenant's keys cached.
+    expect((await t.request.get(`/api/v1/tenants/${TENANT}/quota`).set('X-API-Key', generateApiKey(TENANT))).status).to.equal(401);
+    await eventually('the tenant marked complete', async () => ((await redis.exists(keys.apiKeysComplete(TENANT))) === 1 ? true : undefined));
     expect((await t.request.get('/api/v1/scheduler/status').set('X-Admin-Key', t.adminKey)).status).to.equal(200);
     expect((await t.request.patch(`/api/v1/admin/tenants/${TENANT}`).set('X-Admin-Key', t.adminKey).send({ subscription_plan: 'PROFESSIONAL' })).status).to.equal(200);
     // Issue 15: a backfill (its create script, dispatch passes under its lock, the global index) and an admin fan-out.
