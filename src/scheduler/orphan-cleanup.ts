@@ -72,13 +72,14 @@ export async function cleanupOrphanedRuns(deps: OrphanCleanupDeps, now: Date): P
 /**
  * Fails the tenant's PENDING runs admitted at least NEVER_QUEUED_AFTER_MS ago that have no job, so the
  * concurrency slot is not held until the lease passes (template timeout + margin: an hour or more). The quota
- * unit stays counted, as for any run that failed.
+ * unit stays counted, as for any run that failed. Only the tenant's dispatch backlog is read — the admitted runs no
+ * worker has picked up, which a never-queued run stays in — not every run in flight.
  */
 async function failNeverQueued(deps: OrphanCleanupDeps, tenantId: string, handled: Set<string>, now: Date, summary: OrphanCleanupSummary): Promise<void> {
-  const running = (await deps.redis.zrange(deps.keys.running(tenantId), 0, -1)).filter((runId) => !handled.has(runId));
-  const states = await Promise.all(running.map((runId) => deps.redis.hmget(deps.keys.run(tenantId, runId), 'status', 'created_at')));
+  const waiting = (await deps.redis.zrange(deps.keys.dispatchBacklog(tenantId), 0, -1)).filter((runId) => !handled.has(runId));
+  const states = await Promise.all(waiting.map((runId) => deps.redis.hmget(deps.keys.run(tenantId, runId), 'status', 'created_at')));
   const cutoffMs = now.getTime() - NEVER_QUEUED_AFTER_MS;
-  for (const [i, runId] of running.entries()) {
+  for (const [i, runId] of waiting.entries()) {
     const [status, createdAt] = states[i] ?? [];
     if (status !== 'PENDING' || !createdAt || !(Date.parse(createdAt) <= cutoffMs)) continue;
     if (await deps.queue.getJob(runId)) continue;
