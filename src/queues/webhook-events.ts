@@ -47,7 +47,7 @@ const DAY_SECONDS = 86_400;
 
 export function createWebhookEmitter(deps: WebhookEmitterDeps): WebhookEmitter {
   /** `data` may be a function: it is called only when someone subscribes (a run's details cost a Redis read). */
-  const emitLazy = async (tenantId: string, type: WebhookEvent, data: Record<string, unknown> | (() => Promise<Record<string, unknown>>)): Promise<number> => {
+  const emit = async (tenantId: string, type: WebhookEvent, data: Record<string, unknown> | (() => Promise<Record<string, unknown>>)): Promise<number> => {
     try {
       const endpoints = await deps.store.subscribers(tenantId, type);
       if (endpoints.length === 0) return 0;
@@ -64,7 +64,6 @@ export function createWebhookEmitter(deps: WebhookEmitterDeps): WebhookEmitter {
       return 0;
     }
   };
-  const emit: WebhookEmitter['emit'] = (tenantId, type, data) => emitLazy(tenantId, type, data);
 
   return {
     emit,
@@ -73,7 +72,7 @@ export function createWebhookEmitter(deps: WebhookEmitterDeps): WebhookEmitter {
       if (!type) return;
       try {
         // The run's times and error are read only when the tenant has an endpoint for the event (most have none).
-        await emitLazy(job.tenantId, type, async () => {
+        await emit(job.tenantId, type, async () => {
           const run = await deps.getRun(job.tenantId, job.pipelineLoggingId);
           return {
             pipeline_logging_id: job.pipelineLoggingId,
