@@ -77,12 +77,14 @@ export class Admission {
   private readonly keys: RedisKeys;
   private readonly clock: Clock;
   private readonly scripts: ScriptRunner;
+  private readonly dirty: DirtyMarks;
 
   constructor(deps: AdmissionDeps) {
     this.redis = deps.redis;
     this.keys = deps.keys;
     this.clock = deps.clock;
     this.scripts = new ScriptRunner(deps.redis);
+    this.dirty = new DirtyMarks(deps.redis, deps.keys);
   }
 
   /**
@@ -132,8 +134,8 @@ export class Admission {
     );
     switch (code) {
       case 1:
-        // Not awaited: the mark rides with the trigger's next command instead of costing a round trip of its own.
-        void this.markDirty(tenantId);
+        // Not awaited: the mark goes out with those of the other admissions answered in the same read.
+        void this.dirty.mark(tenantId);
         return { outcome: 'admitted', runId, admittedAt: now, admittedAtDay: today, dispatchPriority: dispatchPriority ?? 1 };
       case 2:
         return { outcome: 'existing', runId: returnedRunId, reason: 'idempotency_key' };
@@ -156,8 +158,8 @@ export class Admission {
       [this.keys.running(tenantId), this.keys.dailyUsage(tenantId, today), this.keys.inflight(tenantId, fingerprint ?? UNUSED), this.keys.dispatchBacklog(tenantId)],
       [runId, status, fingerprint === undefined ? 0 : 1, DAILY_USAGE_TTL_SECONDS],
     );
-    // Not awaited, as after an admission: the mark rides with the worker's next command (markDirty never throws).
-    if (removed === 1) void this.markDirty(tenantId);
+    // Not awaited, as after an admission (markDirty never throws).
+    if (removed === 1) void this.dirty.mark(tenantId);
     return removed === 1;
   }
 
@@ -183,7 +185,7 @@ export class Admission {
       ],
       [runId, fingerprint === undefined ? 0 : 1, idempotencyKey === undefined ? 0 : 1],
     );
-    if (refunded === 1) await this.markDirty(tenantId);
+    if (refunded === 1) await this.dirty.mark(tenantId);
     return refunded === 1;
   }
 
@@ -213,18 +215,42 @@ export class Admission {
     const score = replies?.[1]?.[1];
     return score !== null && score !== undefined;
   }
+}
 
-  /**
-   * The usage-dirty set is global (another cluster slot than the tenant's keys), so it is written
-   * after the script. A failure here only delays the warehouse usage row, never the counting, so
-   * it must not turn a successful admission into an error (and admission does not wait for it).
-   */
-  private async markDirty(tenantId: string): Promise<void> {
-    try {
-      await this.redis.sadd(this.keys.usageDirty(), tenantId);
-    } catch {
-      // The next change or the day close writes the row.
+/**
+ * The usage-dirty set, written after the admission, release or refund script: it is global (another cluster
+ * slot than the tenant's keys). A failed write only delays the warehouse usage row, never the counting, so
+ * `mark` never rejects, and admission and release do not wait for it. Marks asked for by the continuations of
+ * one I/O event (e.g. the admission replies of one Redis read) go out as one SADD, queued as a microtask
+ * behind those continuations: at saturation a tenant's triggers answered together cost one command between
+ * them, and the write still goes out before the caller's next command (a usage refresh right after an
+ * admission sees the mark).
+ */
+export class DirtyMarks {
+  private pending: Set<string> | null = null;
+  private written: Promise<void> | null = null;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  mark(tenantId: string): Promise<void> {
+    if (this.pending && this.written) {
+      this.pending.add(tenantId);
+      return this.written;
     }
+    const pending = new Set([tenantId]);
+    this.pending = pending;
+    this.written = new Promise<void>((resolve) => {
+      queueMicrotask(() => {
+        this.pending = null;
+        this.written = null;
+        // On failure the next change or the day close writes the row.
+        this.redis.sadd(this.keys.usageDirty(), ...pending).then(() => resolve(), () => resolve());
+      });
+    });
+    return this.written;
   }
 }
 
