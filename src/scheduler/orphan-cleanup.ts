@@ -79,10 +79,15 @@ async function failNeverQueued(deps: OrphanCleanupDeps, tenantId: string, handle
   const waiting = (await deps.redis.zrange(deps.keys.dispatchBacklog(tenantId), 0, -1)).filter((runId) => !handled.has(runId));
   const states = await Promise.all(waiting.map((runId) => deps.redis.hmget(deps.keys.run(tenantId, runId), 'status', 'created_at')));
   const cutoffMs = now.getTime() - NEVER_QUEUED_AFTER_MS;
-  for (const [i, runId] of waiting.entries()) {
+  const oldEnough = waiting.filter((_runId, i) => {
     const [status, createdAt] = states[i] ?? [];
-    if (status !== 'PENDING' || !createdAt || !(Date.parse(createdAt) <= cutoffMs)) continue;
-    if (await deps.queue.getJob(runId)) continue;
+    return status === 'PENDING' && !!createdAt && Date.parse(createdAt) <= cutoffMs;
+  });
+  // A run queued for hours is normal on a busy tenant: one EXISTS on its job hash each, sent together, rather
+  // than reading and parsing every such job (the job id is the run id).
+  const hasJob = await Promise.all(oldEnough.map((runId) => deps.redis.exists(deps.queue.toKey(runId))));
+  for (const [i, runId] of oldEnough.entries()) {
+    if (hasJob[i] === 1) continue;
     const job = await deps.runStore.getJob(tenantId, runId);
     if (!job) continue;
     if (await deps.finaliser.finishUnexecuted(job, 'FAILED', NEVER_QUEUED)) {
