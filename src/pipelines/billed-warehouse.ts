@@ -1,5 +1,6 @@
 import { bytesLimitExceeded, costUsd, formatBytes } from '../shared/bytes-limit';
 import { WarehouseError } from '../warehouse/types';
+import type { PendingWork } from '../shared/pending-work';
 import type { ColumnSchema, DryRunResult, ExportResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from '../warehouse/types';
 
 /**
@@ -30,18 +31,29 @@ export interface CostGuard {
   onBilled?(tenantId: string, billedBytes: number, plan: string | null): void;
   /** A settle that failed (Redis): the reservation is released when its lease passes. */
   onSettleError?(err: unknown, tenantId: string): void;
+  /** Where work that outlives its run is tracked (cancelled jobs' billing), so a graceful stop can wait for it. */
+  late?: PendingWork;
 }
 
 /** A step's bytes over all its query jobs and attempts; null while unknown. */
 export class BytesMeter {
   processed = 0;
   billed = 0;
+  /** What cancelled jobs billed, known once BigQuery reports it (after the step, and often the run, ended). */
+  readonly late: Promise<number>[] = [];
 
   constructor(private readonly pricePerTibUsd: number) {}
 
   add(result: QueryResult): void {
     this.processed += result.bytesProcessed ?? 0;
     this.billed += result.bytesBilled ?? 0;
+  }
+
+  /** Waits for the cancelled jobs' bytes and adds them to the step's; returns how many bytes that added. */
+  async addLate(): Promise<number> {
+    const bytes = (await Promise.all(this.late.splice(0))).reduce((a, b) => a + b, 0);
+    this.billed += bytes;
+    return bytes;
   }
 
   totals(): { bytesProcessed: number; bytesBilled: number; estimatedCostUsd: number } {
@@ -75,13 +87,21 @@ export class BilledWarehouse implements Warehouse {
     } catch (err) {
       if (err instanceof WarehouseError && err.billedBytes) {
         // Cancelled while running: it may have billed what it read. The reservation stays until the warehouse says
-        // how much (the run is not held for it); a worker dying meanwhile leaves it to its lease.
-        void err.billedBytes
-          .then(async (billed) => {
+        // how much (the run is not held for it; a graceful stop waits, a worker dying leaves it to its lease), and
+        // the step's meter gets the bytes too, for the rows the executor rewrites then.
+        const billedLater = err.billedBytes.then(
+          async (billed) => {
             await this.settle(reservation, billed);
             if (billed > 0) this.guard.onBilled?.(this.tenantId, billed, reservation.plan);
-          })
-          .catch((settleErr: unknown) => this.guard.onSettleError?.(settleErr, this.tenantId));
+            return billed;
+          },
+          (settleErr: unknown) => {
+            this.guard.onSettleError?.(settleErr, this.tenantId);
+            return 0;
+          },
+        );
+        this.meter.late.push(billedLater);
+        this.guard.late?.track(billedLater.then(() => undefined));
         throw err;
       }
       // Failed before it billed: the grant goes back to the budget.

@@ -89,9 +89,28 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
     created_at: job.admittedAt,
     ...runBytesOf(steps),
   });
+  /** Each BigQuery step's meter, by step id. */
+  const meters = new Map<string, BytesMeter>();
   const finish = (status: RunOutcome['status'], errorMessage?: string): RunOutcome => {
     const ended = clock.now();
     logWriter.writeRun(job.tenantId, runRow(status, errorMessage ?? null, ended), nextSeq());
+    // A job cancelled with its run bills what it read by then; BigQuery says how much only after the run ended.
+    // Its step's row and the run's row are written again with those bytes (newer snapshots win in the views).
+    const late = [...meters].filter(([, meter]) => meter.late.length > 0);
+    if (late.length > 0) {
+      const rewrite = async (): Promise<void> => {
+        const added = await Promise.all(late.map(([, meter]) => meter.addLate()));
+        if (!added.some((bytes) => bytes > 0)) return;
+        for (const [id, meter] of late) {
+          const i = steps.findIndex((s) => s.id === id);
+          const step = { ...(steps[i] as StepState), ...meter.totals() };
+          steps[i] = step;
+          logWriter.writeStep(job.tenantId, stepRow(step), nextSeq());
+        }
+        logWriter.writeRun(job.tenantId, runRow(status, errorMessage ?? null, ended), nextSeq());
+      };
+      deps.costGuard?.late?.track(rewrite());
+    }
     const outcome: RunOutcome = {
       status,
       ...(errorMessage === undefined ? {} : { errorMessage }),
@@ -142,6 +161,7 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
   try {
     const dag = runDag(template, run.signal, (step) => {
       const billed = stepWarehouse(deps, job, step.id);
+      if (billed) meters.set(step.id, billed.meter);
       return runStepWithRetries(
         { clock, sleep: deps.sleep ?? abortableSleep },
         {

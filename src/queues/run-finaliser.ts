@@ -1,3 +1,4 @@
+import { PendingWork } from '../shared/pending-work';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../observability/metrics';
@@ -35,13 +36,13 @@ export type ExecutedOutcome = RunOutcome;
  */
 export class RunFinaliser {
   /** Webhook announcements still going out (they do not hold the job): awaited by `drain` on shutdown. */
-  private readonly announcing = new Set<Promise<void>>();
+  private readonly announcing = new PendingWork();
 
   constructor(private readonly deps: RunFinaliserDeps) {}
 
   /** Waits for the webhook announcements under way (graceful shutdown, before the connections close). */
   async drain(): Promise<void> {
-    while (this.announcing.size > 0) await Promise.allSettled([...this.announcing]);
+    await this.announcing.drain();
   }
 
   /** After executeRun returned (it wrote the warehouse rows itself). Returns whether this call ended the run. */
@@ -98,9 +99,7 @@ export class RunFinaliser {
     // killed after the terminal mark loses the announcement whether or not the job was still held (the re-delivered
     // job finds the run already ended). A graceful stop waits for it (`drain`). The hook waits for the release
     // (it may start the tenant's deferred runs).
-    const announced = this.announce(job, status, durationMs);
-    this.announcing.add(announced);
-    void announced.finally(() => this.announcing.delete(announced));
+    this.announcing.track(this.announce(job, status, durationMs));
     await this.deps.release(job, status, fingerprint);
     const template = `${job.provider}/${job.domain}/${job.templateName}`;
     this.deps.metrics.runsTotal.inc({ tenant_id: job.tenantId, template, status });

@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../shared/logger';
 import type { Warehouse } from '../warehouse/types';
+import { PendingWork } from '../shared/pending-work';
 import type { CostGuard } from '../pipelines/billed-warehouse';
 import type { BytesBudget } from '../tenants/bytes-budget';
 
@@ -23,5 +24,6 @@ export function buildCostGuard(deps: {
     // The plan label comes with the reservation (the reserve script reads it from the cached profile): no read per job.
     onBilled: (_tenantId, bytes, plan) => deps.metrics.bytesBilled.inc({ plan: plan ?? 'unknown' }, bytes),
     onSettleError: (err, tenantId) => deps.logger.warn({ err, tenant_id: tenantId }, 'bytes budget: settle failed; the reservation is released when its lease passes'),
+    late: new PendingWork(),
   };
 }

@@ -75,6 +75,11 @@ export interface RunServices {
   execute: PipelineWorkerDeps['execute'];
   /** Renders and checks a run without executing it (BigQuery adds dry-run byte estimates). */
   validate(tenantId: string, provider: string, domain: string, name: string, raw: Record<string, unknown>): Promise<RunValidation>;
+  /**
+   * Waits (at most `timeoutMs`) for what cancelled BigQuery jobs billed: settled into the budget and written into
+   * their runs' rows once BigQuery reports it, after the runs ended. Graceful stop, before the log writer closes.
+   */
+  drainLateBilling(timeoutMs: number): Promise<boolean>;
 }
 
 /** Finished runs stay readable from Redis for a day (log reconciliation reads them); the warehouse answers after. */
@@ -159,5 +164,6 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
   };
   const validate: RunServices['validate'] = (tenantId, provider, domain, name, raw) =>
     validateRun({ warehouse: deps.warehouse, templates: deps.templates, clock, overridesFor, bytesLimits: (tenantId) => budget.limits(tenantId) }, tenantId, provider, domain, name, raw);
-  return { queue, runStore, finaliser, trigger, runService, execute, validate };
+  const drainLateBilling = async (timeoutMs: number): Promise<boolean> => (costGuard?.late ? costGuard.late.drain(timeoutMs) : true);
+  return { queue, runStore, finaliser, trigger, runService, execute, validate, drainLateBilling };
 }

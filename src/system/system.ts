@@ -274,6 +274,8 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     },
     async close() {
       shuttingDown = true;
+      // In-flight runs and late billing share one SHUTDOWN_TIMEOUT_MS (the process exits 1 at 15 s past it).
+      const stopBy = Date.now() + config.shutdownTimeoutMs;
       if (server) {
         const s = server;
         await new Promise<void>((resolve) => {
@@ -285,8 +287,10 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();
       await batchWorker?.close();
-      // Runs these ended (worker, orphan cleanup, cancellations) may still be announcing to webhooks.
+      // Runs these ended (worker, orphan cleanup, cancellations) may still be announcing to webhooks, and cancelled
+      // BigQuery jobs may not have reported what they billed yet (at most 30 s after the cancel).
       await runs.finaliser.drain();
+      if (!(await runs.drainLateBilling(Math.max(0, stopBy - Date.now())))) logger.warn('stopped before cancelled BigQuery jobs reported their bytes: their reservations end with their lease');
       await webhookWorker?.close();
       await logWriter.close();
       if (parts.has('http-server')) await auditLog.close();

@@ -240,6 +240,27 @@ describe('cost guardrails (issue 14.1)', function () {
       expect(settled).to.deep.equal({ billedToday: 25 * MIB, reservedToday: 0 });
       expect((await quota()).remaining_bytes_today).to.equal(BUDGET - 25 * MIB);
     });
+
+    it('writes those bytes into the step and run rows, after the CANCELLED rows', async () => {
+      bq.server.setJobLatency(10 * 60_000);
+      const controller = new AbortController();
+      const job = jobFor(partial, TENANT, {});
+      const running = executeRun(deps, job, { ...options(), signal: controller.signal });
+      await eventually('the reservation', async () => ((await quota()).remaining_bytes_today < BUDGET ? true : undefined));
+      controller.abort();
+      const outcome = await running;
+      expect(outcome.status).to.equal('CANCELLED');
+      expect(outcome.steps[0]?.bytesBilled, 'not known when the run ends').to.equal(0);
+      bq.server.setJobLatency(0); // the rows are read by query jobs
+
+      const step = await eventually('the step row with the billed bytes', async () => {
+        await logWriter.flush();
+        const row = await stepRow(job.pipelineLoggingId);
+        return row?.['bytes_billed'] === 25 * MIB ? row : undefined;
+      });
+      expect(step).to.include({ status: 'CANCELLED', estimated_cost_usd: costUsd(25 * MIB, PRICE) });
+      expect(await runRow(job.pipelineLoggingId)).to.include({ status: 'CANCELLED', bytes_billed: 25 * MIB, estimated_cost_usd: costUsd(25 * MIB, PRICE) });
+    });
   });
 
   describe('validate', () => {
