@@ -97,10 +97,11 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
     // A job cancelled with its run bills what it read by then; BigQuery says how much only after the run ended.
     // Its step's row and the run's row are written again with those bytes (newer snapshots win in the views).
     const late = [...meters].filter(([, meter]) => meter.late.length > 0);
+    let rewritten: Promise<StepState[] | null> | undefined;
     if (late.length > 0) {
-      const rewrite = async (): Promise<void> => {
+      const rewrite = async (): Promise<StepState[] | null> => {
         const added = await Promise.all(late.map(([, meter]) => meter.addLate()));
-        if (!added.some((bytes) => bytes > 0)) return;
+        if (!added.some((bytes) => bytes > 0)) return null;
         for (const [id, meter] of late) {
           const i = steps.findIndex((s) => s.id === id);
           const step = { ...(steps[i] as StepState), ...meter.totals() };
@@ -108,8 +109,10 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
           logWriter.writeStep(job.tenantId, stepRow(step), nextSeq());
         }
         logWriter.writeRun(job.tenantId, runRow(status, errorMessage ?? null, ended), nextSeq());
+        return steps.map((s) => ({ ...s }));
       };
-      deps.costGuard?.late?.track(rewrite());
+      rewritten = rewrite();
+      deps.costGuard?.late?.track(rewritten.then(() => undefined));
     }
     const outcome: RunOutcome = {
       status,
@@ -120,6 +123,7 @@ export async function executeRun(deps: ExecutorDeps, job: PipelineRunJob, option
       startTime: started.toISOString(),
       endTime: ended.toISOString(),
       durationMs: ended.getTime() - started.getTime(),
+      ...(rewritten ? { late: rewritten } : {}),
     };
     // No progress report here: the outcome carries the final steps and the worker writes them with the terminal status.
     // Debug: the worker logs every finished run at info ('run finished'); two info lines per run cost CPU at hundreds of runs/s.

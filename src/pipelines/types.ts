@@ -145,6 +145,11 @@ export interface RunOutcome {
   startTime: string;
   endTime: string;
   durationMs: number;
+  /**
+   * Set when a job cancelled with the run has not reported what it billed yet: resolves (never rejects) to the
+   * steps with those bytes once their rows are written again, or null when they billed nothing.
+   */
+  late?: Promise<StepState[] | null>;
 }
 
 export interface RunProgress {

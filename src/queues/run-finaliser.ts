@@ -2,7 +2,7 @@ import { PendingWork } from '../shared/pending-work';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../observability/metrics';
-import type { RunOutcome } from '../pipelines/types';
+import type { RunOutcome, StepState } from '../pipelines/types';
 import type { PipelineRunJob, RunStatus } from './pipeline-runs';
 import type { RunStore, TerminalOutcome } from './run-store';
 
@@ -35,14 +35,17 @@ export type ExecutedOutcome = RunOutcome;
  * RunStore.markTerminal is first-writer-wins; only that writer releases the slot and counts the outcome.
  */
 export class RunFinaliser {
-  /** Webhook announcements still going out (they do not hold the job): awaited by `drain` on shutdown. */
-  private readonly announcing = new PendingWork();
+  /**
+   * Work after a run's end that does not hold its job: webhook announcements, and the steps of a run whose cancelled
+   * BigQuery job reported its bytes after the run ended. Awaited by `drain` on shutdown.
+   */
+  private readonly pending = new PendingWork();
 
   constructor(private readonly deps: RunFinaliserDeps) {}
 
-  /** Waits for the webhook announcements under way (graceful shutdown, before the connections close). */
-  async drain(): Promise<void> {
-    await this.announcing.drain();
+  /** Waits for that work (graceful shutdown, before the connections close), at most `timeoutMs` when given. */
+  drain(timeoutMs?: number): Promise<boolean> {
+    return this.pending.drain(timeoutMs);
   }
 
   /** After executeRun returned (it wrote the warehouse rows itself). Returns whether this call ended the run. */
@@ -59,7 +62,18 @@ export class RunFinaliser {
       stepsTotal: outcome.stepsTotal,
     });
     if (fresh) await this.afterTerminal(job, outcome.status, outcome.durationMs, fingerprint);
+    // Only now, with the record terminal, may the late figures replace the steps the end wrote.
+    if (fresh && outcome.late) this.pending.track(this.recordLateSteps(job, outcome.late));
     return fresh;
+  }
+
+  private async recordLateSteps(job: PipelineRunJob, late: Promise<StepState[] | null>): Promise<void> {
+    try {
+      const steps = await late;
+      if (steps) await this.deps.runStore.recordLateSteps(job.tenantId, job.pipelineLoggingId, steps);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, pipeline_logging_id: job.pipelineLoggingId }, 'late step figures not recorded in the live run');
+    }
   }
 
   /** Ends a run that did not execute (or no longer can); writes its warehouse row too. No-op when already terminal. */
@@ -99,7 +113,7 @@ export class RunFinaliser {
     // killed after the terminal mark loses the announcement whether or not the job was still held (the re-delivered
     // job finds the run already ended). A graceful stop waits for it (`drain`). The hook waits for the release
     // (it may start the tenant's deferred runs).
-    this.announcing.track(this.announce(job, status, durationMs));
+    this.pending.track(this.announce(job, status, durationMs));
     await this.deps.release(job, status, fingerprint);
     const template = `${job.provider}/${job.domain}/${job.templateName}`;
     this.deps.metrics.runsTotal.inc({ tenant_id: job.tenantId, template, status });

@@ -188,6 +188,14 @@ export class RunStore {
   }
 
   /**
+   * Writes an ended run's steps again with figures known only after it ended (a cancelled BigQuery job's bytes).
+   * Call after the run ended: only a terminal record is written, and a record that is gone is not recreated.
+   */
+  async recordLateSteps(tenantId: string, runId: string, steps: StepState[]): Promise<boolean> {
+    return (await this.scripts.run('run-late-steps', [this.keys.run(tenantId, runId)], [TERMINAL_ARG, JSON.stringify(steps)])) === 1;
+  }
+
+  /**
    * Moves the run to a terminal status once: returns false when it already was terminal
    * (so the caller does not release or count it twice).
    */

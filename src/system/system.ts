@@ -274,8 +274,10 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     },
     async close() {
       shuttingDown = true;
-      // In-flight runs and late billing share one SHUTDOWN_TIMEOUT_MS (the process exits 1 at 15 s past it).
+      // In-flight runs and the work after runs' ends share one SHUTDOWN_TIMEOUT_MS (the process exits 1 at 15 s
+      // past it); the latter gets at least 5 s of those 15.
       const stopBy = Date.now() + config.shutdownTimeoutMs;
+      const left = (): number => Math.max(5_000, stopBy - Date.now());
       if (server) {
         const s = server;
         await new Promise<void>((resolve) => {
@@ -289,8 +291,9 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       await batchWorker?.close();
       // Runs these ended (worker, orphan cleanup, cancellations) may still be announcing to webhooks, and cancelled
       // BigQuery jobs may not have reported what they billed yet (at most 30 s after the cancel).
-      await runs.finaliser.drain();
-      if (!(await runs.drainLateBilling(Math.max(0, stopBy - Date.now())))) logger.warn('stopped before cancelled BigQuery jobs reported their bytes: their reservations end with their lease');
+      const billed = await runs.drainLateBilling(left());
+      const ended = await runs.finaliser.drain(left());
+      if (!billed || !ended) logger.warn('stopped before every run end was announced or every cancelled BigQuery job reported its bytes (reservations end with their lease)');
       await webhookWorker?.close();
       await logWriter.close();
       if (parts.has('http-server')) await auditLog.close();

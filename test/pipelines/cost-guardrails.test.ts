@@ -260,6 +260,8 @@ describe('cost guardrails (issue 14.1)', function () {
       });
       expect(step).to.include({ status: 'CANCELLED', estimated_cost_usd: costUsd(25 * MIB, PRICE) });
       expect(await runRow(job.pipelineLoggingId)).to.include({ status: 'CANCELLED', bytes_billed: 25 * MIB, estimated_cost_usd: costUsd(25 * MIB, PRICE) });
+      // And for the live record, which the finaliser writes again once the run ended (run-late-steps.test.ts).
+      expect((await outcome.late)?.[0]).to.include({ status: 'CANCELLED', bytesBilled: 25 * MIB });
     });
   });
 
