@@ -100,6 +100,8 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     // BigQuery steps' bytes budget (the embedded warehouse here has no guard): reserve, then settle.
     const budget = new BytesBudget({ redis, keys, clock: { now: () => new Date() } });
     await budget.settle(await budget.reserve(TENANT, 'audit-reservation', 1024), 1024);
+    // What a cancelled BigQuery job billed, written into its ended run's live record (the finaliser's late write).
+    expect(await t.system.runs.runStore.recordLateSteps(TENANT, first.body.pipeline_logging_id as string, [])).to.equal(true);
     const runs = await t.request.get('/api/v1/pipelines/runs?limit=20').set('X-API-Key', key);
     for (const run of runs.body.runs as { pipeline_logging_id: string }[]) await waitForRun(t, key, run.pipeline_logging_id);
   });
