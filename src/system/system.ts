@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config, Role } from '../config';
 import type { Clock } from '../shared/clock';
 import { systemClock } from '../shared/clock';
+import { PendingWork } from '../shared/pending-work';
 import type { Logger } from '../shared/logger';
 import { createMetrics } from '../observability/metrics';
 import type { Metrics } from '../observability/metrics';
@@ -130,7 +131,8 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
   // The API's memory of recently authenticated keys, live only while the changes channel is subscribed (api role).
   const authCache = new AuthCache({ ttlMs: config.auth.cacheTtlMs });
   const authChanges = createAuthChanges({ redis, keys, cache: authCache, logger });
-  const tenantDeps: TenantDeps = { warehouse, tableScope, redis, keys, keyManager: clients.keyManager, plans, clock, logger, authChanges };
+  const background = new PendingWork();
+  const tenantDeps: TenantDeps = { warehouse, tableScope, redis, keys, keyManager: clients.keyManager, plans, clock, logger, authChanges, background };
   const admission = new Admission({ redis, keys, clock });
   const seats = createSeats({ redis, keys, clock });
   const outbox = new RunLogOutbox(redis, keys, logger);
@@ -277,7 +279,6 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       // In-flight runs and the work after runs' ends share one SHUTDOWN_TIMEOUT_MS (the process exits 1 at 15 s
       // past it); the latter gets at least 5 s of those 15.
       const stopBy = Date.now() + config.shutdownTimeoutMs;
-      const left = (): number => Math.max(5_000, stopBy - Date.now());
       if (server) {
         const s = server;
         await new Promise<void>((resolve) => {
@@ -289,11 +290,15 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       await pipelineWorker?.close(config.shutdownTimeoutMs);
       await maintenanceWorker?.close();
       await batchWorker?.close();
-      // Runs these ended (worker, orphan cleanup, cancellations) may still be announcing to webhooks, and cancelled
-      // BigQuery jobs may not have reported what they billed yet (at most 30 s after the cancel).
+      // Runs these ended (worker, orphan cleanup, cancellations) may still be announcing to webhooks, cancelled
+      // BigQuery jobs may not have reported what they billed yet (at most 30 s after the cancel), and a request that
+      // missed the API-key cache may still be caching its tenant's keys.
+      const drainBy = Math.max(Date.now() + 5_000, stopBy);
+      const left = (): number => Math.max(0, drainBy - Date.now());
       const billed = await runs.drainLateBilling(left());
       const ended = await runs.finaliser.drain(left());
-      if (!billed || !ended) logger.warn('stopped before every run end was announced or every cancelled BigQuery job reported its bytes (reservations end with their lease)');
+      const loaded = await background.drain(left());
+      if (!billed || !ended || !loaded) logger.warn({ late_billing: !billed, run_ends: !ended, api_key_loads: !loaded }, 'stopped before the work after some requests and runs was done (reservations end with their lease)');
       await webhookWorker?.close();
       await logWriter.close();
       if (parts.has('http-server')) await auditLog.close();

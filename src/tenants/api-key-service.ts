@@ -68,7 +68,8 @@ export async function authenticate(deps: TenantDeps, apiKey: string, cache?: Aut
   const [lookup, cachedProfile] = await Promise.all([lookupKey(deps, claimedTenant, keyHash), readProfileCache(deps.redis, deps.keys, claimedTenant)]);
   // A lookup that had to ask the warehouse, for a tenant that exists: cache every key of the tenant, so the next
   // unknown key claiming it is answered from Redis (guessed keys would otherwise cost a warehouse read each).
-  if (lookup.askedWarehouse && cachedProfile) void loadTenantKeys(deps, claimedTenant);
+  // Not waited for (loadTenantKeys never rejects); a stopping process waits for it (deps.background).
+  if (lookup.askedWarehouse && cachedProfile) deps.background?.track(loadTenantKeys(deps, claimedTenant));
   const entry = lookup.entry;
   if (!entry || !entry.active || entry.tenantId !== claimedTenant || !unexpired(entry)) return null;
   const profile = cachedProfile ?? (await fromWarehouse(() => reloadProfileCache(deps, entry.tenantId)));

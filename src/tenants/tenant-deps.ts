@@ -1,3 +1,4 @@
+import type { PendingWork } from '../shared/pending-work';
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import type { KeyManager } from '../security/key-manager';
@@ -21,4 +22,6 @@ export interface TenantDeps {
   logger: Logger;
   /** Tells every API process's auth cache about a key or tenant change; absent where nothing caches. */
   authChanges?: AuthChanges;
+  /** Work a request starts and does not wait for (caching a tenant's API keys), drained when the process stops. */
+  background?: PendingWork;
 }

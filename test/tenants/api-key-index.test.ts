@@ -4,7 +4,9 @@ import { RedisKeys } from '../../src/redis/keys';
 import { fillApiKeyCache, readApiKeyCache, writeApiKeyCache } from '../../src/tenants/profile-cache';
 import type { Warehouse } from '../../src/warehouse/types';
 import { eventually } from '../helpers/polling';
-import { createTestRedis } from '../helpers/redis';
+import { createTestRedis, dropTestKeys } from '../helpers/redis';
+import { defaultRedisTarget } from '../helpers/redis-targets';
+import { closeRedis, createRedis } from '../../src/redis/connection';
 import type { TestRedis } from '../helpers/redis';
 import { onboard, startTestSystem } from '../helpers/system';
 import type { TestSystem } from '../helpers/system';
@@ -69,6 +71,40 @@ describe('unknown API keys of a tenant whose keys are all cached', function () {
     const revoked = await t.request.delete(`/api/v1/admin/api-keys/${String(issued.body.key_id)}`).set('X-Admin-Key', t.adminKey);
     expect(revoked.status).to.be.oneOf([200, 204]);
     expect((await quota(String(issued.body.api_key))).status, 'a revoked key').to.equal(401);
+  });
+});
+
+describe('a process stopping while it caches a tenant’s API keys', function () {
+  this.timeout(30_000);
+
+  it('finishes the load before its connections close, so the tenant is marked complete', async () => {
+    const TENANT = 'stopping_corp';
+    const wh = await createTestDuckDb();
+    // The listing of the tenant's keys takes 300 ms: the stop below starts while the load is under way.
+    const slow = new Proxy(wh.warehouse, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        if (prop !== 'query') return (value as (...a: unknown[]) => unknown).bind(target);
+        return async (sql: string, ...rest: unknown[]) => {
+          if (sql.includes('WHERE tenant_id = @tenant_id') && sql.includes('tenant_api_keys')) await new Promise((r) => setTimeout(r, 300));
+          return (value as (...a: unknown[]) => unknown).apply(target, [sql, ...rest]);
+        };
+      },
+    });
+    const target = await defaultRedisTarget();
+    const t = await startTestSystem({ warehouse: slow, redis: target, env: { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000' } });
+    const check = createRedis(target);
+    try {
+      await onboard(t, TENANT);
+      expect((await t.request.get(`/api/v1/tenants/${TENANT}/quota`).set('X-API-Key', generateApiKey(TENANT))).status).to.equal(401);
+      await t.system.close();
+      expect(await check.exists(new RedisKeys(t.prefix).apiKeysComplete(TENANT))).to.equal(1);
+    } finally {
+      await dropTestKeys(target, t.prefix);
+      await closeRedis(check);
+      await wh.cleanup();
+    }
   });
 });
 
