@@ -69,7 +69,10 @@ export async function authenticate(deps: TenantDeps, apiKey: string, cache?: Aut
   // A lookup that had to ask the warehouse, for a tenant that exists: cache every key of the tenant, so the next
   // unknown key claiming it is answered from Redis (guessed keys would otherwise cost a warehouse read each).
   // Not waited for (loadTenantKeys never rejects); a stopping process waits for it (deps.background).
-  if (lookup.askedWarehouse && cachedProfile) deps.background?.track(loadTenantKeys(deps, claimedTenant));
+  if (lookup.askedWarehouse && cachedProfile) {
+    const loading = loadTenantKeys(deps, claimedTenant);
+    deps.background?.track(loading);
+  }
   const entry = lookup.entry;
   if (!entry || !entry.active || entry.tenantId !== claimedTenant || !unexpired(entry)) return null;
   const profile = cachedProfile ?? (await fromWarehouse(() => reloadProfileCache(deps, entry.tenantId)));
