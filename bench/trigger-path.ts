@@ -4,7 +4,9 @@
  * logging as in production, BigQuery role config against the local fake server — the trigger path
  * itself touches only Redis). autocannon sends authenticated `POST /api/v1/pipelines/run/…` with a
  * fresh `{"n": i}` per request (see support.ts for why), and every answer must be 202.
- * Baseline: a bare Koa route doing one BullMQ `add`, also its own process, under the same load.
+ * Baseline: a bare Koa route doing one BullMQ `add`, also its own process, under the same load. The two sides
+ * alternate in rounds (BENCH_TRIGGER_ROUNDS, default 3, of BENCH_DURATION_SEC / rounds seconds each, default 15 s a
+ * side), so the machine's swings of speed meet both; the ratio is over all rounds, each round's is printed too.
  *
  *   npx tsx bench/trigger-path.ts          (REDIS_URL, default redis://127.0.0.1:6379)
  */
@@ -29,10 +31,13 @@ export interface LoadFigures {
 }
 
 export interface TriggerPathResult {
+  /** The saturation rounds of each side taken together (latencies: the median round's). */
   ours: LoadFigures;
   baseline: LoadFigures;
-  /** ours / baseline, requests per second at saturation. */
+  /** ours / baseline, requests per second at saturation over all rounds. */
   ratio: number;
+  /** Each round's ours / baseline (the two sides alternate, so a swing of the machine meets both). */
+  roundRatios: number[];
   /** The product at a fixed 300 req/s. */
   fixedRate: LoadFigures;
   baselineFixedRate: LoadFigures;
@@ -47,7 +52,9 @@ export interface TriggerPathResult {
 }
 
 const CONNECTIONS = 50;
-const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC ?? 10);
+/** Seconds of saturation per side, in ROUNDS alternating rounds (ours, bare, ours, bare, …). */
+const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC ?? 15);
+const ROUNDS = Number(process.env.BENCH_TRIGGER_ROUNDS ?? 3);
 const FIXED_RATE = 300;
 const COUNTED_TRIGGERS = 300;
 /** Requests (and connections) of the CPU-per-request measurement. */
@@ -146,26 +153,34 @@ export async function runTriggerPathBench(log: (line: string) => void = () => un
     const ourPath = (): string => BENCH_RUN_PATH;
     const auth = { 'X-API-Key': apiKey };
 
-    log('trigger path: warm-up (product)');
-    await load(api.url, ourPath, auth, { durationSec: 2 });
-    log(`trigger path: product at saturation, ${CONNECTIONS} connections, ${DURATION_SEC} s`);
-    const ours = await load(api.url, ourPath, auth, { durationSec: DURATION_SEC });
-    log(`trigger path: product at a fixed ${FIXED_RATE} req/s, ${DURATION_SEC} s`);
-    const fixedRate = await load(api.url, ourPath, auth, { durationSec: DURATION_SEC, overallRate: FIXED_RATE, connections: 10 });
-    const apiRss = rssOf(api.pid);
-
     baseline = await startBaseline(basePrefix);
+    const base = baseline;
     const basePath = (n: number): string => `/run/${BENCH_TENANT}/gcp/cost/${n}`;
-    log('trigger path: warm-up (baseline)');
-    await load(baseline.url, basePath, {}, { durationSec: 2 });
-    log(`trigger path: baseline at saturation, ${CONNECTIONS} connections, ${DURATION_SEC} s`);
-    const base = await load(baseline.url, basePath, {}, { durationSec: DURATION_SEC });
-    const baselineFixedRate = await load(baseline.url, basePath, {}, { durationSec: DURATION_SEC, overallRate: FIXED_RATE, connections: 10 });
-    const baselineRss = rssOf(baseline.child.pid ?? 0);
-    baseline.child.kill('SIGKILL');
+    log('trigger path: warm-up (product, then baseline)');
+    await load(api.url, ourPath, auth, { durationSec: 2 });
+    await load(base.url, basePath, {}, { durationSec: 2 });
+    // The machine's speed swings by tens of percent within minutes: the sides alternate in short rounds, so a swing
+    // lands on both instead of on whichever side ran during it.
+    const roundSec = Math.max(1, Math.round(DURATION_SEC / ROUNDS));
+    const ourRounds: LoadFigures[] = [];
+    const baseRounds: LoadFigures[] = [];
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      log(`trigger path: saturation round ${round}/${ROUNDS}, ${CONNECTIONS} connections, ${roundSec} s each (product, then baseline)`);
+      ourRounds.push(await load(api.url, ourPath, auth, { durationSec: roundSec }));
+      baseRounds.push(await load(base.url, basePath, {}, { durationSec: roundSec }));
+    }
+    log(`trigger path: product, then baseline, at a fixed ${FIXED_RATE} req/s, 10 s`);
+    const fixedRate = await load(api.url, ourPath, auth, { durationSec: 10, overallRate: FIXED_RATE, connections: 10 });
+    const baselineFixedRate = await load(base.url, basePath, {}, { durationSec: 10, overallRate: FIXED_RATE, connections: 10 });
+    const apiRss = rssOf(api.pid);
+    const baselineRss = rssOf(base.child.pid ?? 0);
+    base.child.kill('SIGKILL');
     log(`trigger path: Redis commands and round trips, ${COUNTED_TRIGGERS} triggers one at a time on a private redis-server`);
     const { redisCost, cpuCost } = await redisCostPerTrigger(configs.dir);
-    return { ours, baseline: base, ratio: ours.requestsPerSec / base.requestsPerSec, fixedRate, baselineFixedRate, apiRss, baselineRss, connections: CONNECTIONS, durationSec: DURATION_SEC, redisCost, cpuCost };
+    const ours = combineRounds(ourRounds, roundSec);
+    const bare = combineRounds(baseRounds, roundSec);
+    const roundRatios = ourRounds.map((f, i) => f.requestsPerSec / (baseRounds[i]?.requestsPerSec ?? NaN));
+    return { ours, baseline: bare, ratio: ours.requestsPerSec / bare.requestsPerSec, roundRatios, fixedRate, baselineFixedRate, apiRss, baselineRss, connections: CONNECTIONS, durationSec: roundSec * ROUNDS, redisCost, cpuCost };
   } finally {
     baseline?.child.kill('SIGKILL');
     await cluster.close();
@@ -173,6 +188,22 @@ export async function runTriggerPathBench(log: (line: string) => void = () => un
     configs.cleanup();
     await dropPrefix(basePrefix);
   }
+}
+
+/** Rounds of one side as one run: requests and answers added up, the latencies of the median round (by req/s). */
+export function combineRounds(rounds: LoadFigures[], roundSec: number): LoadFigures {
+  const total = rounds.reduce((sum, f) => sum + f.total, 0);
+  const statuses: Record<string, number> = {};
+  for (const f of rounds) for (const [code, n] of Object.entries(f.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+  const median = [...rounds].sort((a, b) => a.requestsPerSec - b.requestsPerSec)[Math.floor(rounds.length / 2)];
+  return {
+    requestsPerSec: total / (roundSec * rounds.length),
+    p50Ms: median?.p50Ms ?? NaN,
+    p99Ms: median?.p99Ms ?? NaN,
+    total,
+    statuses,
+    errors: rounds.reduce((sum, f) => sum + f.errors, 0),
+  };
 }
 
 /** Every answer of the product's load was 202 (no 200 de-dup, no 429, no 5xx) and nothing failed at the socket. */
