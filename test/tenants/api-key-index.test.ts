@@ -11,21 +11,14 @@ import type { TestRedis } from '../helpers/redis';
 import { onboard, startTestSystem } from '../helpers/system';
 import type { TestSystem } from '../helpers/system';
 import { createTestDuckDb } from '../helpers/warehouse';
+import { beforeEachQuery } from '../helpers/warehouse-spy';
 import type { TestWarehouse } from '../helpers/warehouse';
 
 /** The real warehouse, counting the API-key lookups by hash that reach it. */
 function countingKeyLookups(inner: Warehouse): { warehouse: Warehouse; lookups: () => number } {
   let lookups = 0;
-  const warehouse = new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      if (prop !== 'query') return (value as (...a: unknown[]) => unknown).bind(target);
-      return (sql: string, ...rest: unknown[]) => {
-        if (sql.includes('key_hash = @key_hash')) lookups += 1;
-        return (value as (...a: unknown[]) => unknown).apply(target, [sql, ...rest]);
-      };
-    },
+  const warehouse = beforeEachQuery(inner, (sql) => {
+    if (sql.includes('key_hash = @key_hash')) lookups += 1;
   });
   return { warehouse, lookups: () => lookups };
 }
@@ -81,16 +74,8 @@ describe('a process stopping while it caches a tenant’s API keys', function ()
     const TENANT = 'stopping_corp';
     const wh = await createTestDuckDb();
     // The listing of the tenant's keys takes 300 ms: the stop below starts while the load is under way.
-    const slow = new Proxy(wh.warehouse, {
-      get(target, prop, receiver) {
-        const value: unknown = Reflect.get(target, prop, receiver);
-        if (typeof value !== 'function') return value;
-        if (prop !== 'query') return (value as (...a: unknown[]) => unknown).bind(target);
-        return async (sql: string, ...rest: unknown[]) => {
-          if (sql.includes('WHERE tenant_id = @tenant_id') && sql.includes('tenant_api_keys')) await new Promise((r) => setTimeout(r, 300));
-          return (value as (...a: unknown[]) => unknown).apply(target, [sql, ...rest]);
-        };
-      },
+    const slow = beforeEachQuery(wh.warehouse, async (sql) => {
+      if (sql.includes('WHERE tenant_id = @tenant_id') && sql.includes('tenant_api_keys')) await new Promise((r) => setTimeout(r, 300));
     });
     const target = await defaultRedisTarget();
     const t = await startTestSystem({ warehouse: slow, redis: target, env: { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000' } });

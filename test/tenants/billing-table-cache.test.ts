@@ -6,6 +6,7 @@ import type { SharedTenantEnv } from '../helpers/tenant-deps';
 import { warehouseOutage } from '../helpers/warehouse-outage';
 import { write } from '../../src/tenants/tenant-store';
 import { tenantProviders } from '../../src/warehouse/tables';
+import { beforeEachQuery } from '../helpers/warehouse-spy';
 
 /** A gcp billing_export_table stored as a row, the way an old version or a hand-written row could have. */
 async function storeBillingTable(warehouse: Warehouse, tenantId: string, value: string, at: Date): Promise<void> {
@@ -18,15 +19,8 @@ async function storeBillingTable(warehouse: Warehouse, tenantId: string, value: 
 /** The real warehouse, counting the settings reads that reach it. */
 function counting(inner: Warehouse): { warehouse: Warehouse; reads: () => number } {
   let reads = 0;
-  const warehouse = new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (prop !== 'query' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      return (...args: unknown[]) => {
-        reads += 1;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
+  const warehouse = beforeEachQuery(inner, () => {
+    reads += 1;
   });
   return { warehouse, reads: () => reads };
 }
