@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { closeRedis, createRedis } from '../src/redis/connection';
 import { RedisKeys } from '../src/redis/keys';
+import { PIPELINE_RUNS_QUEUE } from '../src/queues/pipeline-runs';
 import { redisAnswers } from '../src/redis/local-server';
 import type { DuckDbWarehouse } from '../src/warehouse/duckdb';
 import { callApi, eventually, freePort } from '../test/helpers/processes';
@@ -102,8 +103,15 @@ export interface Audit {
   terminal: Record<string, number>;
   /** Admitted but not terminal (or gone from Redis) at the deadline. */
   lost: number;
-  /** Slots still held in the tenant's running set. */
+  /** Slots still held in the tenant's running set by runs whose trigger was answered 202. */
   slotsHeld: number;
+  /**
+   * Slots held by admissions Redis carried out while their trigger was answered 503 (the reply lost in the fault):
+   * each must be what the never-queued sweep fails and frees 5 minutes after admission (PENDING, in the dispatch
+   * backlog, no job); `strayHeld` counts those that are not (must be 0).
+   */
+  neverQueued: number;
+  strayHeld: number;
   /** Runs whose execution started more than once (a killed worker's run re-delivered: allowed, idempotent). */
   startedTwice: number;
   /** Runs that reached a terminal state more than once in the warehouse (must be 0). */
@@ -132,10 +140,26 @@ export async function audit(opts: { redisUrl: string; prefix: string; duckdb: Du
     }
     // A run's slot is released right after its terminal status is written (run-terminal.lua, then release.lua): give
     // the last runs' releases a moment (up to 10 s) rather than reading the set the instant the statuses are terminal.
-    let slotsHeld = await redis.zcard(keys.running(BENCH_TENANT));
-    for (const until = Date.now() + 10_000; slotsHeld > 0 && Date.now() < until; slotsHeld = await redis.zcard(keys.running(BENCH_TENANT))) {
+    const answered = new Set(opts.runIds);
+    const heldSlots = async (): Promise<string[]> => redis.zrange(keys.running(BENCH_TENANT), 0, -1);
+    let held = await heldSlots();
+    for (const until = Date.now() + 10_000; held.some((id) => answered.has(id)) && Date.now() < until; held = await heldSlots()) {
       await new Promise((r) => setTimeout(r, 100));
     }
+    const unanswered = held.filter((id) => !answered.has(id));
+    const slotsHeld = held.length - unanswered.length;
+    const sweepable = await Promise.all(
+      unanswered.map(async (id) => {
+        const [status, backlog, job] = await Promise.all([
+          redis.hget(keys.run(BENCH_TENANT, id), 'status'),
+          redis.zscore(keys.dispatchBacklog(BENCH_TENANT), id),
+          redis.exists(`${keys.bullPrefix}:${PIPELINE_RUNS_QUEUE}:${id}`),
+        ]);
+        return status === 'PENDING' && backlog !== null && job === 0;
+      }),
+    );
+    const neverQueued = sweepable.filter(Boolean).length;
+    const strayHeld = unanswered.length - neverQueued;
     const terminal: Record<string, number> = {};
     for (const s of statuses.values()) terminal[s] = (terminal[s] ?? 0) + 1;
     const lost = [...statuses.values()].filter((s) => !TERMINAL.has(s)).length;
@@ -149,7 +173,10 @@ export async function audit(opts: { redisUrl: string; prefix: string; duckdb: Du
     );
     const startedTwice = Number(twice.rows[0]?.started_twice ?? 0);
     const finishedTwice = Number(twice.rows[0]?.finished_twice ?? 0);
-    return { admitted: opts.runIds.length, terminal, lost, slotsHeld, startedTwice, finishedTwice, missingInWarehouse, ok: lost === 0 && slotsHeld === 0 && finishedTwice === 0 && missingInWarehouse === 0 };
+    return {
+      admitted: opts.runIds.length, terminal, lost, slotsHeld, neverQueued, strayHeld, startedTwice, finishedTwice, missingInWarehouse,
+      ok: lost === 0 && slotsHeld === 0 && strayHeld === 0 && finishedTwice === 0 && missingInWarehouse === 0,
+    };
   } finally {
     await closeRedis(redis);
   }

@@ -131,6 +131,8 @@ function print(outcomes: Outcome[]): void {
     console.log(`  terminal               ${JSON.stringify(a.terminal)}`);
     console.log(`  lost (not terminal)    ${a.lost}`);
     console.log(`  slots still held       ${a.slotsHeld}`);
+    console.log(`  never queued (503)     ${a.neverQueued}  (admitted, reply lost: failed and freed by the never-queued sweep 5 min after admission)`);
+    if (a.strayHeld > 0) console.log(`  other slots held       ${a.strayHeld}  (held by runs the sweep would not take)`);
     console.log(`  finished twice         ${a.finishedTwice}`);
     console.log(`  started twice          ${a.startedTwice}  (re-delivered after the fault; steps are idempotent per run)`);
     console.log(`  missing in warehouse   ${a.missingInWarehouse}`);

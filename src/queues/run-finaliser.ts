@@ -1,4 +1,5 @@
 import { PendingWork } from '../shared/pending-work';
+import { isTerminalStatus } from '../shared/run-status';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../observability/metrics';
@@ -50,7 +51,7 @@ export class RunFinaliser {
 
   /** After executeRun returned (it wrote the warehouse rows itself). Returns whether this call ended the run. */
   async finishExecuted(job: PipelineRunJob, outcome: ExecutedOutcome): Promise<boolean> {
-    const { fresh, fingerprint } = await this.trackAndTerminate(job, this.deps.clock.now(), {
+    const mark = await this.trackAndTerminate(job, this.deps.clock.now(), {
       status: outcome.status,
       // The executor's times, so the live record and the warehouse rows it wrote agree to the millisecond.
       at: new Date(outcome.endTime),
@@ -61,10 +62,28 @@ export class RunFinaliser {
       stepsDone: outcome.stepsDone,
       stepsTotal: outcome.stepsTotal,
     });
+    const { fresh, fingerprint } = mark;
     if (fresh) await this.afterTerminal(job, outcome.status, outcome.durationMs, fingerprint);
+    else await this.releaseEnded(job, mark);
     // Only now, with the record terminal, may the late figures replace the steps the end wrote.
     if (fresh && outcome.late) this.pending.track(this.recordLateSteps(job, outcome.late));
     return fresh;
+  }
+
+  /**
+   * The run had already ended when this call came (a re-delivered job, a cancel or cleanup racing the worker, the
+   * `failed` handler after a finalisation that threw): release its slot again. release.lua is idempotent (only a slot
+   * still held is removed and its outcome counted), so this is a no-op unless the first end's release was lost — e.g.
+   * Redis went down between the terminal mark and the release — which would otherwise hold the slot until the lease
+   * passes (template timeout + ORPHAN_MARGIN_MINUTES). Never throws: the lease remains the backstop.
+   */
+  private async releaseEnded(job: PipelineRunJob, mark: { fingerprint: string | null; previous: string }): Promise<void> {
+    if (!isTerminalStatus(mark.previous)) return;
+    try {
+      await this.deps.release(job, mark.previous, mark.fingerprint);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, pipeline_logging_id: job.pipelineLoggingId }, 'slot of an ended run not released again; its lease frees it');
+    }
   }
 
   private async recordLateSteps(job: PipelineRunJob, late: Promise<StepState[] | null>): Promise<void> {
@@ -79,8 +98,12 @@ export class RunFinaliser {
   /** Ends a run that did not execute (or no longer can); writes its warehouse row too. No-op when already terminal. */
   async finishUnexecuted(job: PipelineRunJob, status: RunStatus, errorMessage: string | null): Promise<boolean> {
     const at = this.deps.clock.now();
-    const { fresh, fingerprint } = await this.trackAndTerminate(job, at, { status, at, durationMs: null, errorMessage });
-    if (!fresh) return false;
+    const mark = await this.trackAndTerminate(job, at, { status, at, durationMs: null, errorMessage });
+    const { fresh, fingerprint } = mark;
+    if (!fresh) {
+      await this.releaseEnded(job, mark);
+      return false;
+    }
     await this.deps.recordTerminal(job);
     await this.afterTerminal(job, status, null, fingerprint);
     return true;
@@ -94,7 +117,7 @@ export class RunFinaliser {
    * is ended anyway (its slot must be released; its rows are with the log writer) and the failure logged; a
    * failed mark fails the call as before.
    */
-  private async trackAndTerminate(job: PipelineRunJob, at: Date, outcome: TerminalOutcome): Promise<{ fresh: boolean; fingerprint: string | null }> {
+  private async trackAndTerminate(job: PipelineRunJob, at: Date, outcome: TerminalOutcome): Promise<{ fresh: boolean; fingerprint: string | null; previous: string }> {
     const tracked = this.deps.trackFinished?.(job, at);
     const terminated = this.deps.runStore.terminate(job.tenantId, job.pipelineLoggingId, outcome);
     const [entry, mark] = await Promise.allSettled([tracked, terminated]);

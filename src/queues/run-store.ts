@@ -203,8 +203,11 @@ export class RunStore {
     return (await this.terminate(tenantId, runId, outcome)).fresh;
   }
 
-  /** markTerminal, also returning the run's fingerprint (read by the same script) for the slot release. */
-  async terminate(tenantId: string, runId: string, outcome: TerminalOutcome): Promise<{ fresh: boolean; fingerprint: string | null }> {
+  /**
+   * markTerminal, also returning the run's fingerprint (read by the same script) for the slot release, and the status
+   * it found: a terminal one when the run had already ended (`fresh` false), 'MISSING' when there is no record.
+   */
+  async terminate(tenantId: string, runId: string, outcome: TerminalOutcome): Promise<{ fresh: boolean; fingerprint: string | null; previous: string }> {
     const key = this.keys.run(tenantId, runId);
     const fields: Record<string, string> = {
       status: outcome.status,
@@ -218,7 +221,7 @@ export class RunStore {
     if (outcome.stepsDone !== undefined) fields.steps_done = String(outcome.stepsDone);
     if (outcome.stepsTotal !== undefined) fields.steps_total = String(outcome.stepsTotal);
     const [previous, fingerprint] = await this.scripts.run('run-terminal', [key], [this.options.terminalTtlSeconds, TERMINAL_ARG, ...Object.entries(fields).flat()]);
-    return { fresh: previous !== 'MISSING' && !isTerminalStatus(previous), fingerprint: str(fingerprint) };
+    return { fresh: previous !== 'MISSING' && !isTerminalStatus(previous), fingerprint: str(fingerprint), previous };
   }
 
   /** Sets the run's cancel flag in one script, only while it is not terminal; reports the status it found. */

@@ -67,16 +67,16 @@ describe('starting and cancelling a run (run-start.lua, run-cancel.lua)', () => 
   });
 
   describe('when a run is terminated (run-terminal.lua)', () => {
-    it('returns its fingerprint to the first writer only as fresh, and to a late writer as not fresh', async () => {
+    it('returns its fingerprint to the first writer only as fresh, and to a late writer as not fresh with the status it ended with', async () => {
       await store.createPending(jobOf('fp'), { fingerprint: 'abc123' });
       await store.createPending(jobOf('nofp'));
       const first = await store.terminate(TENANT, 'fp', { status: 'COMPLETED', at: new Date(), durationMs: 5 });
       const second = await store.terminate(TENANT, 'fp', { status: 'FAILED', at: new Date(), durationMs: null, errorMessage: 'late' });
-      expect(first).to.deep.equal({ fresh: true, fingerprint: 'abc123' });
-      expect(second).to.deep.equal({ fresh: false, fingerprint: 'abc123' });
+      expect(first).to.deep.equal({ fresh: true, fingerprint: 'abc123', previous: 'PENDING' });
+      expect(second).to.deep.equal({ fresh: false, fingerprint: 'abc123', previous: 'COMPLETED' });
       expect((await store.get(TENANT, 'fp'))?.status).to.equal('COMPLETED');
-      expect(await store.terminate(TENANT, 'nofp', { status: 'CANCELLED', at: new Date(), durationMs: null })).to.deep.equal({ fresh: true, fingerprint: null });
-      expect(await store.terminate(TENANT, 'ghost', { status: 'FAILED', at: new Date(), durationMs: null })).to.deep.equal({ fresh: false, fingerprint: null });
+      expect(await store.terminate(TENANT, 'nofp', { status: 'CANCELLED', at: new Date(), durationMs: null })).to.deep.equal({ fresh: true, fingerprint: null, previous: 'PENDING' });
+      expect(await store.terminate(TENANT, 'ghost', { status: 'FAILED', at: new Date(), durationMs: null })).to.deep.equal({ fresh: false, fingerprint: null, previous: 'MISSING' });
     });
   });
 
