@@ -227,8 +227,8 @@ export class Admission {
  * admission sees the mark).
  */
 export class DirtyMarks {
-  private pending: Set<string> | null = null;
-  private written: Promise<void> | null = null;
+  /** The marks gathered for the SADD about to go out, and its promise. */
+  private batch: { tenants: Set<string>; written: Promise<void> } | null = null;
 
   constructor(
     private readonly redis: RedisClient,
@@ -236,21 +236,20 @@ export class DirtyMarks {
   ) {}
 
   mark(tenantId: string): Promise<void> {
-    if (this.pending && this.written) {
-      this.pending.add(tenantId);
-      return this.written;
+    if (this.batch) {
+      this.batch.tenants.add(tenantId);
+      return this.batch.written;
     }
-    const pending = new Set([tenantId]);
-    this.pending = pending;
-    this.written = new Promise<void>((resolve) => {
+    const tenants = new Set([tenantId]);
+    const written = new Promise<void>((resolve) => {
       queueMicrotask(() => {
-        this.pending = null;
-        this.written = null;
+        this.batch = null;
         // On failure the next change or the day close writes the row.
-        this.redis.sadd(this.keys.usageDirty(), ...pending).then(() => resolve(), () => resolve());
+        this.redis.sadd(this.keys.usageDirty(), ...tenants).then(() => resolve(), () => resolve());
       });
     });
-    return this.written;
+    this.batch = { tenants, written };
+    return written;
   }
 }
 
