@@ -104,6 +104,11 @@ export class RunFinaliser {
       await this.releaseEnded(job, mark);
       return false;
     }
+    try {
+      await this.deps.runStore.closeOpenSteps(job.tenantId, job.pipelineLoggingId, { status, errorMessage, at });
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, pipeline_logging_id: job.pipelineLoggingId }, 'open steps of an ended run not closed');
+    }
     await this.deps.recordTerminal(job);
     await this.afterTerminal(job, status, null, fingerprint);
     return true;

@@ -71,7 +71,7 @@ export class RunStore {
    * script (src/redis/scripts/admit.lua) writes it in the same call that admits the run, so an admitted run
    * always has its record and a refused one has none. run-start.lua expects these fields.
    */
-  pendingRecord(job: PipelineRunJob, extra: { fingerprint?: string; idempotencyKey?: string }): PendingRecord {
+  pendingRecord(job: PipelineRunJob, extra: { fingerprint?: string; idempotencyKey?: string; leaseMs?: number }): PendingRecord {
     const fields: Record<string, string> = {
       pipeline_logging_id: job.pipelineLoggingId,
       pipeline_id: job.pipelineId,
@@ -92,6 +92,8 @@ export class RunStore {
     if (extra.idempotencyKey) fields['idempotency_key'] = extra.idempotencyKey;
     if (job.configId) fields['config_id'] = job.configId;
     if (job.scheduledTime) fields['scheduled_time'] = job.scheduledTime;
+    // The slot's lease counts again from the start (run-start.lua): a run that waited for a worker is not late.
+    if (extra.leaseMs) fields['lease_ms'] = String(Math.ceil(extra.leaseMs));
     return { fields, createdMs: new Date(job.admittedAt).getTime(), keepRecent: this.options.recentPerTenant };
   }
 
@@ -99,7 +101,7 @@ export class RunStore {
    * Writes a PENDING record outside admission (tools and tests; the trigger path has admit.lua write it).
    * The run hash and the tenant's run index share the tenant's hash tag (and slot): one MULTI on a cluster.
    */
-  async createPending(job: PipelineRunJob, extra: { fingerprint?: string; idempotencyKey?: string } = {}): Promise<void> {
+  async createPending(job: PipelineRunJob, extra: Parameters<RunStore['pendingRecord']>[1] = {}): Promise<void> {
     const record = this.pendingRecord(job, extra);
     const index = this.keys.tenantRuns(job.tenantId);
     await this.redis
@@ -169,9 +171,16 @@ export class RunStore {
     return (await this.redis.hget(this.keys.run(tenantId, runId), 'status')) as RunStatus | null;
   }
 
-  /** PENDING → RUNNING in one script, only while no cancel was requested and the run is not terminal. */
+  /**
+   * PENDING → RUNNING in one script, only while no cancel was requested and the run is not terminal; the run's
+   * concurrency lease (template timeout + margin, `lease_ms`) then counts from `at`, not from its admission.
+   */
   async start(tenantId: string, runId: string, at: Date, workerInstance: string): Promise<StartResult> {
-    const [code, previous] = await this.scripts.run('run-start', [this.keys.run(tenantId, runId), this.keys.dispatchBacklog(tenantId)], [TERMINAL_ARG, at.toISOString(), workerInstance, runId]);
+    const [code, previous] = await this.scripts.run(
+      'run-start',
+      [this.keys.run(tenantId, runId), this.keys.dispatchBacklog(tenantId), this.keys.running(tenantId)],
+      [TERMINAL_ARG, at.toISOString(), workerInstance, runId, at.getTime()],
+    );
     const status = previous as RunStatus;
     if (code === 1) return { outcome: 'started', previous: status };
     if (code === SCRIPT_CODES.runCancelRequested) return { outcome: 'cancel_requested', previous: status };
@@ -179,12 +188,20 @@ export class RunStore {
     return { outcome: 'missing' };
   }
 
+  /** A running run's steps so far; nothing is written once the run ended (run-progress.lua). */
   async recordProgress(tenantId: string, runId: string, progress: RunProgress): Promise<void> {
-    await this.redis.hset(this.keys.run(tenantId, runId), {
-      steps_done: String(progress.stepsDone),
-      steps_total: String(progress.stepsTotal),
-      steps: JSON.stringify(progress.steps),
-    });
+    await this.scripts.run('run-progress', [this.keys.run(tenantId, runId)], [TERMINAL_ARG, progress.stepsDone, progress.stepsTotal, JSON.stringify(progress.steps)]);
+  }
+
+  /**
+   * A run ended without its executor's end (cancelled before a worker ran it, failed by orphan cleanup) keeps the
+   * steps its last progress write recorded: those still PENDING or RUNNING are closed as the run ended (see
+   * closeOpenSteps). Call after the terminal mark; progress writes stop at it, so nothing reopens them.
+   */
+  async closeOpenSteps(tenantId: string, runId: string, end: { status: RunStatus; errorMessage: string | null; at: Date }): Promise<void> {
+    const live = await this.get(tenantId, runId);
+    if (!live || !live.steps.some((s) => s.status === 'PENDING' || s.status === 'RUNNING')) return;
+    await this.recordLateSteps(tenantId, runId, closeOpenSteps(live.steps, end));
   }
 
   /**
@@ -241,4 +258,28 @@ export class RunStore {
   async recentIds(tenantId: string, sinceMs: number, untilMs: number, limit: number): Promise<string[]> {
     return this.redis.zrevrangebyscore(this.keys.tenantRuns(tenantId), untilMs, sinceMs, 'LIMIT', 0, limit);
   }
+}
+
+/**
+ * The steps of a run that ended while they were open: a RUNNING step ends as the run did (FAILED with the run's
+ * error, or CANCELLED) at the run's end; a step never started is CANCELLED with a cancelled run, SKIPPED with a
+ * failed one — as the executor closes them when it ends a run itself.
+ */
+export function closeOpenSteps(steps: StepState[], end: { status: RunStatus; errorMessage: string | null; at: Date }): StepState[] {
+  const cancelled = end.status === 'CANCELLED';
+  const endTime = end.at.toISOString();
+  return steps.map((step) => {
+    if (step.status === 'RUNNING') {
+      const started = step.startTime ? Date.parse(step.startTime) : NaN;
+      return {
+        ...step,
+        status: cancelled ? 'CANCELLED' : 'FAILED',
+        endTime,
+        ...(Number.isNaN(started) ? {} : { durationMs: Math.max(0, end.at.getTime() - started) }),
+        ...(end.errorMessage ? { errorMessage: end.errorMessage } : {}),
+      };
+    }
+    if (step.status !== 'PENDING') return step;
+    return cancelled ? { ...step, status: 'CANCELLED' } : { ...step, status: 'SKIPPED', errorMessage: `run ended: ${end.errorMessage ?? end.status}` };
+  });
 }

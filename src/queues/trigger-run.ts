@@ -76,15 +76,16 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
       admittedAt: now.toISOString(),
     };
     const dedupe = { ...(fingerprint ? { fingerprint } : {}), ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}) };
+    const leaseMs = resolved.timeoutMs + deps.leaseMarginMs;
     const admission: TriggerAdmission = {
       tenantId: req.tenantId,
       runId,
-      leaseMs: resolved.timeoutMs + deps.leaseMarginMs,
+      leaseMs,
       ...dedupe,
       // Only now, with the template found and the parameters valid, does the caller's X-User-ID take a seat.
       ...(req.triggerType === 'api' && req.userId ? { userId: req.userId } : {}),
       provider,
-      record: deps.runStore.pendingRecord(job, dedupe),
+      record: deps.runStore.pendingRecord(job, { ...dedupe, leaseMs }),
     };
     let outcome = await deps.admit(admission);
     if (outcome.outcome === 'profile_missing') {

@@ -35,7 +35,8 @@ export const NEVER_QUEUED_AFTER_MS = 5 * 60_000;
 const NEVER_QUEUED = 'Never queued: admitted, but no job reached the run queue (the trigger most likely answered an error)';
 
 /**
- * Fails runs whose lease deadline (admission time + template timeout + margin) has passed, and runs admitted
+ * Fails runs whose lease deadline (template timeout + margin after their start, or after their admission while
+ * not started) has passed, and runs admitted
  * but never queued (see NEVER_QUEUED_AFTER_MS), writes their terminal rows and frees their slots. Safe to run
  * concurrently and repeatedly: ending a run is first-writer-wins, releasing a slot is a set removal.
  */

@@ -87,4 +87,40 @@ describe('starting and cancelling a run (run-start.lua, run-cancel.lua)', () => 
       expect(await t.redis.exists(t.keys.run(TENANT, 'ghost'))).to.equal(0);
     });
   });
+
+  describe('the concurrency lease when a worker starts the run', () => {
+    const LEASE_MS = 65 * 60_000;
+    it('counts again from the start: a run that waited for a worker is not past its deadline', async () => {
+      const admittedMs = Date.now() - 66 * 60_000;
+      await store.createPending(jobOf('late'), { leaseMs: LEASE_MS });
+      await t.redis.zadd(t.keys.running(TENANT), admittedMs + LEASE_MS, 'late');
+      const startedAt = new Date();
+      expect((await store.start(TENANT, 'late', startedAt, 'w1')).outcome).to.equal('started');
+      expect(Number(await t.redis.zscore(t.keys.running(TENANT), 'late'))).to.equal(startedAt.getTime() + LEASE_MS);
+    });
+
+    it('never takes back a slot already released, and leaves a record without a lease as it was', async () => {
+      await store.createPending(jobOf('released'), { leaseMs: LEASE_MS });
+      expect((await store.start(TENANT, 'released', new Date(), 'w1')).outcome).to.equal('started');
+      expect(await t.redis.zscore(t.keys.running(TENANT), 'released')).to.equal(null);
+      await store.createPending(jobOf('older'));
+      await t.redis.zadd(t.keys.running(TENANT), 1234, 'older');
+      expect((await store.start(TENANT, 'older', new Date(), 'w1')).outcome).to.equal('started');
+      expect(await t.redis.zscore(t.keys.running(TENANT), 'older')).to.equal('1234');
+    });
+  });
+
+  describe('progress writes (run-progress.lua)', () => {
+    const progress = { stepsDone: 0, stepsTotal: 1, steps: [{ id: 's1', type: 'query' as const, status: 'RUNNING' as const, attempt: 1 }] };
+    it('are recorded while the run goes on, and never over an ended run or into a record that is gone', async () => {
+      await store.createPending(jobOf('going'));
+      await store.recordProgress(TENANT, 'going', progress);
+      expect((await store.get(TENANT, 'going'))?.steps.map((s) => s.status)).to.deep.equal(['RUNNING']);
+      await store.terminate(TENANT, 'going', { status: 'FAILED', at: new Date(), durationMs: null, errorMessage: 'Orphaned', steps: [] });
+      await store.recordProgress(TENANT, 'going', progress);
+      expect((await store.get(TENANT, 'going'))?.steps).to.deep.equal([]);
+      await store.recordProgress(TENANT, 'gone', progress);
+      expect(await t.redis.exists(t.keys.run(TENANT, 'gone'))).to.equal(0);
+    });
+  });
 });

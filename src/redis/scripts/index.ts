@@ -23,6 +23,7 @@ export interface ScriptResults {
   'run-start': [number, string];
   'run-terminal': [string, string];
   'run-late-steps': number;
+  'run-progress': number;
   'schedule-claim': number[];
   'schedule-reclaim': number[];
   'schedule-record-outcome': number;
@@ -45,7 +46,7 @@ export type ScriptName = keyof ScriptResults;
  * argument, which must then be a key, not the key count. `satisfies` keeps this table and ScriptResults equal.
  */
 const KEY_COUNTS = {
-  admit: 13, 'provider-touch': 2, refund: 7, release: 4, 'run-cancel': 1, 'run-start': 2, 'run-terminal': 1, 'run-late-steps': 1,
+  admit: 13, 'provider-touch': 2, refund: 7, release: 4, 'run-cancel': 1, 'run-start': 3, 'run-terminal': 1, 'run-late-steps': 1, 'run-progress': 1,
   'schedule-claim': 2, 'schedule-reclaim': 1, 'schedule-record-outcome': 1, 'schedule-settle': 1, 'team-touch': 2,
   'backfill-create': 3, 'fanout-create': 1, 'fanout-cancel': 1, 'apikey-fill': 1,
   'bytes-reserve': 4, 'bytes-settle': 3,
