@@ -48,7 +48,8 @@
         priority: max(its position in the tenant's backlog of admitted, not yet started runs, the
         highest priority still queued in that backlog), so runs of one tenant keep their order
      2  existing: the idempotency key already names a run (runId = that run)
-     3  existing: an identical run (same fingerprint) is still running (runId = that run)
+     3  existing: an identical run (same fingerprint) is still running (runId = that run); the idempotency
+        key, when given, is set to that run
      4  already admitted: this run id was counted before; nothing changes
     -1  profile hash missing (the caller reloads it and retries)
     -2  tenant suspended
@@ -90,7 +91,11 @@ end
 
 if useFingerprint then
   local inflight = redis.call('GET', KEYS[7])
-  if inflight and redis.call('ZSCORE', KEYS[4], inflight) then return {3, inflight} end
+  if inflight and redis.call('ZSCORE', KEYS[4], inflight) then
+    -- The key now names the run it was answered with: a replay after that run ended gets the same answer.
+    if useIdempotency then redis.call('SET', KEYS[8], inflight, 'EX', ARGV[4]) end
+    return {3, inflight}
+  end
 end
 
 if redis.call('ZSCORE', KEYS[4], runId)
