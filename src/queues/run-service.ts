@@ -60,6 +60,9 @@ function decodeCursor(cursor: string): [string, string] {
   throw new AppError(422, 'VALIDATION_ERROR', 'Invalid cursor', { errors: [{ field: 'cursor', message: 'is not a cursor this API returned' }] });
 }
 
+/** Recent run ids read from Redis per round trip while a filtered list looks for its page. */
+const RECENT_CHUNK = 100;
+
 /** Reads and cancels runs: Redis while a run is recent, the tenant's warehouse dataset after that. */
 export class RunService {
   constructor(private readonly deps: RunServiceDeps) {}
@@ -93,18 +96,12 @@ export class RunService {
     }
     const sql = `SELECT * FROM \`${tenantId}.${pipelineRuns.name}\` WHERE ${conditions.join(' AND ')} ORDER BY created_at DESC, pipeline_logging_id DESC LIMIT ${filters.limit + 1}`;
     const stored = (await this.deps.warehouse.query(sql, { params })).rows.map((r) => runFromRows(r, []));
-    // Recent runs (PENDING ones are not in the warehouse yet) come from Redis and win over stored rows.
-    const untilMs = before ? Date.parse(before[0]) : (filters.until?.getTime() ?? Number.MAX_SAFE_INTEGER);
-    const ids = await this.deps.runStore.recentIds(tenantId, filters.since?.getTime() ?? 0, untilMs, filters.limit + 1);
-    const lives = (await Promise.all(ids.map((id) => this.deps.runStore.get(tenantId, id)))).filter((r): r is LiveRun => r !== null && r.tenantId === tenantId);
+    // Recent runs (PENDING ones are not in the warehouse yet) come from Redis and win over stored rows, also
+    // where the live record no longer matches the filters (a stored row may still say RUNNING).
+    const { live, matching } = await this.recentRuns(tenantId, filters, before);
     const merged = new Map<string, Run>();
-    for (const r of stored) merged.set(r.pipelineLoggingId, r);
-    for (const r of lives) {
-      if (filters.pipeline_id && r.pipelineId !== filters.pipeline_id) continue;
-      if (filters.status && r.status !== filters.status) continue;
-      if (before && (r.createdAt > before[0] || (r.createdAt === before[0] && r.pipelineLoggingId >= before[1]))) continue;
-      merged.set(r.pipelineLoggingId, r);
-    }
+    for (const r of stored) if (!live.has(r.pipelineLoggingId)) merged.set(r.pipelineLoggingId, r);
+    for (const r of matching) merged.set(r.pipelineLoggingId, r);
     const sorted = [...merged.values()].sort((a, b) => {
       const ta = new Date(a.createdAt).toISOString();
       const tb = new Date(b.createdAt).toISOString();
@@ -114,6 +111,35 @@ export class RunService {
     const last = page[page.length - 1];
     const more = sorted.length > filters.limit;
     return { runs: page, nextCursor: more && last ? encodeCursor(new Date(last.createdAt).toISOString(), last.pipelineLoggingId) : null };
+  }
+
+  /**
+   * The tenant's recent runs in Redis (its index keeps the newest RunStore `recentPerTenant`), newest first, that
+   * match the filters: read a chunk at a time, their filter fields first, until a page and one more match — so
+   * a filter that matches few recent runs (one PENDING among hundreds ended) still finds them. `live`: every id
+   * read that has a live record, matching or not.
+   */
+  private async recentRuns(tenantId: string, filters: RunListFilters, before: [string, string] | null): Promise<{ live: Set<string>; matching: LiveRun[] }> {
+    const sinceMs = filters.since?.getTime() ?? 0;
+    const untilMs = before ? Date.parse(before[0]) : (filters.until?.getTime() ?? Number.MAX_SAFE_INTEGER);
+    const want = filters.limit + 1;
+    const chunk = Math.max(want, RECENT_CHUNK);
+    const live = new Set<string>();
+    const ids: string[] = [];
+    for (let offset = 0; ids.length < want; offset += chunk) {
+      const page = await this.deps.runStore.recentIds(tenantId, sinceMs, untilMs, chunk, offset);
+      for (const f of await this.deps.runStore.listFields(tenantId, page)) {
+        if (!f) continue;
+        live.add(f.runId);
+        if (filters.pipeline_id && f.pipelineId !== filters.pipeline_id) continue;
+        if (filters.status && f.status !== filters.status) continue;
+        if (before && (f.createdAt > before[0] || (f.createdAt === before[0] && f.runId >= before[1]))) continue;
+        if (ids.length < want) ids.push(f.runId);
+      }
+      if (page.length < chunk) break;
+    }
+    const runs = await Promise.all(ids.map((id) => this.deps.runStore.get(tenantId, id)));
+    return { live, matching: runs.filter((r): r is LiveRun => r !== null && r.tenantId === tenantId) };
   }
 
   /**

@@ -255,8 +255,16 @@ export class RunStore {
   }
 
   /** Recent run ids of a tenant, newest first, created within [sinceMs, untilMs]. */
-  async recentIds(tenantId: string, sinceMs: number, untilMs: number, limit: number): Promise<string[]> {
-    return this.redis.zrevrangebyscore(this.keys.tenantRuns(tenantId), untilMs, sinceMs, 'LIMIT', 0, limit);
+  async recentIds(tenantId: string, sinceMs: number, untilMs: number, limit: number, offset = 0): Promise<string[]> {
+    return this.redis.zrevrangebyscore(this.keys.tenantRuns(tenantId), untilMs, sinceMs, 'LIMIT', offset, limit);
+  }
+
+  /** What a run list filters on, for each of these runs of the tenant (null: no live record). */
+  async listFields(tenantId: string, runIds: string[]): Promise<Array<{ runId: string; status: string; pipelineId: string; createdAt: string } | null>> {
+    const found = await Promise.all(runIds.map((runId) => this.redis.hmget(this.keys.run(tenantId, runId), 'status', 'pipeline_id', 'created_at', 'tenant_id')));
+    return found.map(([status, pipelineId, createdAt, owner], i) =>
+      status && owner === tenantId ? { runId: runIds[i] as string, status, pipelineId: pipelineId ?? '', createdAt: createdAt ?? '' } : null,
+    );
   }
 }
 
