@@ -190,7 +190,7 @@ export const scheduleListAnswer = Joi.object({ pipelines: Joi.array().items(sche
 
 const counts = (...names: string[]): Joi.ObjectSchema => Joi.object(Object.fromEntries(names.map((n) => [n, count.required()])));
 export const tickAnswer = counts('due', 'triggered', 'skipped', 'queued', 'skipped_quota', 'misfired', 'failed');
-export const deferredAnswer = counts('waiting_before', 'started', 'still_waiting', 'skipped_quota', 'failed');
+export const deferredAnswer = counts('waiting_before', 'started', 'still_waiting', 'skipped_quota', 'failed', 'cancelled');
 export const orphanAnswer = counts('tenants_checked', 'orphaned', 'failed', 'slots_released', 'never_queued');
 export const dayCloseAnswer = Joi.object({
   closed_day: Joi.string().required(),

@@ -48,6 +48,8 @@ export interface DeferredSummary {
   still_waiting: number;
   skipped_quota: number;
   failed: number;
+  /** Fires of schedules deleted or paused while they waited: dropped without a run (queue row CANCELLED). */
+  cancelled: number;
 }
 
 const MAX_ENTRIES_PER_CALL = 10_000;
@@ -94,13 +96,15 @@ export const queueRowOf = (entry: DeferredEntry, state: QueueRow['state'], start
  * Retries waiting entries (all tenants, or one: the worker calls it for a tenant right after one
  * of its runs ends, so a deferred run starts as soon as a slot frees). Started → removed, queue
  * row STARTED, fire row TRIGGERED; still at the concurrent limit → stays (and the tenant's later
- * entries are not tried); daily/monthly quota → removed, SKIPPED_QUOTA; other refusals → FAILED.
+ * entries are not tried); daily/monthly quota → removed, SKIPPED_QUOTA; other refusals → FAILED; its
+ * schedule deleted or paused meanwhile → removed, queue row CANCELLED, fire row SKIPPED. A fire queued
+ * behind the config's previous run (overlap `queue`) waits while that run is going or itself still queued.
  */
 export async function processDeferredQueue(deps: DeferredDeps, now: Date, options: { tenantId?: string } = {}): Promise<DeferredSummary> {
   const { redis, keys } = deps;
   const source = options.tenantId === undefined ? keys.deferredQueue() : keys.tenantDeferred(options.tenantId);
   const ids = await redis.zrange(source, 0, MAX_ENTRIES_PER_CALL - 1);
-  const summary: DeferredSummary = { waiting_before: ids.length, started: 0, still_waiting: 0, skipped_quota: 0, failed: 0 };
+  const summary: DeferredSummary = { waiting_before: ids.length, started: 0, still_waiting: 0, skipped_quota: 0, failed: 0, cancelled: 0 };
   if (ids.length === 0) return summary;
   const raw = await redis.hmget(keys.deferredEntries(), ...ids);
   const byTenant = new Map<string, DeferredEntry[]>();
@@ -134,12 +138,15 @@ export async function processDeferredQueue(deps: DeferredDeps, now: Date, option
 
   await mapWithConcurrency([...byTenant.values()], deps.concurrency ?? 20, async (entries) => {
     for (const [index, entry] of entries.entries()) {
-      if (entry.after_run_id) {
-        const status = await deps.getRunStatus(entry.tenant_id, entry.after_run_id);
-        if (status !== null && !isTerminalStatus(status)) {
-          summary.still_waiting += 1;
-          continue;
-        }
+      const gone = await scheduleGone(deps, entry);
+      if (gone) {
+        summary.cancelled += 1;
+        settle(entry, 'CANCELLED', 'SKIPPED', gone);
+        continue;
+      }
+      if (entry.after_run_id && (await unfinishedStatus(deps, entry.tenant_id, entry.after_run_id))) {
+        summary.still_waiting += 1;
+        continue;
       }
       try {
         await deps.trigger({
@@ -181,6 +188,28 @@ export async function processDeferredQueue(deps: DeferredDeps, now: Date, option
   await writeQueueRows(deps.warehouse, queueRows, now);
   await writeFireRows(deps.warehouse, fireRows, now);
   return summary;
+}
+
+/**
+ * Why a scheduled fire waiting here must not start any more — its schedule was deleted or paused since it was
+ * queued — or null (also for entries of no schedule). A paused schedule's waiting fire is dropped, not kept for
+ * its resumption: it could otherwise start days late.
+ */
+async function scheduleGone(deps: Pick<DeferredDeps, 'redis' | 'keys'>, entry: DeferredEntry): Promise<string | null> {
+  if (!entry.config_id) return null;
+  const [owner, active] = await deps.redis.hmget(deps.keys.schedule(entry.tenant_id, entry.config_id), 'tenant_id', 'is_active');
+  if (owner !== entry.tenant_id) return 'schedule deleted while the fire waited in the execution queue';
+  return active === '1' ? null : 'schedule paused while the fire waited in the execution queue';
+}
+
+/**
+ * The run's status while it is still going, 'QUEUED' while it is still an entry of this queue (a fire queued behind
+ * another queued fire waits for it too), else null (ended, or gone).
+ */
+export async function unfinishedStatus(deps: Pick<DeferredDeps, 'redis' | 'keys' | 'getRunStatus'>, tenantId: string, runId: string): Promise<string | null> {
+  const status = await deps.getRunStatus(tenantId, runId);
+  if (status !== null) return isTerminalStatus(status) ? null : status;
+  return (await deps.redis.hexists(deps.keys.deferredEntries(), runId)) === 1 ? 'QUEUED' : null;
 }
 
 /** The configs' last-run fields follow what finally happened to their queued fires. */

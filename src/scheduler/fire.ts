@@ -2,8 +2,8 @@ import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import { isAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { isTerminalStatus } from '../queues/pipeline-runs';
 import type { RunStatus, TriggerRun } from '../queues/pipeline-runs';
+import { unfinishedStatus } from './deferred-queue';
 import type { DeferredEntry } from './deferred-queue';
 import { scheduledRunId } from './run-id';
 import type { FireState, ScheduleConfig } from './types';
@@ -109,9 +109,3 @@ export async function handleFire(deps: FireDeps, fire: Fire, now: Date): Promise
   }
 }
 
-/** The previous run's status when it is still going (or still waiting in the execution queue). */
-async function unfinishedStatus(deps: FireDeps, tenantId: string, runId: string): Promise<string | null> {
-  const status = await deps.getRunStatus(tenantId, runId);
-  if (status !== null) return isTerminalStatus(status) ? null : status;
-  return (await deps.redis.hexists(deps.keys.deferredEntries(), runId)) === 1 ? 'QUEUED' : null;
-}

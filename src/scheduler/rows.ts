@@ -33,7 +33,7 @@ export interface QueueRow {
   config_id: string | null;
   pipeline_id: string;
   scheduled_time: Date | null;
-  state: 'QUEUED' | 'STARTED' | 'SKIPPED_QUOTA' | 'FAILED';
+  state: 'QUEUED' | 'STARTED' | 'SKIPPED_QUOTA' | 'FAILED' | 'CANCELLED';
   pipeline_logging_id: string;
   enqueued_at: Date;
   started_at: Date | null;
