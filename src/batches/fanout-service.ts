@@ -10,6 +10,7 @@ import type { Warehouse } from '../warehouse/types';
 import { countsOf, listTenants } from './batch-rows';
 import type { Fanout, FanoutSelector, FanoutStore, FanoutTenant } from './fanout-store';
 import { batchRunId, requestHash } from './run-ids';
+import { readProfile } from '../tenants/tenant-store';
 
 export interface FanoutRequest {
   provider: string;
@@ -152,8 +153,9 @@ export function fanoutService(deps: FanoutServiceDeps) {
         next = { ...t, state: 'ADMITTED', run_id: run.pipelineLoggingId };
       } catch (err) {
         if (!isAppError(err) || PLATFORM_TROUBLE.has(err.code)) throw err;
-        // Admission answers a suspended tenant as an unknown key (the tenant learns nothing more); the operator is told why.
-        next = { ...t, state: 'REFUSED', code: err.status === 401 ? 'TENANT_SUSPENDED' : err.code };
+        // Admission answers a suspended, offboarded or unknown tenant as an unknown key (the tenant learns nothing
+        // more); the operator is told which.
+        next = { ...t, state: 'REFUSED', code: err.status === 401 ? await unadmittableTenant(deps.warehouse, tenantId, err.code) : err.code };
       }
       await store.setTenant(fanoutId, tenantId, next);
       const now = deps.clock.now();
@@ -207,3 +209,10 @@ export function fanoutService(deps: FanoutServiceDeps) {
 }
 
 export type FanoutService = ReturnType<typeof fanoutService>;
+
+/** Why admission refused a tenant as an unknown key: its profile says (the warehouse's, not Redis' cached copy). */
+async function unadmittableTenant(warehouse: Warehouse, tenantId: string, code: string): Promise<string> {
+  const profile = await readProfile(warehouse, tenantId);
+  if (!profile) return 'TENANT_NOT_FOUND';
+  return { SUSPENDED: 'TENANT_SUSPENDED', DELETED: 'TENANT_DELETED' }[profile.status as string] ?? code;
+}

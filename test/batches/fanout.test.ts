@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { ManualClock, utcDay } from '../../src/shared/clock';
 import { configsWith } from '../helpers/processes';
@@ -26,9 +29,10 @@ describe('admin fan-out', function () {
   let configs: { dir: string; cleanup(): void };
   let wh: TestWarehouse;
   let t: TestSystem;
+  let exportsDir: string;
   const clock = new ManualClock('2026-12-04T10:00:00Z');
   const start = (prefix?: string): Promise<TestSystem> =>
-    startTestSystem({ warehouse: wh.warehouse, clock, env: { CONFIGS_DIR: configs.dir }, ...(prefix ? { prefix } : {}) });
+    startTestSystem({ warehouse: wh.warehouse, clock, env: { CONFIGS_DIR: configs.dir, OFFBOARD_EXPORT_DIR: exportsDir }, ...(prefix ? { prefix } : {}) });
   const admin = (): Record<string, string> => ({ 'X-Admin-Key': t.adminKey });
   const fanout = (body: object) => t.request.post('/api/v1/admin/fanout/gcp/chaos/read_day').set(admin()).send(body);
   const progress = async (id: string): Promise<{ body: Record<string, unknown>; tenants: TenantOutcome[] }> => {
@@ -39,7 +43,9 @@ describe('admin fan-out', function () {
 
   before(async () => {
     configs = configsWith({ 'gcp/chaos/read_day.yml': readDayTemplate('fan-out test') });
-    wh = await createTestDuckDb();
+    // Offboarding exports the tenant's tables before it deletes them.
+    exportsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-fanout-exports-'));
+    wh = await createTestDuckDb({ exportsDir });
     t = await start();
     // Onboarded ten at a time (each creates its dataset and tables).
     for (let i = 0; i < 50; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => onboard(t, tenantOf(i + j), planOf(i + j))));
@@ -52,6 +58,7 @@ describe('admin fan-out', function () {
     await t.close();
     await wh.cleanup();
     configs.cleanup();
+    fs.rmSync(exportsDir, { recursive: true, force: true });
   });
 
   it('runs once for each of 50 ACTIVE tenants of mixed plans, refuses exactly those at quota, and survives a restart of every process mid-way', async () => {
@@ -122,6 +129,21 @@ describe('admin fan-out', function () {
     expect([bad.status, bad.body.code]).to.deep.equal([422, 'VALIDATION_ERROR']);
     const missing = await t.request.get('/api/v1/admin/fanouts/00000000-0000-4000-8000-000000000000').set(admin());
     expect([missing.status, missing.body.code]).to.deep.equal([404, 'FANOUT_NOT_FOUND']);
+  });
+
+  it('records a tenant offboarded between the fan-out and its start as TENANT_DELETED, not suspended', async () => {
+    const gone = await t.request.post('/api/v1/admin/tenants/fo_t49/offboard').set(admin()).send({});
+    expect(gone.status, JSON.stringify(gone.body)).to.equal(200);
+    const listed = await fanout({ selector: { tenant_ids: ['fo_t48', 'fo_t49'] }, parameters: { date: '2026-12-02' }, spread_seconds: 0, window: 'offboarded-w' });
+    expect(listed.status, JSON.stringify(listed.body)).to.equal(202);
+    const p = await eventually('the listed tenants settled', async () => {
+      const x = await progress(listed.body.fanout_id as string);
+      return x.tenants.every((o) => o.state !== 'SCHEDULED') ? x : undefined;
+    });
+    expect(p.tenants.map((o) => [o.tenant_id, o.state, o.code])).to.deep.equal([
+      ['fo_t48', 'ADMITTED', null],
+      ['fo_t49', 'REFUSED', 'TENANT_DELETED'],
+    ]);
   });
 
   it('cancels the tenants not started yet; a start job that runs afterwards admits nothing', async () => {
