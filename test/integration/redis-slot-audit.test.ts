@@ -102,6 +102,8 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     await budget.settle(await budget.reserve(TENANT, 'audit-reservation', 1024), 1024);
     // What a cancelled BigQuery job billed, written into its ended run's live record (the finaliser's late write).
     expect(await t.system.runs.runStore.recordLateSteps(TENANT, first.body.pipeline_logging_id as string, [])).to.equal(true);
+    // A progress write (the worker's, every few seconds of a long run; these runs end sooner): refused on the ended run.
+    await t.system.runs.runStore.recordProgress(TENANT, first.body.pipeline_logging_id as string, { stepsDone: 0, stepsTotal: 0, steps: [] });
     const runs = await t.request.get('/api/v1/pipelines/runs?limit=20').set('X-API-Key', key);
     for (const run of runs.body.runs as { pipeline_logging_id: string }[]) await waitForRun(t, key, run.pipeline_logging_id);
   });
