@@ -2,6 +2,8 @@ import Joi from 'joi';
 import { AppError, isAppError, notFound, validationError } from '../shared/errors';
 import type { FieldError } from '../shared/errors';
 import { PATH_SEGMENT_PATTERN } from '../shared/ids';
+import { jsonBoundsProblem } from '../shared/json-bounds';
+import type { JsonBounds } from '../shared/json-bounds';
 import type { Warehouse } from '../warehouse/types';
 import { CENTRAL_DATASET, tenantProviders } from '../warehouse/tables';
 import { checkTenantProject, resolveTenantTable } from '../warehouse/tenant-table';
@@ -38,13 +40,23 @@ export interface PutProviderRequest {
 }
 
 const MAX_CREDENTIALS_BYTES = 64 * 1024;
+/** Settings are a few names and ids; credentials a service-account JSON (two levels). Deeper or larger is refused (422). */
+export const PROVIDER_JSON_BOUNDS: JsonBounds = { maxDepth: 16, maxBytes: 64 * 1024 };
+
+const boundedObject = (): Joi.ObjectSchema => Joi.object().unknown(true)
+  .custom((value: unknown, helpers) => {
+    const problem = jsonBoundsProblem(value, PROVIDER_JSON_BOUNDS);
+    return problem === null ? value : helpers.error('object.bounds', { problem });
+  })
+  .messages({ 'object.bounds': '{{#label}} {{#problem}}' });
 
 export const providerBodySchema = Joi.object({
-  settings: Joi.object().unknown(true).default({})
+  settings: boundedObject().default({})
     .description('Provider settings, e.g. for gcp: {"billing_export_table": "{tenant_id}.table" (or, on BigQuery, "your-project.dataset.table"), "project_id": "…"}. '
-      + 'Keys ending in _table must name a table of this tenant, project_id keys a GCP project other than the platform\'s (else 422 INVALID_TABLE_REFERENCE).'),
-  credentials: Joi.alternatives(Joi.object().unknown(true), Joi.string().min(1).max(MAX_CREDENTIALS_BYTES)).allow(null)
-    .description('Optional secret (e.g. service-account JSON). Stored encrypted, never returned.'),
+      + 'Keys ending in _table must name a table of this tenant, project_id keys a GCP project other than the platform\'s (else 422 INVALID_TABLE_REFERENCE). '
+      + `At most ${PROVIDER_JSON_BOUNDS.maxDepth} levels deep and ${PROVIDER_JSON_BOUNDS.maxBytes} bytes as JSON (else 422 VALIDATION_ERROR).`),
+  credentials: Joi.alternatives(boundedObject(), Joi.string().min(1).max(MAX_CREDENTIALS_BYTES)).allow(null)
+    .description(`Optional secret (e.g. service-account JSON), at most ${MAX_CREDENTIALS_BYTES} bytes. Stored encrypted, never returned.`),
 }).label('ProviderSettingsRequest');
 
 interface StoredProvider {
@@ -64,9 +76,22 @@ export async function putProvider(deps: TenantDeps, tenantId: string, providerNa
   if (!profile || profile.status === 'DELETED') throw notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
 
   const existing = await readStored(deps.warehouse, tenantId, provider);
-  // A provider is a seat of the plan's provider limit, shared with the providers the tenant runs.
-  if (!existing) await claimProviderSeat(deps, tenantId, provider);
+  // A provider is a seat of the plan's provider limit, shared with the providers the tenant runs. A seat this call
+  // added is given back when the call fails after taking it: a provider that was never stored holds no seat.
+  const seatAdded = !existing && (await claimProviderSeat(deps, tenantId, provider));
+  try {
+    const stored = await storedFrom(deps, req, existing);
+    await writeRow(deps.warehouse, tenantId, provider, stored, false, new Date(stored.updatedAt));
+    deps.logger.info({ tenant_id: tenantId, provider, has_credentials: stored.encryptedCredentials !== null }, 'provider settings saved');
+    return toView(tenantId, provider, stored);
+  } catch (err) {
+    if (seatAdded) await releaseProviderSeat(deps, tenantId, provider);
+    throw err;
+  }
+}
 
+/** The row to write: the request's settings, its credentials encrypted (absent: the stored ones kept). */
+async function storedFrom(deps: TenantDeps, req: PutProviderRequest, existing: StoredProvider | null): Promise<StoredProvider> {
   let encryptedCredentials = existing?.encryptedCredentials ?? null;
   if (req.credentials === null) encryptedCredentials = null;
   else if (req.credentials !== undefined) {
@@ -76,16 +101,8 @@ export async function putProvider(deps: TenantDeps, tenantId: string, providerNa
     }
     encryptedCredentials = await deps.keyManager.encrypt(Buffer.from(secret, 'utf8'));
   }
-  const now = deps.clock.now();
-  const stored: StoredProvider = {
-    settings: req.settings ?? {},
-    encryptedCredentials,
-    createdAt: existing?.createdAt ?? now.toISOString(),
-    updatedAt: now.toISOString(),
-  };
-  await writeRow(deps.warehouse, tenantId, provider, stored, false, now);
-  deps.logger.info({ tenant_id: tenantId, provider, has_credentials: encryptedCredentials !== null }, 'provider settings saved');
-  return toView(tenantId, provider, stored);
+  const now = deps.clock.now().toISOString();
+  return { settings: req.settings ?? {}, encryptedCredentials, createdAt: existing?.createdAt ?? now, updatedAt: now };
 }
 
 export async function getProvider(deps: TenantDeps, tenantId: string, providerName: string): Promise<ProviderView> {
@@ -136,13 +153,30 @@ export async function readProviderCredentials(
   return { settings: stored.settings, credentials };
 }
 
-async function claimProviderSeat(deps: TenantDeps, tenantId: string, provider: string): Promise<void> {
+/**
+ * Takes the provider's seat (403 PROVIDER_LIMIT_REACHED beyond the plan); true when this call added it. The
+ * check-and-add is provider-touch.lua, the script admission's provider check agrees with.
+ */
+async function claimProviderSeat(deps: TenantDeps, tenantId: string, provider: string): Promise<boolean> {
   const seats = new TeamAndProviders(deps);
-  if ((await seats.touchProvider(tenantId, provider)) !== 'profile_missing') return;
+  const first = await seats.touchProvider(tenantId, provider);
+  if (first !== 'profile_missing') return first === 'added';
   if (!(await reloadProfileCache(deps, tenantId))) throw notFound('TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);
-  if ((await seats.touchProvider(tenantId, provider)) === 'profile_missing') {
+  const second = await seats.touchProvider(tenantId, provider);
+  if (second === 'profile_missing') {
     throw new AppError(503, 'DEPENDENCY_UNAVAILABLE', 'Tenant profile cache is unavailable, retry shortly', { headers: { 'Retry-After': '1' } });
   }
+  return second === 'added';
+}
+
+/**
+ * Frees a seat this request added. A run of the same provider admitted in between keeps running without a seat,
+ * and a concurrent PUT of the same provider may be stored without one; both are rare and err towards the tenant.
+ */
+async function releaseProviderSeat(deps: TenantDeps, tenantId: string, provider: string): Promise<void> {
+  await new TeamAndProviders(deps).forgetProvider(tenantId, provider).catch((err: unknown) => {
+    deps.logger.warn({ err: (err as Error).message, tenant_id: tenantId, provider }, 'provider seat not released');
+  });
 }
 
 const isTableKey = (key: string): boolean => key.endsWith('_table');
