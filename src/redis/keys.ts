@@ -37,6 +37,10 @@ export class RedisKeys {
   apiKeysLoading(tenantId: string): string {
     return this.tenant(tenantId, 'apikeys:loading');
   }
+  /** Lock: one rotation of an API key at a time, so one key cannot be rotated into two permanent keys. */
+  apiKeyRotation(tenantId: string, keyId: string): string {
+    return this.tenant(tenantId, `apikeys:rotating:${keyId}`);
+  }
   /** Pub/sub channel: `k:<key hash>` or `t:<tenant id>` changed, so every API process drops what it remembers (auth-cache.ts). */
   authChangesChannel(): string {
     return `${this.prefix}:auth:changes`;

@@ -157,6 +157,10 @@ export async function revokeKey(deps: TenantDeps, keyId: string): Promise<Revoke
 /**
  * Issues a new key and retires `currentKeyId`: at once (grace 0) or when `graceSeconds` have
  * passed (via expires_at), so clients can switch over without downtime.
+ *
+ * Only a key without an expiry rotates: a key in its grace is the one being retired (often because it
+ * leaked), and rotating it again would mint a key that outlives it (409 API_KEY_EXPIRING). A lock per key
+ * keeps two rotations of one key from both passing that check.
  */
 export async function rotateKey(deps: TenantDeps, tenantId: string, currentKeyId: string, graceSeconds = 0): Promise<RotatedKey> {
   if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
@@ -164,22 +168,38 @@ export async function rotateKey(deps: TenantDeps, tenantId: string, currentKeyId
       errors: [{ field: 'grace_seconds', message: `must be between 0 and ${MAX_GRACE_SECONDS}` }],
     });
   }
-  const current = await readApiKeyById(deps.warehouse, currentKeyId);
-  // Another tenant's key id is reported as absent: never reveal that it exists.
-  if (!current || current.tenantId !== tenantId) throw notFound('API_KEY_NOT_FOUND', `API key '${currentKeyId}' not found`);
-  const issued = await issueKey(deps, tenantId);
+  const lock = await tryLock(deps.redis, deps.keys.apiKeyRotation(tenantId, currentKeyId), ROTATE_LOCK_MS);
+  if (!lock) throw keyExpiring('This API key is being rotated by another request; use the key that rotation returns');
+  try {
+    const current = await readApiKeyById(deps.warehouse, currentKeyId);
+    // Another tenant's key id is reported as absent: never reveal that it exists.
+    if (!current || current.tenantId !== tenantId) throw notFound('API_KEY_NOT_FOUND', `API key '${currentKeyId}' not found`);
+    if (current.expiresAt !== null || !current.isActive || current.revokedAt !== null) {
+      throw keyExpiring(`This API key was rotated and stops working at ${current.expiresAt ?? current.revokedAt ?? 'once'}; rotate with the key that replaced it`);
+    }
+    return await retireAndReplace(deps, current, graceSeconds);
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
+}
+
+/** A rotation's lock; a rotation takes a few warehouse writes, far less than this. */
+const ROTATE_LOCK_MS = 60_000;
+
+const keyExpiring = (detail: string): AppError => new AppError(409, 'API_KEY_EXPIRING', detail);
+
+async function retireAndReplace(deps: TenantDeps, current: ApiKeyRecord, graceSeconds: number): Promise<RotatedKey> {
+  const issued = await issueKey(deps, current.tenantId);
   const now = deps.clock.now();
-  const graceEnd = new Date(now.getTime() + graceSeconds * 1000);
-  const earlierExpiry = current.expiresAt !== null && new Date(current.expiresAt) < graceEnd ? current.expiresAt : null;
   const retired: ApiKeyRecord =
     graceSeconds === 0
-      ? { ...current, isActive: false, revokedAt: current.revokedAt ?? now.toISOString() }
-      : { ...current, expiresAt: earlierExpiry ?? graceEnd.toISOString() };
+      ? { ...current, isActive: false, revokedAt: now.toISOString() }
+      : { ...current, expiresAt: new Date(now.getTime() + graceSeconds * 1000).toISOString() };
   await saveKey(deps, retired, now);
-  deps.logger.info({ tenant_id: tenantId, key_id: issued.key_id, previous_key_id: currentKeyId, grace_seconds: graceSeconds }, 'api key rotated');
+  deps.logger.info({ tenant_id: current.tenantId, key_id: issued.key_id, previous_key_id: current.keyId, grace_seconds: graceSeconds }, 'api key rotated');
   return {
     ...issued,
-    previous_key_id: currentKeyId,
+    previous_key_id: current.keyId,
     previous_key_expires_at: retired.isActive ? (retired.expiresAt ?? now.toISOString()) : (retired.revokedAt ?? now.toISOString()),
   };
 }

@@ -167,6 +167,7 @@ describe('/openapi.json and the answers it documents', () => {
       const issued = await call('post', '/api/v1/admin/tenants/doc_corp/api-keys', admin);
       await call('delete', `/api/v1/admin/api-keys/${issued.body.key_id as string}`, admin);
       await call('post', '/api/v1/tenants/doc_corp/api-keys/rotate', tenant, { grace_seconds: 60 });
+      await call('post', '/api/v1/tenants/doc_corp/api-keys/rotate', tenant, { grace_seconds: 60 }); // 409: the key is in its grace
       await call('post', '/api/v1/admin/warehouse/query', admin, { sql: 'SELECT 1 AS one' });
       await call('post', '/api/v1/admin/tenants/doc_corp/sample-data', admin, { days: 1, rows_per_day: 5 });
       await t.system.auditLog.flush(); // issue 13.3: the audit log as the admin and the tenant read it

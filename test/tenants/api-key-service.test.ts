@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { ManualClock } from '../../src/shared/clock';
+import type { AppError } from '../../src/shared/errors';
 import { generateApiKey, hashApiKey } from '../../src/security/api-keys';
 import { authenticate, issueKey, revokeKey, rotateKey } from '../../src/tenants/api-key-service';
 import { onboardTenant } from '../../src/tenants/onboarding';
@@ -127,6 +128,23 @@ describe('api key service', () => {
       // Also when the expiry must come from the warehouse.
       await deps.redis.del(deps.keys.apiKey(hashApiKey(apiKey)));
       expect(await authenticate(deps, apiKey)).to.equal(null);
+    });
+
+    it('refuses to rotate a key in its grace with 409 API_KEY_EXPIRING, and the key still ends with its grace', async () => {
+      const oldKeyId = await keyIdOf(apiKey);
+      await rotateKey(deps, tenantId, oldKeyId, 60);
+      const err = await caught(rotateKey(deps, tenantId, oldKeyId, 0));
+      expect([err.status, err.code]).to.deep.equal([409, 'API_KEY_EXPIRING']);
+      clock.advance(60 * 1000);
+      expect(await authenticate(deps, apiKey)).to.equal(null);
+    });
+
+    it('rotates one key once when two rotations of it arrive together', async () => {
+      const oldKeyId = await keyIdOf(apiKey);
+      const results = await Promise.allSettled([rotateKey(deps, tenantId, oldKeyId, 60), rotateKey(deps, tenantId, oldKeyId, 60)]);
+      expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+      const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect((refused?.reason as AppError).code).to.equal('API_KEY_EXPIRING');
     });
 
     it('refuses a grace over 86400 seconds with 422', async () => {

@@ -68,7 +68,7 @@ export function tenantRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'post', path: '/api/v1/tenants/:tenant_id/api-keys/rotate', auth: 'tenant', takesSeat: 'after-validation', tag: 'tenants', summary: 'Rotate the calling API key (new key shown once)',
-      params: tenantParams, body: t.rotateSchema, responses: { 201: ok('New key; the calling key expires after grace_seconds', rotatedKeyAnswer) }, audit: AUDIT_SPECS.rotateKey,
+      params: tenantParams, body: t.rotateSchema, responses: { 201: ok('New key; the calling key expires after grace_seconds', rotatedKeyAnswer), 409: 'API_KEY_EXPIRING: the calling key was already rotated (it is in its grace) or is being rotated; rotate with the key that replaced it' }, audit: AUDIT_SPECS.rotateKey,
       handler: async (ctx) => {
         const body = validated<{ grace_seconds: number }>(ctx, 'body');
         ctx.status = 201;
