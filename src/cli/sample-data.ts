@@ -17,7 +17,7 @@ import { TENANT_ID_PATTERN } from '../shared/ids';
 import { createWarehouse } from '../warehouse';
 import type { Config } from '../config';
 import { isUtcDay } from '../shared/clock';
-import { SAMPLE_DAYS_MAX, loadSampleBillingData } from '../pipelines/sample-billing';
+import { SAMPLE_DAYS_MAX, loadSampleBillingData, sampleDaysProblem } from '../pipelines/sample-billing';
 import type { SampleBillingOptions } from '../pipelines/sample-billing';
 import { readProfile } from '../tenants/tenant-store';
 import { WarehouseError } from '../warehouse/types';
@@ -56,6 +56,8 @@ function parseRequest(): LoadRequest {
   if (!Number.isInteger(seed)) throw new Error('--seed must be an integer');
   const endDate = values['end-date'];
   if (endDate !== undefined && !isUtcDay(endDate)) throw new Error('--end-date must be a calendar day YYYY-MM-DD');
+  const outOfRange = endDate === undefined ? null : sampleDaysProblem(endDate, days);
+  if (outOfRange !== null) throw new Error(`--end-date: ${outOfRange.replace('end_date', 'the end date')}`);
   return { tenant, options: { days, rowsPerDay, seed, append: values.append, ...(endDate ? { endDate } : {}) } };
 }
 

@@ -1,3 +1,4 @@
+import { isUtcDay } from '../shared/clock';
 import { validationError } from '../shared/errors';
 import type { FieldError } from '../shared/errors';
 import type { RunParameters } from '../queues/pipeline-runs';
@@ -9,7 +10,6 @@ import type { ParameterDecl, ParameterValue, Template } from './types';
  * Relative date keywords are resolved against the trigger's `now` in UTC, so a run retried tomorrow
  * still processes the day it was triggered for.
  */
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const RELATIVE_DATE = /^@(today|yesterday|month_start|today-(\d{1,4})d)$/;
 const DEFAULT_MAX_LENGTH = 1024;
 
@@ -27,13 +27,11 @@ export function resolveRelativeDate(keyword: string, now: Date): string | undefi
   return isoDay(new Date(Date.UTC(y, mo, d - Number(m[2]))));
 }
 
-function isCalendarDate(value: string): boolean {
-  const m = DATE.exec(value);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y, mo - 1, d));
-  return y >= 1900 && y <= 2999 && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
-}
+/** The days a `date` parameter may name; sample data stays within them too (sample-billing.ts). */
+export const DATE_PARAMETER_RANGE = { first: '1900-01-01', last: '2999-12-31' } as const;
+
+const isCalendarDate = (value: string): boolean =>
+  isUtcDay(value) && value >= DATE_PARAMETER_RANGE.first && value <= DATE_PARAMETER_RANGE.last;
 
 /** Checks one value against its declaration; `value` is never null here. */
 export function checkParameterValue(decl: ParameterDecl, value: unknown, now: Date): Checked {

@@ -1,5 +1,7 @@
 import type { Row, TableSpec, Warehouse } from '../warehouse/types';
 import { tenantDataset } from '../warehouse/tenant-dataset';
+import { validationError } from '../shared/errors';
+import { DATE_PARAMETER_RANGE } from './parameters';
 
 /**
  * Realistic sample GCP billing export rows, so billing_cost runs on the embedded default.
@@ -138,6 +140,21 @@ function credits(service: Service, cost: number, rand: () => number): Array<{ na
 /** Bounds shared by `POST /api/v1/admin/tenants/{id}/sample-data` and `npm run sample-data`. */
 export const SAMPLE_DAYS_MAX = 400;
 
+/** The first of the `days` days ending on `endDate` (YYYY-MM-DD, both). */
+export const sampleFirstDay = (endDate: string, days: number): string =>
+  new Date(Date.parse(`${endDate}T00:00:00Z`) - (days - 1) * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * Why `days` days ending on `endDate` cannot be loaded, or null: sample rows are for runs to read, so they cover
+ * only days a run's `date` parameter accepts (DATE_PARAMETER_RANGE), never years the ISO format cannot write.
+ */
+export function sampleDaysProblem(endDate: string, days: number): string | null {
+  const { first, last } = DATE_PARAMETER_RANGE;
+  if (endDate > last) return `end_date must be on or before ${last}`;
+  if (endDate < first || sampleFirstDay(endDate, days) < first) return `the ${days} days ending on end_date must start on or after ${first}`;
+  return null;
+}
+
 export interface SampleBillingOptions {
   days?: number;
   rowsPerDay?: number;
@@ -226,6 +243,8 @@ export async function loadSampleBillingData(
   const batchSize = options.batchSize ?? 2000;
   const now = options.now ?? new Date();
   const end = options.endDate ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1)).toISOString().slice(0, 10);
+  const outOfRange = sampleDaysProblem(end, days);
+  if (outOfRange !== null) throw validationError([{ field: 'end_date', message: outOfRange }]);
   const endMs = Date.parse(`${end}T00:00:00Z`);
   const dayAt = (i: number): string => new Date(endMs - (days - 1 - i) * 86_400_000).toISOString().slice(0, 10);
 

@@ -38,3 +38,16 @@ export const isUtcDay = (text: string): boolean => {
   const ms = Date.parse(`${text}T00:00:00Z`);
   return Number.isFinite(ms) && utcDay(new Date(ms)) === text;
 };
+
+const ISO_INSTANT = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$/;
+
+/**
+ * True for `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS[.fff]][Z|±HH:MM]` naming a real day and time. Date.parse
+ * rolls 2025-02-31 over to 2025-03-03 without a word; this refuses it.
+ */
+export const isIsoInstant = (text: string): boolean => {
+  const m = ISO_INSTANT.exec(text);
+  if (!m || !isUtcDay(m[1] ?? '')) return false;
+  const [hours, minutes, seconds] = [m[2], m[3], m[4]].map((part) => Number(part ?? 0));
+  return (hours ?? 0) <= 23 && (minutes ?? 0) <= 59 && (seconds ?? 0) <= 59 && Number.isFinite(Date.parse(text));
+};

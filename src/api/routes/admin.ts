@@ -6,18 +6,16 @@ import { offboardBodySchema } from '../../offboarding/offboard';
 import type { SampleDataRequest } from '../../tenants/tenant-operations';
 import type { RouteSpec } from '../route-table';
 import { param } from '../types';
-import { idParam, tenantParams } from '../schemas';
+import { calendarDay, idParam, tenantParams } from '../schemas';
 import { AUDIT_SPECS } from '../audit-specs';
-import { isUtcDay } from '../../shared/clock';
+import { DATE_PARAMETER_RANGE } from '../../pipelines/parameters';
 import { SAMPLE_DAYS_MAX } from '../../pipelines/sample-billing';
 
 const sampleDataBody = Joi.object({
   days: Joi.number().integer().min(1).max(SAMPLE_DAYS_MAX).default(30),
   /** Last usage day loaded (inclusive); default yesterday (UTC). The guide's `2025-11-14` needs `end_date`. */
-  end_date: Joi.string()
-    .custom((value: string, helpers) => (isUtcDay(value) ? value : helpers.error('any.invalid')))
-    .messages({ 'any.invalid': '{{#label}} must be a calendar day YYYY-MM-DD' })
-    .example('2025-11-14'),
+  end_date: calendarDay.example('2025-11-14')
+    .description(`Every loaded day lies within ${DATE_PARAMETER_RANGE.first} … ${DATE_PARAMETER_RANGE.last}, the days a run's date parameter accepts`),
   rows_per_day: Joi.number().integer().min(1).max(20000).default(500),
   seed: Joi.number().integer().default(42),
   /** Keep the rows already there (default: the table is recreated, so reloading never duplicates). */
@@ -77,7 +75,7 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
     routes.push(
       route({
         method: 'post', path: '/api/v1/admin/tenants/:tenant_id/sample-data', auth: 'admin', tag: 'admin', summary: 'Load synthetic GCP billing export rows into the tenant dataset: `days` days ending on `end_date` (default yesterday, UTC)',
-        params: tenantParams, body: sampleDataBody, responses: { 200: ok('Rows loaded', sampleDataAnswer), 404: 'Unknown tenant', 409: 'The tenant was offboarded (TENANT_DELETED)', 422: 'Invalid body (days 1–400, end_date YYYY-MM-DD)' },
+        params: tenantParams, body: sampleDataBody, responses: { 200: ok('Rows loaded', sampleDataAnswer), 404: 'Unknown tenant', 409: 'The tenant was offboarded (TENANT_DELETED)', 422: `Invalid body (days 1–400, end_date YYYY-MM-DD, every day within ${DATE_PARAMETER_RANGE.first} … ${DATE_PARAMETER_RANGE.last})` },
         handler: async (ctx) => {
           const loaded = await load(param(ctx, 'tenant_id'), validated<SampleDataRequest>(ctx, 'body'));
           ctx.body = { table: loaded.table, rows: loaded.rows, from_date: loaded.fromDate, to_date: loaded.toDate };

@@ -6,15 +6,15 @@ import type { ApiDeps } from '../deps';
 import { auditPageAnswer } from '../response-schemas';
 import { ok, route, validated } from '../route-table';
 import type { RouteSpec } from '../route-table';
-import { tenantIdParam, tenantParams } from '../schemas';
+import { isoInstant, tenantIdParam, tenantParams } from '../schemas';
 import { param } from '../types';
 
 const tenantFilters = {
   action: Joi.string().valid(...AUDIT_ACTIONS),
   actor: Joi.string().max(200).pattern(/^[A-Za-z0-9._@:-]+$/).description('admin, anonymous, system, tenant_key:<key id> or user:<X-User-ID>'),
   outcome: Joi.string().valid(...AUDIT_OUTCOMES),
-  from: Joi.date().iso().description('Inclusive lower bound on event_time'),
-  to: Joi.date().iso().description('Exclusive upper bound on event_time'),
+  from: isoInstant.description('Inclusive lower bound on event_time'),
+  to: isoInstant.description('Exclusive upper bound on event_time'),
   limit: Joi.number().integer().min(1).max(AUDIT_PAGE_MAX).default(100),
   cursor: Joi.string().max(512).pattern(/^[A-Za-z0-9_-]+$/).description('next_cursor of the previous page'),
 };

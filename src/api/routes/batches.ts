@@ -3,9 +3,8 @@ import type { ApiDeps } from '../deps';
 import { ok, route, validated } from '../route-table';
 import { AUDIT_SPECS } from '../audit-specs';
 import type { RouteSpec } from '../route-table';
-import { runIdParam, runParametersBody, segmentParam, templateParams } from '../schemas';
+import { calendarDay, runIdParam, runParametersBody, segmentParam, templateParams } from '../schemas';
 import { param } from '../types';
-import { isUtcDay } from '../../shared/clock';
 import type { FanoutSelector } from '../../batches/fanout-store';
 import { backfillAnswer, backfillCreatedAnswer, fanoutAnswer, fanoutCreatedAnswer } from '../batch-response-schemas';
 import { seatTaker } from '../middleware/team-seat';
@@ -13,13 +12,10 @@ import { seatTaker } from '../middleware/team-seat';
 const withSeat = (takeSeat: (() => Promise<void>) | undefined) => (takeSeat ? { takeSeat } : {});
 
 /** Backfills (tenant) and admin fan-outs (issue 15): many runs as one request, each through admission. */
-const day = Joi.string()
-  .custom((value: string, helpers) => (isUtcDay(value) ? value : helpers.error('any.invalid')))
-  .messages({ 'any.invalid': '{{#label}} must be a calendar day YYYY-MM-DD' });
 
 const backfillBody = Joi.object({
-  start_date: day.required().example('2025-10-01'),
-  end_date: day.required().example('2025-10-31').description('Inclusive'),
+  start_date: calendarDay.required().example('2025-10-01'),
+  end_date: calendarDay.required().example('2025-10-31').description('Inclusive'),
   parameters: runParametersBody.default({}).description('The template’s other parameters (not `date`)'),
   max_parallel: Joi.number().integer().min(1).description('Runs in flight at once; at most (and by default) the plan’s concurrency'),
   skip_completed: Joi.boolean().default(false).description('Skip dates with a COMPLETED run of the same pipeline and parameters'),

@@ -3,7 +3,7 @@ import { AppError } from '../../shared/errors';
 import type { ApiDeps } from '../deps';
 import { ok, route, validated } from '../route-table';
 import type { RouteSpec } from '../route-table';
-import { IDEMPOTENCY_KEY_PATTERN, runIdParam, runParametersBody, templateParams } from '../schemas';
+import { IDEMPOTENCY_KEY_PATTERN, isoInstant, runIdParam, runParametersBody, templateParams } from '../schemas';
 import { param } from '../types';
 import type { ApiContext } from '../types';
 import { RUN_STATUSES } from '../../queues/pipeline-runs';
@@ -23,8 +23,8 @@ const runParams = Joi.object({ run_id: runIdParam });
 const listQuery = Joi.object({
   pipeline_id: Joi.string().pattern(/^[a-z0-9_-]{1,200}$/),
   status: Joi.string().uppercase().valid(...RUN_STATUSES),
-  since: Joi.date().iso(),
-  until: Joi.date().iso(),
+  since: isoInstant,
+  until: isoInstant,
   limit: Joi.number().integer().min(1).max(100).default(20),
   cursor: Joi.string().max(512).pattern(/^[A-Za-z0-9_-]+$/),
 });
