@@ -55,7 +55,9 @@ function guards(spec: RouteSpec, deps: ApiDeps): Middleware<ApiState>[] {
 }
 
 export function createApp(deps: ApiDeps): Koa<ApiState> {
-  const app = new Koa<ApiState>({ proxy: deps.trustProxy });
+  // Balancers append the address they saw to the client's own X-Forwarded-For: only the last `proxyHops` entries
+  // were written by someone we trust, so Koa reads no further left (ctx.ip: the leftmost of those).
+  const app = new Koa<ApiState>({ proxy: deps.trustProxy, maxIpsCount: deps.proxyHops });
   const routes = routeTable(deps);
   let openApi: Record<string, unknown> | undefined;
   const ops = operationalRouter(deps, () => (openApi ??= buildOpenApi([...operationalDocs(deps), ...routes], { version: deps.version })));

@@ -45,6 +45,8 @@ export interface ApiDeps {
   metricsRequireAdmin: boolean;
   /** Client IPs (rate limits, failed-auth limits) come from X-Forwarded-For only when true. */
   trustProxy: boolean;
+  /** With trustProxy: the X-Forwarded-For entries (from the right) the trusted proxies appended (PROXY_HOPS). */
+  proxyHops: number;
   auth: AuthDeps;
   rateLimits: { perIp: Middleware<ApiState>; perAdmin: Middleware<ApiState>; perTenant: Middleware<ApiState>; perTenantRun: Middleware<ApiState> };
   readiness(): Promise<Record<string, boolean>>;

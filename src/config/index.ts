@@ -20,6 +20,11 @@ export interface Config {
   healthPort: number | undefined;
   /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean;
+  /**
+   * With trustProxy: how many X-Forwarded-For entries, counted from the right, the trusted proxies appended; the
+   * client is the leftmost of those. Entries left of them are the client's own text and never read.
+   */
+  proxyHops: number;
   dataDir: string;
   configsDir: string;
   logLevel: string;
@@ -75,6 +80,7 @@ const schema = Joi.object({
   PORT: Joi.number().integer().min(0).max(65535).default(8080),
   HEALTH_PORT: Joi.number().integer().min(0).max(65535),
   TRUST_PROXY: Joi.boolean().default(false),
+  PROXY_HOPS: Joi.number().integer().min(1).max(10).default(1),
   DATA_DIR: Joi.string().default('./data'),
   CONFIGS_DIR: Joi.string().default('./configs'),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
@@ -142,6 +148,7 @@ interface EnvValues {
   PORT: number;
   HEALTH_PORT?: number;
   TRUST_PROXY: boolean;
+  PROXY_HOPS: number;
   DATA_DIR: string;
   CONFIGS_DIR: string;
   LOG_LEVEL: string;
@@ -239,6 +246,7 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
     port: v.PORT,
     healthPort: v.HEALTH_PORT,
     trustProxy: v.TRUST_PROXY,
+    proxyHops: v.PROXY_HOPS,
     dataDir,
     configsDir: path.resolve(v.CONFIGS_DIR),
     logLevel: v.LOG_LEVEL,

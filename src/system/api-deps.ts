@@ -65,6 +65,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
     clock: w.clock,
     metricsRequireAdmin: config.metricsAuth === 'admin',
     trustProxy: config.trustProxy,
+    proxyHops: config.proxyHops,
     auth: {
       authenticate: (key) => authenticate(w.tenantDeps, key, w.authCache),
       adminApiKey: w.adminApiKey,
