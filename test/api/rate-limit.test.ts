@@ -165,6 +165,16 @@ describe('rate limits', () => {
       expect(statuses[30]).to.equal(429);
       expect((await hit(app, '/health', 'acme_corp', '10.0.0.2')).status).to.equal(200);
     });
+
+    it('counts an IPv6 client by its /64 and an IPv4-mapped address as its IPv4 address', async () => {
+      const statuses: number[] = [];
+      for (let i = 1; i <= 31; i += 1) statuses.push((await hit(app, '/health', 'acme_corp', `2001:db8:77:1::${i.toString(16)}`)).status);
+      expect(statuses.slice(0, 30)).to.deep.equal(Array(30).fill(200));
+      expect(statuses[30]).to.equal(429);
+      expect((await hit(app, '/health', 'acme_corp', '2001:db8:77:2::1')).status).to.equal(200);
+      await hitTimes(app, '/health', 30);
+      expect((await hit(app, '/health', 'acme_corp', '::ffff:10.0.0.1')).status).to.equal(429);
+    });
   });
 
   describe('on admin routes with a valid admin key', () => {

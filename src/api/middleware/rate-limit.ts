@@ -8,6 +8,7 @@ import { ScriptRunner } from '../../redis/scripts';
 import type { Clock } from '../../shared/clock';
 import { systemClock } from '../../shared/clock';
 import { AppError, dependencyUnavailable } from '../../shared/errors';
+import { clientAddressKey } from './client-address';
 
 /**
  * Fixed-window rate limits kept in Redis, so every API process shares one count per tenant or IP: the route
@@ -28,9 +29,10 @@ export interface RateLimitersDeps {
 export interface AuthFailureLimiter {
   /**
    * Counts one failed authentication (wrong or missing API key, wrong admin key, wrong dashboard
-   * password) of this IP and always throws: `refusal` while the IP is within its allowance, then
-   * 429 AUTH_RATE_LIMITED. Only failures reach it, so a valid credential from the same address is
-   * never refused because someone else there kept guessing (SPEC §6).
+   * password) of this client address (clientAddressKey: an IPv6 client by its /64) and always throws:
+   * `refusal` while the address is within its allowance, then 429 AUTH_RATE_LIMITED. Only failures
+   * reach it, so a valid credential from the same address is never refused because someone else
+   * there kept guessing (SPEC §6).
    */
   fail(ip: string, refusal: AppError): Promise<never>;
 }
@@ -60,17 +62,19 @@ const isAuthState = (value: unknown): value is AuthState =>
   typeof value === 'object' && value !== null && typeof (value as { tenantId?: unknown }).tenantId === 'string';
 
 /**
- * The counters of one or two limits of one IP: rate-limiter-flexible's key names (`<prefix>:ip:<ip>`), which
- * the failed-authentication limit still uses. A second counter shares the first's slot by an `{ip:…}` tag.
+ * The counters of one or two limits of one client address (clientAddressKey: an IPv6 client by its /64):
+ * rate-limiter-flexible's key names (`<prefix>:ip:<address>`), which the failed-authentication limit still uses.
+ * A second counter shares the first's slot by an `{ip:…}` tag.
  */
 const ipKeys =
   (k: RedisKeys, first: string, second?: string) =>
   (ctx: Context): [string, string] => {
+    const client = clientAddressKey(ctx.ip);
     if (second === undefined) {
-      const key = `${k.rateLimit(first)}:ip:${ctx.ip}`;
+      const key = `${k.rateLimit(first)}:ip:${client}`;
       return [key, key];
     }
-    return [`${k.rateLimit(first)}:{ip:${ctx.ip}}`, `${k.rateLimit(second)}:{ip:${ctx.ip}}`];
+    return [`${k.rateLimit(first)}:{ip:${client}}`, `${k.rateLimit(second)}:{ip:${client}}`];
   };
 
 /** Tenant routes count per tenant (tenant-tagged counters); should one ever run before auth, they fall back to the IP. */
@@ -154,7 +158,7 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
   const authFailures: AuthFailureLimiter = {
     async fail(ip, refusal) {
       try {
-        await failureLimiter.consume(ip);
+        await failureLimiter.consume(clientAddressKey(ip));
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw dependencyUnavailable('Rate limiter store (Redis)', rejection);
         const { headers, retryAfter } = refusedHeaders(failures, rejection);
