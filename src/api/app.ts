@@ -54,6 +54,14 @@ function guards(spec: RouteSpec, deps: ApiDeps): Middleware<ApiState>[] {
   return chain;
 }
 
+const API_PREFIX = '/api/';
+
+/**
+ * Whether a path is one of the API's: @koa/router matches routes case-insensitively, so `/API/v1/…` reaches the
+ * same handlers as `/api/v1/…`, and every prefix check here must ignore case the same way.
+ */
+const isApiPath = (path: string): boolean => path.slice(0, API_PREFIX.length).toLowerCase() === API_PREFIX;
+
 export function createApp(deps: ApiDeps): Koa<ApiState> {
   // Balancers append the address they saw to the client's own X-Forwarded-For: only the last `proxyHops` entries
   // were written by someone we trust, so Koa reads no further left (ctx.ip: the leftmost of those).
@@ -72,10 +80,10 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   app.use(errorHandler());
   // Operational routes never start with /api/: API calls skip that router's lookup.
   const opsRoutes = ops.routes();
-  app.use((ctx, next) => (ctx.path.startsWith('/api/') ? next() : opsRoutes(ctx as Parameters<typeof opsRoutes>[0], next)));
+  app.use((ctx, next) => (isApiPath(ctx.path) ? next() : opsRoutes(ctx as Parameters<typeof opsRoutes>[0], next)));
   if (deps.bullBoard) app.use(deps.bullBoard);
   app.use(async (ctx, next) => {
-    if (deps.isShuttingDown() && ctx.path.startsWith('/api/')) throw new AppError(503, 'SHUTTING_DOWN', 'Server is shutting down', { headers: { Connection: 'close', 'Retry-After': '5' } });
+    if (deps.isShuttingDown() && isApiPath(ctx.path)) throw new AppError(503, 'SHUTTING_DOWN', 'Server is shutting down', { headers: { Connection: 'close', 'Retry-After': '5' } });
     await next();
   });
   app.use(jsonBody());
