@@ -33,6 +33,13 @@ export class RedisKeys {
   apiKeysComplete(tenantId: string): string {
     return this.tenant(tenantId, 'apikeys:complete');
   }
+  /**
+   * String with a short TTL: the warehouse says no such tenant (or only its offboarded tombstone), so an API key
+   * claiming it is refused from Redis alone (api-key-service.ts). Every profile write deletes it (writeProfileCache).
+   */
+  tenantAbsent(tenantId: string): string {
+    return this.tenant(tenantId, 'absent');
+  }
   /** Lock: one process loads a tenant's keys into the cache at a time. */
   apiKeysLoading(tenantId: string): string {
     return this.tenant(tenantId, 'apikeys:loading');

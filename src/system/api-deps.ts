@@ -67,7 +67,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
     trustProxy: config.trustProxy,
     proxyHops: config.proxyHops,
     auth: {
-      authenticate: (key) => authenticate(w.tenantDeps, key, w.authCache),
+      authenticate: (key, warehouseAllowed) => authenticate(w.tenantDeps, key, w.authCache, warehouseAllowed),
       adminApiKey: w.adminApiKey,
       disableAuth: config.auth.disableAuth,
       authFailures: limiters.authFailures,

@@ -8,6 +8,7 @@ import type { AuthCache, CachedAuth } from './auth-cache';
 import { reloadProfileCache } from './profile-loader';
 import { readApiKeyByHash, readApiKeyById, readApiKeysOfTenant, readProfile, writeApiKey } from './tenant-store';
 import { tryLock } from '../redis/lock';
+import { ScriptRunner } from '../redis/scripts';
 import type { ApiKeyRecord } from './tenant-store';
 import type { TenantDeps } from './tenant-deps';
 
@@ -51,12 +52,22 @@ export const rotateBodySchema = Joi.object({
     .description('Seconds the current key keeps working after rotation (max 86400)'),
 }).label('RotateApiKeyRequest');
 
+/** How long "no such tenant" is remembered (tenant-absent.lua); onboarding the tenant deletes the mark at once. */
+export const TENANT_ABSENT_TTL_SECONDS = 300;
+
 /**
  * `{tenantId, keyId}` for a valid, active, unexpired key of an ACTIVE tenant; otherwise null. With a
  * `cache` (the API's), a key that authenticated recently is answered from memory (auth-cache.ts); the
  * key and the claimed tenant's profile are read from Redis together, so a miss is one round trip.
+ * Only a key Redis cannot answer reaches the warehouse (a billed query job on BigQuery), and only if
+ * `warehouseAllowed` (the API's failed-auth lockout) says so; otherwise see `withoutKeyLookup`.
  */
-export async function authenticate(deps: TenantDeps, apiKey: string, cache?: AuthCache): Promise<AuthenticatedKey | null> {
+export async function authenticate(
+  deps: TenantDeps,
+  apiKey: string,
+  cache?: AuthCache,
+  warehouseAllowed?: () => Promise<boolean>,
+): Promise<AuthenticatedKey | null> {
   const claimedTenant = tenantIdOfKey(apiKey);
   if (claimedTenant === null) return null;
   const keyHash = hashApiKey(apiKey);
@@ -65,15 +76,18 @@ export async function authenticate(deps: TenantDeps, apiKey: string, cache?: Aut
   const remembered = cache?.get(keyHash, nowMs);
   if (remembered) return unexpired(remembered) ? { tenantId: remembered.tenantId, keyId: remembered.keyId } : null;
   const ticket = cache?.ticket() ?? 0;
-  const [lookup, cachedProfile] = await Promise.all([lookupKey(deps, claimedTenant, keyHash), readProfileCache(deps.redis, deps.keys, claimedTenant)]);
-  // A lookup that had to ask the warehouse, for a tenant that exists: cache every key of the tenant, so the next
-  // unknown key claiming it is answered from Redis (guessed keys would otherwise cost a warehouse read each).
-  // Not waited for (loadTenantKeys never rejects); a stopping process waits for it (deps.background).
-  if (lookup.askedWarehouse && cachedProfile) {
+  const [cached, cachedProfile] = await Promise.all([cachedKey(deps, claimedTenant, keyHash), readProfileCache(deps.redis, deps.keys, claimedTenant)]);
+  let entry = cached;
+  if (entry === 'miss' && warehouseAllowed && !(await warehouseAllowed())) entry = await withoutKeyLookup(deps, claimedTenant, keyHash, cachedProfile !== null);
+  if (entry === 'miss') {
+    if (!cachedProfile && !(await tenantExists(deps, claimedTenant))) return null;
+    entry = await keyFromWarehouse(deps, keyHash);
+    // The tenant exists: cache every key of it, so the next unknown key claiming it is answered from Redis (guessed
+    // keys would otherwise cost a warehouse read each). Not waited for (loadTenantKeys never rejects); a stopping
+    // process waits for it (deps.background).
     const loading = loadTenantKeys(deps, claimedTenant);
     deps.background?.track(loading);
   }
-  const entry = lookup.entry;
   if (!entry || !entry.active || entry.tenantId !== claimedTenant || !unexpired(entry)) return null;
   const profile = cachedProfile ?? (await fromWarehouse(() => reloadProfileCache(deps, entry.tenantId)));
   if (!profile || profile.status !== 'ACTIVE') return null;
@@ -82,17 +96,49 @@ export async function authenticate(deps: TenantDeps, apiKey: string, cache?: Aut
 }
 
 /**
- * The key's cache entry; on a miss, "no such key" when every key of the claimed tenant is cached
- * (RedisKeys.apiKeysComplete), else the warehouse row, cached for the next request.
+ * A key Redis cannot answer, presented where per-key warehouse lookups are refused (a locked-out address). A tenant
+ * Redis has a profile for gets its keys loaded once (loadTenantKeys: one query for all of them, one process at a
+ * time, then the tenant is marked complete), so a real key whose entry lapsed is still served — SPEC §6: others'
+ * failures never lock a valid key out — while guesses cost at most that one load per tenant. A tenant Redis knows
+ * nothing of (unknown, or Redis lost its profile) is not looked up: null, which the caller answers with its lockout.
  */
-async function lookupKey(deps: TenantDeps, claimedTenant: string, keyHash: string): Promise<{ entry: CachedApiKey | null; askedWarehouse: boolean }> {
-  const [hit, complete] = await Promise.all([readApiKeyCache(deps.redis, deps.keys, keyHash), deps.redis.exists(deps.keys.apiKeysComplete(claimedTenant))]);
-  if (hit.kind === 'key') return { entry: hit.entry, askedWarehouse: false };
-  if (hit.kind === 'unknown' || complete === 1) return { entry: null, askedWarehouse: false };
+async function withoutKeyLookup(deps: TenantDeps, claimedTenant: string, keyHash: string, tenantCached: boolean): Promise<CachedApiKey | null> {
+  if (!tenantCached) return null;
+  await loadTenantKeys(deps, claimedTenant);
+  const after = await cachedKey(deps, claimedTenant, keyHash);
+  return after === 'miss' ? null : after;
+}
+
+/**
+ * What Redis alone says of the key: its entry; null ("no such key") when the hash is cached as unknown, when every
+ * key of the claimed tenant is cached (RedisKeys.apiKeysComplete) or when the tenant is known not to exist
+ * (RedisKeys.tenantAbsent); 'miss' when only the warehouse can tell.
+ */
+async function cachedKey(deps: TenantDeps, claimedTenant: string, keyHash: string): Promise<CachedApiKey | null | 'miss'> {
+  const marks = deps.redis.exists(deps.keys.apiKeysComplete(claimedTenant), deps.keys.tenantAbsent(claimedTenant)); // one slot: the tenant's tag
+  const [hit, marked] = await Promise.all([readApiKeyCache(deps.redis, deps.keys, keyHash), marks]);
+  if (hit.kind === 'key') return hit.entry;
+  return hit.kind === 'unknown' || marked > 0 ? null : 'miss';
+}
+
+/** The key's warehouse row, cached for the next request ("no such key" briefly). */
+async function keyFromWarehouse(deps: TenantDeps, keyHash: string): Promise<CachedApiKey | null> {
   const row = await fromWarehouse(() => readApiKeyByHash(deps.warehouse, keyHash));
   const entry = row ? cacheEntryOf(row) : null;
   await fillApiKeyCache(deps.redis, deps.keys, keyHash, entry);
-  return { entry, askedWarehouse: true };
+  return entry;
+}
+
+/**
+ * Whether the claimed tenant has a profile in the warehouse that is not an offboarded tombstone. If not, it is
+ * marked absent for TENANT_ABSENT_TTL_SECONDS, so keys claiming it are refused from Redis meanwhile (keys naming
+ * ever-new tenants are bounded by the failed-auth lockout instead, which `warehouseAllowed` checks).
+ */
+async function tenantExists(deps: TenantDeps, tenantId: string): Promise<boolean> {
+  const profile = await fromWarehouse(() => readProfile(deps.warehouse, tenantId));
+  if (profile && profile.status !== 'DELETED') return true;
+  await new ScriptRunner(deps.redis).run('tenant-absent', [deps.keys.tenantProfile(tenantId), deps.keys.tenantAbsent(tenantId)], [TENANT_ABSENT_TTL_SECONDS]);
+  return false;
 }
 
 /** The loader's lock: one process loads a tenant's keys at a time; a load that dies frees it after this. */

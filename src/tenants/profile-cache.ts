@@ -45,10 +45,11 @@ const NEGATIVE_MARKER = 'unknown';
 
 export async function writeProfileCache(redis: RedisClient, keys: RedisKeys, tenantId: string, profile: CachedProfile): Promise<void> {
   const key = keys.tenantProfile(tenantId);
-  // Replace the whole hash atomically so no reader sees a mix of old and new limits.
+  // Replace the whole hash atomically so no reader sees a mix of old and new limits; a tenant with a profile is
+  // no longer absent (tenant-absent.lua).
   await redis
     .multi()
-    .del(key)
+    .del(key, keys.tenantAbsent(tenantId))
     .hset(key, {
       status: profile.status,
       plan: profile.plan,

@@ -86,6 +86,8 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     // A guessed key of the tenant: looked up in the warehouse, cached as no key, and the tenant's keys cached.
     expect((await t.request.get(`/api/v1/tenants/${TENANT}/quota`).set('X-API-Key', generateApiKey(TENANT))).status).to.equal(401);
     await eventually('the tenant marked complete', async () => ((await redis.exists(keys.apiKeysComplete(TENANT))) === 1 ? true : undefined));
+    // A guessed key of a tenant that does not exist: the tenant is marked absent (a later profile write clears that mark).
+    expect((await t.request.get('/api/v1/pipelines/runs').set('X-API-Key', generateApiKey('nobody_corp'))).status).to.equal(401);
     expect((await t.request.get('/api/v1/scheduler/status').set('X-Admin-Key', t.adminKey)).status).to.equal(200);
     expect((await t.request.patch(`/api/v1/admin/tenants/${TENANT}`).set('X-Admin-Key', t.adminKey).send({ subscription_plan: 'PROFESSIONAL' })).status).to.equal(200);
     // Issue 15: a backfill (its create script, dispatch passes under its lock, the global index) and an admin fan-out.

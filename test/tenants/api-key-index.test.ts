@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { generateApiKey, hashApiKey } from '../../src/security/api-keys';
 import { RedisKeys } from '../../src/redis/keys';
-import { fillApiKeyCache, readApiKeyCache, writeApiKeyCache } from '../../src/tenants/profile-cache';
+import { ScriptRunner } from '../../src/redis/scripts';
+import { TENANT_ABSENT_TTL_SECONDS } from '../../src/tenants/api-key-service';
+import { fillApiKeyCache, readApiKeyCache, writeApiKeyCache, writeProfileCache } from '../../src/tenants/profile-cache';
+import type { CachedProfile } from '../../src/tenants/profile-cache';
 import type { Warehouse } from '../../src/warehouse/types';
 import { eventually } from '../helpers/polling';
 import { createTestRedis, dropTestKeys } from '../helpers/redis';
@@ -122,3 +125,35 @@ describe('cache entries written from a warehouse read (apikey-fill.lua)', () => 
     expect((await readApiKeyCache(r.redis, r.keys, hash)).kind).to.equal('key');
   });
 });
+
+describe('the mark of a tenant that does not exist (tenant-absent.lua)', () => {
+  let r: TestRedis;
+  before(async () => {
+    r = await createTestRedis();
+  });
+  after(async () => r.cleanup());
+
+  const mark = (tenantId: string) => new ScriptRunner(r.redis).run('tenant-absent', [r.keys.tenantProfile(tenantId), r.keys.tenantAbsent(tenantId)], [TENANT_ABSENT_TTL_SECONDS]);
+
+  it('is set, with its TTL, when the tenant has no cached profile', async () => {
+    expect(await mark('absent_corp')).to.equal(1);
+    expect(await r.redis.ttl(r.keys.tenantAbsent('absent_corp'))).to.be.within(1, TENANT_ABSENT_TTL_SECONDS);
+  });
+
+  it('is not set once an onboarding cached the profile after the warehouse read found none', async () => {
+    await writeProfileCache(r.redis, r.keys, 'late_corp', PROFILE);
+    expect(await mark('late_corp')).to.equal(0);
+    expect(await r.redis.exists(r.keys.tenantAbsent('late_corp'))).to.equal(0);
+  });
+
+  it('is deleted by a profile write made after it was set', async () => {
+    expect(await mark('soon_corp')).to.equal(1);
+    await writeProfileCache(r.redis, r.keys, 'soon_corp', PROFILE);
+    expect(await r.redis.exists(r.keys.tenantAbsent('soon_corp'))).to.equal(0);
+  });
+});
+
+const PROFILE: CachedProfile = {
+  status: 'ACTIVE', plan: 'STARTER', dailyLimit: 10, monthlyLimit: 100, concurrentLimit: 1, teamLimit: 2, providerLimit: 1,
+  maxBytesBilledPerQuery: 1, dailyBytesBudget: 1, companyName: 'C', adminEmail: 'a@c.com', createdAt: '2025-01-01T00:00:00.000Z',
+};

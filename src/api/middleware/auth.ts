@@ -6,8 +6,11 @@ import type { AdminKeyCheck, ApiState } from '../types';
 import type { AuthFailureLimiter } from './rate-limit';
 
 export interface AuthDeps {
-  /** Resolves a tenant API key (Redis first, warehouse second); null when unknown, revoked, expired or suspended. */
-  authenticate(apiKey: string): Promise<{ tenantId: string; keyId: string } | null>;
+  /**
+   * Resolves a tenant API key (Redis first, warehouse second); null when unknown, revoked, expired or suspended.
+   * `warehouseAllowed` is asked before a key Redis cannot answer is looked up in the warehouse (api-key-service.ts).
+   */
+  authenticate(apiKey: string, warehouseAllowed?: () => Promise<boolean>): Promise<{ tenantId: string; keyId: string } | null>;
   adminApiKey: string;
   disableAuth: boolean;
   authFailures: AuthFailureLimiter;
@@ -19,12 +22,14 @@ const invalidKey = (): AppError => new AppError(401, 'INVALID_API_KEY', 'Invalid
 
 /**
  * X-API-Key guard for tenant routes. A `:tenant_id` path segment must be the key's own tenant.
- * A valid key is let through without looking at the failed-auth count: only failures are throttled.
+ * A valid key is let through without looking at the failed-auth count: only failures are throttled. The count is
+ * read only before a key Redis cannot answer would be looked up in the warehouse: a locked-out address gets no
+ * such lookup (a guess costs no query), only a load of a known tenant's keys, once (api-key-service.ts).
  */
 export function requireTenant(deps: AuthDeps): Middleware<ApiState> {
   return async (ctx, next) => {
     const apiKey = ctx.get('X-API-Key');
-    const found = apiKey === '' ? null : await deps.authenticate(apiKey);
+    const found = apiKey === '' ? null : await deps.authenticate(apiKey, async () => !(await deps.authFailures.isLockedOut(ctx.ip)));
     if (!found) return deps.authFailures.fail(ctx.ip, invalidKey());
     const userId = ctx.get('X-User-ID') || null;
     if (userId !== null && !USER_ID_PATTERN.test(userId)) {

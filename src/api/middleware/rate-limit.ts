@@ -35,6 +35,11 @@ export interface AuthFailureLimiter {
    * there kept guessing (SPEC §6).
    */
   fail(ip: string, refusal: AppError): Promise<never>;
+  /**
+   * Whether this address has no failures left in the window (its next failure gets 429), counting nothing. Asked
+   * only before work a guess would make costly (a warehouse lookup of a key Redis does not know).
+   */
+  isLockedOut(ip: string): Promise<boolean>;
 }
 
 export interface RateLimiters {
@@ -165,6 +170,14 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
         throw new AppError(429, 'AUTH_RATE_LIMITED', `Too many failed authentication attempts. Retry after ${retryAfter} seconds.`, { headers });
       }
       throw refusal;
+    },
+    async isLockedOut(ip) {
+      try {
+        const window = await failureLimiter.get(clientAddressKey(ip));
+        return window !== null && window.consumedPoints >= failures;
+      } catch (err) {
+        throw dependencyUnavailable('Rate limiter store (Redis)', err);
+      }
     },
   };
 
