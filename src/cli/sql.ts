@@ -49,7 +49,9 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const answer = (await viaServer(config, sql)) ?? (await direct(config, sql));
   console.table(answer.rows);
-  if (answer.truncated) process.stderr.write(`(only the first ${OPERATOR_QUERY_MAX_ROWS} rows are shown)\n`);
+  if (answer.truncated) {
+    process.stderr.write(`(only the first ${answer.rows.length} rows are shown: the answer stops at ${OPERATOR_QUERY_MAX_ROWS} rows or ADMIN_QUERY_MAX_RESULT_BYTES)\n`);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,7 @@
 import type { QueryResultsPage } from './bigquery-jobs-rest';
 import { fromRow } from './bigquery-values';
 import type { SchemaField } from './bigquery-values';
+import { ResultBudget } from './result-budget';
 import type { QueryResult, Row } from './types';
 
 /** One getQueryResults call (BigQueryJobsRest.getQueryResults for a job). */
@@ -9,32 +10,64 @@ export type FetchPage = (page: { pageToken?: string; maxResults?: number }) => P
 /** Rows per getQueryResults page when a cap applies (BigQuery's own page limit is ~10 MB either way). */
 const CAPPED_PAGE_ROWS = 10_000;
 
+/** An operator query's caps: rows, and bytes of converted rows (result-budget.ts). */
+export interface ResultCap {
+  maxRows: number;
+  maxBytes: number;
+}
+
+export type CollectedResult = QueryResult & { truncated: boolean };
+
 /**
- * Polls getQueryResults until the job is done, then pages through the rows. With `maxRows` it stops asking for
- * pages once it holds that many rows, so a capped read never downloads the rest of a large result.
+ * Polls getQueryResults until the job is done, then pages through the rows. With a cap it stops asking for pages
+ * once it holds `maxRows` rows and one more (which only sets `truncated`), or at the first row that would pass
+ * `maxBytes`; once rows have been seen, a page asks for no more rows than the bytes left would hold at their mean
+ * size, so a capped read never downloads much of a large result.
  */
-export async function collectResults(fetchPage: FetchPage, call: <T>(fn: () => Promise<T>) => Promise<T>, maxRows?: number): Promise<QueryResult> {
+export async function collectResults(fetchPage: FetchPage, call: <T>(fn: () => Promise<T>) => Promise<T>, cap?: ResultCap): Promise<CollectedResult> {
   const rows: Row[] = [];
+  const budget = cap ? new ResultBudget(cap.maxBytes) : null;
+  const rowLimit = cap ? cap.maxRows + 1 : Infinity;
+  let truncated = false;
   let fields: SchemaField[] = [];
   let pageToken: string | undefined;
   let first: QueryResultsPage | undefined;
   for (;;) {
-    const remaining = maxRows === undefined ? undefined : Math.min(maxRows - rows.length, CAPPED_PAGE_ROWS);
-    const meta = await call(() => fetchPage({ ...(pageToken ? { pageToken } : {}), ...(remaining !== undefined ? { maxResults: remaining } : {}) }));
+    const meta = await call(() => fetchPage({ ...(pageToken ? { pageToken } : {}), ...(cap ? { maxResults: pageRows(rows.length, rowLimit, budget) } : {}) }));
     if (meta.jobComplete === false) continue;
     if (!first) {
       first = meta;
       fields = meta.schema?.fields ?? [];
     }
-    for (const raw of meta.rows ?? []) rows.push(fromRow(fields, raw.f));
+    for (const raw of meta.rows ?? []) {
+      if (rows.length >= rowLimit) break;
+      const row = fromRow(fields, raw.f);
+      if (budget && !budget.fits(row)) {
+        truncated = true;
+        break;
+      }
+      rows.push(row);
+    }
     pageToken = meta.pageToken;
-    if (!pageToken || (maxRows !== undefined && rows.length >= maxRows)) break;
+    if (truncated || !pageToken || rows.length >= rowLimit) break;
   }
-  const result: QueryResult = { rows: maxRows === undefined ? rows : rows.slice(0, maxRows) };
+  if (cap && rows.length > cap.maxRows) {
+    truncated = true;
+    rows.length = cap.maxRows;
+  }
+  const result: CollectedResult = { rows, truncated };
   if (first?.numDmlAffectedRows !== undefined) {
     result.rows = [];
     result.affectedRows = Number(first.numDmlAffectedRows);
   }
   if (first?.totalBytesProcessed !== undefined) result.bytesProcessed = Number(first.totalBytesProcessed);
   return result;
+}
+
+function pageRows(held: number, rowLimit: number, budget: ResultBudget | null): number {
+  const byRows = Math.min(rowLimit - held, CAPPED_PAGE_ROWS);
+  const mean = budget?.meanRowBytes(held) ?? null;
+  if (budget === null || mean === null) return byRows;
+  // One row past what fits, so the page that ends the budget also shows there was more.
+  return Math.max(1, Math.min(byRows, Math.floor(budget.remaining / mean) + 1));
 }

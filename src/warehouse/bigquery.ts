@@ -8,9 +8,11 @@ import type { RetryPolicy } from './bigquery-errors';
 import { BigQueryJobsRest } from './bigquery-jobs-rest';
 import type { QueryJobSpec } from './bigquery-jobs-rest';
 import { collectResults } from './bigquery-results';
+import type { CollectedResult, ResultCap } from './bigquery-results';
 import { checkExtractTarget, extractToParquet } from './bigquery-extract';
 import { toInsertJson, toQueryParameter } from './bigquery-values';
 import type { QueryParameter } from './bigquery-values';
+import { DEFAULT_MAX_RESULT_BYTES } from './result-budget';
 import { WarehouseError } from './types';
 import type { ColumnSchema, DryRunResult, ExportResult, InsertOptions, QueryOptions, QueryResult, Row, SandboxOptions, SandboxResult, TableRef, TableSpec, Warehouse } from './types';
 
@@ -229,7 +231,8 @@ export class BigQueryWarehouse implements Warehouse {
   async query<R extends Row = Row>(sql: string, options: QueryOptions = {}): Promise<QueryResult<R>> {
     const cap = options.maxBytesBilled ?? this.options.defaultMaxBytesBilled;
     const spec = this.jobSpec(sql, options, cap === undefined ? {} : { maximumBytesBilled: String(Math.floor(cap)) });
-    return (await this.runJob(spec, options.signal, undefined, options.maxBytesBilled !== undefined)) as QueryResult<R>;
+    const { truncated: _uncapped, ...result } = await this.runJob(spec, options.signal, undefined, options.maxBytesBilled !== undefined);
+    return result as QueryResult<R>;
   }
 
   /**
@@ -250,14 +253,14 @@ export class BigQueryWarehouse implements Warehouse {
     }
   }
 
-  /** Starts a query job and collects its rows (at most `maxRows`); aborting the signal cancels the job. */
-  private async runJob(spec: QueryJobSpec, signal: AbortSignal | undefined, maxRows?: number, withBilling = false): Promise<QueryResult> {
+  /** Starts a query job and collects its rows (within `cap`); aborting the signal cancels the job. */
+  private async runJob(spec: QueryJobSpec, signal: AbortSignal | undefined, cap?: ResultCap, withBilling = false): Promise<CollectedResult> {
     if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
     const jobId = await this.startJob(spec);
-    const results = (): Promise<QueryResult> => collectResults((page) => this.jobs.getQueryResults(jobId, page), (fn) => this.call(fn), maxRows);
+    const results = (): Promise<CollectedResult> => collectResults((page) => this.jobs.getQueryResults(jobId, page), (fn) => this.call(fn), cap);
     const collect = !withBilling
       ? results
-      : async (): Promise<QueryResult> => {
+      : async (): Promise<CollectedResult> => {
           const result = await results();
           const figures = await this.call(() => this.jobs.getJobBytes(jobId));
           if (figures.bytesBilled !== undefined) result.bytesBilled = figures.bytesBilled;
@@ -313,8 +316,8 @@ export class BigQueryWarehouse implements Warehouse {
       throw new WarehouseError(`The query would process ${plan.bytesProcessed} bytes, over the cap of ${options.maxBytesBilled} (ADMIN_QUERY_MAX_BYTES_BILLED)`, 'bytes_limit_exceeded');
     }
     const spec = this.jobSpec(sql, { labels: { purpose: 'operator_query' } }, { maximumBytesBilled: String(options.maxBytesBilled) });
-    const { rows } = await this.runJob(spec, options.signal, options.maxRows + 1);
-    return { rows: rows.slice(0, options.maxRows), truncated: rows.length > options.maxRows };
+    const { rows, truncated } = await this.runJob(spec, options.signal, { maxRows: options.maxRows, maxBytes: options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES });
+    return { rows, truncated };
   }
 
   /** Offboarding export: the row count first (a free metadata read), then an extract job to `destination` (gs://). */

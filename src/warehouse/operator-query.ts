@@ -12,8 +12,10 @@ export interface OperatorQueryLimits {
   maxRows: number;
   /** BigQuery bytes cap (ADMIN_QUERY_MAX_BYTES_BILLED). */
   maxBytesBilled: number;
-  /** The query is interrupted after this long (ADMIN_QUERY_TIMEOUT_MS). */
+  /** The query is interrupted, and answered, after this long (ADMIN_QUERY_TIMEOUT_MS). */
   timeoutMs: number;
+  /** Bytes of rows in the answer at most (ADMIN_QUERY_MAX_RESULT_BYTES); past them `truncated: true`. */
+  maxResultBytes?: number;
 }
 
 /** Rows an operator query returns at most; the route's documentation says the same. */
@@ -32,7 +34,8 @@ const isRefusal = (reason: WarehouseError['reason']): reason is Refusal => reaso
 export async function runOperatorQuery(warehouse: Warehouse, sql: string, limits: OperatorQueryLimits): Promise<SandboxResult> {
   const signal = AbortSignal.timeout(limits.timeoutMs);
   try {
-    return await warehouse.sandboxQuery(sql, { maxRows: limits.maxRows, maxBytesBilled: limits.maxBytesBilled, signal });
+    const { maxRows, maxBytesBilled, maxResultBytes } = limits;
+    return await warehouse.sandboxQuery(sql, { maxRows, maxBytesBilled, ...(maxResultBytes === undefined ? {} : { maxResultBytes }), signal });
   } catch (err) {
     // An unreachable warehouse stays a 503 (error middleware); anything else the engine says is about this query.
     if (!(err instanceof WarehouseError) || err.reason === 'unavailable') throw err;

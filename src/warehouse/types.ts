@@ -76,13 +76,21 @@ export interface SandboxOptions {
   maxRows: number;
   /** BigQuery `maximumBytesBilled` (also checked against the dry-run estimate first); unused on DuckDB, which bills nothing. */
   maxBytesBilled: number;
-  /** Aborting interrupts the query (DuckDB interrupt, BigQuery jobs.cancel). */
+  /**
+   * The rows' size in the JSON answer at most (ADMIN_QUERY_MAX_RESULT_BYTES; default 32 MiB, result-budget.ts):
+   * reading stops before the row that would pass it, which only sets `truncated`.
+   */
+  maxResultBytes?: number;
+  /**
+   * Aborting interrupts the query (DuckDB interrupt, BigQuery jobs.cancel) and answers `cancelled` at once, even
+   * while the engine has not stopped yet.
+   */
   signal?: AbortSignal;
 }
 
 export interface SandboxResult {
   rows: Row[];
-  /** More rows existed than `maxRows`. */
+  /** More rows existed than `maxRows`, or than fit in `maxResultBytes`. */
   truncated: boolean;
 }
 

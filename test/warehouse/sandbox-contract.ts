@@ -38,6 +38,18 @@ export function runSandboxContract(current: () => { wh: Warehouse; ds: string })
       expect(exact.truncated).to.equal(false);
     });
 
+    it('stops before the row that would pass maxResultBytes and says truncated', async () => {
+      const limits = { ...LIMITS, maxRows: 25, maxResultBytes: 10_000 };
+      const wide = await wh.sandboxQuery(`SELECT id, REPEAT('x', 1000) AS pad FROM ${facts} ORDER BY n`, limits);
+      expect(wide.truncated).to.equal(true);
+      expect(wide.rows.length).to.be.within(5, 9);
+      expect(wide.rows.map((r) => r['id'])).to.deep.equal(Array.from({ length: wide.rows.length }, (_, i) => `r${i}`));
+      expect(JSON.stringify(wide.rows).length).to.be.at.most(10_000);
+      const narrow = await wh.sandboxQuery(`SELECT id FROM ${facts} ORDER BY n`, limits);
+      expect(narrow).to.include({ truncated: false });
+      expect(narrow.rows).to.have.length(25);
+    });
+
     it('refuses two statements as not_single_statement and runs neither', async () => {
       const err = await warehouseError(wh.sandboxQuery(`SELECT 1 AS a; DELETE FROM ${facts} WHERE TRUE`, LIMITS));
       expect(err.reason).to.equal('not_single_statement');

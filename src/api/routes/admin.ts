@@ -64,7 +64,7 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'post', path: '/api/v1/admin/warehouse/query', auth: 'admin', tag: 'admin', summary: 'Run one read-only SELECT against the warehouse (the guide’s SQL works as written)',
-      body: Joi.object({ sql: Joi.string().min(1).max(20000).required() }), responses: { 200: ok('Rows (at most 10,000; truncated says whether more existed)', queryAnswer), 422: 'Not a single read-only SELECT' }, audit: AUDIT_SPECS.warehouseQuery,
+      body: Joi.object({ sql: Joi.string().min(1).max(20000).required() }), responses: { 200: ok('Rows (at most 10,000, and ADMIN_QUERY_MAX_RESULT_BYTES of them; truncated says whether more existed)', queryAnswer), 422: 'Not a single read-only SELECT' }, audit: AUDIT_SPECS.warehouseQuery,
       handler: async (ctx) => {
         ctx.body = await deps.warehouseQuery(validated<{ sql: string }>(ctx, 'body').sql);
       },
