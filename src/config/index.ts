@@ -47,6 +47,9 @@ export interface Config {
     pricePerTibUsd: number;
     /** `maximumBytesBilled` of the platform's own query jobs (BIGQUERY_PLATFORM_MAX_BYTES_BILLED). */
     platformMaxBytesBilled: number;
+    /** DuckDB `memory_limit` / `max_temp_directory_size` (e.g. `4GiB`); unset: the adapter's defaults (duckdb-resources.ts). */
+    duckdbMemoryLimit: string | undefined;
+    duckdbMaxTempDirectorySize: string | undefined;
   };
   keyManager: { kind: 'local' | 'gcp'; keyringPath: string; kmsKeyName: string | undefined; kmsApiEndpoint: string | undefined };
   /** `cacheTtlMs`: how long an API process serves a key from memory at most (changes reach it sooner, by pub/sub). */
@@ -59,7 +62,7 @@ export interface Config {
   metricsAuth: 'none' | 'admin';
   shutdownTimeoutMs: number;
   /** Operator queries (admin SQL endpoint, `npm run sql`). */
-  adminQuery: { maxBytesBilled: number; timeoutMs: number };
+  adminQuery: { maxBytesBilled: number; timeoutMs: number; maxResultBytes: number };
   /** Webhook deliveries (README "Webhooks"). `allowPrivate` lets tests deliver to loopback over http; refused in production. */
   webhooks: { timeoutMs: number; allowPrivate: boolean; disableAfter: number; maxAttempts: number; retryBaseMs: number; retryMaxMs: number; concurrency: number };
 }
@@ -73,6 +76,9 @@ export interface Config {
  * job (≈ 3 ms of worker CPU per run), so one process keeps 100 in flight within one core and ~200 MB RSS.
  */
 export const DEFAULT_WORKER_CONCURRENCY: Record<'duckdb' | 'bigquery', number> = { duckdb: 5, bigquery: 100 };
+/** A size as DuckDB's settings take it: `512MiB`, `4GiB`, `2.5GB`. */
+const DUCKDB_SIZE = /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/;
+
 const schema = Joi.object({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
   ROLE: Joi.string().valid(...ROLES).default('all'),
@@ -93,6 +99,8 @@ const schema = Joi.object({
   REDIS_COMMAND_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(1000),
   WAREHOUSE: Joi.string().valid('duckdb', 'bigquery').default('duckdb'),
   DUCKDB_PATH: Joi.string(),
+  DUCKDB_MEMORY_LIMIT: Joi.string().pattern(DUCKDB_SIZE),
+  DUCKDB_MAX_TEMP_DIRECTORY_SIZE: Joi.string().pattern(DUCKDB_SIZE),
   GCP_PROJECT_ID: Joi.string().pattern(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/).when('WAREHOUSE', {
     is: 'bigquery',
     then: Joi.required(),
@@ -127,6 +135,7 @@ const schema = Joi.object({
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(0).default(30000),
   ADMIN_QUERY_MAX_BYTES_BILLED: Joi.number().integer().min(1).default(10 * 1024 ** 3),
   ADMIN_QUERY_TIMEOUT_MS: Joi.number().integer().min(100).default(30000),
+  ADMIN_QUERY_MAX_RESULT_BYTES: Joi.number().integer().min(1024).default(32 * 1024 ** 2),
   WEBHOOK_TIMEOUT_MS: Joi.number().integer().min(50).max(60000).default(10000),
   WEBHOOK_ALLOW_PRIVATE: Joi.boolean().default(false),
   WEBHOOK_DISABLE_AFTER: Joi.number().integer().min(1).default(20),
@@ -161,6 +170,8 @@ interface EnvValues {
   REDIS_COMMAND_TIMEOUT_MS: number;
   WAREHOUSE: 'duckdb' | 'bigquery';
   DUCKDB_PATH?: string;
+  DUCKDB_MEMORY_LIMIT?: string;
+  DUCKDB_MAX_TEMP_DIRECTORY_SIZE?: string;
   GCP_PROJECT_ID?: string;
   BIGQUERY_LOCATION: string;
   BIGQUERY_API_ENDPOINT?: string;
@@ -188,6 +199,7 @@ interface EnvValues {
   SHUTDOWN_TIMEOUT_MS: number;
   ADMIN_QUERY_MAX_BYTES_BILLED: number;
   ADMIN_QUERY_TIMEOUT_MS: number;
+  ADMIN_QUERY_MAX_RESULT_BYTES: number;
   WEBHOOK_TIMEOUT_MS: number;
   WEBHOOK_ALLOW_PRIVATE: boolean;
   WEBHOOK_DISABLE_AFTER: number;
@@ -269,6 +281,8 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
       exportUri: v.OFFBOARD_EXPORT_URI,
       pricePerTibUsd: v.BIGQUERY_PRICE_PER_TIB_USD,
       platformMaxBytesBilled: v.BIGQUERY_PLATFORM_MAX_BYTES_BILLED,
+      duckdbMemoryLimit: v.DUCKDB_MEMORY_LIMIT,
+      duckdbMaxTempDirectorySize: v.DUCKDB_MAX_TEMP_DIRECTORY_SIZE,
     },
     keyManager: {
       kind: v.KEY_MANAGER,
@@ -295,7 +309,7 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
     // Metric labels name tenants, so production keeps them behind the admin key unless told otherwise.
     metricsAuth: v.METRICS_AUTH ?? (isProduction ? 'admin' : 'none'),
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
-    adminQuery: { maxBytesBilled: v.ADMIN_QUERY_MAX_BYTES_BILLED, timeoutMs: v.ADMIN_QUERY_TIMEOUT_MS },
+    adminQuery: { maxBytesBilled: v.ADMIN_QUERY_MAX_BYTES_BILLED, timeoutMs: v.ADMIN_QUERY_TIMEOUT_MS, maxResultBytes: v.ADMIN_QUERY_MAX_RESULT_BYTES },
     webhooks: {
       timeoutMs: v.WEBHOOK_TIMEOUT_MS,
       allowPrivate: v.WEBHOOK_ALLOW_PRIVATE,

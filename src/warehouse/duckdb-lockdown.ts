@@ -3,7 +3,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 
 /**
  * Instance-wide isolation of the embedded warehouse, applied once at open, after the boot setup (time zone,
- * macros) and before any query from outside runs.
+ * macros, memory and temp-space caps: duckdb-resources.ts) and before any query from outside runs.
  *
  * `enable_external_access`, `allowed_directories` and `lock_configuration` are global settings in DuckDB: they
  * cannot be scoped to one connection. So the whole instance runs with external access off — the operator

@@ -13,6 +13,8 @@ import { allowedDirectories, lockDown } from './duckdb-lockdown';
 import { copyToParquetSql, exportFilePath } from './duckdb-export';
 import type { LockdownOptions } from './duckdb-lockdown';
 import { DuckDbPool } from './duckdb-pool';
+import { applyResourceLimits } from './duckdb-resources';
+import type { DuckDbResourceLimits } from './duckdb-resources';
 import { DuckDbSandbox } from './duckdb-sandbox';
 import { parseText } from './duckdb-statements';
 import { DUCKDB_COLUMN_TYPES, fromDuckDb, toParam } from './duckdb-values';
@@ -34,6 +36,8 @@ export interface DuckDbWarehouseOptions {
   lock?: boolean;
   /** The one directory outside its own files the instance may use (tenant exports); see duckdb-lockdown.ts. */
   exportsDir?: string;
+  /** Memory and temp-disk caps of the instance (duckdb-resources.ts); unset: half the memory, half the free disk. */
+  resources?: DuckDbResourceLimits;
 }
 
 /** A result column with DuckDB's own type of it. */
@@ -80,6 +84,7 @@ export class DuckDbWarehouse implements Warehouse {
         // Global, so every connection (the sandbox's too) reads and writes timestamps in UTC; set before the lock.
         await conn.run(`SET GLOBAL TimeZone = 'UTC'`);
         for (const macro of DUCKDB_MACROS) await conn.run(macro);
+        await applyResourceLimits(conn, options.path, options.resources ?? {});
         await lockDown(conn, lockdown);
       });
       return new DuckDbWarehouse(pool, await DuckDbSandbox.open(instance), lock, options.exportsDir ?? null);

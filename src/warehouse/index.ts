@@ -20,7 +20,11 @@ export async function createWarehouse(cfg: Config['warehouse'], deps: CreateWare
   if (cfg.kind === 'duckdb') {
     const { DuckDbWarehouse } = require('./duckdb') as typeof import('./duckdb');
     // OFFBOARD_EXPORT_DIR (default DATA_DIR/exports) is the one directory the embedded instance may use besides its own files (see duckdb-lockdown.ts).
-    const wh = await DuckDbWarehouse.open({ path: cfg.duckdbPath, exportsDir: cfg.exportDir });
+    const resources = {
+      ...(cfg.duckdbMemoryLimit ? { memoryLimit: cfg.duckdbMemoryLimit } : {}),
+      ...(cfg.duckdbMaxTempDirectorySize ? { maxTempDirectorySize: cfg.duckdbMaxTempDirectorySize } : {}),
+    };
+    const wh = await DuckDbWarehouse.open({ path: cfg.duckdbPath, exportsDir: cfg.exportDir, resources });
     deps.logger.info({ path: cfg.duckdbPath }, 'warehouse: duckdb opened');
     return wh;
   }

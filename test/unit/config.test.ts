@@ -11,7 +11,7 @@ describe('loadConfig', () => {
     expect(c.keyManager.keyringPath).to.match(/data\/keyring\.json$/);
     expect(c.redis.url).to.equal('redis://127.0.0.1:6379');
     expect(c.scheduler.mode).to.equal('internal');
-    expect(c.adminQuery).to.deep.equal({ maxBytesBilled: 10 * 1024 ** 3, timeoutMs: 30_000 });
+    expect(c.adminQuery).to.deep.equal({ maxBytesBilled: 10 * 1024 ** 3, timeoutMs: 30_000, maxResultBytes: 32 * 1024 ** 2 });
     expect(c.rateLimits).to.deep.equal({ runPerMinute: 50, tenantPerMinute: 600, ipPerMinute: 30, adminPerMinute: 600, authFailuresPerMinute: 20 });
     expect([c.trustProxy, c.proxyHops]).to.deep.equal([false, 1]);
   });
@@ -48,6 +48,15 @@ describe('loadConfig', () => {
     expect.fail(`expected ${variable} to be rejected`);
   };
 
+  describe('DuckDB resources', () => {
+    it('leave memory and temp space to the adapter by default, and take DuckDB sizes as set', () => {
+      expect(loadConfig({}).warehouse).to.include({ duckdbMemoryLimit: undefined, duckdbMaxTempDirectorySize: undefined });
+      const set = loadConfig({ DUCKDB_MEMORY_LIMIT: '4GiB', DUCKDB_MAX_TEMP_DIRECTORY_SIZE: '20GB', ADMIN_QUERY_MAX_RESULT_BYTES: '1048576' });
+      expect(set.warehouse).to.include({ duckdbMemoryLimit: '4GiB', duckdbMaxTempDirectorySize: '20GB' });
+      expect(set.adminQuery.maxResultBytes).to.equal(1024 ** 2);
+    });
+  });
+
   describe('offboarding exports', () => {
     it('go under DATA_DIR/exports by default, with no gs:// URI', () => {
       const cfg = loadConfig({ DATA_DIR: '/srv/cv' });
@@ -70,6 +79,7 @@ describe('loadConfig', () => {
     it('names WORKER_CONCURRENCY when it is zero', () => rejects({ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'));
     it('names PROXY_HOPS when it is zero (no balancer entry would be read)', () => rejects({ TRUST_PROXY: 'true', PROXY_HOPS: '0' }, 'PROXY_HOPS'));
     it('names ADMIN_QUERY_MAX_BYTES_BILLED when it is not a whole number', () => rejects({ ADMIN_QUERY_MAX_BYTES_BILLED: '10GB' }, 'ADMIN_QUERY_MAX_BYTES_BILLED'));
+    it('names DUCKDB_MEMORY_LIMIT when DuckDB could not read it as a size', () => rejects({ DUCKDB_MEMORY_LIMIT: '50%' }, 'DUCKDB_MEMORY_LIMIT'));
   });
 
   describe('in production', () => {
