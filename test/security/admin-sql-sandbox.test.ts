@@ -124,10 +124,14 @@ describe('admin SQL sandbox (issue 9, part 1)', () => {
   });
 
   describe('when the query is valid but the engine refuses it', () => {
-    it('answers a missing file in the allowed exports directory with 422 WAREHOUSE_ERROR, not 500', async () => {
-      const res = await sql(`SELECT * FROM read_csv('${dataDir}/exports/missing.csv')`);
-      expect(res.status).to.equal(422);
-      expect(res.body.code).to.equal('WAREHOUSE_ERROR');
+    it('answers a file in the allowed exports directory the same whether it exists or not: 422, never 500', async () => {
+      fs.mkdirSync(path.join(dataDir, 'exports'), { recursive: true });
+      fs.writeFileSync(path.join(dataDir, 'exports', 'present.csv'), 'a\n1\n');
+      const present = await sql(`SELECT * FROM read_csv('${dataDir}/exports/present.csv')`);
+      const missing = await sql(`SELECT * FROM read_csv('${dataDir}/exports/missing.csv')`);
+      expect([present.status, missing.status]).to.deep.equal([422, 422]);
+      expect([present.body.code, missing.body.code]).to.deep.equal(['SQL_FUNCTION_NOT_ALLOWED', 'SQL_FUNCTION_NOT_ALLOWED']);
+      expect(present.body.detail).to.equal(missing.body.detail);
     });
 
     it('answers an unknown table and a syntax error with 422 WAREHOUSE_ERROR', async () => {

@@ -15,19 +15,20 @@ export interface SqlAttack {
 export function sqlAttacks(dataDir: string, out: string): SqlAttack[] {
   const keyring = `${dataDir}/keyring.json`;
   return [
-    // Reported in the issue.
-    { sql: `SELECT * FROM '${keyring}'`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    // Reported in the issue. A name that is no table, view or CTE is answered "does not exist" from the parse tree,
+    // before DuckDB's replacement scan could open it as a file (duckdb-unbound.ts).
+    { sql: `SELECT * FROM '${keyring}'`, code: 'WAREHOUSE_ERROR' },
     // In BigQuery SQL (what the endpoint speaks) "read_text" is a string literal, so these are not even valid
     // queries; their backtick spellings below are the identifier form and reach the sandbox itself.
     { sql: `SELECT * FROM "read_text"('/etc/hostname')`, code: 'WAREHOUSE_ERROR' },
     // '' inside a literal is two literals in BigQuery (refused by the translation); the double-quoted string carries it.
     { sql: `SELECT * FROM query('SELECT * FROM read_text(''${keyring}'')')`, code: 'WAREHOUSE_ERROR' },
-    { sql: `SELECT * FROM query("SELECT * FROM read_text('${keyring}')")`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    { sql: `SELECT * FROM query("SELECT * FROM read_text('${keyring}')")`, code: 'SQL_FUNCTION_NOT_ALLOWED' },
     { sql: `SELECT * FROM "read_csv"('/etc/passwd')`, code: 'WAREHOUSE_ERROR' },
     { sql: `SELECT * FROM "glob"('/root/*')`, code: 'WAREHOUSE_ERROR' },
-    { sql: "SELECT * FROM `read_text`('/etc/hostname')", code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: "SELECT * FROM `read_csv`('/etc/passwd')", code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: "SELECT * FROM `glob`('/root/*')", code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    { sql: "SELECT * FROM `read_text`('/etc/hostname')", code: 'SQL_FUNCTION_NOT_ALLOWED' },
+    { sql: "SELECT * FROM `read_csv`('/etc/passwd')", code: 'SQL_FUNCTION_NOT_ALLOWED' },
+    { sql: "SELECT * FROM `glob`('/root/*')", code: 'SQL_FUNCTION_NOT_ALLOWED' },
     { sql: `SELECT '--' AS a; COPY (SELECT * FROM tenants.tenant_profiles) TO '${out}-copy.csv'`, code: 'SQL_NOT_SINGLE_STATEMENT', writes: `${out}-copy.csv` },
     { sql: 'CREATE SCHEMA pwned', code: 'SQL_NOT_READ_ONLY' },
     { sql: 'SET enable_external_access = true', code: 'SQL_NOT_READ_ONLY' },
@@ -37,14 +38,14 @@ export function sqlAttacks(dataDir: string, out: string): SqlAttack[] {
     { sql: `ATTACH '${out}-attach.duckdb' AS evil`, code: 'SQL_NOT_READ_ONLY', writes: `${out}-attach.duckdb` },
     { sql: 'INSTALL httpfs', code: 'SQL_NOT_READ_ONLY' },
     { sql: 'LOAD httpfs', code: 'SQL_NOT_READ_ONLY' },
-    // EXPORT is refused while DuckDB binds it: it checks the target files before any type check could run.
-    { sql: `EXPORT DATABASE '${out}-export'`, code: 'SQL_EXTERNAL_ACCESS_DENIED', writes: `${out}-export` },
+    // Only a SELECT serialises as a parse tree, so EXPORT, COPY and CREATE are refused before anything is bound.
+    { sql: `EXPORT DATABASE '${out}-export'`, code: 'SQL_NOT_READ_ONLY', writes: `${out}-export` },
     // Quoting and qualified names.
     { sql: `SELECT * FROM "READ_TEXT"('/etc/hostname')`, code: 'WAREHOUSE_ERROR' },
-    { sql: "SELECT * FROM `READ_TEXT`('/etc/hostname')", code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: `SELECT * FROM system.main.read_text('${keyring}')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    { sql: "SELECT * FROM `READ_TEXT`('/etc/hostname')", code: 'SQL_FUNCTION_NOT_ALLOWED' },
+    { sql: `SELECT * FROM system.main.read_text('${keyring}')`, code: 'SQL_FUNCTION_NOT_ALLOWED' },
     // Comments that hide a statement boundary from a lexer (DuckDB's parser sees it).
-    { sql: `/* c */ COPY (SELECT 1) TO '${out}-comment.csv'`, code: 'SQL_EXTERNAL_ACCESS_DENIED', writes: `${out}-comment.csv` },
+    { sql: `/* c */ COPY (SELECT 1) TO '${out}-comment.csv'`, code: 'SQL_NOT_READ_ONLY', writes: `${out}-comment.csv` },
     { sql: `SELECT 1 -- ; harmless\n; COPY (SELECT 1) TO '${out}-line.csv'`, code: 'SQL_NOT_SINGLE_STATEMENT', writes: `${out}-line.csv` },
     { sql: 'SELECT 1 /* ; */ ; DROP SCHEMA tenants CASCADE', code: 'SQL_NOT_SINGLE_STATEMENT' },
     { sql: 'SELECT 1 # BigQuery comment\n; DROP SCHEMA tenants CASCADE', code: 'SQL_NOT_SINGLE_STATEMENT' },
@@ -56,23 +57,24 @@ export function sqlAttacks(dataDir: string, out: string): SqlAttack[] {
     { sql: `ＳＥＬＥＣＴ * FROM read_text('/etc/hostname')`, code: 'WAREHOUSE_ERROR' },
     { sql: `SELECT * FROM reаd_text('/etc/hostname')`, code: 'WAREHOUSE_ERROR' },
     { sql: `SELECT * FROM U&"read\\005ftext"('/etc/hostname')`, code: 'WAREHOUSE_ERROR' },
-    { sql: `SELECT * FROM read_text(E'\\x2fetc\\x2fpasswd')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: `SELECT * FROM read_text(chr(47) || 'etc/passwd')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    { sql: `SELECT * FROM read_text(E'\\x2fetc\\x2fpasswd')`, code: 'SQL_FUNCTION_NOT_ALLOWED' },
+    { sql: `SELECT * FROM read_text(chr(47) || 'etc/passwd')`, code: 'SQL_FUNCTION_NOT_ALLOWED' },
     // CTEs and subqueries wrapping file reads.
-    { sql: `WITH k AS (SELECT * FROM read_text('${keyring}')) SELECT * FROM k`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: `SELECT 1 AS a WHERE EXISTS (SELECT * FROM read_blob('${keyring}'))`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    // Other readers, table functions via FROM, the environment, remote files, extensions.
-    { sql: `SELECT * FROM query_table('${keyring}')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    { sql: `WITH k AS (SELECT * FROM read_text('${keyring}')) SELECT * FROM k`, code: 'SQL_FUNCTION_NOT_ALLOWED' },
+    { sql: `SELECT 1 AS a WHERE EXISTS (SELECT * FROM read_blob('${keyring}'))`, code: 'SQL_FUNCTION_NOT_ALLOWED' },
+    // Other readers, table functions via FROM, the environment, remote files, extensions. File readers are refused
+    // from the parse tree, before binding could open a file (in an allowed directory it would have).
+    { sql: `SELECT * FROM query_table('${keyring}')`, code: 'SQL_FUNCTION_NOT_ALLOWED' },
     { sql: "SELECT getenv('ADMIN_API_KEY') AS k", code: 'WAREHOUSE_ERROR' },
-    { sql: `SELECT * FROM read_blob('${keyring}')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: `SELECT * FROM parquet_scan('${keyring}')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: `SELECT * FROM read_json('${keyring}')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: `FROM read_text('${keyring}')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    { sql: `SELECT * FROM read_blob('${keyring}')`, code: 'SQL_FUNCTION_NOT_ALLOWED' },
+    { sql: `SELECT * FROM parquet_scan('${keyring}')`, code: 'SQL_FUNCTION_NOT_ALLOWED' },
+    { sql: `SELECT * FROM read_json('${keyring}')`, code: 'SQL_FUNCTION_NOT_ALLOWED' },
+    { sql: `FROM read_text('${keyring}')`, code: 'SQL_FUNCTION_NOT_ALLOWED' },
     { sql: `SELECT * FROM sqlite_scan('${out}-x.db', 't')`, code: 'WAREHOUSE_ERROR' },
-    { sql: `SELECT * FROM 'https://example.com/data.csv'`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
-    { sql: `SELECT * FROM read_csv('s3://bucket/data.csv')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    { sql: `SELECT * FROM 'https://example.com/data.csv'`, code: 'WAREHOUSE_ERROR' },
+    { sql: `SELECT * FROM read_csv('s3://bucket/data.csv')`, code: 'SQL_FUNCTION_NOT_ALLOWED' },
     // Macros.
-    { sql: `CREATE MACRO m() AS TABLE SELECT * FROM read_text('${keyring}')`, code: 'SQL_EXTERNAL_ACCESS_DENIED' },
+    { sql: `CREATE MACRO m() AS TABLE SELECT * FROM read_text('${keyring}')`, code: 'SQL_NOT_READ_ONLY' },
     { sql: 'CREATE TEMP MACRO m2(x) AS x + 1', code: 'SQL_NOT_READ_ONLY' },
     // PIVOT without an IN list expands to several statements (an enum type, then the query).
     { sql: 'PIVOT tenants.tenant_profiles ON status', code: 'SQL_NOT_SINGLE_STATEMENT' },

@@ -25,7 +25,8 @@ describe('operator query (what the endpoint and npm run sql call)', () => {
       ['SELECT 1; SELECT 2', 'SQL_NOT_SINGLE_STATEMENT'],
       ['CREATE SCHEMA x', 'SQL_NOT_READ_ONLY'],
       ['SELECT * FROM checkpoint()', 'SQL_FUNCTION_NOT_ALLOWED'],
-      [`SELECT * FROM read_text('/etc/hostname')`, 'SQL_EXTERNAL_ACCESS_DENIED'],
+      [`SELECT * FROM read_text('/etc/hostname')`, 'SQL_FUNCTION_NOT_ALLOWED'],
+      [`SELECT * FROM '/etc/hostname'`, 'WAREHOUSE_ERROR'],
       ['SELECT * FROM nowhere', 'WAREHOUSE_ERROR'],
     ];
     for (const [sql, code] of cases) {
