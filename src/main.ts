@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     }
     throw err;
   });
-  if (localRedis.process) logger.info({ url: localRedis.url, dir: `${config.dataDir}/redis` }, 'started a private redis-server');
+  if (localRedis.process) logger.info({ url: localRedis.url, dir: `${config.dataDir}/redis`, pid: localRedis.process.pid }, 'started a private redis-server');
 
   let system: System;
   let health: HealthServer | null = null;

@@ -90,9 +90,19 @@ async function ensureStandalone(options: { url: string; autostart: boolean; data
   const port = Number(parsed.port || 6379);
   const dir = path.join(options.dataDir, 'redis');
   fs.mkdirSync(dir, { recursive: true });
+  // A process group of its own: Ctrl-C signals the terminal's foreground group (npm, node and, without this, Redis
+  // too), and a Redis gone at once left the draining process failing every command until its shutdown timed out.
+  // The process stops it last (stop()), or on any exit of its own; only a SIGKILLed process leaves it running, and
+  // the next start then finds it answering at REDIS_URL and uses it.
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'], {
     stdio: ['ignore', 'ignore', 'inherit'],
+    detached: true,
   });
+  const stopOnExit = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', stopOnExit);
+  child.once('exit', () => process.removeListener('exit', stopOnExit));
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
     if (await redisAnswers(options.url, 300)) {
