@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { listen } from '../shared/listen';
 import type { AddressInfo } from 'node:net';
 import { readinessReport } from './readiness';
 import type { ReadinessSource } from './readiness';
@@ -27,13 +28,7 @@ export async function startHealthServer(options: ReadinessSource & { host: strin
       () => reply(503, { status: 'not_ready' }),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host, 'HEALTH_PORT');
   return {
     port: (server.address() as AddressInfo).port,
     close: () =>

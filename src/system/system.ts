@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { listen } from '../shared/listen';
 import type { AddressInfo } from 'node:net';
 import type { Config, Role } from '../config';
 import type { Clock } from '../shared/clock';
@@ -242,7 +243,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
         server = http.createServer(app.callback());
         server.keepAliveTimeout = 65_000;
         parts.add('http-server');
-        await new Promise<void>((resolve) => server?.listen(config.port, config.host, resolve));
+        await listen(server, config.port, config.host, 'PORT');
         const port = (server.address() as AddressInfo).port;
         // The CLIs (npm run sql / sample-data) read this to find the server whatever PORT it got.
         writeServerState(config.dataDir, { pid: process.pid, url: localUrl(config.host, port), startedAt: clock.now().toISOString() });
