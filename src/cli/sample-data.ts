@@ -37,17 +37,26 @@ interface LoadRequest {
   options: SampleBillingOptions;
 }
 
-function parseRequest(): LoadRequest {
-  const { values } = parseArgs({
-    options: {
-      tenant: { type: 'string' },
-      days: { type: 'string' },
-      'rows-per-day': { type: 'string' },
-      seed: { type: 'string' },
-      'end-date': { type: 'string' },
-      append: { type: 'boolean', default: false },
-    },
-  });
+/** The request, or null when only the usage was asked for (--help). An unknown option's error carries the usage. */
+function parseRequest(): LoadRequest | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        tenant: { type: 'string' },
+        days: { type: 'string' },
+        'rows-per-day': { type: 'string' },
+        seed: { type: 'string' },
+        'end-date': { type: 'string' },
+        append: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${USAGE}`);
+  }
+  const { values } = parsed;
+  if (values.help) return null;
   const tenant = values.tenant;
   if (!tenant || !TENANT_ID_PATTERN.test(tenant)) throw new Error(`--tenant is required and must match ${TENANT_ID_PATTERN.source}\n${USAGE}`);
   const days = positiveInt('days', values.days, 30, SAMPLE_DAYS_MAX);
@@ -101,6 +110,10 @@ async function direct(config: Config, { tenant, options }: LoadRequest): Promise
 
 async function main(): Promise<void> {
   const request = parseRequest();
+  if (request === null) {
+    process.stdout.write(`${USAGE}\nLoads synthetic GCP billing export rows into the tenant's gcp_billing_export_v1, replacing what it held unless --append.\n`);
+    return;
+  }
   dotenv.config({ quiet: true });
   const config = loadConfig(process.env);
   const line = (await viaServer(config, request)) ?? (await direct(config, request));

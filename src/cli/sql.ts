@@ -42,13 +42,14 @@ async function direct(config: Config, sql: string): Promise<Answer> {
 
 async function main(): Promise<void> {
   const sql = process.argv.slice(2).join(' ').trim();
-  if (sql === '') {
-    process.stderr.write('usage: npm run sql -- "SELECT …"\n');
-    process.exit(2);
+  if (sql === '' || sql === '--help' || sql === '-h') {
+    process.stderr.write('usage: npm run sql -- "SELECT …"   (one read-only SELECT; the guide\'s backtick references work)\n');
+    process.exit(sql === '' ? 2 : 0);
   }
   const config = loadConfig(process.env);
   const answer = (await viaServer(config, sql)) ?? (await direct(config, sql));
-  console.table(answer.rows);
+  if (answer.rows.length === 0) process.stdout.write('(0 rows)\n');
+  else console.table(answer.rows);
   if (answer.truncated) {
     process.stderr.write(`(only the first ${answer.rows.length} rows are shown: the answer stops at ${OPERATOR_QUERY_MAX_ROWS} rows or ADMIN_QUERY_MAX_RESULT_BYTES)\n`);
   }

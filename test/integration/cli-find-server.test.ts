@@ -116,4 +116,15 @@ describe('npm run sql / sample-data and the running server', function () {
       }
     });
   });
+
+  describe('asked for help or given an unknown option', () => {
+    it('npm run sample-data -- --help prints the usage and exits 0; an unknown option names it with the usage, exit 1', async () => {
+      const help = await cli('sample-data', ['--help'], {});
+      expect(help.code, help.stderr).to.equal(0);
+      expect(help.stdout).to.match(/^usage: npm run sample-data -- --tenant/);
+      const bogus = await cli('sample-data', ['--bogus'], {});
+      expect(bogus.code).to.equal(1);
+      expect(bogus.stderr).to.contain("Unknown option '--bogus'").and.contain('usage: npm run sample-data');
+    });
+  });
 });

@@ -67,6 +67,11 @@ describe('npm run sql (issue 9, part 1)', function () {
       expect(res.code, res.stderr).to.equal(0);
       expect(res.stdout).to.match(/answer[\s\S]*42/);
     });
+
+    it('says so when a SELECT finds no rows (not an empty box)', async () => {
+      const res = await npmRunSql("SELECT schema_name FROM information_schema.schemata WHERE schema_name = 'nobody_corp'", env);
+      expect([res.code, res.stdout.trim()], res.stderr).to.deep.equal([0, '(0 rows)']);
+    });
   });
 
   describe('with the server running (it calls the admin endpoint)', () => {
