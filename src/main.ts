@@ -11,7 +11,7 @@ import { createLogger } from './shared/logger';
 import { readPackageVersion } from './shared/package-version';
 import { startHealthServer } from './observability/health-server';
 import type { HealthServer } from './observability/health-server';
-import { redisTargetOf } from './redis/connection';
+import { describeTarget, redisTargetOf } from './redis/connection';
 import { ensureRedis, RedisUnavailableError } from './redis/local-server';
 import { createSystem } from './system/system';
 import type { System } from './system/system';
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     throw err;
   });
   if (localRedis.process) logger.info({ url: localRedis.url, dir: `${config.dataDir}/redis`, pid: localRedis.process.pid }, 'started a private redis-server');
+  else logger.info({ redis: describeTarget(redisTargetOf(config.redis)) }, 'using the Redis that answers');
 
   let system: System;
   let health: HealthServer | null = null;

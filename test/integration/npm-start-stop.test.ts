@@ -175,6 +175,8 @@ describe('stopping `npm start` by signalling only the npm process', function () 
 
   it('SIGINT (Ctrl-C): frees port and lock, logs "stopped", exits 0', async () => {
     const s = (current = await npmStart(configs.dir));
+    // The start says which Redis it uses (one answered, so none was started).
+    expect(s.output()).to.match(/"redis":"redis:\/\/127\.0\.0\.1:\d+","msg":"using the Redis that answers"/);
     await stopsCleanly(s, 'SIGINT');
   });
 });
