@@ -276,7 +276,9 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
         g.pending.take();
         g.failures = 0;
       } else {
-        logger.warn({ err, table, rows: g.pending.length, failures: g.failures }, 'run log flush failed; will retry');
+        // The stack once per streak of failures; the retries that follow (every few seconds) say what failed.
+        const cause = g.failures === 1 ? err : (err as Error).message;
+        logger.warn({ err: cause, table, rows: g.pending.length, failures: g.failures }, 'run log flush failed; will retry');
       }
       return false;
     } finally {
