@@ -1,5 +1,6 @@
 import type { Clock } from '../shared/clock';
 import { AppError } from '../shared/errors';
+import { SCRIPT_CODES, scriptError } from '../redis/scripts/errors';
 import { newId, pipelineIdOf } from '../shared/ids';
 import { templateNotFound } from '../pipelines/template-registry';
 import type { TemplateRegistry } from '../pipelines/template-registry';
@@ -181,6 +182,10 @@ export function backfillService(deps: BackfillServiceDeps) {
       }
       const maxParallel = req.maxParallel ?? quota.concurrent_limit;
       if (maxParallel > quota.concurrent_limit) throw field('max_parallel', `must be at most the plan's concurrency (${quota.concurrent_limit})`);
+      const hash = requestHash([req.tenantId, provider, domain, req.templateName, parameters, req.startDate, req.endDate]);
+      // Each ACTIVE backfill waits in Redis until its last date ran and is woken by every run end of the tenant.
+      const maxActive = plan?.backfillMaxActive ?? deps.plans.defaultPlan.backfillMaxActive;
+      if (!(await store.hasRoomFor(req.tenantId, hash, maxActive))) throw scriptError(SCRIPT_CODES.backfillLimit, { now });
       await req.takeSeat?.();
       const pipelineId = pipelineIdOf(req.tenantId, provider, domain, req.templateName);
       const done = req.skipCompleted ? await completedDates(deps.warehouse, req.tenantId, pipelineId, parameters, days) : new Set<string>();
@@ -188,11 +193,11 @@ export function backfillService(deps: BackfillServiceDeps) {
       const b: Backfill = {
         backfillId: newId(), tenantId: req.tenantId, provider, domain, templateName: req.templateName, parameters,
         startDate: req.startDate, endDate: req.endDate, maxParallel: Math.max(1, maxParallel), skipCompleted: req.skipCompleted,
-        status: 'ACTIVE', userId: req.userId, requestHash: requestHash([req.tenantId, provider, domain, req.templateName, parameters, req.startDate, req.endDate]),
+        status: 'ACTIVE', userId: req.userId, requestHash: hash,
         createdAt: nowIso, updatedAt: nowIso, waitUntilMs: 0, lastRefusal: null, finishedAt: null,
         dates: days.map((date) => ({ date, state: done.has(date) ? 'SKIPPED' : 'WAITING', ref: null })),
       };
-      const { created, backfillId } = await store.create(b, now.getTime());
+      const { created, backfillId } = await store.create(b, now.getTime(), maxActive);
       const held = created ? b : await load(req.tenantId, backfillId);
       if (created) {
         await deps.writeSnapshot(b, now);

@@ -3,6 +3,7 @@ import type { RedisKeys } from '../redis/keys';
 import { ScriptRunner } from '../redis/scripts';
 import type { RunParameters } from '../queues/pipeline-runs';
 import { tryLock } from '../redis/lock';
+import { scriptError } from '../redis/scripts/errors';
 
 /**
  * A backfill's state in Redis, all in the tenant's slot: one hash with the request, the status and one field
@@ -131,20 +132,31 @@ export class BackfillStore {
   }
 
   /**
-   * Writes a new ACTIVE backfill unless one with the same request hash is active (one script over the tenant's
-   * keys, src/redis/scripts/backfill-create.lua); returns the id that holds the request. The global index entry
-   * is written after, so a reader never finds an index entry without its backfill.
+   * Writes a new ACTIVE backfill unless one with the same request hash is active, or the tenant already holds
+   * `maxActive` ACTIVE backfills (one script over the tenant's keys, src/redis/scripts/backfill-create.lua; 429
+   * BACKFILL_LIMIT_REACHED); returns the id that holds the request. The global index entry is written after, so a
+   * reader never finds an index entry without its backfill.
    */
-  async create(b: Backfill, wakeAtMs: number): Promise<{ created: boolean; backfillId: string }> {
+  async create(b: Backfill, wakeAtMs: number, maxActive: number): Promise<{ created: boolean; backfillId: string }> {
     const k = this.keys;
     const holder = await this.scripts.run(
       'backfill-create',
       [k.backfillDedupe(b.tenantId, b.requestHash), k.backfill(b.tenantId, b.backfillId), k.tenantBackfills(b.tenantId)],
-      [b.backfillId, ...Object.entries(backfillFields(b)).flat()],
+      [b.backfillId, maxActive, ...Object.entries(backfillFields(b)).flat()],
     );
+    if (typeof holder === 'number') throw scriptError(holder, { now: new Date() });
     if (holder !== b.backfillId) return { created: false, backfillId: holder };
     await this.redis.zadd(k.batchDue(), wakeAtMs, dueMember(b.tenantId, b.backfillId));
     return { created: true, backfillId: b.backfillId };
+  }
+
+  /**
+   * Whether create() would take the request: an ACTIVE backfill holds it already, or the tenant has room. Asked
+   * before the caller's team seat is taken; create() decides again atomically.
+   */
+  async hasRoomFor(tenantId: string, requestHash: string, maxActive: number): Promise<boolean> {
+    const [holder, active] = await Promise.all([this.redis.exists(this.keys.backfillDedupe(tenantId, requestHash)), this.redis.scard(this.keys.tenantBackfills(tenantId))]);
+    return holder === 1 || active < maxActive;
   }
 
   async statusOf(tenantId: string, backfillId: string): Promise<BackfillStatus | null> {
@@ -168,6 +180,20 @@ export class BackfillStore {
 
   async activeOf(tenantId: string): Promise<string[]> {
     return this.redis.smembers(this.keys.tenantBackfills(tenantId));
+  }
+
+  async activeCount(tenantId: string): Promise<number> {
+    return this.redis.scard(this.keys.tenantBackfills(tenantId));
+  }
+
+  /** The tenant's ACTIVE backfills, oldest first (by creation, then id): the order a run's end serves them in. */
+  async activeOldestFirst(tenantId: string): Promise<string[]> {
+    const ids = await this.activeOf(tenantId);
+    const created = await Promise.all(ids.map((id) => this.redis.hget(this.keys.backfill(tenantId, id), 'created_at')));
+    return ids
+      .map((id, i) => ({ id, at: created[i] ?? '' }))
+      .sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id))
+      .map((x) => x.id);
   }
 
   /**

@@ -7,7 +7,8 @@ import type { RedisKeys } from '../redis/keys';
  * The batch-dispatch queue (issue 15): what moves backfills and fan-outs forward. Runs themselves start only
  * through admission (createTriggerRun); these jobs only decide when to ask.
  *   - `batch-tick` (repeatable): looks at every backfill whose wake time passed (quota reset, lost hook).
- *   - `dispatch-backfill`: one backfill admits as many next dates as its limits allow (after a run ends, on create).
+ *   - `dispatch-backfill`: one backfill admits as many next dates as its limits allow (on create).
+ *   - `dispatch-tenant-backfills`: a run of the tenant ended; its ACTIVE backfills, oldest first, each get a pass.
  *   - `fanout-start` (delayed): one tenant's run of a fan-out, through that tenant's admission at its start time.
  */
 export const BATCH_DISPATCH_QUEUE = 'batch-dispatch';
@@ -18,6 +19,7 @@ export const BATCH_TICK_EVERY_MS = 30_000;
 export type BatchDispatchJob =
   | { kind: 'tick' }
   | { kind: 'dispatch-backfill'; tenantId: string; backfillId: string }
+  | { kind: 'dispatch-tenant-backfills'; tenantId: string }
   | { kind: 'fanout-start'; fanoutId: string; tenantId: string };
 
 export type BatchDispatchQueue = Queue<BatchDispatchJob>;
@@ -28,9 +30,21 @@ export function createBatchDispatchQueue(connection: RedisClient, keys: RedisKey
   return new Queue<BatchDispatchJob>(BATCH_DISPATCH_QUEUE, { connection, prefix: keys.bullPrefix });
 }
 
-/** Asks for a dispatch pass; many asks while one runs collapse into one more pass (see backfill-dispatch.ts). */
+/**
+ * At most one waiting and one running job per deduplication id: asks while one waits are that job; asks while one
+ * runs leave exactly one more to run after it (BullMQ `keepLastIfActive`), so an ask is never lost to a pass that
+ * already read the state, and K asks never cost K jobs.
+ */
+const collapsing = (id: string): JobsOptions => ({ ...BOUNDED, deduplication: { id, keepLastIfActive: true } });
+
+/** Asks for a dispatch pass of one backfill (its create). */
 export async function enqueueBackfillDispatch(queue: BatchDispatchQueue, tenantId: string, backfillId: string): Promise<void> {
-  await queue.add('dispatch-backfill', { kind: 'dispatch-backfill', tenantId, backfillId }, BOUNDED);
+  await queue.add('dispatch-backfill', { kind: 'dispatch-backfill', tenantId, backfillId }, collapsing(`backfill:${tenantId}:${backfillId}`));
+}
+
+/** Asks for a pass over every ACTIVE backfill of the tenant (a run of it ended): one job per tenant, however many ask. */
+export async function enqueueTenantBackfillsDispatch(queue: BatchDispatchQueue, tenantId: string): Promise<void> {
+  await queue.add('dispatch-tenant-backfills', { kind: 'dispatch-tenant-backfills', tenantId }, collapsing(`tenant-backfills:${tenantId}`));
 }
 
 /**

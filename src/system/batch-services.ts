@@ -6,7 +6,7 @@ import type { RedisKeys } from '../redis/keys';
 import type { Warehouse } from '../warehouse/types';
 import type { TemplateRegistry } from '../pipelines/template-registry';
 import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
-import { createBatchDispatchQueue, enqueueBackfillDispatch, enqueueFanoutStart, removeFanoutStart } from '../queues/batch-dispatch';
+import { createBatchDispatchQueue, enqueueBackfillDispatch, enqueueFanoutStart, enqueueTenantBackfillsDispatch, removeFanoutStart } from '../queues/batch-dispatch';
 import type { BatchDispatchQueue } from '../queues/batch-dispatch';
 import type { PlanCatalog } from '../tenants/plans';
 import { reloadProfileCache } from '../tenants/profile-loader';
@@ -104,6 +104,23 @@ export function buildBatchServices(deps: BatchServicesDeps): BatchServices {
     unscheduleStart: (fanoutId, tenantId) => removeFanoutStart(queue, fanoutId, tenantId),
   });
 
+  /** A run of the tenant ended: each ACTIVE backfill, oldest first, may admit its next dates (older ones get the slots). */
+  const dispatchTenant = async (tenantId: string): Promise<{ backfills: number }> => {
+    const ids = await backfillStore.activeOldestFirst(tenantId);
+    let failed: Error | null = null;
+    for (const backfillId of ids) {
+      try {
+        await dispatch(tenantId, backfillId);
+      } catch (err) {
+        failed = err as Error;
+        logger.warn({ err: failed.message, tenantId, backfillId }, 'backfill dispatch failed; the job is retried');
+      }
+    }
+    // After every backfill had its pass: the retry (BullMQ backs off) gives each another one.
+    if (failed) throw failed;
+    return { backfills: ids.length };
+  };
+
   const tick = async (now: Date): Promise<{ backfills: number }> => {
     const due = await backfillStore.due(now.getTime());
     for (const { tenantId, backfillId } of due) {
@@ -123,11 +140,13 @@ export function buildBatchServices(deps: BatchServicesDeps): BatchServices {
     routines: {
       tick,
       dispatchBackfill: dispatch,
+      dispatchTenantBackfills: dispatchTenant,
       startFanoutTenant: (fanoutId, tenantId) => fanouts.start(fanoutId, tenantId),
     },
     async onRunFinished(job) {
-      // Any run of the tenant frees a slot its backfills may be waiting for (CONCURRENT_LIMIT_REACHED), not only theirs.
-      for (const backfillId of await backfillStore.activeOf(job.tenantId)) await enqueueBackfillDispatch(queue, job.tenantId, backfillId);
+      // Any run of the tenant frees a slot its backfills may be waiting for (CONCURRENT_LIMIT_REACHED), not only theirs:
+      // one job for all of them, and run ends while it waits are that same job.
+      if ((await backfillStore.activeCount(job.tenantId)) > 0) await enqueueTenantBackfillsDispatch(queue, job.tenantId);
     },
   };
 }

@@ -13,6 +13,8 @@ export interface Plan {
   providerLimit: number;
   /** Dates one backfill may cover (issue 15). */
   backfillMaxDays: number;
+  /** Backfills the tenant may hold ACTIVE at once (each waits in Redis until its last date ran). */
+  backfillMaxActive: number;
   /** Webhook endpoints the tenant may register (0 when the plan file does not say). */
   webhookEndpoints: number;
   /** BigQuery `maximumBytesBilled` of one query job of a run. */
@@ -33,6 +35,8 @@ export interface PlanCatalog {
 const limit = Joi.number().integer().min(0);
 /** A plan that names no `backfill_max_days` allows a month. */
 export const DEFAULT_BACKFILL_MAX_DAYS = 31;
+/** A plan that names no `backfill_max_active`: the smallest shipped plan's (configs/plans.yml STARTER). */
+export const DEFAULT_BACKFILL_MAX_ACTIVE = 3;
 
 const BYTE_UNITS: Record<string, number> = { B: 1, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
 /** A byte size: an integer, or `<number> KiB|MiB|GiB|TiB` (powers of 1024). */
@@ -61,6 +65,7 @@ const fileSchema = Joi.object({
         team_limit: limit.required(),
         provider_limit: limit.required(),
         backfill_max_days: limit.min(1),
+        backfill_max_active: limit.min(1),
         webhook_endpoints: limit.default(0),
         max_bytes_billed_per_query: byteSize,
         daily_bytes_budget: byteSize,
@@ -72,7 +77,7 @@ const fileSchema = Joi.object({
 
 interface PlansFile {
   default: string;
-  plans: Record<string, { daily_limit: number; monthly_limit?: number; concurrent_limit: number; team_limit: number; provider_limit: number; backfill_max_days?: number; webhook_endpoints: number; max_bytes_billed_per_query?: number; daily_bytes_budget?: number }>;
+  plans: Record<string, { daily_limit: number; monthly_limit?: number; concurrent_limit: number; team_limit: number; provider_limit: number; backfill_max_days?: number; backfill_max_active?: number; webhook_endpoints: number; max_bytes_billed_per_query?: number; daily_bytes_budget?: number }>;
 }
 
 export class PlanConfigError extends Error {
@@ -99,6 +104,7 @@ export function parsePlans(document: unknown, source = 'plans.yml'): PlanCatalog
       teamLimit: p.team_limit,
       providerLimit: p.provider_limit,
       backfillMaxDays: p.backfill_max_days ?? DEFAULT_BACKFILL_MAX_DAYS,
+      backfillMaxActive: p.backfill_max_active ?? DEFAULT_BACKFILL_MAX_ACTIVE,
       webhookEndpoints: p.webhook_endpoints,
       maxBytesBilledPerQuery: p.max_bytes_billed_per_query ?? DEFAULT_MAX_BYTES_BILLED_PER_QUERY,
       dailyBytesBudget: p.daily_bytes_budget ?? DEFAULT_DAILY_BYTES_BUDGET,

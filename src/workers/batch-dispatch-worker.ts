@@ -11,6 +11,7 @@ import type { BatchDispatchJob } from '../queues/batch-dispatch';
 export interface BatchDispatchRoutines {
   tick(now: Date): Promise<unknown>;
   dispatchBackfill(tenantId: string, backfillId: string): Promise<unknown>;
+  dispatchTenantBackfills(tenantId: string): Promise<unknown>;
   startFanoutTenant(fanoutId: string, tenantId: string): Promise<unknown>;
 }
 
@@ -37,6 +38,8 @@ export function createBatchDispatchWorker(deps: BatchDispatchWorkerDeps): BatchD
         return (await deps.routines.tick(deps.clock.now())) ?? null;
       case 'dispatch-backfill':
         return (await deps.routines.dispatchBackfill(data.tenantId, data.backfillId)) ?? null;
+      case 'dispatch-tenant-backfills':
+        return (await deps.routines.dispatchTenantBackfills(data.tenantId)) ?? null;
       case 'fanout-start':
         return (await deps.routines.startFanoutTenant(data.fanoutId, data.tenantId)) ?? null;
       default:

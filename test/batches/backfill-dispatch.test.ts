@@ -38,7 +38,7 @@ describe('a backfill dispatch pass', () => {
       createdAt: clock.now().toISOString(), updatedAt: clock.now().toISOString(), waitUntilMs: 0, lastRefusal: null, finishedAt: null,
       dates: days.map((date) => ({ date, state: 'WAITING', ref: null })),
     };
-    await store.create(b, clock.now().getTime());
+    await store.create(b, clock.now().getTime(), 3);
   };
   const pass = (): Promise<void> => dispatchBackfill(deps(), TENANT, 'b1');
   const load = async (): Promise<Backfill> => (await store.get(TENANT, 'b1')) as Backfill;

@@ -68,23 +68,50 @@ describe('backfill building blocks', () => {
     afterEach(async () => r.cleanup());
 
     it('keeps one active backfill per request when two identical ones are created at once', async () => {
-      const results = await Promise.all([store.create(backfill('b1'), 0), store.create(backfill('b2'), 0)]);
+      const results = await Promise.all([store.create(backfill('b1'), 0, 3), store.create(backfill('b2'), 0, 3)]);
       expect(results.filter((x) => x.created)).to.have.length(1);
       expect(results[0]?.backfillId).to.equal(results[1]?.backfillId);
       expect(await store.activeOf('unit_corp')).to.have.length(1);
       expect(await store.due(0)).to.have.length(1);
     });
 
+    describe('when the tenant holds its plan’s backfill_max_active', () => {
+      const other = (id: string, hash: string): Backfill => ({ ...backfill(id), requestHash: hash });
+      it('refuses a new request with 429 BACKFILL_LIMIT_REACHED, still answers the same request with its backfill, and has room again once one ended', async () => {
+        await store.create(other('b1', 'h1'), 0, 2);
+        await store.create(other('b2', 'h2'), 0, 2);
+        expect(await store.hasRoomFor('unit_corp', 'h3', 2)).to.equal(false);
+        expect(await store.hasRoomFor('unit_corp', 'h2', 2), 'the same request').to.equal(true);
+        const refused = await store.create(other('b3', 'h3'), 0, 2).then(() => null, (err: unknown) => err);
+        expect(refused).to.include({ status: 429, code: 'BACKFILL_LIMIT_REACHED' });
+        expect(await store.create(other('b4', 'h2'), 0, 2)).to.deep.equal({ created: false, backfillId: 'b2' });
+        expect(await store.get('unit_corp', 'b3'), 'nothing written for the refused one').to.equal(null);
+        await store.finish((await store.get('unit_corp', 'b1')) as Backfill, 'COMPLETED', { updated_at: '2026-12-04T11:00:00.000Z' });
+        expect(await store.create(other('b5', 'h3'), 0, 2)).to.deep.equal({ created: true, backfillId: 'b5' });
+      });
+      it('lets only one of two different requests at once take the last place', async () => {
+        await store.create(other('b1', 'h1'), 0, 2);
+        const results = await Promise.allSettled([store.create(other('b2', 'h2'), 0, 2), store.create(other('b3', 'h3'), 0, 2)]);
+        expect(results.filter((x) => x.status === 'fulfilled')).to.have.length(1);
+        expect(await store.activeCount('unit_corp')).to.equal(2);
+      });
+      it('lists the tenant’s active backfills oldest first', async () => {
+        await store.create({ ...other('late', 'h1'), createdAt: '2026-12-04T12:00:00.000Z' }, 0, 3);
+        await store.create({ ...other('early', 'h2'), createdAt: '2026-12-04T09:00:00.000Z' }, 0, 3);
+        expect(await store.activeOldestFirst('unit_corp')).to.deep.equal(['early', 'late']);
+      });
+    });
+
     it('lets the same request start anew once the first one finished, and drops it from the index first', async () => {
-      await store.create(backfill('b1'), 0);
+      await store.create(backfill('b1'), 0, 3);
       await store.finish((await store.get('unit_corp', 'b1')) as Backfill, 'COMPLETED', { updated_at: '2026-12-04T11:00:00.000Z' });
       expect(await store.due(Date.now())).to.deep.equal([]);
       expect(await store.activeOf('unit_corp')).to.deep.equal([]);
-      expect(await store.create(backfill('b2'), 0)).to.deep.equal({ created: true, backfillId: 'b2' });
+      expect(await store.create(backfill('b2'), 0, 3)).to.deep.equal({ created: true, backfillId: 'b2' });
     });
 
     it('runs one dispatcher at a time; an ask while it runs makes it pass once more instead of running beside it', async () => {
-      await store.create(backfill('b1'), 0);
+      await store.create(backfill('b1'), 0, 3);
       let passes = 0;
       let concurrent = 0;
       let maxConcurrent = 0;

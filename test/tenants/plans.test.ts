@@ -13,15 +13,15 @@ describe('plans', () => {
       const GIB = 1024 ** 3;
       const TIB = 1024 ** 4;
       expect(plans.get('STARTER')).to.deep.equal({
-        name: 'STARTER', dailyLimit: 6, monthlyLimit: 180, concurrentLimit: 3, teamLimit: 2, providerLimit: 3, backfillMaxDays: 31, webhookEndpoints: 2,
+        name: 'STARTER', dailyLimit: 6, monthlyLimit: 180, concurrentLimit: 3, teamLimit: 2, providerLimit: 3, backfillMaxDays: 31, backfillMaxActive: 3, webhookEndpoints: 2,
         maxBytesBilledPerQuery: 10 * GIB, dailyBytesBudget: 50 * GIB,
       });
       expect(plans.get('PROFESSIONAL')).to.deep.equal({
-        name: 'PROFESSIONAL', dailyLimit: 25, monthlyLimit: 750, concurrentLimit: 5, teamLimit: 6, providerLimit: 6, backfillMaxDays: 92, webhookEndpoints: 5,
+        name: 'PROFESSIONAL', dailyLimit: 25, monthlyLimit: 750, concurrentLimit: 5, teamLimit: 6, providerLimit: 6, backfillMaxDays: 92, backfillMaxActive: 5, webhookEndpoints: 5,
         maxBytesBilledPerQuery: 100 * GIB, dailyBytesBudget: TIB,
       });
       expect(plans.get('SCALE')).to.deep.equal({
-        name: 'SCALE', dailyLimit: 100, monthlyLimit: 3000, concurrentLimit: 10, teamLimit: 11, providerLimit: 10, backfillMaxDays: 366, webhookEndpoints: 20,
+        name: 'SCALE', dailyLimit: 100, monthlyLimit: 3000, concurrentLimit: 10, teamLimit: 11, providerLimit: 10, backfillMaxDays: 366, backfillMaxActive: 10, webhookEndpoints: 20,
         maxBytesBilledPerQuery: TIB, dailyBytesBudget: 10 * TIB,
       });
     });

@@ -65,6 +65,7 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
         200: ok('The same template, parameters and range are already being backfilled: that backfill is returned', backfillCreatedAnswer),
         404: 'Template not found',
         422: 'BACKFILL_NEEDS_DATE_PARAMETER (the template declares no `date`), BACKFILL_TOO_LONG (plan’s backfill_max_days), or an invalid body',
+        429: 'BACKFILL_LIMIT_REACHED: the tenant holds its plan’s backfill_max_active ACTIVE backfills (one must end or be cancelled first); or the rate limit',
       },
       handler: async (ctx) => {
         const body = validated<BackfillBody>(ctx, 'body');

@@ -30,6 +30,8 @@ export const SCRIPT_CODES = {
   bytesOverDailyBudget: -12,
   /** bytes-settle: no such reservation (settled already, or its lease passed). */
   bytesReservationUnknown: -13,
+  /** backfill-create: the tenant already holds its plan's backfill_max_active ACTIVE backfills. */
+  backfillLimit: -14,
 } as const;
 
 export const DAILY_QUOTA_DETAIL = 'Daily pipeline quota exceeded. Upgrade or wait until tomorrow.';
@@ -66,6 +68,9 @@ export function scriptError(code: number, context: { now: Date; status?: string 
       return new AppError(403, 'TEAM_LIMIT_REACHED', "Team member limit reached for this tenant's plan. Upgrade to add more users.");
     case SCRIPT_CODES.provider:
       return new AppError(403, 'PROVIDER_LIMIT_REACHED', "Provider limit reached for this tenant's plan. Upgrade to add more providers.");
+    case SCRIPT_CODES.backfillLimit:
+      // No Retry-After: a slot frees when one of the tenant's backfills ends or is cancelled, which may take days.
+      return new AppError(429, 'BACKFILL_LIMIT_REACHED', "Active backfill limit reached for this tenant's plan. Wait for one to finish, or cancel one.");
     case SCRIPT_CODES.runFinished:
       return runAlreadyFinished(context.status ?? 'unknown');
     case SCRIPT_CODES.runMissing:

@@ -29,7 +29,8 @@ export interface ScriptResults {
   'schedule-record-outcome': number;
   'schedule-settle': number;
   'team-touch': number;
-  'backfill-create': string;
+  /** The id holding the request, or SCRIPT_CODES.backfillLimit. */
+  'backfill-create': string | number;
   'fanout-create': number;
   'fanout-cancel': number;
   'apikey-fill': number;
