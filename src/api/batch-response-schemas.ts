@@ -59,7 +59,7 @@ export const fanoutAnswer = Joi.object({
         state: Joi.string().valid('SCHEDULED', 'ADMITTED', 'REFUSED', 'CANCELLED').required(),
         start_at: Joi.string().isoDate().required(),
         run_id: Joi.string().guid().allow(null).required(),
-        run_status: Joi.string().allow(null).required(),
+        run_status: Joi.string().allow(null).required().description('The admitted run’s status; null when no record of the run is left, UNKNOWN when it could not be read this time'),
         code: Joi.string().allow(null).required(),
       }),
     )

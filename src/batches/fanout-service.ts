@@ -5,7 +5,8 @@ import { newId } from '../shared/ids';
 import { templateNotFound } from '../pipelines/template-registry';
 import type { TemplateRegistry } from '../pipelines/template-registry';
 import { validateRunParameters } from '../pipelines/parameters';
-import type { RunStatus, TriggerRun } from '../queues/pipeline-runs';
+import { isTerminalStatus } from '../queues/pipeline-runs';
+import type { TriggerRun } from '../queues/pipeline-runs';
 import type { Warehouse } from '../warehouse/types';
 import { countsOf, listTenants } from './batch-rows';
 import type { Fanout, FanoutSelector, FanoutStore, FanoutTenant } from './fanout-store';
@@ -29,7 +30,8 @@ export interface FanoutServiceDeps {
   warehouse: Warehouse;
   clock: Clock;
   trigger: TriggerRun;
-  runStatus(tenantId: string, runId: string): Promise<RunStatus | null>;
+  /** Tenant id → its run's status, at a bounded cost (fanout-run-status.ts). */
+  runStatuses(f: Fanout): Promise<Map<string, string | null>>;
   writeSnapshot(f: Fanout, now: Date): Promise<void>;
   /** Adds the tenant's delayed start job (idempotent per fan-out and tenant). */
   scheduleStart(fanoutId: string, tenantId: string, delayMs: number): Promise<void>;
@@ -148,9 +150,11 @@ export function fanoutService(deps: FanoutServiceDeps) {
       try {
         const run = await deps.trigger({
           tenantId, provider: f.provider, domain: f.domain, templateName: f.templateName, parameters: f.parameters,
-          userId: null, triggerType: 'fanout', runId: batchRunId('fanout', fanoutId, tenantId),
+          userId: null, triggerType: 'fanout', runId: batchRunId('fanout', fanoutId, tenantId), batchId: fanoutId,
         });
         next = { ...t, state: 'ADMITTED', run_id: run.pipelineLoggingId };
+        // A re-delivered job may find the run already ended (its end's hook came before this tenant was ADMITTED).
+        if (isTerminalStatus(run.status)) await store.recordRunEnds(fanoutId, { [tenantId]: run.status });
       } catch (err) {
         if (!isAppError(err) || PLATFORM_TROUBLE.has(err.code)) throw err;
         // Admission answers a suspended, offboarded or unknown tenant as an unknown key (the tenant learns nothing
@@ -180,18 +184,17 @@ export function fanoutService(deps: FanoutServiceDeps) {
     async get(fanoutId: string): Promise<FanoutView> {
       const f = await store.get(fanoutId);
       if (!f) throw notFound(fanoutId);
-      const tenants = await Promise.all(
-        Object.entries(f.tenants)
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(async ([tenantId, t]) => ({
-            tenant_id: tenantId,
-            state: t.state,
-            start_at: t.start_at,
-            run_id: t.run_id,
-            run_status: t.run_id ? await deps.runStatus(tenantId, t.run_id) : null,
-            code: t.code,
-          })),
-      );
+      const statuses = await deps.runStatuses(f);
+      const tenants = Object.entries(f.tenants)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([tenantId, t]) => ({
+          tenant_id: tenantId,
+          state: t.state,
+          start_at: t.start_at,
+          run_id: t.run_id,
+          run_status: statuses.get(tenantId) ?? null,
+          code: t.code,
+        }));
       return {
         fanout_id: f.fanoutId,
         template: `${f.provider}/${f.domain}/${f.templateName}`,

@@ -2,6 +2,8 @@ import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import { ScriptRunner } from '../redis/scripts';
 import type { RunParameters } from '../queues/pipeline-runs';
+import { isTerminalStatus } from '../shared/run-status';
+import type { TerminalRunStatus } from '../shared/run-status';
 
 /**
  * A fan-out's state in Redis: one hash in the fan-out's own slot (`{fo:<id>}`) with the request and one field per
@@ -16,6 +18,8 @@ export interface FanoutTenant {
   start_at: string;
   run_id: string | null;
   code: string | null;
+  /** The admitted run's final status, once recorded (the run's end, or a read that found it ended). */
+  run_status?: TerminalRunStatus;
 }
 
 export type FanoutSelector = { all_active: true } | { plans: string[] } | { tenant_ids: string[] };
@@ -34,6 +38,8 @@ export interface Fanout {
 }
 
 const TENANT_FIELD = 't:';
+/** A field of its own, beside the tenant's: the run's end and the tenant's start are written by different processes. */
+const RUN_END_FIELD = 'r:';
 /** A fan-out stays readable this long; the warehouse view keeps it after. */
 export const FANOUT_TTL_SECONDS = 30 * 24 * 3600;
 
@@ -42,6 +48,10 @@ function parseFanout(fanoutId: string, h: Record<string, string>): Fanout | null
   const tenants: Record<string, FanoutTenant> = {};
   for (const [field, value] of Object.entries(h)) {
     if (field.startsWith(TENANT_FIELD)) tenants[field.slice(TENANT_FIELD.length)] = JSON.parse(value) as FanoutTenant;
+  }
+  for (const [field, value] of Object.entries(h)) {
+    const t = field.startsWith(RUN_END_FIELD) ? tenants[field.slice(RUN_END_FIELD.length)] : undefined;
+    if (t && t.state === 'ADMITTED' && isTerminalStatus(value)) t.run_status = value;
   }
   return {
     fanoutId,
@@ -91,6 +101,12 @@ export class FanoutStore {
   async cancelScheduled(fanoutId: string, code: string): Promise<number | null> {
     const cancelled = await this.scripts.run('fanout-cancel', [this.keys.fanout(fanoutId)], [code]);
     return cancelled < 0 ? null : cancelled;
+  }
+
+  /** Records how tenants' runs ended (src/redis/scripts/fanout-run-ended.lua); a fan-out that expired is left alone. */
+  async recordRunEnds(fanoutId: string, ends: Record<string, TerminalRunStatus>): Promise<void> {
+    const args = Object.entries(ends).flatMap(([tenantId, status]) => [`${RUN_END_FIELD}${tenantId}`, status]);
+    if (args.length > 0) await this.scripts.run('fanout-run-ended', [this.keys.fanout(fanoutId)], args);
   }
 
   async setTenant(fanoutId: string, tenantId: string, t: FanoutTenant): Promise<void> {

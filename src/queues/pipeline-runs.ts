@@ -29,6 +29,8 @@ export interface PipelineRunJob {
   /** Set for scheduled fires. */
   configId?: string;
   scheduledTime?: string;
+  /** The fan-out a `fanout` run belongs to: its end is recorded there. */
+  batchId?: string;
   /** ISO time of admission; the admitted run's usage day is derived from it. */
   admittedAt: string;
 }
@@ -47,6 +49,8 @@ export interface TriggerRequest {
   runId?: string;
   configId?: string;
   scheduledTime?: string;
+  /** The fan-out of a `fanout` run. */
+  batchId?: string;
   idempotencyKey?: string;
 }
 

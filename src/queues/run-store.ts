@@ -92,6 +92,7 @@ export class RunStore {
     if (extra.idempotencyKey) fields['idempotency_key'] = extra.idempotencyKey;
     if (job.configId) fields['config_id'] = job.configId;
     if (job.scheduledTime) fields['scheduled_time'] = job.scheduledTime;
+    if (job.batchId) fields['batch_id'] = job.batchId;
     // The slot's lease counts again from the start (run-start.lua): a run that waited for a worker is not late.
     if (extra.leaseMs) fields['lease_ms'] = String(Math.ceil(extra.leaseMs));
     return { fields, createdMs: new Date(job.admittedAt).getTime(), keepRecent: this.options.recentPerTenant };
@@ -146,9 +147,9 @@ export class RunStore {
 
   /** The run's job as it was queued, rebuilt from the record (a record written before 2026-12-04 also holds it as `job`). */
   async getJob(tenantId: string, runId: string): Promise<PipelineRunJob | null> {
-    const [id, pipelineId, tenant, provider, domain, templateName, triggerType, parameters, createdAt, userId, configId, scheduledTime] = await this.redis.hmget(
+    const [id, pipelineId, tenant, provider, domain, templateName, triggerType, parameters, createdAt, userId, configId, scheduledTime, batchId] = await this.redis.hmget(
       this.keys.run(tenantId, runId), 'pipeline_logging_id', 'pipeline_id', 'tenant_id', 'provider', 'domain', 'template_name', 'trigger_type', 'parameters', 'created_at',
-      'user_id', 'config_id', 'scheduled_time',
+      'user_id', 'config_id', 'scheduled_time', 'batch_id',
     );
     if (!id || !pipelineId || !tenant || !provider || !domain || !templateName || !createdAt) return null;
     return {
@@ -163,6 +164,7 @@ export class RunStore {
       triggerType: (triggerType ?? 'api') as TriggerType,
       ...(configId ? { configId } : {}),
       ...(scheduledTime ? { scheduledTime } : {}),
+      ...(batchId ? { batchId } : {}),
       admittedAt: createdAt,
     };
   }

@@ -73,6 +73,7 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
       triggerType: req.triggerType,
       ...(req.configId ? { configId: req.configId } : {}),
       ...(req.scheduledTime ? { scheduledTime: req.scheduledTime } : {}),
+      ...(req.batchId ? { batchId: req.batchId } : {}),
       admittedAt: now.toISOString(),
     };
     const dedupe = { ...(fingerprint ? { fingerprint } : {}), ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}) };

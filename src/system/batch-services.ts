@@ -5,6 +5,7 @@ import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import type { Warehouse } from '../warehouse/types';
 import type { TemplateRegistry } from '../pipelines/template-registry';
+import { isTerminalStatus } from '../queues/pipeline-runs';
 import type { PipelineRunJob, RunStatus } from '../queues/pipeline-runs';
 import { createBatchDispatchQueue, enqueueBackfillDispatch, enqueueFanoutStart, enqueueTenantBackfillsDispatch, removeFanoutStart } from '../queues/batch-dispatch';
 import type { BatchDispatchQueue } from '../queues/batch-dispatch';
@@ -20,6 +21,8 @@ import { backfillService } from '../batches/backfill-service';
 import type { BackfillService } from '../batches/backfill-service';
 import { FanoutStore } from '../batches/fanout-store';
 import { fanoutService } from '../batches/fanout-service';
+import { fanoutRunStatuses } from '../batches/fanout-run-status';
+import { batchRunId } from '../batches/run-ids';
 import type { FanoutService } from '../batches/fanout-service';
 import { writeBackfillSnapshot, writeFanoutSnapshot } from '../batches/batch-rows';
 import type { BatchDispatchRoutines } from '../workers/batch-dispatch-worker';
@@ -98,7 +101,8 @@ export function buildBatchServices(deps: BatchServicesDeps): BatchServices {
     },
   });
   const fanouts = fanoutService({
-    store: fanoutStore, templates: deps.templates, warehouse, clock, trigger: deps.runs.trigger, runStatus,
+    store: fanoutStore, templates: deps.templates, warehouse, clock, trigger: deps.runs.trigger,
+    runStatuses: (f) => fanoutRunStatuses({ warehouse, logger, liveRunStatus: (tenantId, runId) => deps.runs.runStore.status(tenantId, runId), recordRunEnds: (id, ends) => fanoutStore.recordRunEnds(id, ends) }, f),
     writeSnapshot: (f, now) => bestEffort(`fan-out ${f.fanoutId}`, () => writeFanoutSnapshot(warehouse, f, now)),
     scheduleStart: (fanoutId, tenantId, delayMs) => enqueueFanoutStart(queue, fanoutId, tenantId, delayMs),
     unscheduleStart: (fanoutId, tenantId) => removeFanoutStart(queue, fanoutId, tenantId),
@@ -143,7 +147,11 @@ export function buildBatchServices(deps: BatchServicesDeps): BatchServices {
       dispatchTenantBackfills: dispatchTenant,
       startFanoutTenant: (fanoutId, tenantId) => fanouts.start(fanoutId, tenantId),
     },
-    async onRunFinished(job) {
+    async onRunFinished(job, status) {
+      // A fan-out's run: its end is recorded in the fan-out, which then answers without the run's record (gone after a day).
+      if (job.triggerType === 'fanout' && job.batchId && isTerminalStatus(status) && job.pipelineLoggingId === batchRunId('fanout', job.batchId, job.tenantId)) {
+        await fanoutStore.recordRunEnds(job.batchId, { [job.tenantId]: status });
+      }
       // Any run of the tenant frees a slot its backfills may be waiting for (CONCURRENT_LIMIT_REACHED), not only theirs:
       // one job for all of them, and run ends while it waits are that same job.
       if ((await backfillStore.activeCount(job.tenantId)) > 0) await enqueueTenantBackfillsDispatch(queue, job.tenantId);

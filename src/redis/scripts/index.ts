@@ -33,6 +33,7 @@ export interface ScriptResults {
   'backfill-create': string | number;
   'fanout-create': number;
   'fanout-cancel': number;
+  'fanout-run-ended': number;
   'apikey-fill': number;
   'tenant-absent': number;
   'bytes-reserve': [number, number, number, number, string];
@@ -50,7 +51,7 @@ export type ScriptName = keyof ScriptResults;
 const KEY_COUNTS = {
   admit: 13, 'provider-touch': 2, refund: 7, release: 4, 'run-cancel': 1, 'run-start': 3, 'run-terminal': 1, 'run-late-steps': 1, 'run-progress': 1,
   'schedule-claim': 2, 'schedule-reclaim': 1, 'schedule-record-outcome': 1, 'schedule-settle': 1, 'team-touch': 2,
-  'backfill-create': 3, 'fanout-create': 1, 'fanout-cancel': 1, 'apikey-fill': 1, 'tenant-absent': 2,
+  'backfill-create': 3, 'fanout-create': 1, 'fanout-cancel': 1, 'fanout-run-ended': 1, 'apikey-fill': 1, 'tenant-absent': 2,
   'bytes-reserve': 4, 'bytes-settle': 3,
   'rate-limit': 2,
 } satisfies Record<ScriptName, number>;
