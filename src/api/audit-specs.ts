@@ -1,5 +1,6 @@
 import { AUDIT_SQL_MAX_CHARS } from '../audit/actions';
 import { TENANT_ID_PATTERN } from '../shared/ids';
+import { BILLING_EXPORT_TABLE } from '../pipelines/sample-billing';
 import { answerField, auditBody } from './audit-route';
 import type { RouteAudit } from './audit-route';
 import { param } from './types';
@@ -23,6 +24,16 @@ const pick = (body: Record<string, unknown>, names: string[]): Record<string, un
   for (const name of names) {
     const value = body[name];
     if (typeof value === 'boolean' || (typeof value === 'string' && SAFE_ID.test(value))) out[name] = value;
+  }
+  return out;
+};
+
+/** Whole numbers a body sent (sizes, counts), by name. */
+const integers = (body: Record<string, unknown>, names: string[]): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const name of names) {
+    const value = body[name];
+    if (typeof value === 'number' && Number.isSafeInteger(value)) out[name] = value;
   }
   return out;
 };
@@ -127,6 +138,38 @@ export const AUDIT_SPECS = {
   webhookRotateSecret: {
     action: 'webhook.rotate_secret',
     describe: (ctx) => ({ tenantId: pathTenant(ctx), target: webhookTarget(webhookIdOf(ctx)) }),
+  },
+  /**
+   * The synthetic billing rows an admin loads into a tenant's dataset: without `append` the tenant's table is dropped
+   * and recreated, whatever it held. The request's shape, and the days the answer says were loaded.
+   */
+  sampleData: {
+    action: 'tenant.sample_data',
+    describe: (ctx, answered) => {
+      const body = auditBody(ctx);
+      const tenantId = pathTenant(ctx);
+      return {
+        tenantId,
+        target: tenantId ? `table:${tenantId}.${BILLING_EXPORT_TABLE}` : null,
+        details: {
+          ...integers(body, ['days', 'rows_per_day']),
+          append: body['append'] === true,
+          ...pick(body, ['end_date']),
+          ...(answered ? pick({ from_date: answerField(ctx, 'from_date'), to_date: answerField(ctx, 'to_date') }, ['from_date', 'to_date']) : {}),
+        },
+      };
+    },
+  },
+  /** Creates what is missing of the central datasets and tables (every API start does too): what it created. */
+  bootstrap: {
+    action: 'admin.bootstrap',
+    describe: (ctx, answered) => {
+      const created = (name: string): string[] => {
+        const list = (ctx.body as Record<string, unknown> | undefined)?.[name];
+        return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string' && SAFE_ID.test(x)).slice(0, 50) : [];
+      };
+      return { tenantId: null, details: answered ? { datasets_created: created('datasets_created'), tables_created: created('tables_created') } : null };
+    },
   },
   /** An operator's run of one template across many tenants: the template, not the parameters. */
   fanoutCreate: {

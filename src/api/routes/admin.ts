@@ -27,7 +27,7 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
   const routes: RouteSpec[] = [
     route({
       method: 'post', path: '/api/v1/admin/bootstrap', auth: 'admin', tag: 'admin', summary: 'Create the central datasets and tables (idempotent)',
-      responses: { 200: ok('What was created now', bootstrapAnswer) },
+      responses: { 200: ok('What was created now', bootstrapAnswer) }, audit: AUDIT_SPECS.bootstrap,
       handler: async (ctx) => {
         const created = await t.bootstrap();
         ctx.body = { datasets_created: created.datasetsCreated, tables_created: created.tablesCreated };
@@ -76,6 +76,7 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
       route({
         method: 'post', path: '/api/v1/admin/tenants/:tenant_id/sample-data', auth: 'admin', tag: 'admin', summary: 'Load synthetic GCP billing export rows into the tenant dataset: `days` days ending on `end_date` (default yesterday, UTC)',
         params: tenantParams, body: sampleDataBody, responses: { 200: ok('Rows loaded', sampleDataAnswer), 404: 'Unknown tenant', 409: 'The tenant was offboarded (TENANT_DELETED)', 422: `Invalid body (days 1–400, end_date YYYY-MM-DD, every day within ${DATE_PARAMETER_RANGE.first} … ${DATE_PARAMETER_RANGE.last})` },
+        audit: AUDIT_SPECS.sampleData,
         handler: async (ctx) => {
           const loaded = await load(param(ctx, 'tenant_id'), validated<SampleDataRequest>(ctx, 'body'));
           ctx.body = { table: loaded.table, rows: loaded.rows, from_date: loaded.fromDate, to_date: loaded.toDate };
