@@ -108,6 +108,8 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     await t.system.runs.runStore.recordProgress(TENANT, first.body.pipeline_logging_id as string, { stepsDone: 0, stepsTotal: 0, steps: [] });
     const runs = await t.request.get('/api/v1/pipelines/runs?limit=20').set('X-API-Key', key);
     for (const run of runs.body.runs as { pipeline_logging_id: string }[]) await waitForRun(t, key, run.pipeline_logging_id);
+    // The fan-out's run ended: its end is recorded in the fan-out (by the run's hook, or this read).
+    expect((await t.request.get(`/api/v1/admin/fanouts/${fanout.body.fanout_id as string}`).set('X-Admin-Key', t.adminKey)).body.tenants[0].run_status).to.equal('COMPLETED');
   });
   after(async () => {
     audit?.stop();
