@@ -289,7 +289,7 @@ export class RedisKeys {
   webhookQuotaNotified(tenantId: string, period: string): string {
     return this.tenant(tenantId, `wh:quota:${period}`);
   }
-  /** String lock: serialises endpoint creation so the plan's endpoint limit holds across API processes. */
+  /** String lock: serialises every change of the tenant's endpoints (API, worker, offboarding) across processes. */
   webhookLock(tenantId: string): string {
     return this.tenant(tenantId, 'wh:lock');
   }

@@ -74,7 +74,7 @@ export function buildWebhookServices(deps: WebhookServicesDeps): WebhookServices
     queue,
     startWorker: () => {
       const worker = createWebhookWorker({
-        connection: deps.bull, keys, store, log, keyManager: deps.keyManager, ssrf, policy, clock, logger,
+        connection: deps.bull, redis, keys, store, log, keyManager: deps.keyManager, ssrf, policy, clock, logger,
         timeoutMs: config.webhooks.timeoutMs, disableAfter: config.webhooks.disableAfter, concurrency: config.webhooks.concurrency,
         userAgent: `Convergence-Webhooks/${deps.version}`, ...(deps.audit ? { audit: deps.audit } : {}),
       });

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
+import { SCRIPT_CODES } from '../redis/scripts/errors';
+import { ScriptRunner } from '../redis/scripts';
 import type { DeliveryAttempt } from './types';
 
 /**
  * Deliveries and their attempts, in the tenant's Redis slot. A delivery (one event to one endpoint) is
  * a hash kept for DELIVERY_TTL_SECONDS so it can be redelivered with the same id and body; its id is in
  * the tenant's delivery index so offboarding finds every key. Attempts are a capped list per endpoint,
- * newest first. Every key of one call shares the tenant tag, so each MULTI is single-slot.
+ * newest first. Every key of one call shares the tenant tag, so each MULTI is single-slot. An attempt is logged
+ * only while its endpoint exists (webhook-attempt.lua), so a delete or an offboarding during the attempt stays final.
  */
 
 export const DELIVERY_TTL_SECONDS = 30 * 24 * 3600;
@@ -25,8 +28,15 @@ export interface StoredDelivery {
 export const newDeliveryId = (): string => `whd_${randomBytes(12).toString('hex')}`;
 export const newEventId = (): string => `evt_${randomBytes(12).toString('hex')}`;
 
+/** What a finished attempt does to the endpoint's run of failed deliveries. */
+export type FailureRun = 'fail' | 'ok' | 'keep';
+
 export class DeliveryLog {
-  constructor(private readonly redis: RedisClient, private readonly keys: RedisKeys) {}
+  private readonly scripts: ScriptRunner;
+
+  constructor(private readonly redis: RedisClient, private readonly keys: RedisKeys) {
+    this.scripts = new ScriptRunner(redis);
+  }
 
   async create(tenantId: string, d: Omit<StoredDelivery, 'attempts'>, now: Date): Promise<void> {
     const key = this.keys.webhookDelivery(tenantId, d.deliveryId);
@@ -51,9 +61,18 @@ export class DeliveryLog {
     return this.redis.hincrby(this.keys.webhookDelivery(tenantId, deliveryId), 'attempts', 1);
   }
 
-  async recordAttempt(tenantId: string, webhookId: string, attempt: DeliveryAttempt): Promise<void> {
-    const key = this.keys.webhookAttempts(tenantId, webhookId);
-    await this.redis.multi().lpush(key, JSON.stringify(attempt)).ltrim(key, 0, ATTEMPTS_KEPT - 1).exec();
+  /**
+   * Logs a finished attempt and counts (`fail`) or clears (`ok`) the endpoint's run of failed deliveries.
+   * Returns the failed deliveries in a row after it, or null when the endpoint is gone (nothing was written).
+   */
+  async recordAttempt(tenantId: string, webhookId: string, attempt: DeliveryAttempt, run: FailureRun): Promise<number | null> {
+    const { keys } = this;
+    const result = await this.scripts.run(
+      'webhook-attempt',
+      [keys.webhooks(tenantId), keys.webhookAttempts(tenantId, webhookId), keys.webhookFailures(tenantId, webhookId)],
+      [webhookId, JSON.stringify(attempt), ATTEMPTS_KEPT, run, DELIVERY_TTL_SECONDS],
+    );
+    return result === SCRIPT_CODES.webhookGone ? null : result;
   }
 
   /** A page of attempts, newest first; `offset` is the cursor the previous page returned. */
@@ -61,11 +80,6 @@ export class DeliveryLog {
     const raw = await this.redis.lrange(this.keys.webhookAttempts(tenantId, webhookId), offset, offset + limit);
     const page = raw.slice(0, limit).map((text) => JSON.parse(text) as DeliveryAttempt);
     return { attempts: page, nextCursor: raw.length > limit ? String(offset + limit) : null };
-  }
-
-  /** Consecutive failed deliveries of the endpoint after one more; reset by a success. */
-  async countFailure(tenantId: string, webhookId: string): Promise<number> {
-    return this.redis.incr(this.keys.webhookFailures(tenantId, webhookId));
   }
 
   async resetFailures(tenantId: string, webhookId: string): Promise<void> {

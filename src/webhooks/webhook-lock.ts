@@ -14,8 +14,10 @@ const WAIT_STEP_MS = 50;
 const MAX_WAIT_MS = 5_000;
 
 /**
- * Runs `fn` while holding the tenant's webhook lock (SET NX PX). Only endpoint creation takes it, so it
- * is held for one warehouse write; a holder that died frees it after LOCK_TTL_MS.
+ * Runs `fn` while holding the tenant's webhook lock (SET NX PX). Every change of an endpoint takes it and
+ * re-reads the endpoint inside (creation, PATCH, delete, rotation, the worker's disable, offboarding), so no
+ * change writes back a copy read before another one; it is held for one warehouse write, and a holder that
+ * died frees it after LOCK_TTL_MS.
  */
 export async function withTenantWebhookLock<T>(deps: WebhookLockDeps, tenantId: string, fn: () => Promise<T>): Promise<T> {
   const key = deps.keys.webhookLock(tenantId);

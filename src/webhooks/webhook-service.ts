@@ -127,29 +127,37 @@ export async function getWebhook(deps: WebhookServiceDeps, tenantId: string, web
 
 export async function patchWebhook(deps: WebhookServiceDeps, tenantId: string, webhookId: string, body: unknown, takeSeat?: () => Promise<void>): Promise<WebhookView> {
   const req = validated<PatchWebhookBody>(patchWebhookSchema, body);
-  const current = await getWebhook(deps, tenantId, webhookId);
+  await getWebhook(deps, tenantId, webhookId);
   if (req.url !== undefined) await checkUrl(deps, req.url);
   await takeSeat?.();
-  const now = deps.clock.now();
-  const next: WebhookRecord = {
-    ...current,
-    ...(req.url !== undefined ? { url: req.url } : {}),
-    ...(req.events !== undefined ? { events: req.events as WebhookEvent[] } : {}),
-    ...(req.is_active !== undefined ? { isActive: req.is_active, disabledReason: null } : {}),
-    updatedAt: now.toISOString(),
-  };
-  await deps.store.save(next, now);
-  // Re-enabled: its run of failures starts over.
-  if (req.is_active === true) await deps.log.resetFailures(tenantId, webhookId);
+  // The change applies to the endpoint as it is under the lock: a rotation or a disable made meanwhile is kept.
+  const next = await withTenantWebhookLock(deps, tenantId, async () => {
+    const current = await getWebhook(deps, tenantId, webhookId);
+    const now = deps.clock.now();
+    const changed: WebhookRecord = {
+      ...current,
+      ...(req.url !== undefined ? { url: req.url } : {}),
+      ...(req.events !== undefined ? { events: req.events as WebhookEvent[] } : {}),
+      ...(req.is_active !== undefined ? { isActive: req.is_active, disabledReason: null } : {}),
+      updatedAt: now.toISOString(),
+    };
+    await deps.store.save(changed, now);
+    // Re-enabled: its run of failures starts over.
+    if (req.is_active === true) await deps.log.resetFailures(tenantId, webhookId);
+    return changed;
+  });
   deps.logger.info({ tenant_id: tenantId, webhook_id: webhookId, fields: Object.keys(req) }, 'webhook changed');
-  return toWebhookView(next, now);
+  return toWebhookView(next, deps.clock.now());
 }
 
 export async function deleteWebhook(deps: WebhookServiceDeps, tenantId: string, webhookId: string, takeSeat?: () => Promise<void>): Promise<void> {
-  const current = await getWebhook(deps, tenantId, webhookId);
+  await getWebhook(deps, tenantId, webhookId);
   await takeSeat?.();
-  const now = deps.clock.now();
-  await deps.store.remove({ ...current, isActive: false, updatedAt: now.toISOString() }, now);
+  await withTenantWebhookLock(deps, tenantId, async () => {
+    const current = await getWebhook(deps, tenantId, webhookId);
+    const now = deps.clock.now();
+    await deps.store.remove({ ...current, isActive: false, updatedAt: now.toISOString() }, now);
+  });
   deps.logger.info({ tenant_id: tenantId, webhook_id: webhookId }, 'webhook deleted');
 }
 
@@ -157,20 +165,26 @@ export async function deleteWebhook(deps: WebhookServiceDeps, tenantId: string, 
 export async function rotateWebhookSecret(
   deps: WebhookServiceDeps, tenantId: string, webhookId: string, graceSeconds: number, takeSeat?: () => Promise<void>,
 ): Promise<WebhookView & { secret: string }> {
-  const current = await getWebhook(deps, tenantId, webhookId);
+  await getWebhook(deps, tenantId, webhookId);
   await takeSeat?.();
   const secret = newSigningSecret();
-  const now = deps.clock.now();
-  const next: WebhookRecord = {
-    ...current,
-    encryptedSecret: await encryptSecret(deps, secret),
-    previousEncryptedSecret: graceSeconds > 0 ? current.encryptedSecret : null,
-    previousSecretExpiresAt: graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000).toISOString() : null,
-    updatedAt: now.toISOString(),
-  };
-  await deps.store.save(next, now);
+  const encryptedSecret = await encryptSecret(deps, secret);
+  // The new secret goes onto the endpoint as it is under the lock: a PATCH made meanwhile is kept.
+  const next = await withTenantWebhookLock(deps, tenantId, async () => {
+    const current = await getWebhook(deps, tenantId, webhookId);
+    const now = deps.clock.now();
+    const rotated: WebhookRecord = {
+      ...current,
+      encryptedSecret,
+      previousEncryptedSecret: graceSeconds > 0 ? current.encryptedSecret : null,
+      previousSecretExpiresAt: graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000).toISOString() : null,
+      updatedAt: now.toISOString(),
+    };
+    await deps.store.save(rotated, now);
+    return rotated;
+  });
   deps.logger.info({ tenant_id: tenantId, webhook_id: webhookId, grace_seconds: graceSeconds }, 'webhook secret rotated');
-  return { ...toWebhookView(next, now), secret };
+  return { ...toWebhookView(next, deps.clock.now()), secret };
 }
 
 export async function listDeliveries(deps: WebhookServiceDeps, tenantId: string, webhookId: string, limit: number, cursor?: string): Promise<{ deliveries: DeliveryAttempt[]; next_cursor: string | null }> {

@@ -57,6 +57,16 @@ export class WebhookStore {
     return text ? parseRecord(text) : null;
   }
 
+  /**
+   * The endpoint as the hot copy holds it now, without rebuilding a missing hash: null when it is deleted or
+   * the tenant's hash is gone (offboarded). For changes made under the tenant's webhook lock by the worker,
+   * which must neither revive an endpoint nor leave a rebuilt hash behind an offboarding.
+   */
+  async hot(tenantId: string, webhookId: string): Promise<WebhookRecord | null> {
+    const text = await this.deps.redis.hget(this.deps.keys.webhooks(tenantId), webhookId);
+    return text ? parseRecord(text) : null;
+  }
+
   /** The active endpoints subscribed to `event`: the hot lookup of every emitted event. */
   async subscribers(tenantId: string, event: WebhookEvent): Promise<WebhookRecord[]> {
     return (await this.list(tenantId)).filter((w) => w.isActive && w.events.includes(event));

@@ -7,7 +7,7 @@ import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import { WEBHOOK_DELIVERIES_QUEUE, webhookBackoffMs } from '../queues/webhook-deliveries';
 import type { WebhookDeliveryJob, WebhookRetryPolicy } from '../queues/webhook-deliveries';
-import type { DeliveryLog } from '../webhooks/delivery-log';
+import type { DeliveryLog, FailureRun } from '../webhooks/delivery-log';
 import { postWebhook } from '../webhooks/deliver';
 import type { PostResult } from '../webhooks/deliver';
 import { signatureHeader, SIGNATURE_HEADER } from '../webhooks/signature';
@@ -15,11 +15,14 @@ import { checkTarget } from '../webhooks/ssrf';
 import type { SsrfOptions } from '../webhooks/ssrf';
 import type { WebhookRecord } from '../webhooks/types';
 import type { WebhookStore } from '../webhooks/webhook-store';
+import { withTenantWebhookLock } from '../webhooks/webhook-lock';
 import type { AuditRecorder } from '../audit/actions';
 
 export interface WebhookWorkerDeps {
   /** A connection made for BullMQ (`maxRetriesPerRequest: null`). */
   connection: RedisClient;
+  /** A plain connection, for the tenant's webhook lock. */
+  redis: RedisClient;
   keys: RedisKeys;
   store: WebhookStore;
   log: DeliveryLog;
@@ -48,8 +51,9 @@ class AttemptFailed extends Error {}
 /**
  * Sends one attempt of a delivery: the endpoint is read fresh (a deleted or inactive one is skipped),
  * its URL checked again by the SSRF guard (the host may resolve elsewhere since it was stored), the
- * body signed with every live secret. Each attempt is logged; a failure throws so BullMQ retries it
- * with the webhook backoff, and a delivery whose last attempt failed counts toward disabling the endpoint.
+ * body signed with every live secret. Each attempt is logged; a failure throws so
+ * BullMQ retries it with the webhook backoff, and a delivery whose last attempt failed counts toward disabling
+ * the endpoint.
  */
 export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
   const secretsOf = async (endpoint: WebhookRecord, now: Date): Promise<string[]> => {
@@ -79,47 +83,61 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
     });
   };
 
-  const disable = async (endpoint: WebhookRecord, failures: number): Promise<void> => {
-    const now = deps.clock.now();
+  /**
+   * Disables the endpoint as it is now, under the tenant's webhook lock: only is_active and disabled_reason change,
+   * and nothing is written when it was deleted, disabled or given another URL during the attempt.
+   */
+  const disable = async (data: WebhookDeliveryJob, url: string, failures: number): Promise<void> => {
     const reason = `disabled after ${failures} consecutive failed deliveries`;
-    await deps.store.save({ ...endpoint, isActive: false, disabledReason: reason, updatedAt: now.toISOString() }, now);
-    deps.logger.warn({ event: 'endpoint.disabled', tenant_id: endpoint.tenantId, webhook_id: endpoint.webhookId, failures }, 'webhook endpoint disabled');
+    const disabled = await withTenantWebhookLock(deps, data.tenantId, async () => {
+      const current = await deps.store.hot(data.tenantId, data.webhookId);
+      if (!current?.isActive || current.url !== url) return false;
+      const now = deps.clock.now();
+      await deps.store.save({ ...current, isActive: false, disabledReason: reason, updatedAt: now.toISOString() }, now);
+      return true;
+    });
+    if (!disabled) return;
+    deps.logger.warn({ event: 'endpoint.disabled', tenant_id: data.tenantId, webhook_id: data.webhookId, failures }, 'webhook endpoint disabled');
     await deps.audit?.record({
-      action: 'webhook.update', actor: 'system', outcome: 'success', tenantId: endpoint.tenantId, target: `webhook:${endpoint.webhookId}`,
+      action: 'webhook.update', actor: 'system', outcome: 'success', tenantId: data.tenantId, target: `webhook:${data.webhookId}`,
       details: { is_active: false, reason: 'disabled_after_failures', failures },
     });
   };
 
-  const processor = async (job: Job<WebhookDeliveryJob>): Promise<unknown> => {
+  const attempt = async (job: Job<WebhookDeliveryJob>, endpoint: WebhookRecord): Promise<unknown> => {
     const data = job.data;
-    const endpoint = await deps.store.get(data.tenantId, data.webhookId);
-    if (!endpoint?.isActive) return { skipped: endpoint ? 'endpoint inactive' : 'endpoint deleted' };
     const now = deps.clock.now();
-    const attempt = await deps.log.nextAttempt(data.tenantId, data.deliveryId);
+    const attemptNo = await deps.log.nextAttempt(data.tenantId, data.deliveryId);
     const result = await attemptOnce(data, endpoint, now);
     const attemptsAllowed = job.opts.attempts ?? 1;
     const isFinal = !result.ok && job.attemptsMade + 1 >= attemptsAllowed;
     const retryInMs = result.ok || isFinal ? null : webhookBackoffMs(deps.policy, job.attemptsMade + 1);
-    await deps.log.recordAttempt(data.tenantId, data.webhookId, {
+    // An attempt to a URL the endpoint no longer has says nothing about the new one.
+    const sameUrl = (await deps.store.hot(data.tenantId, data.webhookId))?.url === endpoint.url;
+    const run: FailureRun = !sameUrl ? 'keep' : result.ok ? 'ok' : isFinal ? 'fail' : 'keep';
+    const failures = await deps.log.recordAttempt(data.tenantId, data.webhookId, {
       delivery_id: data.deliveryId,
       event_type: data.eventType,
-      attempt,
+      attempt: attemptNo,
       attempted_at: now.toISOString(),
       status_code: result.statusCode,
       error: result.error,
       success: result.ok,
       duration_ms: result.durationMs,
       next_retry_at: retryInMs === null ? null : new Date(now.getTime() + retryInMs).toISOString(),
-    });
-    if (result.ok) {
-      await deps.log.resetFailures(data.tenantId, data.webhookId);
-      return { status_code: result.statusCode, attempt };
-    }
-    if (isFinal) {
-      const failures = await deps.log.countFailure(data.tenantId, data.webhookId);
-      if (failures >= deps.disableAfter) await disable(endpoint, failures);
-    }
+    }, run);
+    // Deleted (or offboarded) during the attempt: nothing is logged, retried or disabled.
+    if (failures === null) return { skipped: 'endpoint deleted during the attempt', attempt: attemptNo };
+    if (result.ok) return { status_code: result.statusCode, attempt: attemptNo };
+    if (run === 'fail' && failures >= deps.disableAfter) await disable(data, endpoint.url, failures);
     throw new AttemptFailed(result.error ?? 'failed');
+  };
+
+  const processor = async (job: Job<WebhookDeliveryJob>): Promise<unknown> => {
+    const data = job.data;
+    const endpoint = await deps.store.get(data.tenantId, data.webhookId);
+    if (!endpoint?.isActive) return { skipped: endpoint ? 'endpoint inactive' : 'endpoint deleted' };
+    return attempt(job, endpoint);
   };
 
   const worker = new Worker<WebhookDeliveryJob>(WEBHOOK_DELIVERIES_QUEUE, processor, {

@@ -9,6 +9,7 @@ import { PRODUCT_SCRIPTS, startSlotAudit } from '../helpers/slot-audit';
 import type { SlotAudit } from '../helpers/slot-audit';
 import { onboard, startTestSystem, waitForRun } from '../helpers/system';
 import type { TestSystem } from '../helpers/system';
+import { WebhookReceiver } from '../helpers/webhook-receiver';
 
 /**
  * Issue 10.3, the check that cannot drift: on a single Redis server nothing refuses a script or MULTI
@@ -28,12 +29,14 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
   let t: TestSystem;
   let key: string;
   let failEnqueue = false;
+  let receiver: WebhookReceiver;
 
   const trigger = () => t.request.post(`/api/v1/pipelines/run/${TENANT}/gcp/cost/dryrun`).set('X-API-Key', key).set('X-User-ID', 'alice');
 
   before(async () => {
     audit = startSlotAudit();
-    t = await startTestSystem({ redis: await singleRedis.target(), runFaults: { beforeEnqueue: async () => {
+    receiver = await new WebhookReceiver().start();
+    t = await startTestSystem({ redis: await singleRedis.target(), env: { WEBHOOK_ALLOW_PRIVATE: 'true' }, runFaults: { beforeEnqueue: async () => {
       if (failEnqueue) throw new Error('Connection is closed.');
     } } });
     const { routines } = t.system.scheduler;
@@ -106,6 +109,11 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
     expect(await t.system.runs.runStore.recordLateSteps(TENANT, first.body.pipeline_logging_id as string, [])).to.equal(true);
     // A progress write (the worker's, every few seconds of a long run; these runs end sooner): refused on the ended run.
     await t.system.runs.runStore.recordProgress(TENANT, first.body.pipeline_logging_id as string, { stepsDone: 0, stepsTotal: 0, steps: [] });
+    // A webhook delivery: its slot taken and given back, its attempt logged.
+    const hook = await t.request.post(`/api/v1/tenants/${TENANT}/webhooks`).set('X-API-Key', key).send({ url: receiver.url('/audit'), events: ['schedule.misfired'] });
+    expect(hook.status).to.equal(201);
+    expect(await t.system.webhooks.emitter.emit(TENANT, 'schedule.misfired', { config_id: 'audit' })).to.equal(1);
+    await eventually('the attempt logged', async () => ((await redis.llen(keys.webhookAttempts(TENANT, hook.body.webhook_id as string))) > 0 ? true : undefined));
     const runs = await t.request.get('/api/v1/pipelines/runs?limit=20').set('X-API-Key', key);
     for (const run of runs.body.runs as { pipeline_logging_id: string }[]) await waitForRun(t, key, run.pipeline_logging_id);
     // The fan-out's run ended: its end is recorded in the fan-out (by the run's hook, or this read).
@@ -114,6 +122,7 @@ describe('the Redis commands of every routine, as Redis Cluster would judge them
   after(async () => {
     audit?.stop();
     await t?.close();
+    await receiver?.close();
   });
 
   it('called every script in src/redis/scripts', () => {

@@ -32,6 +32,8 @@ export const SCRIPT_CODES = {
   bytesReservationUnknown: -13,
   /** backfill-create: the tenant already holds its plan's backfill_max_active ACTIVE backfills. */
   backfillLimit: -14,
+  /** webhook-attempt: the endpoint was deleted (or its tenant offboarded) while the attempt was in flight. */
+  webhookGone: -15,
 } as const;
 
 export const DAILY_QUOTA_DETAIL = 'Daily pipeline quota exceeded. Upgrade or wait until tomorrow.';

@@ -39,6 +39,8 @@ export interface ScriptResults {
   'bytes-reserve': [number, number, number, number, string];
   'bytes-settle': number;
   'rate-limit': number[];
+  /** -14 (endpoint gone) or the endpoint's failed deliveries in a row. */
+  'webhook-attempt': number;
 }
 
 export type ScriptName = keyof ScriptResults;
@@ -54,6 +56,7 @@ const KEY_COUNTS = {
   'backfill-create': 3, 'fanout-create': 1, 'fanout-cancel': 1, 'fanout-run-ended': 1, 'apikey-fill': 1, 'tenant-absent': 2,
   'bytes-reserve': 4, 'bytes-settle': 3,
   'rate-limit': 2,
+  'webhook-attempt': 3,
 } satisfies Record<ScriptName, number>;
 const SCRIPT_NAMES = Object.keys(KEY_COUNTS) as ScriptName[];
 
