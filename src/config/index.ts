@@ -64,7 +64,11 @@ export interface Config {
   /** Operator queries (admin SQL endpoint, `npm run sql`). */
   adminQuery: { maxBytesBilled: number; timeoutMs: number; maxResultBytes: number };
   /** Webhook deliveries (README "Webhooks"). `allowPrivate` lets tests deliver to loopback over http; refused in production. */
-  webhooks: { timeoutMs: number; allowPrivate: boolean; disableAfter: number; maxAttempts: number; retryBaseMs: number; retryMaxMs: number; concurrency: number };
+  webhooks: {
+    timeoutMs: number; allowPrivate: boolean; disableAfter: number; maxAttempts: number; retryBaseMs: number; retryMaxMs: number;
+    /** Attempts one worker process sends at once; of them, at most `endpointConcurrency` per endpoint and `tenantConcurrency` per tenant (every process together). */
+    concurrency: number; endpointConcurrency: number; tenantConcurrency: number;
+  };
 }
 
 /** Every variable the process reads, with its default. `.env.example` mirrors this table. */
@@ -143,6 +147,8 @@ const schema = Joi.object({
   WEBHOOK_RETRY_BASE_MS: Joi.number().integer().min(1).default(30000),
   WEBHOOK_RETRY_MAX_MS: Joi.number().integer().min(1).default(4 * 3600 * 1000),
   WEBHOOK_CONCURRENCY: Joi.number().integer().min(1).max(256).default(20),
+  WEBHOOK_ENDPOINT_CONCURRENCY: Joi.number().integer().min(1).max(256).default(2),
+  WEBHOOK_TENANT_CONCURRENCY: Joi.number().integer().min(1).max(256).default(5),
   BIGQUERY_PRICE_PER_TIB_USD: Joi.number().min(0).default(6.25),
   BIGQUERY_PLATFORM_MAX_BYTES_BILLED: Joi.number().integer().min(1).default(100 * 1024 ** 3),
 })
@@ -207,6 +213,8 @@ interface EnvValues {
   WEBHOOK_RETRY_BASE_MS: number;
   WEBHOOK_RETRY_MAX_MS: number;
   WEBHOOK_CONCURRENCY: number;
+  WEBHOOK_ENDPOINT_CONCURRENCY: number;
+  WEBHOOK_TENANT_CONCURRENCY: number;
   BIGQUERY_PRICE_PER_TIB_USD: number;
   BIGQUERY_PLATFORM_MAX_BYTES_BILLED: number;
 }
@@ -318,6 +326,8 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
       retryBaseMs: v.WEBHOOK_RETRY_BASE_MS,
       retryMaxMs: v.WEBHOOK_RETRY_MAX_MS,
       concurrency: v.WEBHOOK_CONCURRENCY,
+      endpointConcurrency: v.WEBHOOK_ENDPOINT_CONCURRENCY,
+      tenantConcurrency: v.WEBHOOK_TENANT_CONCURRENCY,
     },
   };
 }

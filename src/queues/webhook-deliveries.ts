@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
 import type { RedisClient } from '../redis/connection';
@@ -7,7 +8,7 @@ import type { RedisKeys } from '../redis/keys';
  * The webhook-deliveries queue: one job per (event, endpoint). The body is built once when the event
  * is emitted and travels in the job, so every retry sends the same bytes under the same delivery id;
  * only the signature's timestamp is fresh per attempt. A redelivery is a new job (one attempt) of the
- * same delivery id.
+ * same delivery id, one at a time per delivery.
  */
 export const WEBHOOK_DELIVERIES_QUEUE = 'webhook-deliveries';
 /** The BullMQ custom backoff type the webhook worker answers (webhookBackoffMs). */
@@ -59,7 +60,23 @@ export async function enqueueWebhookDelivery(queue: WebhookDeliveriesQueue, job:
   await queue.add(job.eventType, job, webhookJobOptions(job.deliveryId, policy.maxAttempts));
 }
 
-/** A redelivery asked for through the API: one fresh attempt of the same delivery id. */
-export async function enqueueWebhookRedelivery(queue: WebhookDeliveriesQueue, job: WebhookDeliveryJob, attempt: number): Promise<void> {
-  await queue.add(job.eventType, job, webhookJobOptions(`${job.deliveryId}-r${attempt}-${Date.now().toString(36)}`, 1));
+/** States in which a job of a delivery is still to be sent, or being sent. */
+const PENDING_STATES = new Set(['waiting', 'active', 'prioritized', 'waiting-children']);
+
+/**
+ * A redelivery asked for through the API: one fresh attempt of the same delivery id. Refused (false) while an
+ * attempt of the delivery is waiting to be sent or being sent: its first delivery not yet attempted (queued, or
+ * parked for a slot) or in flight, or an earlier redelivery not finished. BullMQ's deduplication id makes the
+ * last check atomic: it holds while the redelivery job is waiting, delayed or active and is dropped when it
+ * completes or fails. A first delivery waiting for its next retry may be redelivered (once at a time).
+ */
+export async function enqueueWebhookRedelivery(queue: WebhookDeliveriesQueue, job: WebhookDeliveryJob): Promise<boolean> {
+  const first = await queue.getJob(job.deliveryId);
+  if (first) {
+    const state = await first.getState();
+    if (PENDING_STATES.has(state) || (state === 'delayed' && first.attemptsMade === 0)) return false;
+  }
+  const jobId = `${job.deliveryId}-r${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const added = await queue.add(job.eventType, job, { ...webhookJobOptions(jobId, 1), deduplication: { id: `redeliver:${job.deliveryId}` } });
+  return added.id === jobId;
 }

@@ -293,6 +293,18 @@ export class RedisKeys {
   webhookLock(tenantId: string): string {
     return this.tenant(tenantId, 'wh:lock');
   }
+  /** Sorted set: delivery job id → end of its lease (ms), the attempts in flight to one endpoint (webhook-slot-take.lua). */
+  webhookInFlight(tenantId: string, webhookId: string): string {
+    return this.tenant(tenantId, `wh:inflight:${webhookId}`);
+  }
+  /** Sorted set: delivery job id → end of its lease (ms), the attempts in flight to any endpoint of the tenant. */
+  webhookTenantInFlight(tenantId: string): string {
+    return this.tenant(tenantId, 'wh:inflight');
+  }
+  /** Sorted set: delivery job id → its creation (ms), deliveries parked while their endpoint or tenant had no free slot. */
+  webhookParked(tenantId: string): string {
+    return this.tenant(tenantId, 'wh:parked');
+  }
 
   // --- names used before keys were tenant-tagged; read once by the migration, never written ---
   legacyRunPattern(): string {

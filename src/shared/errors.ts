@@ -59,7 +59,8 @@ export type ErrorCode =
   | 'WEBHOOK_URL_NOT_ALLOWED'
   | 'WEBHOOK_LIMIT_REACHED'
   | 'WEBHOOK_INACTIVE'
-  | 'WEBHOOK_DELIVERY_NOT_FOUND';
+  | 'WEBHOOK_DELIVERY_NOT_FOUND'
+  | 'WEBHOOK_DELIVERY_IN_PROGRESS';
 
 export interface FieldError {
   field: string;

@@ -12,6 +12,7 @@ import type { WebhookDeliveriesQueue, WebhookRetryPolicy } from '../queues/webho
 import { createWebhookEmitter } from '../queues/webhook-events';
 import type { WebhookEmitter } from '../queues/webhook-events';
 import { DeliveryLog } from '../webhooks/delivery-log';
+import { DeliverySlots, deliverySlotLimits } from '../webhooks/delivery-slots';
 import { systemResolveAll } from '../webhooks/ssrf';
 import type { ResolveAll, SsrfOptions } from '../webhooks/ssrf';
 import { deleteTenantWebhookState, disableAllWebhooks } from '../webhooks/tenant-webhooks';
@@ -69,12 +70,14 @@ export function buildWebhookServices(deps: WebhookServicesDeps): WebhookServices
     emitter: createWebhookEmitter({ redis, keys, store, log, queue, policy, clock, logger, getRun: deps.getRun }),
     operations: webhookOperations({
       store, log, redis, keys, keyManager: deps.keyManager, plans: deps.plans, warehouse: deps.warehouse, ssrf, clock, logger,
-      redeliver: (job, attempt) => enqueueWebhookRedelivery(queue(), job, attempt),
+      redeliver: (job) => enqueueWebhookRedelivery(queue(), job),
     }),
     queue,
     startWorker: () => {
+      const { endpointConcurrency, tenantConcurrency, timeoutMs } = config.webhooks;
+      const slots = new DeliverySlots(redis, keys, deliverySlotLimits(endpointConcurrency, tenantConcurrency, timeoutMs));
       const worker = createWebhookWorker({
-        connection: deps.bull, redis, keys, store, log, keyManager: deps.keyManager, ssrf, policy, clock, logger,
+        connection: deps.bull, redis, queue, slots, keys, store, log, keyManager: deps.keyManager, ssrf, policy, clock, logger,
         timeoutMs: config.webhooks.timeoutMs, disableAfter: config.webhooks.disableAfter, concurrency: config.webhooks.concurrency,
         userAgent: `Convergence-Webhooks/${deps.version}`, ...(deps.audit ? { audit: deps.audit } : {}),
       });

@@ -47,11 +47,13 @@ export async function deleteTenantWebhookState(deps: TenantWebhooksDeps, tenantI
       // attempt that ends while the chunks below are deleted writes nothing. The rows are gone already, so a
       // reader rebuilding the hash finds no endpoint.
       keys.webhooks(tenantId),
-      ...[...ids].flatMap((id) => [keys.webhookFailures(tenantId, id), keys.webhookAttempts(tenantId, id)]),
+      ...[...ids].flatMap((id) => [keys.webhookFailures(tenantId, id), keys.webhookAttempts(tenantId, id), keys.webhookInFlight(tenantId, id)]),
       ...deliveryIds.map((id) => keys.webhookDelivery(tenantId, id)),
       ...[now, yesterday].map((d) => keys.webhookQuotaNotified(tenantId, `d:${utcDay(d)}`)),
       ...[now, lastMonth].map((d) => keys.webhookQuotaNotified(tenantId, `m:${utcMonth(d)}`)),
       keys.webhookDeliveryIndex(tenantId),
+      keys.webhookTenantInFlight(tenantId),
+      keys.webhookParked(tenantId),
       // The lock itself is freed by withTenantWebhookLock on the way out.
     ];
     let removed = 0;

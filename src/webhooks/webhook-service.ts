@@ -45,8 +45,8 @@ export interface WebhookServiceDeps extends WebhookLockDeps {
   ssrf: SsrfOptions;
   clock: Clock;
   logger: Logger;
-  /** Enqueues one fresh attempt of a stored delivery. */
-  redeliver(job: { tenantId: string; webhookId: string; deliveryId: string; eventType: string; body: string }, attempt: number): Promise<void>;
+  /** Enqueues one fresh attempt of a stored delivery; false when an attempt of it is still queued or in flight. */
+  redeliver(job: { tenantId: string; webhookId: string; deliveryId: string; eventType: string; body: string }): Promise<boolean>;
 }
 
 export const toWebhookView = (w: WebhookRecord, now: Date): WebhookView => ({
@@ -203,6 +203,9 @@ export async function redeliver(
   }
   if (!endpoint.isActive) throw new AppError(409, 'WEBHOOK_INACTIVE', `Webhook '${webhookId}' is not active; re-enable it with PATCH is_active=true first`);
   await takeSeat?.();
-  await deps.redeliver({ tenantId, webhookId, deliveryId, eventType: delivery.eventType, body: delivery.body }, delivery.attempts + 1);
+  const queued = await deps.redeliver({ tenantId, webhookId, deliveryId, eventType: delivery.eventType, body: delivery.body });
+  if (!queued) {
+    throw new AppError(409, 'WEBHOOK_DELIVERY_IN_PROGRESS', `Delivery '${deliveryId}' is still queued or being sent; redeliver it once that attempt is over`);
+  }
   return { delivery_id: deliveryId, webhook_id: webhookId, event_type: delivery.eventType, queued: true };
 }

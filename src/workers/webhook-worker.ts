@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { DelayedError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
@@ -6,8 +6,9 @@ import type { KeyManager } from '../security/key-manager';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import { WEBHOOK_DELIVERIES_QUEUE, webhookBackoffMs } from '../queues/webhook-deliveries';
-import type { WebhookDeliveryJob, WebhookRetryPolicy } from '../queues/webhook-deliveries';
+import type { WebhookDeliveriesQueue, WebhookDeliveryJob, WebhookRetryPolicy } from '../queues/webhook-deliveries';
 import type { DeliveryLog, FailureRun } from '../webhooks/delivery-log';
+import type { DeliverySlots, SlotHolder } from '../webhooks/delivery-slots';
 import { postWebhook } from '../webhooks/deliver';
 import type { PostResult } from '../webhooks/deliver';
 import { signatureHeader, SIGNATURE_HEADER } from '../webhooks/signature';
@@ -24,6 +25,9 @@ export interface WebhookWorkerDeps {
   /** A plain connection, for the tenant's webhook lock. */
   redis: RedisClient;
   keys: RedisKeys;
+  /** The delivery queue, to wake deliveries parked for a slot. */
+  queue(): WebhookDeliveriesQueue;
+  slots: DeliverySlots;
   store: WebhookStore;
   log: DeliveryLog;
   keyManager: KeyManager;
@@ -49,9 +53,10 @@ export interface WebhookWorker {
 class AttemptFailed extends Error {}
 
 /**
- * Sends one attempt of a delivery: the endpoint is read fresh (a deleted or inactive one is skipped),
- * its URL checked again by the SSRF guard (the host may resolve elsewhere since it was stored), the
- * body signed with every live secret. Each attempt is logged; a failure throws so
+ * Sends one attempt of a delivery: the endpoint is read fresh (a deleted or inactive one is skipped), a slot
+ * taken for it (at most WEBHOOK_ENDPOINT_CONCURRENCY per endpoint and WEBHOOK_TENANT_CONCURRENCY per tenant;
+ * otherwise the delivery is parked), its URL checked again by the SSRF guard (the host may resolve elsewhere
+ * since it was stored), the body signed with every live secret. Each attempt is logged; a failure throws so
  * BullMQ retries it with the webhook backoff, and a delivery whose last attempt failed counts toward disabling
  * the endpoint.
  */
@@ -133,11 +138,27 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
     throw new AttemptFailed(result.error ?? 'failed');
   };
 
-  const processor = async (job: Job<WebhookDeliveryJob>): Promise<unknown> => {
+  /** Parked deliveries whose turn may have come: back to the waiting list (one that came back already is left alone). */
+  const wake = async (jobIds: string[]): Promise<void> => {
+    await Promise.allSettled(jobIds.map(async (id) => (await deps.queue().getJob(id))?.promote()));
+  };
+
+  const processor = async (job: Job<WebhookDeliveryJob>, token?: string): Promise<unknown> => {
     const data = job.data;
     const endpoint = await deps.store.get(data.tenantId, data.webhookId);
     if (!endpoint?.isActive) return { skipped: endpoint ? 'endpoint inactive' : 'endpoint deleted' };
-    return attempt(job, endpoint);
+    const holder: SlotHolder = { tenantId: data.tenantId, webhookId: data.webhookId, jobId: job.id ?? data.deliveryId, createdAtMs: job.timestamp };
+    if (!(await deps.slots.take(holder, Date.now()))) {
+      // No free slot for this endpoint or tenant: parked among the delayed jobs, no attempt counted. A slot given
+      // back wakes it; parkMs is only the fallback should that wake-up be lost.
+      await job.moveToDelayed(Date.now() + deps.slots.limits.parkMs, token);
+      throw new DelayedError();
+    }
+    try {
+      return await attempt(job, endpoint);
+    } finally {
+      await wake(await deps.slots.give(holder));
+    }
   };
 
   const worker = new Worker<WebhookDeliveryJob>(WEBHOOK_DELIVERIES_QUEUE, processor, {

@@ -7,10 +7,13 @@ import { webhookBackoffMs } from '../../src/queues/webhook-deliveries';
 import { signatureHeader } from '../../src/webhooks/signature';
 
 describe('webhook configuration', () => {
-  it('defaults: 10 s time-out, 15 attempts from 30 s capped at 4 h, disabled after 20, private addresses refused', () => {
+  it('defaults: 10 s time-out, 15 attempts from 30 s capped at 4 h, disabled after 20, private addresses refused, 20 slots (2 per endpoint, 5 per tenant)', () => {
     expect(loadConfig({}).webhooks).to.deep.equal({
-      timeoutMs: 10_000, allowPrivate: false, disableAfter: 20, maxAttempts: 15, retryBaseMs: 30_000, retryMaxMs: 14_400_000, concurrency: 20,
+      timeoutMs: 10_000, allowPrivate: false, disableAfter: 20, maxAttempts: 15, retryBaseMs: 30_000, retryMaxMs: 14_400_000,
+      concurrency: 20, endpointConcurrency: 2, tenantConcurrency: 5,
     });
+    expect(loadConfig({ WEBHOOK_ENDPOINT_CONCURRENCY: '1', WEBHOOK_TENANT_CONCURRENCY: '3' }).webhooks).to.include({ endpointConcurrency: 1, tenantConcurrency: 3 });
+    expect(() => loadConfig({ WEBHOOK_ENDPOINT_CONCURRENCY: '0' })).to.throw(ConfigError);
   });
 
   it('refuses WEBHOOK_ALLOW_PRIVATE=true when NODE_ENV=production', () => {

@@ -78,7 +78,7 @@ export function webhookRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'post', path: `${BASE}/:webhook_id/deliveries/:delivery_id/redeliver`, auth: 'tenant', takesSeat: 'by-service', tag: 'webhooks', summary: 'Send a delivery again (same delivery id, one fresh attempt)',
-      params: deliveryParams, responses: { 202: ok('Queued', webhookRedeliveryAnswer), 404: 'WEBHOOK_NOT_FOUND or WEBHOOK_DELIVERY_NOT_FOUND', 409: 'WEBHOOK_INACTIVE' },
+      params: deliveryParams, responses: { 202: ok('Queued', webhookRedeliveryAnswer), 404: 'WEBHOOK_NOT_FOUND or WEBHOOK_DELIVERY_NOT_FOUND', 409: 'WEBHOOK_INACTIVE, or WEBHOOK_DELIVERY_IN_PROGRESS: an attempt of the delivery is still queued or being sent' },
       handler: async (ctx) => {
         ctx.status = 202;
         ctx.body = await w.redeliver(tenantOf(ctx), webhookOf(ctx), param(ctx, 'delivery_id'), seatTaker(deps.auth, ctx.state));

@@ -41,6 +41,9 @@ export interface ScriptResults {
   'rate-limit': number[];
   /** -14 (endpoint gone) or the endpoint's failed deliveries in a row. */
   'webhook-attempt': number;
+  'webhook-slot-take': number;
+  /** Parked job ids to wake. */
+  'webhook-slot-give': string[];
 }
 
 export type ScriptName = keyof ScriptResults;
@@ -56,7 +59,7 @@ const KEY_COUNTS = {
   'backfill-create': 3, 'fanout-create': 1, 'fanout-cancel': 1, 'fanout-run-ended': 1, 'apikey-fill': 1, 'tenant-absent': 2,
   'bytes-reserve': 4, 'bytes-settle': 3,
   'rate-limit': 2,
-  'webhook-attempt': 3,
+  'webhook-attempt': 3, 'webhook-slot-take': 3, 'webhook-slot-give': 3,
 } satisfies Record<ScriptName, number>;
 const SCRIPT_NAMES = Object.keys(KEY_COUNTS) as ScriptName[];
 
