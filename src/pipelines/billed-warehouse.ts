@@ -7,7 +7,8 @@ import type { ColumnSchema, DryRunResult, ExportResult, InsertOptions, QueryOpti
  * The warehouse a pipeline step sees on BigQuery: every query job is estimated by a dry run, reserves its bytes
  * from the tenant's daily budget (refused with BYTES_LIMIT_EXCEEDED, naming estimate and limit, before anything
  * runs), runs with `maximumBytesBilled` = the grant, and settles the reservation to what BigQuery billed — or
- * releases it when the job fails or is cancelled. The meter adds up the step's bytes for its log row.
+ * releases it when the job fails. A job given up on (cancelled, or unreadable) settles once BigQuery reports what
+ * it billed. The meter adds up the step's bytes for its log row.
  * DuckDB has no byte figures (its dry run is a prepare; EXPLAIN estimates rows, not bytes), so steps there run
  * on the plain warehouse and record unknown (null).
  */
@@ -86,14 +87,16 @@ export class BilledWarehouse implements Warehouse {
       result = await this.inner.query<R>(sql, { ...options, maxBytesBilled: reservation.grantedBytes });
     } catch (err) {
       if (err instanceof WarehouseError && err.billedBytes) {
-        // Cancelled while running: it may have billed what it read. The reservation stays until the warehouse says
-        // how much (the run is not held for it; a graceful stop waits, a worker dying leaves it to its lease), and
-        // the step's meter gets the bytes too, for the rows the executor rewrites then.
+        // Given up on after it started (cancelled, or its results or billing figures unreadable): it may have billed
+        // what it read. The reservation stays until the warehouse says how much (the run is not held for it; a
+        // graceful stop waits, a worker dying leaves it to its lease), and the step's meter gets the bytes too, for
+        // the rows the executor rewrites then. Unknown (null): settled to the whole grant, the job's
+        // maximumBytesBilled, the most it can have billed — the budget never counts less than BigQuery billed.
         const billedLater = err.billedBytes.then(
           async (billed) => {
-            await this.settle(reservation, billed);
-            if (billed > 0) this.guard.onBilled?.(this.tenantId, billed, reservation.plan);
-            return billed;
+            await this.settle(reservation, billed ?? reservation.grantedBytes);
+            if (billed !== null && billed > 0) this.guard.onBilled?.(this.tenantId, billed, reservation.plan);
+            return billed ?? 0;
           },
           (settleErr: unknown) => {
             this.guard.onSettleError?.(settleErr, this.tenantId);
@@ -104,7 +107,7 @@ export class BilledWarehouse implements Warehouse {
         this.guard.late?.track(billedLater.then(() => undefined));
         throw err;
       }
-      // Failed before it billed: the grant goes back to the budget.
+      // Failed before it ran, or BigQuery reports the job failed (a failed query bills nothing): the grant goes back.
       await this.settle(reservation, 0);
       if (err instanceof WarehouseError && err.reason === 'bytes_limit_exceeded') {
         throw bytesLimitExceeded(

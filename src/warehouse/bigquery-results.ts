@@ -2,6 +2,7 @@ import type { QueryResultsPage } from './bigquery-jobs-rest';
 import { fromRow } from './bigquery-values';
 import type { SchemaField } from './bigquery-values';
 import { ResultBudget } from './result-budget';
+import { WarehouseError } from './types';
 import type { QueryResult, Row } from './types';
 
 /** One getQueryResults call (BigQueryJobsRest.getQueryResults for a job). */
@@ -22,9 +23,15 @@ export type CollectedResult = QueryResult & { truncated: boolean };
  * Polls getQueryResults until the job is done, then pages through the rows. With a cap it stops asking for pages
  * once it holds `maxRows` rows and one more (which only sets `truncated`), or at the first row that would pass
  * `maxBytes`; once rows have been seen, a page asks for no more rows than the bytes left would hold at their mean
- * size, so a capped read never downloads much of a large result.
+ * size, so a capped read never downloads much of a large result. A job that stays RUNNING is polled until `signal`
+ * aborts (each poll is BigQuery's long poll), never past it.
  */
-export async function collectResults(fetchPage: FetchPage, call: <T>(fn: () => Promise<T>) => Promise<T>, cap?: ResultCap): Promise<CollectedResult> {
+export async function collectResults(
+  fetchPage: FetchPage,
+  call: <T>(fn: () => Promise<T>) => Promise<T>,
+  cap?: ResultCap,
+  signal?: AbortSignal,
+): Promise<CollectedResult> {
   const rows: Row[] = [];
   const budget = cap ? new ResultBudget(cap.maxBytes) : null;
   const rowLimit = cap ? cap.maxRows + 1 : Infinity;
@@ -33,6 +40,7 @@ export async function collectResults(fetchPage: FetchPage, call: <T>(fn: () => P
   let pageToken: string | undefined;
   let first: QueryResultsPage | undefined;
   for (;;) {
+    if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
     const meta = await call(() => fetchPage({ ...(pageToken ? { pageToken } : {}), ...(cap ? { maxResults: pageRows(rows.length, rowLimit, budget) } : {}) }));
     if (meta.jobComplete === false) continue;
     if (!first) {

@@ -7,7 +7,7 @@ import { DEFAULT_RETRY, mapBigQueryError, withRetry } from './bigquery-errors';
 import type { RetryPolicy } from './bigquery-errors';
 import { BigQueryJobsRest } from './bigquery-jobs-rest';
 import type { QueryJobSpec } from './bigquery-jobs-rest';
-import { collectResults } from './bigquery-results';
+import { runQueryJob } from './bigquery-query-job';
 import type { CollectedResult, ResultCap } from './bigquery-results';
 import { checkExtractTarget, extractToParquet } from './bigquery-extract';
 import { toInsertJson, toQueryParameter } from './bigquery-values';
@@ -42,10 +42,6 @@ export function localAuthClient(): OAuth2Client {
   client.setCredentials({ access_token: 'local' });
   return client;
 }
-
-/** How long the billed bytes of a cancelled job are waited for, and how often its state is asked. */
-const CANCELLED_WAIT_MS = 30_000;
-const CANCELLED_POLL_MS = 500;
 
 export class BigQueryWarehouse implements Warehouse {
   readonly kind = 'bigquery' as const;
@@ -235,56 +231,12 @@ export class BigQueryWarehouse implements Warehouse {
     return result as QueryResult<R>;
   }
 
-  /**
-   * What a cancelled job billed: its statistics once it is DONE, asked every CANCELLED_POLL_MS for at most
-   * CANCELLED_WAIT_MS (then what it reports so far); 0 when BigQuery cannot be asked. Never rejects.
-   */
-  private async billedOnceDone(jobId: string): Promise<number> {
-    const deadline = Date.now() + CANCELLED_WAIT_MS;
-    try {
-      for (;;) {
-        const figures = await this.jobs.getJobBytes(jobId);
-        if (figures.done || Date.now() >= deadline) return figures.bytesBilled ?? 0;
-        await new Promise((resolve) => setTimeout(resolve, CANCELLED_POLL_MS));
-      }
-    } catch (err) {
-      this.options.logger?.warn({ err, jobId }, 'bigquery: billed bytes of a cancelled job unknown');
-      return 0;
-    }
-  }
-
-  /** Starts a query job and collects its rows (within `cap`); aborting the signal cancels the job. */
+  /** Starts a query job and collects its rows (within `cap`); a job given up on is cancelled (bigquery-query-job.ts). */
   private async runJob(spec: QueryJobSpec, signal: AbortSignal | undefined, cap?: ResultCap, withBilling = false): Promise<CollectedResult> {
     if (signal?.aborted) throw new WarehouseError('Query cancelled', 'cancelled');
     const jobId = await this.startJob(spec);
-    const results = (): Promise<CollectedResult> => collectResults((page) => this.jobs.getQueryResults(jobId, page), (fn) => this.call(fn), cap);
-    const collect = !withBilling
-      ? results
-      : async (): Promise<CollectedResult> => {
-          const result = await results();
-          const figures = await this.call(() => this.jobs.getJobBytes(jobId));
-          if (figures.bytesBilled !== undefined) result.bytesBilled = figures.bytesBilled;
-          if (result.bytesProcessed === undefined && figures.bytesProcessed !== undefined) result.bytesProcessed = figures.bytesProcessed;
-          return result;
-        };
-    if (!signal) return collect();
-    let onAbort: () => void = () => undefined;
-    const aborted = new Promise<never>((_resolve, reject) => {
-      onAbort = () => {
-        // Best effort: the job is cancelled server-side; the caller is released at once either way. A cancelled job
-        // may have billed what it read so far: with billing asked for, the error says how much once the job is done.
-        const cancelled = this.jobs.cancel(jobId).catch((err: unknown) => this.options.logger?.warn({ err, jobId }, 'bigquery: job cancel failed'));
-        const billedBytes = withBilling ? cancelled.then(() => this.billedOnceDone(jobId)) : undefined;
-        reject(new WarehouseError('Query cancelled', 'cancelled', billedBytes ? { billedBytes } : undefined));
-      };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([collect(), aborted]);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
+    const deps = { jobs: this.jobs, call: <T>(fn: () => Promise<T>) => this.call(fn), ...(this.options.logger ? { logger: this.options.logger } : {}) };
+    return runQueryJob(deps, jobId, { withBilling, ...(signal ? { signal } : {}), ...(cap ? { cap } : {}) });
   }
 
   async dryRun(sql: string, options: QueryOptions = {}): Promise<DryRunResult> {

@@ -144,15 +144,22 @@ export type Refusal = 'not_single_statement' | 'not_read_only' | 'function_not_a
 
 export class WarehouseError extends Error {
   /**
-   * A query job cancelled on request, by a warehouse that bills (BigQuery, when the caller asked for billing): what
-   * the job billed, once the warehouse says it is done (0 when it cannot tell). Cancelling does not wait for it.
+   * A query job given up on after it started — cancelled on request, or its results or billing figures could not be
+   * read — by a warehouse that bills (BigQuery, when the caller asked for billing): what the job billed, once the
+   * warehouse says it is done; null when it cannot tell (the caller assumes the most the job may bill). The error
+   * does not wait for it.
    */
-  readonly billedBytes?: Promise<number>;
+  readonly billedBytes?: Promise<number | null>;
 
   constructor(
     message: string,
-    readonly reason: 'not_found' | 'already_exists' | 'invalid_query' | 'cancelled' | 'unavailable' | 'unknown' | Refusal,
-    options?: { cause?: unknown; billedBytes?: Promise<number> },
+    /**
+     * `unavailable`: the warehouse cannot serve now (down, overloaded, out of quota, or past a request's deadline);
+     * `permission_denied`: it refuses the platform's own credentials (BigQuery accessDenied, 401) — an operator must
+     * fix the service account's access, no request can.
+     */
+    readonly reason: 'not_found' | 'already_exists' | 'invalid_query' | 'cancelled' | 'unavailable' | 'permission_denied' | 'unknown' | Refusal,
+    options?: { cause?: unknown; billedBytes?: Promise<number | null> },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'WarehouseError';
