@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import type { AuditAction, AuditEntry, AuditRecorder } from '../audit/actions';
-import { isAppError } from '../shared/errors';
+import { toAppError } from './middleware/error-handler';
 import type { ApiContext, ApiState } from './types';
 
 /** The tenant, target and details of an audit row; never a secret (no key, credential, password or their hashes). */
@@ -73,8 +73,8 @@ export function auditCall(spec: RouteAudit, recorder: AuditRecorder): Middleware
       ...requestFacts(ctx),
       ...subject,
       outcome: failed ? 'failure' : 'success',
-      outcomeCode: failed ? (isAppError(failure) ? failure.code : 'INTERNAL_ERROR') : null,
-      httpStatus: failed ? (isAppError(failure) ? failure.status : 500) : ctx.status,
+      outcomeCode: failed ? toAppError(failure).code : null,
+      httpStatus: failed ? toAppError(failure).status : ctx.status,
     });
     if (failed) throw failure;
   };

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { AuditRecorder } from '../audit/actions';
-import { isAppError } from '../shared/errors';
+import { toAppError } from './middleware/error-handler';
 import { requestFacts } from './audit-route';
 
 /**
@@ -20,8 +20,8 @@ export async function dashboardLogin(audit: AuditRecorder | undefined, ctx: Cont
     ...requestFacts(ctx),
     target: 'dashboard',
     outcome: failed ? 'failure' : 'success',
-    outcomeCode: failed ? (isAppError(failure) ? failure.code : 'INTERNAL_ERROR') : null,
-    httpStatus: failed ? (isAppError(failure) ? failure.status : 500) : null,
+    outcomeCode: failed ? toAppError(failure).code : null,
+    httpStatus: failed ? toAppError(failure).status : null,
     details: { path: ctx.path.slice(0, 200) },
   });
 }

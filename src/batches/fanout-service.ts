@@ -65,7 +65,7 @@ export interface FanoutView {
 const notFound = (fanoutId: string): AppError => new AppError(404, 'FANOUT_NOT_FOUND', `Fan-out ${fanoutId} not found`);
 
 /** Codes worth another try of the same job (BullMQ backs off): the platform, not the tenant, said no. */
-const PLATFORM_TROUBLE = new Set(['DEPENDENCY_UNAVAILABLE', 'SHUTTING_DOWN', 'INTERNAL_ERROR']);
+const PLATFORM_TROUBLE = new Set(['DEPENDENCY_UNAVAILABLE', 'WAREHOUSE_PERMISSION_DENIED', 'SHUTTING_DOWN', 'INTERNAL_ERROR']);
 
 export function fanoutService(deps: FanoutServiceDeps) {
   const { store } = deps;

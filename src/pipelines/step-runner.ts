@@ -77,9 +77,9 @@ export interface StepRunInput {
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 /** Retrying helps with warehouse hiccups; not with a failed check, a template that does not render, or SQL naming a missing table. */
-/** Errors a retry cannot fix: the query or its target is wrong, or the engine's own isolation refused it. */
+/** Errors a retry cannot fix: the query or its target is wrong, the engine's own isolation refused it, or the platform lacks permission. */
 const PERMANENT_WAREHOUSE_ERRORS = new Set<WarehouseError['reason']>([
-  'not_found', 'invalid_query', 'already_exists',
+  'not_found', 'invalid_query', 'already_exists', 'permission_denied',
   'not_single_statement', 'not_read_only', 'function_not_allowed', 'access_denied', 'bytes_limit_exceeded',
 ]);
 const retryable = (err: unknown): boolean =>

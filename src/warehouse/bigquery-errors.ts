@@ -9,6 +9,13 @@ interface ApiErrorLike {
 }
 
 const TRANSIENT_REASONS = new Set(['backendError', 'internalError', 'rateLimitExceeded', 'jobBackendError', 'jobInternalError']);
+/**
+ * Not worth an immediate retry, but not the query's fault either: the project's quotas (e.g. concurrent queries)
+ * are used up for now. Callers see the warehouse as unavailable (a step retries later, the API answers 503).
+ */
+const UNAVAILABLE_REASONS = new Set(['quotaExceeded']);
+/** The platform's own credentials or project are refused (IAM, billing): an operator must act. */
+const PERMISSION_REASONS = new Set(['accessDenied', 'billingNotEnabled', 'authError']);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
 
 function reasonsOf(err: ApiErrorLike): string[] {
@@ -38,8 +45,9 @@ export function mapBigQueryError(err: unknown): WarehouseError {
   if (reasons.includes('bytesBilledLimitExceeded')) return new WarehouseError(message, 'bytes_limit_exceeded', options);
   if (e.code === 404 || reasons.includes('notFound')) return new WarehouseError(message, 'not_found', options);
   if (e.code === 409 || reasons.includes('duplicate')) return new WarehouseError(message, 'already_exists', options);
-  if (isTransient(err)) return new WarehouseError(message, 'unavailable', options);
-  if (e.code === 400 || reasons.includes('invalidQuery') || reasons.includes('invalid')) {
+  if (isTransient(err) || reasons.some((r) => UNAVAILABLE_REASONS.has(r))) return new WarehouseError(message, 'unavailable', options);
+  if (e.code === 401 || reasons.some((r) => PERMISSION_REASONS.has(r))) return new WarehouseError(message, 'permission_denied', options);
+  if (e.code === 400 || reasons.includes('invalidQuery') || reasons.includes('invalid') || reasons.includes('responseTooLarge')) {
     return new WarehouseError(message, 'invalid_query', options);
   }
   return new WarehouseError(message, 'unknown', options);

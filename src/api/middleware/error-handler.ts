@@ -6,9 +6,23 @@ import type { ApiState } from '../types';
 /** ioredis reports an unreachable server (or cluster: startup nodes, slot map, CLUSTERDOWN) with these messages/names; they mean 503, not 500. */
 const REDIS_DOWN = /(Connection is closed|enableOfflineQueue|ECONNREFUSED|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|Stream isn't writeable|connect ECONN|ENOTCONN|Socket closed|None of startup nodes is available|Failed to refresh slots cache|CLUSTERDOWN|Cluster is disconnect|Too many Cluster redirections)/i;
 
+/**
+ * A warehouse error no route turned into an answer of its own. None is the client's doing by then (a client's SQL —
+ * operator queries, validate — is answered 422 where it runs), so none is a bare 500: the warehouse is unavailable
+ * (503 DEPENDENCY_UNAVAILABLE, naming the reason), or refuses the platform's credentials (503
+ * WAREHOUSE_PERMISSION_DENIED: an operator must fix the service account's access; retrying does not help).
+ */
+function warehouseAppError(err: WarehouseError): AppError {
+  if (err.reason === 'unavailable') return dependencyUnavailable('The warehouse', err);
+  if (err.reason === 'permission_denied') {
+    return new AppError(503, 'WAREHOUSE_PERMISSION_DENIED', "The warehouse refused the platform's credentials; an operator must grant its service account access", { expose: true, cause: err });
+  }
+  return new AppError(503, 'DEPENDENCY_UNAVAILABLE', `The warehouse failed (${err.reason}), retry shortly`, { expose: true, cause: err, headers: { 'Retry-After': '5' } });
+}
+
 export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
-  if (err instanceof WarehouseError && err.reason === 'unavailable') return dependencyUnavailable('The warehouse', err);
+  if (err instanceof WarehouseError) return warehouseAppError(err);
   if (err instanceof Error && (REDIS_DOWN.test(err.message) || err.name === 'MaxRetriesPerRequestError')) {
     return dependencyUnavailable('Redis', err);
   }
