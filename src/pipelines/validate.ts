@@ -28,6 +28,9 @@ export interface ValidateContext extends RenderOverrides {
   tenantId: string;
 }
 
+/** Errors about the warehouse, not the step's SQL: down or out of quota, refusing the platform's credentials, stopped. */
+const WAREHOUSE_TROUBLE = new Set<WarehouseError['reason']>(['unavailable', 'permission_denied', 'cancelled']);
+const isWarehouseTrouble = (err: unknown): boolean => err instanceof WarehouseError && WAREHOUSE_TROUBLE.has(err.reason);
 
 function upstreamTables(template: Template, step: StepDef, ctx: RenderContext): string[] {
   const byId = new Map(template.steps.map((s) => [s.id, s]));
@@ -81,10 +84,13 @@ export async function validatePipeline(
         const estimate = await deps.warehouse.dryRun(sql, { params: used, paramTypes: types });
         if (estimate) entry.estimated_bytes = estimate.bytesProcessed;
       } catch (err) {
+        if (isWarehouseTrouble(err)) throw err;
         const createdUpstream = upstreamTables(template, step, ctx).some((t) => sql.includes(`${tenantId}.${t}`));
         if (!(err instanceof WarehouseError && err.reason === 'not_found' && createdUpstream)) problems.push({ step: step.id, message: tenantErrorText(err, ctx, runDayOf(params)) });
       }
     } catch (err) {
+      // The warehouse failing (the dry run above) is no problem of the step: the API answers 503, not "valid: false".
+      if (isWarehouseTrouble(err)) throw err;
       problems.push({ step: step.id, message: tenantErrorText(err, ctx, runDayOf(params)) });
     }
   }
