@@ -2,6 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { AppError } from '../shared/errors';
+import { DEFAULT_API_WAREHOUSE_TIMEOUT_MS, withWarehouseDeadline } from '../warehouse/request-deadline';
 import { auditCall } from './audit-route';
 import type { ApiDeps } from './deps';
 import { identifyAdmin, requireAdmin, requireTenant } from './middleware/auth';
@@ -78,6 +79,9 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   app.use(securityHeaders());
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(errorHandler());
+  // Every warehouse call below gets a deadline of its own, answered 503 when it passes (src/warehouse/request-deadline.ts).
+  const warehouseTimeoutMs = deps.warehouseTimeoutMs ?? DEFAULT_API_WAREHOUSE_TIMEOUT_MS;
+  app.use((_ctx, next) => withWarehouseDeadline(warehouseTimeoutMs, next));
   // Operational routes never start with /api/: API calls skip that router's lookup.
   const opsRoutes = ops.routes();
   app.use((ctx, next) => (isApiPath(ctx.path) ? next() : opsRoutes(ctx as Parameters<typeof opsRoutes>[0], next)));

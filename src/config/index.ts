@@ -63,6 +63,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Operator queries (admin SQL endpoint, `npm run sql`). */
   adminQuery: { maxBytesBilled: number; timeoutMs: number; maxResultBytes: number };
+  /** Each warehouse call made while serving an API request takes at most this long (then 503). */
+  apiWarehouseTimeoutMs: number;
   /** Webhook deliveries (README "Webhooks"). `allowPrivate` lets tests deliver to loopback over http; refused in production. */
   webhooks: {
     timeoutMs: number; allowPrivate: boolean; disableAfter: number; maxAttempts: number; retryBaseMs: number; retryMaxMs: number;
@@ -140,6 +142,7 @@ const schema = Joi.object({
   ADMIN_QUERY_MAX_BYTES_BILLED: Joi.number().integer().min(1).default(10 * 1024 ** 3),
   ADMIN_QUERY_TIMEOUT_MS: Joi.number().integer().min(100).default(30000),
   ADMIN_QUERY_MAX_RESULT_BYTES: Joi.number().integer().min(1024).default(32 * 1024 ** 2),
+  API_WAREHOUSE_TIMEOUT_MS: Joi.number().integer().min(100).default(30000),
   WEBHOOK_TIMEOUT_MS: Joi.number().integer().min(50).max(60000).default(10000),
   WEBHOOK_ALLOW_PRIVATE: Joi.boolean().default(false),
   WEBHOOK_DISABLE_AFTER: Joi.number().integer().min(1).default(20),
@@ -206,6 +209,7 @@ interface EnvValues {
   ADMIN_QUERY_MAX_BYTES_BILLED: number;
   ADMIN_QUERY_TIMEOUT_MS: number;
   ADMIN_QUERY_MAX_RESULT_BYTES: number;
+  API_WAREHOUSE_TIMEOUT_MS: number;
   WEBHOOK_TIMEOUT_MS: number;
   WEBHOOK_ALLOW_PRIVATE: boolean;
   WEBHOOK_DISABLE_AFTER: number;
@@ -318,6 +322,7 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
     metricsAuth: v.METRICS_AUTH ?? (isProduction ? 'admin' : 'none'),
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     adminQuery: { maxBytesBilled: v.ADMIN_QUERY_MAX_BYTES_BILLED, timeoutMs: v.ADMIN_QUERY_TIMEOUT_MS, maxResultBytes: v.ADMIN_QUERY_MAX_RESULT_BYTES },
+    apiWarehouseTimeoutMs: v.API_WAREHOUSE_TIMEOUT_MS,
     webhooks: {
       timeoutMs: v.WEBHOOK_TIMEOUT_MS,
       allowPrivate: v.WEBHOOK_ALLOW_PRIVATE,

@@ -64,6 +64,7 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
     metrics,
     clock: w.clock,
     metricsRequireAdmin: config.metricsAuth === 'admin',
+    warehouseTimeoutMs: config.apiWarehouseTimeoutMs,
     trustProxy: config.trustProxy,
     proxyHops: config.proxyHops,
     auth: {

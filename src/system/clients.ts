@@ -5,6 +5,7 @@ import type { RedisClient } from '../redis/connection';
 import { createKeyManager } from '../security';
 import type { KeyManager } from '../security/key-manager';
 import { createWarehouse } from '../warehouse';
+import { withRequestDeadlines } from '../warehouse/request-deadline';
 import type { Warehouse } from '../warehouse/types';
 
 /** Every external connection of one process, and the order they close in. */
@@ -36,7 +37,9 @@ export async function createClients(config: Config, logger: Logger, overrides: C
   const subscriber = createRedis(target, { forBullMQ: true, connectionName: 'cv-sub' });
   for (const c of [redis, bull, producer, subscriber]) c.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   await waitForReady(redis, 10000);
-  const warehouse = overrides.warehouse ?? (await createWarehouse(config.warehouse, { dataDir: config.dataDir, logger }));
+  const own = overrides.warehouse ?? (await createWarehouse(config.warehouse, { dataDir: config.dataDir, logger }));
+  // Calls made while serving an API request get API_WAREHOUSE_TIMEOUT_MS each; all others are unchanged.
+  const warehouse = withRequestDeadlines(own);
   const keyManager = overrides.keyManager ?? (await createKeyManager(config.keyManager, { logger }));
   return {
     redis,
