@@ -11,7 +11,9 @@ import { AppError } from '../shared/errors';
  * A tenant's daily BigQuery bytes budget, kept in Redis like the run quotas: every decision is one Lua script
  * over the tenant's hash-tagged keys (bytes-reserve.lua, bytes-settle.lua). A query job reserves before it
  * starts and may bill at most what it was granted (its `maximumBytesBilled`), so concurrent runs of one tenant
- * can never spend past the budget together; the job then settles to what BigQuery billed, or releases (0).
+ * cannot spend past the budget together; the job then settles to what BigQuery billed (the whole grant when that
+ * cannot be learned), or releases (0) when it failed. Only a lease that passed (a dead worker) releases a grant
+ * whose job may have billed (README "Cost guardrails").
  */
 export interface BytesBudgetDeps {
   redis: RedisClient;
