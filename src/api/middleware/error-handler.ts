@@ -20,12 +20,22 @@ function warehouseAppError(err: WarehouseError): AppError {
   return new AppError(503, 'DEPENDENCY_UNAVAILABLE', `The warehouse failed (${err.reason}), retry shortly`, { expose: true, cause: err, headers: { 'Retry-After': '5' } });
 }
 
+/**
+ * Replies a Redis server gives while it cannot serve the command for now — a slot being resharded (TRYAGAIN, and
+ * MOVED/ASK redirections ioredis does not follow inside a batch), a node loading its data set or busy in a script,
+ * a failover in progress (MASTERDOWN, READONLY) — none of which ran the command: 503, retry later, not 500.
+ */
+const TRANSIENT_REPLY = /^(TRYAGAIN|MOVED|ASK|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN) /;
+
+const isTransientClusterReply = (err: unknown): boolean => err instanceof Error && err.name === 'ReplyError' && TRANSIENT_REPLY.test(err.message);
+
 export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
   if (err instanceof WarehouseError) return warehouseAppError(err);
   if (err instanceof Error && (REDIS_DOWN.test(err.message) || err.name === 'MaxRetriesPerRequestError')) {
     return dependencyUnavailable('Redis', err);
   }
+  if (isTransientClusterReply(err)) return dependencyUnavailable('Redis', err);
   return new AppError(500, 'INTERNAL_ERROR', 'Internal server error', { expose: false, cause: err });
 }
 

@@ -97,12 +97,30 @@ function commandOf(redis: RedisClient, name: ScriptName): ScriptCommand {
   return (redis as unknown as Record<string, ScriptCommand>)[commandName(name)]!.bind(redis);
 }
 
+/** As ioredis' own `retryDelayOnTryAgain`, which it applies to single commands but not to auto-pipelined batches. */
+const TRYAGAIN_DELAY_MS = 100;
+
+/**
+ * `TRYAGAIN`: the cluster refused a multi-key command because the slot is being resharded and its keys are split
+ * between two masters. Redis answers it before running anything, so the script did not run and one more call
+ * cannot count twice (a lost reply is something else: it is never retried here).
+ */
+const isTryAgain = (err: unknown): boolean => err instanceof Error && err.message.startsWith('TRYAGAIN');
+
 export class ScriptRunner {
   constructor(private readonly redis: RedisClient) {}
 
+  /** One retry after a `TRYAGAIN` reply; a second one reaches the caller (the API answers 503). */
   async run<N extends ScriptName>(name: N, keys: string[], args: (string | number)[]): Promise<ScriptResults[N]> {
     if (keys.length !== KEY_COUNTS[name]) throw new Error(`script ${name} takes ${KEY_COUNTS[name]} keys, got ${keys.length}`);
     assertSingleSlot(`script ${name}`, keys);
-    return (await commandOf(this.redis, name)(...keys, ...args)) as ScriptResults[N];
+    const command = commandOf(this.redis, name);
+    try {
+      return (await command(...keys, ...args)) as ScriptResults[N];
+    } catch (err) {
+      if (!isTryAgain(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, TRYAGAIN_DELAY_MS));
+      return (await command(...keys, ...args)) as ScriptResults[N];
+    }
   }
 }
