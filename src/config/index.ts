@@ -51,7 +51,7 @@ export interface Config {
     duckdbMemoryLimit: string | undefined;
     duckdbMaxTempDirectorySize: string | undefined;
   };
-  keyManager: { kind: 'local' | 'gcp'; keyringPath: string; kmsKeyName: string | undefined; kmsApiEndpoint: string | undefined };
+  keyManager: { kind: 'local' | 'gcp'; keyringPath: string; kmsKeyName: string | undefined; kmsApiEndpoint: string | undefined; kmsTimeoutMs?: number };
   /** `cacheTtlMs`: how long an API process serves a key from memory at most (changes reach it sooner, by pub/sub). */
   auth: { adminApiKey: string | undefined; adminKeyPath: string; disableAuth: boolean; cacheTtlMs: number };
   worker: { concurrency: number; lockDurationMs: number; completedRetentionSeconds: number; retainedJobCount: number };
@@ -120,6 +120,7 @@ const schema = Joi.object({
     .pattern(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/)
     .when('KEY_MANAGER', { is: 'gcp', then: Joi.required() }),
   KMS_API_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
+  KMS_TIMEOUT_MS: Joi.number().integer().min(100).max(60_000).default(5000),
   ADMIN_API_KEY: Joi.string().min(16),
   DISABLE_AUTH: Joi.boolean().default(false),
   // No fixed default: it follows the warehouse (DEFAULT_WORKER_CONCURRENCY).
@@ -189,6 +190,7 @@ interface EnvValues {
   KEY_MANAGER: 'local' | 'gcp';
   KMS_KEY_NAME?: string;
   KMS_API_ENDPOINT?: string;
+  KMS_TIMEOUT_MS: number;
   ADMIN_API_KEY?: string;
   DISABLE_AUTH: boolean;
   WORKER_CONCURRENCY?: number;
@@ -301,6 +303,7 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
       keyringPath: path.join(dataDir, 'keyring.json'),
       kmsKeyName: v.KMS_KEY_NAME,
       kmsApiEndpoint: v.KMS_API_ENDPOINT,
+      kmsTimeoutMs: v.KMS_TIMEOUT_MS,
     },
     auth: { adminApiKey: v.ADMIN_API_KEY, adminKeyPath: path.join(dataDir, 'admin-key'), disableAuth: v.DISABLE_AUTH, cacheTtlMs: v.AUTH_CACHE_TTL_MS },
     worker: {

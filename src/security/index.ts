@@ -23,6 +23,7 @@ export async function createKeyManager(cfg: Config['keyManager'], options: KeyMa
   return new CloudKms({
     keyName: cfg.kmsKeyName,
     ...(cfg.kmsApiEndpoint ? { apiEndpoint: cfg.kmsApiEndpoint } : {}),
+    ...(cfg.kmsTimeoutMs !== undefined ? { timeoutMs: cfg.kmsTimeoutMs } : {}),
     ...(options.authClient ? { authClient: options.authClient } : {}),
   });
 }

@@ -4,6 +4,8 @@ import { createKeyManager } from '../../src/security';
 import { AppError } from '../../src/shared/errors';
 import { startFakeKms } from '../helpers/fake-kms';
 import type { FakeKms } from '../helpers/fake-kms';
+import { startKmsProxy } from '../helpers/kms-faults';
+import type { KmsProxy } from '../helpers/kms-faults';
 
 describe('Cloud KMS key manager', () => {
   let fake: FakeKms;
@@ -45,6 +47,42 @@ describe('Cloud KMS key manager', () => {
       expect(error).to.be.instanceOf(AppError);
       expect((error as AppError).expose).to.equal(false);
       expect((error as AppError).message).to.contain('decrypt failed');
+    });
+  });
+
+  describe('when KMS is in trouble', () => {
+    let proxy: KmsProxy;
+    let troubled: CloudKms;
+    beforeEach(async () => {
+      proxy = await startKmsProxy();
+      troubled = new CloudKms({ keyName: proxy.keyName, apiEndpoint: proxy.url, timeoutMs: 500 });
+    });
+    afterEach(async () => {
+      await proxy.close();
+      await troubled.close();
+    });
+    const failure = async (mode: KmsProxy['mode']): Promise<AppError> => {
+      proxy.mode = mode;
+      const error = await troubled.encrypt(Buffer.from('x')).then(() => null, (err: unknown) => err);
+      expect(error).to.be.instanceOf(AppError);
+      return error as AppError;
+    };
+
+    it('throws 503 DEPENDENCY_UNAVAILABLE with Retry-After when it is unavailable', async () => {
+      const err = await failure('unavailable');
+      expect([err.status, err.code, err.expose, err.headers['Retry-After']]).to.deep.equal([503, 'DEPENDENCY_UNAVAILABLE', true, '5']);
+    });
+
+    it('throws 503 DEPENDENCY_UNAVAILABLE saying the key is unusable when its version is disabled', async () => {
+      const err = await failure('disabled');
+      expect([err.status, err.code, err.headers['Retry-After']]).to.deep.equal([503, 'DEPENDENCY_UNAVAILABLE', undefined]);
+      expect(err.message).to.contain('encryption key').and.contain('operator');
+    });
+
+    it('gives up at its timeout (KMS_TIMEOUT_MS) when KMS never answers: 503 DEPENDENCY_UNAVAILABLE', async () => {
+      const err = await failure('hang');
+      expect([err.status, err.code]).to.deep.equal([503, 'DEPENDENCY_UNAVAILABLE']);
+      expect(proxy.seen.map((s) => s.mode)).to.deep.equal(['hang']);
     });
   });
 

@@ -9,6 +9,7 @@ describe('loadConfig', () => {
     expect(c.warehouse.kind).to.equal('duckdb');
     expect(c.warehouse.duckdbPath).to.match(/data\/warehouse\.duckdb$/);
     expect(c.keyManager.keyringPath).to.match(/data\/keyring\.json$/);
+    expect(c.keyManager.kmsTimeoutMs).to.equal(5000);
     expect(c.redis.url).to.equal('redis://127.0.0.1:6379');
     expect(c.scheduler.mode).to.equal('internal');
     expect(c.adminQuery).to.deep.equal({ maxBytesBilled: 10 * 1024 ** 3, timeoutMs: 30_000, maxResultBytes: 32 * 1024 ** 2 });
@@ -76,6 +77,7 @@ describe('loadConfig', () => {
     it('names REDIS_URL for a non-redis URL', () => rejects({ REDIS_URL: 'http://x' }, 'REDIS_URL'));
     it('names GCP_PROJECT_ID when BigQuery is chosen without it', () => rejects({ WAREHOUSE: 'bigquery' }, 'GCP_PROJECT_ID'));
     it('names KMS_KEY_NAME when Cloud KMS is chosen without it', () => rejects({ KEY_MANAGER: 'gcp' }, 'KMS_KEY_NAME'));
+    it('names KMS_TIMEOUT_MS when it is below 100 ms', () => rejects({ KMS_TIMEOUT_MS: '0' }, 'KMS_TIMEOUT_MS'));
     it('names WORKER_CONCURRENCY when it is zero', () => rejects({ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'));
     it('names PROXY_HOPS when it is zero (no balancer entry would be read)', () => rejects({ TRUST_PROXY: 'true', PROXY_HOPS: '0' }, 'PROXY_HOPS'));
     it('names ADMIN_QUERY_MAX_BYTES_BILLED when it is not a whole number', () => rejects({ ADMIN_QUERY_MAX_BYTES_BILLED: '10GB' }, 'ADMIN_QUERY_MAX_BYTES_BILLED'));

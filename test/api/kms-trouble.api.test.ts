@@ -2,18 +2,18 @@ import { expect } from 'chai';
 import { onboard, startTestSystem } from '../helpers/system';
 import type { TestSystem } from '../helpers/system';
 import { createTestDuckDb } from '../helpers/warehouse';
-import { startKmsProxy } from './kms-faults';
-import type { KmsProxy } from './kms-faults';
+import { startKmsProxy } from '../helpers/kms-faults';
+import type { KmsProxy } from '../helpers/kms-faults';
 
 /**
- * Red team, KEY_MANAGER=gcp: what a tenant gets when Cloud KMS is unavailable, has the key disabled, or does not
- * answer, at the moments the product calls it (provider credentials, onboarding). The API's contract for a
- * dependency it cannot reach is 503 DEPENDENCY_UNAVAILABLE, quickly — never 500, never a hang — and nothing
- * half-written.
+ * KEY_MANAGER=gcp: what a tenant gets when Cloud KMS is unavailable, has the key disabled, or does not answer, when
+ * the product calls it for provider credentials. The API's contract for a dependency it cannot use is 503
+ * DEPENDENCY_UNAVAILABLE, quickly — never 500, never a hang — and nothing half-written. Onboarding:
+ * test/integration/onboarding-kms-trouble.test.ts.
  */
 const TENANT = 'kms_corp';
 
-describe('red team: Cloud KMS trouble seen through the API', function () {
+describe('Cloud KMS trouble seen through the API (KEY_MANAGER=gcp)', function () {
   this.timeout(120_000);
   let kms: KmsProxy;
   let duck: Awaited<ReturnType<typeof createTestDuckDb>>;
@@ -52,8 +52,13 @@ describe('red team: Cloud KMS trouble seen through the API', function () {
       kms.mode = 'ok';
       const stored = await t.request.get(`/api/v1/tenants/${TENANT}/providers/aws`).set('X-API-Key', key);
       expect(stored.status, 'nothing stored').to.equal(404);
-      // Fails now: 500 {"detail":"Internal server error","code":"INTERNAL_ERROR"}.
       expect({ status: res.status, code: res.body.code }).to.deep.equal({ status: 503, code: 'DEPENDENCY_UNAVAILABLE' });
+      // Transient: retry shortly. A disabled key is not: the detail tells the operator, and there is no Retry-After.
+      if (mode === 'unavailable') expect(res.headers['retry-after']).to.equal('5');
+      else expect({ detail: res.body.detail, retryAfter: res.headers['retry-after'] }).to.deep.equal({
+        detail: "Cloud KMS refuses the platform's encryption key (disabled, destroyed or not permitted); an operator must restore it",
+        retryAfter: undefined,
+      });
     });
   }
 
@@ -61,8 +66,10 @@ describe('red team: Cloud KMS trouble seen through the API', function () {
     kms.mode = 'hang';
     const started = Date.now();
     const answer = putCredentials('azure').then((res) => ({ status: res.status as number, code: (res.body as { code?: string }).code }));
-    const waited = await Promise.race([answer, new Promise<'no answer'>((resolve) => setTimeout(() => resolve('no answer'), 45_000))]);
-    // Fails now: no answer after 45 s (no deadline on the KMS call; with gRPC the client retries for up to 10 minutes).
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([answer, new Promise<'no answer'>((resolve) => (timer = setTimeout(() => resolve('no answer'), 45_000)))]);
+    clearTimeout(timer);
+    // KMS_TIMEOUT_MS (default 5000) bounds the call, retries included.
     expect(waited, `after ${Date.now() - started} ms`).to.deep.equal({ status: 503, code: 'DEPENDENCY_UNAVAILABLE' });
   });
 });

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FAKE_KMS_TOKEN, startFakeKms } from '../helpers/fake-kms';
-import type { FakeKms } from '../helpers/fake-kms';
+import { FAKE_KMS_TOKEN, startFakeKms } from './fake-kms';
+import type { FakeKms } from './fake-kms';
 
 /**
- * Red-team helper: a Cloud KMS endpoint in front of the fake KMS (test/helpers/fake-kms.ts) that can be switched
+ * A Cloud KMS endpoint in front of the fake KMS (test/helpers/fake-kms.ts) that can be switched
  * to answer as a KMS in trouble: `unavailable` (503 UNAVAILABLE), `disabled` (400 FAILED_PRECONDITION: the key
  * version is disabled), `hang` (the connection is accepted, no answer ever comes). `ok` forwards to the fake
  * (with the token it accepts, so the product's emulator token works).
