@@ -77,6 +77,15 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   }
 
   app.use(securityHeaders());
+  // A request still running when the stop began ends its connection with its answer: left open (keep-alive,
+  // 65 s), that connection would hold the server's close, and the drain, until SHUTDOWN_TIMEOUT_MS ran out.
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      if (deps.isShuttingDown()) ctx.set('Connection', 'close');
+    }
+  });
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(errorHandler());
   // Every warehouse call below gets a deadline of its own, answered 503 when it passes (src/warehouse/request-deadline.ts).
