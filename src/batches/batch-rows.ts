@@ -89,7 +89,10 @@ export interface TenantRow {
 
 /** Every tenant with its status and plan (the fan-out's selector picks among them). */
 export async function listTenants(warehouse: Warehouse): Promise<TenantRow[]> {
-  const result = await warehouse.query(`SELECT tenant_id, status, subscription_plan FROM \`${CENTRAL_DATASET}.${tenantProfiles.name}\` ORDER BY tenant_id`);
+  // ONBOARDING: an onboarding not finished (tenant-store.ts), no tenant yet.
+  const result = await warehouse.query(
+    `SELECT tenant_id, status, subscription_plan FROM \`${CENTRAL_DATASET}.${tenantProfiles.name}\` WHERE status != 'ONBOARDING' ORDER BY tenant_id`,
+  );
   return result.rows.map((r) => ({ tenantId: String(r.tenant_id), status: String(r.status ?? ''), plan: String(r.subscription_plan ?? '').toUpperCase() }));
 }
 

@@ -13,11 +13,18 @@ import type { TenantDeps } from './tenant-deps';
 import { validateOnboardRequest } from './onboarding-schema';
 import type { ValidOnboardRequest } from './onboarding-schema';
 import { tryLock } from '../redis/lock';
+import type { HeldLock } from '../redis/lock';
 
 /**
  * Onboarding (SPEC §5, guide §2): profile → API key → subscription → today's usage row → dataset
- * `{tenant_id}` with its x_meta tables → Redis caches. All or nothing: a failing step triggers the
+ * `{tenant_id}` with its x_meta tables → Redis caches → activation. All or nothing: a failing step triggers the
  * removal of everything this call created, then 500 ONBOARDING_FAILED naming the step.
+ *
+ * A process can stop for good mid-way (a deploy's SIGKILL, a crash), so the rollback cannot be the only way back:
+ * the new key is encrypted (Cloud KMS: a network call that may not answer) before any row is written, the
+ * profile is written as ONBOARDING and only the last step makes it ACTIVE — no reader takes it for a tenant before
+ * — and an onboarding of the same id that finds such a profile once the lock is free (its holder is gone: the lock
+ * is renewed before every step) removes what is left of it and onboards afresh.
  *
  * Force flags on an EXISTING tenant repair its infrastructure only: the dataset (force_recreate_dataset)
  * or the meta tables (force_recreate_tables) are recreated; profile, subscription and keys are kept and
@@ -25,7 +32,7 @@ import { tryLock } from '../redis/lock';
  * tenant out. Without a force flag an existing tenant gets 409 TENANT_EXISTS.
  */
 
-export const ONBOARDING_STEPS = ['profile', 'api_key', 'subscription', 'usage_quota', 'dataset', 'cache'] as const;
+export const ONBOARDING_STEPS = ['profile', 'api_key', 'subscription', 'usage_quota', 'dataset', 'cache', 'activate'] as const;
 export type OnboardingStep = (typeof ONBOARDING_STEPS)[number];
 
 export interface OnboardResult {
@@ -57,7 +64,8 @@ export async function onboardTenant(deps: OnboardingDeps, body: unknown): Promis
   const locked = await tryLock(deps.redis, deps.keys.lock(`onboard:${tenantId}`), LOCK_TTL_MS);
   if (!locked) throw new AppError(409, 'TENANT_EXISTS', `Onboarding of tenant '${tenantId}' is already in progress`);
   try {
-    const existing = await store.readProfile(deps.warehouse, tenantId);
+    const found = await store.readProfileForOnboarding(deps.warehouse, tenantId);
+    const existing = found && !found.unfinished ? found.profile : null;
     if (existing?.status === 'DELETED') {
       // An offboarded id stays retired, force flags or not: a new tenant must never inherit its tombstone.
       throw new AppError(409, 'TENANT_DELETED', `Tenant '${tenantId}' was offboarded; its id cannot be used again`);
@@ -68,7 +76,8 @@ export async function onboardTenant(deps: OnboardingDeps, body: unknown): Promis
       }
       return await repairExisting(deps, req, existing.subscriptionPlan);
     }
-    return await createNew(deps, req, plan);
+    if (found?.unfinished) await removeUnfinished(deps, tenantId);
+    return await createNew(deps, req, plan, locked);
   } finally {
     await locked.release();
   }
@@ -83,7 +92,7 @@ interface Created {
   cache?: true;
 }
 
-async function createNew(deps: OnboardingDeps, req: ValidOnboardRequest, plan: Plan): Promise<OnboardResult> {
+async function createNew(deps: OnboardingDeps, req: ValidOnboardRequest, plan: Plan, lock: HeldLock): Promise<OnboardResult> {
   const { warehouse, clock } = deps;
   const tenantId = req.tenant_id;
   const now = clock.now();
@@ -94,17 +103,28 @@ async function createNew(deps: OnboardingDeps, req: ValidOnboardRequest, plan: P
   const keyId = newId();
   const usageDate = utcDay(now);
   let dataset: TenantDatasetResult = { datasetCreated: false, tablesCreated: [] };
+  const failed = (step: OnboardingStep, err: unknown): AppError => {
+    deps.logger.error({ err, tenant_id: tenantId, step }, 'onboarding failed; rolling back');
+    return new AppError(500, 'ONBOARDING_FAILED', `Onboarding failed at step '${step}'; nothing was created`, { expose: true, cause: err, extra: { step } });
+  };
+
+  // Before any row: a key manager that fails or does not answer (Cloud KMS) leaves nothing to undo.
+  let encryptedKey: Buffer;
+  try {
+    encryptedKey = await deps.keyManager.encrypt(Buffer.from(apiKey, 'utf8'));
+  } catch (err) {
+    throw failed('api_key', err);
+  }
 
   const steps: [OnboardingStep, () => Promise<void>][] = [
     ['profile', async () => {
       created.profile = true;
       await store.writeProfile(warehouse, {
-        tenantId, companyName: req.company_name, adminEmail: req.admin_email, status: 'ACTIVE',
+        tenantId, companyName: req.company_name, adminEmail: req.admin_email, status: store.ONBOARDING_STATUS,
         subscriptionPlan: plan.name, createdAt: nowIso, updatedAt: nowIso,
       }, now, 'dml');
     }],
     ['api_key', async () => {
-      const encryptedKey = await deps.keyManager.encrypt(Buffer.from(apiKey, 'utf8'));
       created.apiKey = { keyId, keyHash };
       await store.writeApiKey(warehouse, {
         keyId, tenantId, keyHash, encryptedKey, keyPrefix: keyPrefix(apiKey), isActive: true,
@@ -143,21 +163,19 @@ async function createNew(deps: OnboardingDeps, req: ValidOnboardRequest, plan: P
       await writeApiKeyCache(deps.redis, deps.keys, keyHash, { tenantId, keyId, active: true, expiresAtMs: null });
       await deps.redis.sadd(deps.keys.tenantIndex(), tenantId);
     }],
+    ['activate', () => store.activateProfile(warehouse, tenantId)],
   ];
 
   for (const [step, run] of steps) {
     try {
+      await lock.renew();
       await deps.faults?.beforeStep?.(step);
       await run();
       await deps.faults?.afterStep?.(step);
     } catch (err) {
-      deps.logger.error({ err, tenant_id: tenantId, step }, 'onboarding failed; rolling back');
+      const error = failed(step, err);
       await rollback(deps, tenantId, created);
-      throw new AppError(500, 'ONBOARDING_FAILED', `Onboarding failed at step '${step}'; nothing was created`, {
-        expose: true,
-        cause: err,
-        extra: { step },
-      });
+      throw error;
     }
   }
 
@@ -198,6 +216,25 @@ async function rollback(deps: OnboardingDeps, tenantId: string, created: Created
       deps.logger.error({ err, tenant_id: tenantId, step }, 'onboarding rollback step failed; manual cleanup needed');
     }
   }
+}
+
+/**
+ * What an onboarding whose process stopped before its last step left of `tenantId` (its profile is still
+ * ONBOARDING): caches, key, subscription and usage rows, profile — newest first, so a failure here leaves the
+ * profile for the next attempt. The dataset stays: creating it again is idempotent, and it may hold more than
+ * the stopped call made.
+ */
+async function removeUnfinished(deps: OnboardingDeps, tenantId: string): Promise<void> {
+  deps.logger.warn({ tenant_id: tenantId }, 'removing what an onboarding that did not finish left behind');
+  const keys = await store.readApiKeysOfTenant(deps.warehouse, tenantId);
+  for (const key of keys) await deleteApiKeyCache(deps.redis, deps.keys, key.keyHash);
+  await deleteProfileCache(deps.redis, deps.keys, tenantId);
+  await deps.authChanges?.tenantChanged(tenantId);
+  await deps.redis.srem(deps.keys.tenantIndex(), tenantId);
+  await store.deleteUsageRowsOfTenant(deps.warehouse, tenantId);
+  await store.deleteSubscriptionRows(deps.warehouse, tenantId);
+  await store.deleteApiKeyRowsOfTenant(deps.warehouse, tenantId);
+  await store.deleteProfileRows(deps.warehouse, tenantId);
 }
 
 async function repairExisting(deps: OnboardingDeps, req: ValidOnboardRequest, currentPlan: string): Promise<OnboardResult> {

@@ -87,7 +87,13 @@ const ts = (iso: string | null): Date | null => (iso === null ? null : new Date(
 
 // --- writes ---------------------------------------------------------------------------------------
 
-export function writeProfile(wh: Warehouse, p: ProfileRecord, now: Date, mode: WriteMode = 'stream'): Promise<void> {
+/**
+ * Onboarding writes its profile as ONBOARDING and flips it to ACTIVE as its last step: until then every reader
+ * but onboarding sees no tenant, and a profile an onboarding's stopped process left behind can be told apart.
+ */
+export const ONBOARDING_STATUS = 'ONBOARDING';
+
+export function writeProfile(wh: Warehouse, p: Omit<ProfileRecord, 'status'> & { status: TenantStatus | typeof ONBOARDING_STATUS }, now: Date, mode: WriteMode = 'stream'): Promise<void> {
   return write(wh, tenantProfiles, [{
     tenant_id: p.tenantId,
     company_name: p.companyName,
@@ -146,6 +152,17 @@ export function writeInitialUsage(wh: Warehouse, u: UsageRecord, now: Date, mode
   }], now, mode);
 }
 
+/**
+ * Onboarding's last step. An UPDATE of the row onboarding INSERTed (DML rows can be changed at once, like the
+ * rollback's DELETEs), so a tenant still has one profile event when it is onboarded.
+ */
+export async function activateProfile(wh: Warehouse, tenantId: string): Promise<void> {
+  await wh.query(
+    `UPDATE \`${CENTRAL_DATASET}.${eventsTableName(tenantProfiles)}\` SET status = 'ACTIVE' WHERE tenant_id = @tenant_id AND status = '${ONBOARDING_STATUS}'`,
+    { params: { tenant_id: tenantId } },
+  );
+}
+
 // --- rollback (onboarding only; the rows were written with mode 'dml') -----------------------------
 
 export async function deleteProfileRows(wh: Warehouse, tenantId: string): Promise<void> {
@@ -158,6 +175,15 @@ export async function deleteSubscriptionRows(wh: Warehouse, tenantId: string): P
 
 export async function deleteApiKeyRows(wh: Warehouse, keyId: string): Promise<void> {
   await deleteEvents(wh, tenantApiKeys, 'key_id = @key_id', { key_id: keyId });
+}
+
+/** Every key row of the tenant: an onboarding a stopped process left unfinished wrote at most one. */
+export async function deleteApiKeyRowsOfTenant(wh: Warehouse, tenantId: string): Promise<void> {
+  await deleteEvents(wh, tenantApiKeys, 'tenant_id = @tenant_id', { tenant_id: tenantId });
+}
+
+export async function deleteUsageRowsOfTenant(wh: Warehouse, tenantId: string): Promise<void> {
+  await deleteEvents(wh, tenantUsageQuotas, 'tenant_id = @tenant_id', { tenant_id: tenantId });
 }
 
 export async function deleteUsageRows(wh: Warehouse, tenantId: string, usageDate: string): Promise<void> {
@@ -174,7 +200,14 @@ const statusOf = (s: string): TenantStatus => (s === 'SUSPENDED' || s === 'DELET
 
 // --- reads ----------------------------------------------------------------------------------------
 
+/** The tenant's profile; null when there is none or an onboarding has not finished it (status ONBOARDING). */
 export async function readProfile(wh: Warehouse, tenantId: string): Promise<ProfileRecord | null> {
+  const found = await readProfileForOnboarding(wh, tenantId);
+  return found && !found.unfinished ? found.profile : null;
+}
+
+/** As onboarding sees it: `unfinished` = written by an onboarding that has not (or never) finished. */
+export async function readProfileForOnboarding(wh: Warehouse, tenantId: string): Promise<{ profile: ProfileRecord; unfinished: boolean } | null> {
   const { rows } = await wh.query(
     `SELECT tenant_id, company_name, admin_email, status, subscription_plan, created_at, updated_at
      FROM \`${CENTRAL_DATASET}.${tenantProfiles.name}\` WHERE tenant_id = @tenant_id`,
@@ -182,7 +215,7 @@ export async function readProfile(wh: Warehouse, tenantId: string): Promise<Prof
   );
   const r = rows[0];
   if (!r) return null;
-  return {
+  const profile: ProfileRecord = {
     tenantId: str(r.tenant_id),
     companyName: str(r.company_name),
     adminEmail: str(r.admin_email),
@@ -191,6 +224,7 @@ export async function readProfile(wh: Warehouse, tenantId: string): Promise<Prof
     createdAt: iso(r.created_at) ?? '',
     updatedAt: iso(r.updated_at) ?? '',
   };
+  return { profile, unfinished: str(r.status) === ONBOARDING_STATUS };
 }
 
 export async function readSubscription(wh: Warehouse, tenantId: string): Promise<SubscriptionRecord | null> {

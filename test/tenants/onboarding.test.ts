@@ -5,6 +5,8 @@ import { onboardTenant, dryRunOnboarding, ONBOARDING_STEPS } from '../../src/ten
 import type { OnboardingStep } from '../../src/tenants/onboarding';
 import { bootstrapCentral, createTenantDataset } from '../../src/tenants/bootstrap';
 import { readApiKeyCache, readProfileCache } from '../../src/tenants/profile-cache';
+import { readProfile } from '../../src/tenants/tenant-store';
+import type { KeyManager } from '../../src/security/key-manager';
 import type { TenantDeps } from '../../src/tenants/tenant-deps';
 import type { Warehouse } from '../../src/warehouse/types';
 import { createSharedTenantEnv, createTenantDeps, uniqueTenantId } from '../helpers/tenant-deps';
@@ -181,6 +183,62 @@ describe('onboarding', () => {
         expect(ok.dataset_created).to.equal(true);
       });
     }
+  });
+
+  describe('when the process onboarding an id stops for good mid-way', () => {
+    const body = (tenantId: string) => ({ tenant_id: tenantId, company_name: 'Stopped', admin_email: 's@s.com' });
+    /** A call that never returns, as seen from the warehouse and Redis: the process that made it is gone. */
+    const never = new Promise<never>(() => undefined);
+
+    it('has written no row while the key manager has not answered', async () => {
+      const tenantId = uniqueTenantId();
+      let asked!: () => void;
+      const encrypting = new Promise<void>((resolve) => (asked = resolve));
+      const silent: KeyManager = {
+        kind: 'gcp',
+        encrypt: () => {
+          asked();
+          return never;
+        },
+        decrypt: (ciphertext) => deps.keyManager.decrypt(ciphertext),
+        close: async () => undefined,
+      };
+      void onboardTenant({ ...deps, keyManager: silent }, body(tenantId));
+      await encrypting;
+      expect(await rowsFor(deps.warehouse, tenantId)).to.deep.equal({
+        tenant_profiles_events: 0, tenant_api_keys_events: 0, tenant_subscriptions_events: 0, tenant_usage_quotas_events: 0,
+      });
+    });
+
+    it('shows no tenant meanwhile, and an onboarding of the id once its lock has lapsed removes the rest and onboards it', async () => {
+      const tenantId = uniqueTenantId();
+      let reached!: () => void;
+      const atDataset = new Promise<void>((resolve) => (reached = resolve));
+      void onboardTenant({ ...deps, faults: { beforeStep: (step) => (step === 'dataset' ? (reached(), never) : undefined) } }, body(tenantId));
+      await atDataset;
+      expect(await rowsFor(deps.warehouse, tenantId)).to.deep.equal({
+        tenant_profiles_events: 1, tenant_api_keys_events: 1, tenant_subscriptions_events: 1, tenant_usage_quotas_events: 1,
+      });
+      expect(await readProfile(deps.warehouse, tenantId), 'no reader takes a profile being onboarded for a tenant').to.equal(null);
+      expect((await dryRunOnboarding(deps, body(tenantId))).ready_for_onboarding).to.equal(true);
+      // While its lock is held the onboarding may still be alive.
+      const busy = await caught(onboardTenant(deps, body(tenantId)));
+      expect([busy.status, busy.code]).to.deep.equal([409, 'TENANT_EXISTS']);
+
+      await deps.redis.del(deps.keys.lock(`onboard:${tenantId}`)); // its TTL ran out: the holder is gone
+      const again = await onboardTenant(deps, body(tenantId));
+      expect(again.api_key).to.match(new RegExp(`^${tenantId}_api_[A-Za-z0-9]{16}$`));
+      expect(again.dataset_created).to.equal(true);
+      expect(await rowsFor(deps.warehouse, tenantId)).to.deep.equal({
+        tenant_profiles_events: 1, tenant_api_keys_events: 1, tenant_subscriptions_events: 1, tenant_usage_quotas_events: 1,
+      });
+      const { rows } = await deps.warehouse.query('SELECT key_hash FROM `tenants.tenant_api_keys` WHERE tenant_id = @t', { params: { t: tenantId } });
+      expect(rows).to.deep.equal([{ key_hash: hashApiKey(again.api_key ?? '') }]);
+      expect((await readProfile(deps.warehouse, tenantId))?.status).to.equal('ACTIVE');
+      expect((await readProfileCache(deps.redis, deps.keys, tenantId))?.status).to.equal('ACTIVE');
+      const err = await caught(onboardTenant(deps, body(tenantId)));
+      expect([err.status, err.code]).to.deep.equal([409, 'TENANT_EXISTS']);
+    });
   });
 
   describe('when force flags are given for an existing tenant', () => {
