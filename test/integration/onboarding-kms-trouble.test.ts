@@ -52,8 +52,8 @@ describe('onboarding while Cloud KMS is in trouble, or its process is stopped', 
 
   it('answers, writes nothing and stops cleanly when the API process is stopped (SIGTERM) while KMS does not answer', async () => {
     const bigquery = await startFakeBigQuery();
-    // Well above the 3 s this test waits before the SIGTERM.
-    const cluster = createCluster({ bigquery, env: { ...env(), KMS_TIMEOUT_MS: '10000' } });
+    // Well above the 2 s this test waits before the SIGTERM.
+    const cluster = createCluster({ bigquery, env: { ...env(), KMS_TIMEOUT_MS: '6000' } });
     try {
       const first = await cluster.start('api');
       kms.mode = 'hang';
@@ -63,9 +63,9 @@ describe('onboarding while Cloud KMS is in trouble, or its process is stopped', 
       );
       await eventually('onboarding waiting on KMS', async () => (kms.seen.some((s) => s.mode === 'hang') ? true : undefined), 10_000);
       let timer: NodeJS.Timeout | undefined;
-      const waited = await Promise.race([pending, new Promise<'still waiting'>((resolve) => (timer = setTimeout(() => resolve('still waiting'), 3_000)))]);
+      const waited = await Promise.race([pending, new Promise<'still waiting'>((resolve) => (timer = setTimeout(() => resolve('still waiting'), 2_000)))]);
       clearTimeout(timer);
-      expect(waited, 'the request is still waiting on KMS after 3 s').to.equal('still waiting');
+      expect(waited, 'the request is still waiting on KMS after 2 s').to.equal('still waiting');
       expect(await profileRows(bigquery, 'hang_corp'), 'no row before the key is encrypted').to.deep.equal([]);
 
       // A deploy replaces the process: SIGTERM, graceful stop; the request waiting on KMS is answered within the drain.
