@@ -28,10 +28,14 @@ interface TableName {
   name: string;
 }
 
+/** A table name as written, with the CTE names in scope where it is written. */
+interface TableRef extends TableName {
+  ctes: ReadonlySet<string>;
+}
+
 interface Refs {
   functions: Array<{ name: string; args: unknown[] }>;
-  tables: TableName[];
-  ctes: Set<string>;
+  tables: TableRef[];
 }
 
 /** query('…') inside query('…') at most this deep. */
@@ -39,27 +43,38 @@ const MAX_NESTING = 4;
 
 const lower = (value: unknown): string => (typeof value === 'string' ? value.toLowerCase() : '');
 
+/**
+ * The table functions and table names of a parse tree, each name with the CTEs it can see — as DuckDB binds them:
+ * a query's CTEs are visible in the rest of that query and in the queries nested in it, not outside it; a CTE's body
+ * sees the CTEs defined before it (and of enclosing queries) but not itself, unless it is recursive. A name that is
+ * a CTE where it is written is never read as a file; the same name elsewhere is checked against the catalog.
+ */
 function collect(root: unknown): Refs {
-  const refs: Refs = { functions: [], tables: [], ctes: new Set() };
-  const visit = (value: unknown): void => {
+  const refs: Refs = { functions: [], tables: [] };
+  const visit = (value: unknown, ctes: ReadonlySet<string>): void => {
     if (Array.isArray(value)) {
-      for (const item of value) visit(item);
+      for (const item of value) visit(item, ctes);
       return;
     }
     if (value === null || typeof value !== 'object') return;
     const node = value as Node;
+    let scope = ctes;
+    if (node['type'] === 'RECURSIVE_CTE_NODE' && typeof node['cte_name'] === 'string') scope = new Set([...scope, lower(node['cte_name'])]);
+    const cteMap = node['cte_map'] as { map?: Array<{ key?: unknown; value?: unknown }> } | undefined;
+    for (const entry of cteMap?.map ?? []) {
+      visit(entry.value, scope);
+      scope = new Set([...scope, lower(entry.key)]);
+    }
     if (node['type'] === 'TABLE_FUNCTION' && typeof node['function'] === 'object' && node['function'] !== null) {
       const fn = node['function'] as Node;
       refs.functions.push({ name: lower(fn['function_name']), args: Array.isArray(fn['children']) ? fn['children'] : [] });
     }
     if (node['type'] === 'BASE_TABLE') {
-      refs.tables.push({ catalog: lower(node['catalog_name']), schema: lower(node['schema_name']), name: lower(node['table_name']) });
+      refs.tables.push({ catalog: lower(node['catalog_name']), schema: lower(node['schema_name']), name: lower(node['table_name']), ctes: scope });
     }
-    const cteMap = node['cte_map'] as { map?: Array<{ key?: unknown }> } | undefined;
-    for (const entry of cteMap?.map ?? []) refs.ctes.add(lower(entry.key));
-    for (const child of Object.values(node)) visit(child);
+    for (const [key, child] of Object.entries(node)) if (key !== 'cte_map') visit(child, scope);
   };
-  visit(root);
+  visit(root, new Set());
   return refs;
 }
 
@@ -86,8 +101,8 @@ async function catalogNames(conn: DuckDBConnection): Promise<TableName[]> {
 }
 
 /** Leniently: a name that could resolve to some table or view (search path and default schema aside). */
-function inCatalog(ref: TableName, catalog: TableName[], ctes: ReadonlySet<string>): boolean {
-  if (ref.catalog === '' && ref.schema === '' && ctes.has(ref.name)) return true;
+function inCatalog(ref: TableRef, catalog: TableName[]): boolean {
+  if (ref.catalog === '' && ref.schema === '' && ref.ctes.has(ref.name)) return true;
   return catalog.some((entry) => {
     if (entry.name !== ref.name) return false;
     if (ref.catalog !== '') return entry.catalog === ref.catalog && entry.schema === ref.schema;
@@ -125,7 +140,7 @@ export async function assertUnboundReadsOnly(conn: DuckDBConnection, sql: string
   }
   if (refs.tables.length === 0) return;
   const catalog = await catalogNames(conn);
-  const missing = refs.tables.find((ref) => !inCatalog(ref, catalog, refs.ctes));
+  const missing = refs.tables.find((ref) => !inCatalog(ref, catalog));
   if (missing) {
     throw new WarehouseError(
       `Catalog Error: Table with name ${displayName(missing)} does not exist (operator queries read tables, views and CTEs; a name that is none of them is not read as a file)`,
