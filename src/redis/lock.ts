@@ -3,8 +3,8 @@ import type { RedisClient } from './connection';
 
 /** A lock held in Redis by this caller (SET NX PX with a random token). */
 export interface HeldLock {
-  /** Extends the lock to `ttlMs` from now, only while this caller still holds it. */
-  renew(): Promise<void>;
+  /** Extends the lock to `ttlMs` from now, only while this caller still holds it; false when it no longer does. */
+  renew(): Promise<boolean>;
   /** Frees the lock, only if this caller still holds it (it may have lapsed and been taken by another). */
   release(): Promise<void>;
 }
@@ -21,7 +21,9 @@ export async function tryLock(redis: RedisClient, key: string, ttlMs: number): P
   const ours = async (): Promise<boolean> => (await redis.get(key)) === token;
   return {
     renew: async () => {
-      if (await ours()) await redis.pexpire(key, ttlMs);
+      if (!(await ours())) return false;
+      await redis.pexpire(key, ttlMs);
+      return true;
     },
     release: async () => {
       if (await ours()) await redis.del(key);

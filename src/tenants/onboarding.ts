@@ -168,11 +168,19 @@ async function createNew(deps: OnboardingDeps, req: ValidOnboardRequest, plan: P
 
   for (const [step, run] of steps) {
     try {
-      await lock.renew();
       await deps.faults?.beforeStep?.(step);
+      // Checked right before each write: a call that outlasted its lock (a step slower than LOCK_TTL_MS) may have
+      // been taken for dead, and another onboarding of the id may have cleaned up after it and finished since.
+      if (!(await lock.renew())) throw new LockLost();
       await run();
       await deps.faults?.afterStep?.(step);
     } catch (err) {
+      // Lost meanwhile: the tenant's rows now belong to the call that took over; only this call's own key goes.
+      if (err instanceof LockLost || !(await lock.renew().catch(() => false))) {
+        await store.deleteApiKeyRows(warehouse, keyId).catch(() => undefined);
+        await deleteApiKeyCache(deps.redis, deps.keys, keyHash).catch(() => undefined);
+        throw takenOver(tenantId, step, err);
+      }
       const error = failed(step, err);
       await rollback(deps, tenantId, created);
       throw error;
@@ -188,6 +196,23 @@ async function createNew(deps: OnboardingDeps, req: ValidOnboardRequest, plan: P
     tables_created: dataset.tablesCreated,
     message: `Tenant ${tenantId} onboarded on plan ${plan.name}. Store the API key securely: it is shown only once.`,
   };
+}
+
+class LockLost extends Error {
+  override readonly name = 'LockLost';
+}
+
+/**
+ * An onboarding that lost its lock mid-way: another onboarding of the id took over (it found this one's rows and
+ * removed them, or onboarded the tenant since), so this call writes and rolls back nothing more.
+ */
+function takenOver(tenantId: string, step: OnboardingStep, cause: unknown): AppError {
+  const failedStep = cause instanceof LockLost ? '' : ` (step '${step}' failed meanwhile)`;
+  return new AppError(500, 'ONBOARDING_FAILED', `Onboarding of tenant '${tenantId}' outlasted its lock and another onboarding of the id took over${failedStep}; this call changed nothing more`, {
+    expose: true,
+    cause,
+    extra: { step },
+  });
 }
 
 /** Undoes, newest first, whatever `created` records; keeps going past individual failures. */
