@@ -77,6 +77,12 @@ export class DuckDbSandbox {
       throw new WarehouseError(`${this.retired.size} earlier operator queries passed their time limit and still run in DuckDB, which cannot interrupt them; retry when they end`, 'unavailable');
     }
     const conn = this.conn ?? (this.conn = await this.instance.connect());
+    // close() may have run while the connection was being opened: it did not see this one.
+    if (this.closed) {
+      if (this.conn === conn) this.conn = null;
+      conn.closeSync();
+      throw new WarehouseError('The DuckDB warehouse is closed', 'unavailable');
+    }
     const work = this.run(conn, sql, options);
     const { signal } = options;
     if (!signal || signal.aborted) return work;
