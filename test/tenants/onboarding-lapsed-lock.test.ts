@@ -39,28 +39,37 @@ describe('onboarding after a lock lapse while the first holder is still alive', 
     await testRedis.cleanup();
   });
 
-  it("the slow onboarding's rollback does not remove the tenant the second onboarding activated", async () => {
+  /**
+   * Starts an onboarding that stalls before `step` (a step outlasting the lock's TTL), throwing `failWith` after the
+   * stall if given; the lock then lapses (deleted, as the TTL would) and a second onboarding of the id runs to the end.
+   */
+  async function slowThenTakenOver(step: string, failWith?: Error): Promise<{ tenantId: string; slow: Promise<unknown>; second: { api_key: string | null }; resume(): void }> {
     const tenantId = uniqueTenantId();
     let reached!: () => void;
-    const atDataset = new Promise<void>((resolve) => (reached = resolve));
+    const atStep = new Promise<void>((resolve) => (reached = resolve));
     let resume!: () => void;
     const gate = new Promise<void>((resolve) => (resume = resolve));
     const slow = onboardTenant({
       ...deps,
       faults: {
-        beforeStep: async (step) => {
-          if (step !== 'dataset') return;
+        beforeStep: async (current) => {
+          if (current !== step) return;
           reached();
-          await gate; // a step that outlasts the lock's TTL...
-          throw new Error('dataset step failed after the stall'); // ...and then fails
+          await gate;
+          if (failWith) throw failWith;
         },
       },
     }, body(tenantId));
-    await atDataset;
+    slow.catch(() => undefined); // awaited by the test after resume()
+    await atStep;
     await deps.redis.del(deps.keys.lock(`onboard:${tenantId}`)); // the 120 s TTL ran out meanwhile
     const second = await onboardTenant(deps, body(tenantId));
     expect((await readProfile(deps.warehouse, tenantId))?.status).to.equal('ACTIVE');
+    return { tenantId, slow, second, resume };
+  }
 
+  it("the slow onboarding's rollback does not remove the tenant the second onboarding activated", async () => {
+    const { tenantId, slow, second, resume } = await slowThenTakenOver('dataset', new Error('dataset step failed after the stall'));
     resume();
     const err = await caught(slow);
     expect(err.code).to.equal('ONBOARDING_FAILED');
@@ -72,25 +81,7 @@ describe('onboarding after a lock lapse while the first holder is still alive', 
   });
 
   it('the slow onboarding, resuming, does not add a second key and subscription to the tenant', async () => {
-    const tenantId = uniqueTenantId();
-    let reached!: () => void;
-    const atUsage = new Promise<void>((resolve) => (reached = resolve));
-    let resume!: () => void;
-    const gate = new Promise<void>((resolve) => (resume = resolve));
-    const slow = onboardTenant({
-      ...deps,
-      faults: {
-        beforeStep: async (step) => {
-          if (step !== 'subscription') return;
-          reached();
-          await gate;
-        },
-      },
-    }, body(tenantId));
-    await atUsage;
-    await deps.redis.del(deps.keys.lock(`onboard:${tenantId}`)); // the 120 s TTL ran out meanwhile
-    await onboardTenant(deps, body(tenantId));
-
+    const { tenantId, slow, resume } = await slowThenTakenOver('subscription');
     resume();
     const outcome = await slow.then(() => 'onboarded', (e: { code?: string }) => e.code ?? 'error');
     // Two callers must not both be told they onboarded the tenant, each with its own key.
