@@ -13,7 +13,7 @@ import { createWebhookEmitter } from '../queues/webhook-events';
 import type { WebhookEmitter } from '../queues/webhook-events';
 import { DeliveryLog } from '../webhooks/delivery-log';
 import { DeliverySlots, deliverySlotLimits } from '../webhooks/delivery-slots';
-import { systemResolveAll } from '../webhooks/ssrf';
+import { createDnsResolveAll } from '../webhooks/dns-resolve';
 import type { ResolveAll, SsrfOptions } from '../webhooks/ssrf';
 import { deleteTenantWebhookState, disableAllWebhooks } from '../webhooks/tenant-webhooks';
 import { webhookOperations } from '../webhooks/webhook-operations';
@@ -36,7 +36,7 @@ export interface WebhookServicesDeps {
   version: string;
   /** The live run record, for the times and error of run.* events. */
   getRun(tenantId: string, runId: string): Promise<Run | null>;
-  /** Test hook: resolves webhook hosts instead of DNS (dns.lookup all). */
+  /** Test hook: resolves webhook hosts instead of DNS. */
   resolveAll?: ResolveAll;
   /** Endpoints disabled by the worker are recorded here (actor `system`). */
   audit?: AuditRecorder;
@@ -61,7 +61,7 @@ export function buildWebhookServices(deps: WebhookServicesDeps): WebhookServices
   const store = new WebhookStore({ redis, keys, warehouse: deps.warehouse });
   const log = new DeliveryLog(redis, keys);
   const policy: WebhookRetryPolicy = { maxAttempts: config.webhooks.maxAttempts, retryBaseMs: config.webhooks.retryBaseMs, retryMaxMs: config.webhooks.retryMaxMs };
-  const ssrf: SsrfOptions = { allowPrivate: config.webhooks.allowPrivate, resolveAll: deps.resolveAll ?? systemResolveAll };
+  const ssrf: SsrfOptions = { allowPrivate: config.webhooks.allowPrivate, resolveAll: deps.resolveAll ?? createDnsResolveAll({ timeoutMs: config.webhooks.timeoutMs }) };
   let deliveries: WebhookDeliveriesQueue | null = null;
   const queue = (): WebhookDeliveriesQueue => (deliveries ??= createWebhookDeliveriesQueue(deps.bull, keys));
   const workers: WebhookWorker[] = [];

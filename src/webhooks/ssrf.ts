@@ -1,4 +1,3 @@
-import dns from 'node:dns';
 import net from 'node:net';
 import type { LookupFunction } from 'node:net';
 
@@ -15,13 +14,8 @@ export interface ResolvedAddress {
   family: 4 | 6;
 }
 
-/** Resolves a host name to every address (dns.lookup with all: true); injected by tests. */
+/** Resolves a host name to every address (`createDnsResolveAll` in dns-resolve.ts; injected by tests). */
 export type ResolveAll = (hostname: string) => Promise<ResolvedAddress[]>;
-
-export const systemResolveAll: ResolveAll = async (hostname) => {
-  const answers = await dns.promises.lookup(hostname, { all: true, verbatim: true });
-  return answers.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
-};
 
 export interface SsrfOptions {
   /** WEBHOOK_ALLOW_PRIVATE: tests deliver to loopback (and over http). Refused in production by config. */
@@ -31,7 +25,8 @@ export interface SsrfOptions {
 
 export type TargetCheck =
   | { ok: true; url: URL; addresses: ResolvedAddress[] }
-  | { ok: false; reason: string };
+  /** `dns`: the host did not resolve (no answer in time, no such name, no address); `blocked`: the guard refused it. */
+  | { ok: false; reason: string; kind: 'dns' | 'blocked' };
 
 /** Host names that answer with cloud metadata whatever they resolve to. */
 const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata', 'metadata.goog']);
@@ -106,7 +101,7 @@ const hostOf = (url: URL): string => url.hostname.toLowerCase().replace(/^\[|\]$
  */
 export async function checkTarget(raw: string, options: SsrfOptions): Promise<TargetCheck> {
   const problem = urlFormProblem(raw, options.allowPrivate);
-  if (problem) return { ok: false, reason: problem };
+  if (problem) return { ok: false, reason: problem, kind: 'blocked' };
   const url = new URL(raw);
   const host = hostOf(url);
   let addresses: ResolvedAddress[];
@@ -115,13 +110,14 @@ export async function checkTarget(raw: string, options: SsrfOptions): Promise<Ta
   else {
     try {
       addresses = await options.resolveAll(host);
-    } catch {
-      return { ok: false, reason: 'the host does not resolve' };
+    } catch (err) {
+      const timedOut = (err as { code?: unknown }).code === 'ETIMEOUT';
+      return { ok: false, reason: timedOut ? 'the host\'s DNS lookup got no answer in time' : 'the host does not resolve', kind: 'dns' };
     }
   }
-  if (addresses.length === 0) return { ok: false, reason: 'the host does not resolve' };
+  if (addresses.length === 0) return { ok: false, reason: 'the host does not resolve', kind: 'dns' };
   if (!options.allowPrivate && addresses.some((a) => !isPublicAddress(a.address))) {
-    return { ok: false, reason: 'the host resolves to a loopback, private, link-local or otherwise non-public address' };
+    return { ok: false, reason: 'the host resolves to a loopback, private, link-local or otherwise non-public address', kind: 'blocked' };
   }
   return { ok: true, url, addresses };
 }

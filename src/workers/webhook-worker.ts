@@ -70,8 +70,13 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
   };
 
   const attemptOnce = async (data: WebhookDeliveryJob, endpoint: WebhookRecord, now: Date): Promise<PostResult> => {
+    const checkStarted = Date.now();
     const target = await checkTarget(endpoint.url, deps.ssrf);
-    if (!target.ok) return { ok: false, statusCode: null, error: 'blocked_address', durationMs: 0 };
+    if (!target.ok) {
+      // A lookup that got no answer took up to WEBHOOK_TIMEOUT_MS of the attempt: logged as dns_error with its time.
+      if (target.kind === 'dns') return { ok: false, statusCode: null, error: 'dns_error', durationMs: Date.now() - checkStarted };
+      return { ok: false, statusCode: null, error: 'blocked_address', durationMs: 0 };
+    }
     const timestamp = Math.floor(now.getTime() / 1000);
     return postWebhook({
       url: target.url,

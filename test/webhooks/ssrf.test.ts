@@ -59,7 +59,7 @@ describe('webhook SSRF guard', () => {
     }
     it('refuses a host that does not resolve', async () => {
       const check = await checkTarget('https://nowhere.invalid/x', strict(async () => { throw new Error('ENOTFOUND'); }));
-      expect(check).to.deep.equal({ ok: false, reason: 'the host does not resolve' });
+      expect(check).to.deep.equal({ ok: false, reason: 'the host does not resolve', kind: 'dns' });
     });
   });
 

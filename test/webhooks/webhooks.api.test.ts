@@ -136,17 +136,27 @@ describe('webhook endpoints over HTTP (WEBHOOK_ALLOW_PRIVATE=false, injected DNS
       expect((await t.request.get(`${base}/${created.body.webhook_id as string}`).set('X-API-Key', key)).body.url).to.equal('https://hooks.example.com/ok');
     });
 
-    it('checks again at delivery time: a host rebound to loopback is not contacted (blocked_address)', async () => {
+    const firstAttemptAfter = async (change: () => void): Promise<Record<string, unknown>> => {
       dns.set('rebind.example.com', [PUBLIC]);
       const created = await create('https://rebind.example.com/hook', ['schedule.misfired']);
       expect(created.status).to.equal(201);
-      dns.set('rebind.example.com', ['127.0.0.1']);
+      change();
       expect(await t.system.webhooks.emitter.emit('strict_corp', 'schedule.misfired', { config_id: 'c1' })).to.equal(1);
-      const attempts = await eventually('the blocked attempt', async () => {
+      const attempts = await eventually('the first attempt', async () => {
         const res = await t.request.get(`${base}/${created.body.webhook_id as string}/deliveries`).set('X-API-Key', key);
         return (res.body.deliveries as unknown[]).length > 0 ? res.body.deliveries as Array<Record<string, unknown>> : undefined;
       });
-      expect(attempts[0]).to.include({ attempt: 1, error: 'blocked_address', status_code: null, success: false, next_retry_at: null });
+      return attempts[0] ?? {};
+    };
+
+    it('checks again at delivery time: a host rebound to loopback is not contacted (blocked_address)', async () => {
+      const attempt = await firstAttemptAfter(() => dns.set('rebind.example.com', ['127.0.0.1']));
+      expect(attempt).to.include({ attempt: 1, error: 'blocked_address', status_code: null, success: false, next_retry_at: null });
+    });
+
+    it('a host that no longer resolves at delivery time is a dns_error, not a blocked address', async () => {
+      const attempt = await firstAttemptAfter(() => dns.delete('rebind.example.com'));
+      expect(attempt).to.include({ attempt: 1, error: 'dns_error', status_code: null, success: false, next_retry_at: null });
     });
   });
 
