@@ -3,6 +3,7 @@ import type { Logger } from '../shared/logger';
 import { isTerminalStatus } from '../shared/run-status';
 import type { RunStatus, TerminalRunStatus } from '../shared/run-status';
 import { pipelineRuns } from '../warehouse/tables';
+import { WarehouseError } from '../warehouse/types';
 import type { Warehouse } from '../warehouse/types';
 import type { Fanout } from './fanout-store';
 
@@ -50,7 +51,7 @@ export async function fanoutRunStatuses(deps: FanoutRunStatusDeps, f: Fanout): P
   for (const r of gone) statuses.set(r.tenantId, RUN_STATUS_UNKNOWN);
   if (now.length > 0) {
     try {
-      const stored = await readStoredRunStatuses(deps.warehouse, now);
+      const stored = await readStoredRunStatusesOfExisting(deps.warehouse, now);
       for (const r of now) {
         const status = stored.get(r.runId) ?? null;
         statuses.set(r.tenantId, status);
@@ -67,6 +68,23 @@ export async function fanoutRunStatuses(deps: FanoutRunStatusDeps, f: Fanout): P
     deps.logger.warn({ err: (err as Error).message, fanoutId: f.fanoutId }, 'fan-out run ends not recorded');
   }
   return statuses;
+}
+
+/**
+ * readStoredRunStatuses, and when a tenant's run table is gone (its dataset was dropped by offboarding), the same
+ * read again over the tenants whose tables exist: one offboarded tenant does not leave every other run UNKNOWN. A
+ * run of a tenant whose table is gone has no record left (null).
+ */
+async function readStoredRunStatusesOfExisting(warehouse: Warehouse, runs: RunRef[]): Promise<Map<string, string>> {
+  try {
+    return await readStoredRunStatuses(warehouse, runs);
+  } catch (err) {
+    if (!(err instanceof WarehouseError) || err.reason !== 'not_found') throw err;
+    const exists = await Promise.all(runs.map((r) => warehouse.tableExists({ dataset: r.tenantId, table: pipelineRuns.name })));
+    const existing = runs.filter((_r, i) => exists[i]);
+    if (existing.length === runs.length) throw err;
+    return readStoredRunStatuses(warehouse, existing);
+  }
 }
 
 /**

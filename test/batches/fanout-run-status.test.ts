@@ -104,5 +104,13 @@ for (const adapter of ['duckdb', 'bigquery'] as const) describe(`reading a fan-o
       const back = await get();
       expect(back.body.counts).to.deep.equal({ COMPLETED: N });
     });
+
+    it('a tenant whose dataset is gone (offboarded) shows no status; the other tenants’ runs are still read', async () => {
+      await wh.warehouse.dropDataset(tenants[0]!);
+      await forgetRecordedEnds();
+      const read = await get();
+      expect(read.body.tenants.find((x) => x.tenant_id === tenants[0])?.run_status).to.equal(null);
+      expect(read.body.counts).to.deep.equal({ COMPLETED: N - 1, ADMITTED: 1 });
+    });
   });
 });
