@@ -3,7 +3,8 @@
 
   The grant is what the job may bill (its maximumBytesBilled), so the sum of grants and settled bytes never
   exceeds the budget however many jobs of the tenant reserve at once. Reservations whose lease passed (a
-  worker died between reserve and settle) are released first.
+  worker died between reserve and settle, and no re-delivery of its run settled them) are settled first to their
+  whole grant: the job that worker may have started ran on without it, and may have billed up to the grant.
 
   KEYS[1] daily bytes hash of today (fields `billed`, `reserved`)
   KEYS[2] reservations hash (reservation id -> "<day>|<granted>")
@@ -44,7 +45,10 @@ for _, id in ipairs(expired) do
   local entry = redis.call('HGET', KEYS[2], id)
   if entry then
     local day, amount = string.match(entry, '^(.-)|(%d+)$')
-    if day == ARGV[2] then redis.call('HINCRBY', KEYS[1], 'reserved', int(-tonumber(amount))) end
+    if day == ARGV[2] then
+      redis.call('HINCRBY', KEYS[1], 'reserved', int(-tonumber(amount)))
+      redis.call('HINCRBY', KEYS[1], 'billed', amount)
+    end
     redis.call('HDEL', KEYS[2], id)
   end
   redis.call('ZREM', KEYS[3], id)
