@@ -30,7 +30,7 @@ export interface CostGuard {
   pricePerTibUsd: number;
   /** Bytes BigQuery billed for one job of the tenant on `plan` (the per-plan metric). */
   onBilled?(tenantId: string, billedBytes: number, plan: string | null): void;
-  /** A settle that failed (Redis): the reservation is released when its lease passes. */
+  /** A settle that failed (Redis): the reservation is counted as spent, its whole grant, when its lease passes. */
   onSettleError?(err: unknown, tenantId: string): void;
   /** Where work that outlives its run is tracked (cancelled jobs' billing), so a graceful stop can wait for it. */
   late?: PendingWork;

@@ -107,7 +107,7 @@ export class RedisKeys {
   bytesReservations(tenantId: string): string {
     return this.tenant(tenantId, 'bytes:res');
   }
-  /** Sorted set: reservation id → lease deadline (ms); an expired lease is released by the next reserve. */
+  /** Sorted set: reservation id → lease deadline (ms); an expired lease is counted as spent (its whole grant) by the next reserve. */
   bytesReservationLeases(tenantId: string): string {
     return this.tenant(tenantId, 'bytes:lease');
   }

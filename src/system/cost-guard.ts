@@ -23,7 +23,7 @@ export function buildCostGuard(deps: {
     pricePerTibUsd: deps.config.warehouse.pricePerTibUsd,
     // The plan label comes with the reservation (the reserve script reads it from the cached profile): no read per job.
     onBilled: (_tenantId, bytes, plan) => deps.metrics.bytesBilled.inc({ plan: plan ?? 'unknown' }, bytes),
-    onSettleError: (err, tenantId) => deps.logger.warn({ err, tenant_id: tenantId }, 'bytes budget: settle failed; the reservation is released when its lease passes'),
+    onSettleError: (err, tenantId) => deps.logger.warn({ err, tenant_id: tenantId }, 'bytes budget: settle failed; the reservation counts as spent (its whole grant) when its lease passes'),
     late: new PendingWork(),
   };
 }

@@ -299,7 +299,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
       const billed = await runs.drainLateBilling(left());
       const ended = await runs.finaliser.drain(left());
       const loaded = await background.drain(left());
-      if (!billed || !ended || !loaded) logger.warn({ late_billing: !billed, run_ends: !ended, api_key_loads: !loaded }, 'stopped before the work after some requests and runs was done (reservations end with their lease)');
+      if (!billed || !ended || !loaded) logger.warn({ late_billing: !billed, run_ends: !ended, api_key_loads: !loaded }, 'stopped before the work after some requests and runs was done (reservations count as spent, their whole grant, when their lease passes)');
       await webhookWorker?.close();
       await logWriter.close();
       if (parts.has('http-server')) await auditLog.close();
