@@ -43,6 +43,12 @@ describe('operability', () => {
       const asset = await t.request.get('/docs/swagger-ui-bundle.js');
       expect(asset.status).to.equal(200);
     });
+    it('answers an unknown /docs asset as any unknown path: 404 NOT_FOUND with the error body, not a bare text', async () => {
+      const res = await t.request.get('/docs/nope.js');
+      expect(res.status).to.equal(404);
+      expect(res.body).to.include({ code: 'NOT_FOUND', detail: 'No route for GET /docs/nope.js' });
+      expect(res.body.request_id).to.equal(res.headers['x-request-id']);
+    });
   });
 
   describe('Bull Board at /admin/queues', () => {

@@ -74,9 +74,10 @@ export function operationalRouter(deps: ApiDeps, openApi: () => Record<string, u
     ctx.type = 'js';
     ctx.body = SWAGGER_INIT_JS;
   });
-  router.get('/docs/:asset', (ctx) => {
+  router.get('/docs/:asset', (ctx, next) => {
     const asset = ctx.params.asset ?? '';
-    if (!SWAGGER_ASSETS.has(asset)) return;
+    // Any other name goes on to the app's 404 (NOT_FOUND with the error body), as every unknown path does.
+    if (!SWAGGER_ASSETS.has(asset)) return next();
     ctx.type = path.extname(asset);
     ctx.set('Cache-Control', 'public, max-age=86400');
     ctx.body = fs.createReadStream(path.join(getAbsoluteFSPath(), asset));
