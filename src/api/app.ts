@@ -96,7 +96,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   app.use((ctx, next) => (isApiPath(ctx.path) ? next() : opsRoutes(ctx as Parameters<typeof opsRoutes>[0], next)));
   if (deps.bullBoard) app.use(deps.bullBoard);
   app.use(async (ctx, next) => {
-    if (deps.isShuttingDown() && isApiPath(ctx.path)) throw new AppError(503, 'SHUTTING_DOWN', 'Server is shutting down', { headers: { Connection: 'close', 'Retry-After': '5' } });
+    if (deps.isShuttingDown() && isApiPath(ctx.path)) throw new AppError(503, 'SHUTTING_DOWN', 'Server is shutting down', { expose: true, headers: { Connection: 'close', 'Retry-After': '5' } });
     await next();
   });
   app.use(jsonBody());

@@ -25,4 +25,11 @@ describe('the shutdown guard and path case', () => {
     const upper = await draining.post('/API/v1/pipelines/run/drain_corp/gcp/cost/dryrun').set('X-API-Key', key);
     expect([upper.status, upper.body.code], JSON.stringify(upper.body)).to.deep.equal([503, 'SHUTTING_DOWN']);
   });
+
+  it('says so in the detail (a planned 503, not "Internal server error"), with Retry-After', async () => {
+    const draining = supertest(createApp({ ...t.system.apiDeps(), isShuttingDown: () => true }).callback());
+    const res = await draining.get('/api/v1/pipelines/templates').set('X-API-Key', key);
+    expect([res.status, res.body.code, res.body.detail]).to.deep.equal([503, 'SHUTTING_DOWN', 'Server is shutting down']);
+    expect(res.headers['retry-after']).to.equal('5');
+  });
 });
