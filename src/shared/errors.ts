@@ -90,7 +90,8 @@ export class AppError extends Error {
     this.name = 'AppError';
     this.status = status;
     this.code = code;
-    this.expose = options.expose ?? status < 500;
+    // A 503 is written for the caller (what is unavailable, when to retry); other 5xx hide their detail unless told.
+    this.expose = options.expose ?? (status < 500 || status === 503);
     this.headers = options.headers ?? {};
     this.errors = options.errors;
     this.extra = options.extra;

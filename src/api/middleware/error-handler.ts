@@ -56,12 +56,13 @@ export function errorHandler(): Middleware<ApiState> {
       }
       ctx.status = err.status;
       for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
+      // `extra` adds fields (a failed onboarding's step) and can never replace detail, code or request_id.
       ctx.body = {
+        ...(err.extra ?? {}),
         detail: err.expose ? err.message : 'Internal server error',
         code: err.code,
         request_id: ctx.state.requestId,
         ...(err.errors ? { errors: err.errors } : {}),
-        ...(err.extra ?? {}),
       };
     }
   };
