@@ -1,52 +1,22 @@
 import j2s from 'joi-to-swagger';
 import type Joi from 'joi';
-import { TEAM_LIMIT_RESPONSE } from './middleware/team-seat';
+import { ERROR_SCHEMA, errorResponse, errorsOf } from './error-responses';
 import { IDEMPOTENCY_KEY_PATTERN } from './schemas';
-import type { DocumentedRoute, RouteResponses } from './route-table';
+import { USER_ID_PATTERN } from '../shared/ids';
+import type { DocumentedRoute } from './route-table';
 
 type JsonObject = Record<string, unknown>;
 
 const toSchema = (schema: Joi.Schema): JsonObject => j2s(schema).swagger as JsonObject;
 
-const ERROR_SCHEMA = {
-  type: 'object',
-  required: ['detail', 'code', 'request_id'],
-  properties: {
-    detail: { type: 'string' },
-    code: { type: 'string' },
-    request_id: { type: 'string' },
-    errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
-    status: { type: 'string', description: 'RUN_ALREADY_FINISHED: the final status of the run' },
-  },
-};
-
-/** The error answers every route of a kind can give, besides those its row names. */
-function impliedErrors(r: DocumentedRoute): Record<number, string> {
-  const errors: Record<number, string> = {};
-  // Operational routes (/health, /metrics) sit outside the rate limits and the shutdown gate of /api.
-  if (r.path.startsWith('/api/')) {
-    errors[429] = 'Rate limit exceeded (Retry-After says when to retry)';
-    errors[503] = 'A dependency (Redis, the warehouse) is unavailable, or the server is shutting down';
-  }
-  if (r.auth === 'tenant') {
-    errors[401] = 'Missing, invalid or revoked API key';
-    errors[403] = 'The key belongs to another tenant, or the tenant is suspended';
-  }
-  if (r.auth === 'admin') errors[401] = 'Missing or wrong X-Admin-Key';
-  if (r.params || r.query || r.body || r.idempotencyKey) errors[422] = 'Invalid request (`errors` names each field)';
-  return errors;
-}
-
 function responsesOf(r: DocumentedRoute): Record<string, JsonObject> {
-  const all: RouteResponses = { ...impliedErrors(r), ...r.responses };
-  if (r.takesSeat) all[403] = `${String(all[403])}; or ${TEAM_LIMIT_RESPONSE}`;
   const out: Record<string, JsonObject> = {};
-  for (const [status, answer] of Object.entries(all)) {
-    if (typeof answer === 'string') {
-      out[status] = { description: answer, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-    } else {
-      out[status] = answer.body ? { description: answer.description, content: { [answer.contentType ?? 'application/json']: { schema: toSchema(answer.body) } } } : { description: answer.description };
-    }
+  for (const [status, answer] of Object.entries(r.responses)) {
+    out[status] = answer.body ? { description: answer.description, content: { [answer.contentType ?? 'application/json']: { schema: toSchema(answer.body) } } } : { description: answer.description };
+  }
+  for (const [status, codes] of Object.entries(errorsOf(r))) {
+    if (out[status]) throw new Error(`${r.method} ${r.path}: ${status} is both an answer with a body of its own and an error`);
+    out[status] = errorResponse(codes ?? {});
   }
   return out;
 }
@@ -60,7 +30,7 @@ function parametersOf(r: DocumentedRoute): JsonObject[] {
     const required = new Set((swagger.required as string[] | undefined) ?? []);
     for (const [name, s] of Object.entries(props)) parameters.push({ name, in: where, required: where === 'path' || required.has(name), schema: s });
   }
-  if (r.auth === 'tenant') parameters.push({ name: 'X-User-ID', in: 'header', required: false, schema: { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,128}$' } });
+  if (r.auth === 'tenant') parameters.push({ name: 'X-User-ID', in: 'header', required: false, schema: { type: 'string', pattern: USER_ID_PATTERN.source } });
   if (r.idempotencyKey) {
     parameters.push({
       name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN.source },

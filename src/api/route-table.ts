@@ -1,4 +1,5 @@
 import type Joi from 'joi';
+import type { ErrorCode } from '../shared/errors';
 import type { RouteAudit } from './audit-route';
 import type { ApiContext } from './types';
 
@@ -15,11 +16,18 @@ export interface SuccessResponse {
   contentType?: string;
 }
 
+/** Status → answer with a body schema of its own: the 2xx answers (and /health/ready's 503, which is not an error body). */
+export type RouteResponses = Record<number, SuccessResponse>;
+
+/** Error code → when this route answers it (the OpenAPI document lists each, README "Error codes" says more). */
+export type ErrorCodes = Partial<Record<ErrorCode, string>>;
+
 /**
- * Status → answer. 2xx carry a body schema; an error status is a description (its body is the error schema).
- * The 401/403/422/429/503 answers every route of a kind can give are added by the OpenAPI builder.
+ * Status → the error codes a route answers with that status, beyond those every route of its kind answers (auth,
+ * rate limits, body, validation, 5xx), which src/api/error-responses.ts derives from the row. A code's status must
+ * be the one README "Error codes" gives it (test/api/openapi-errors.test.ts).
  */
-export type RouteResponses = Record<number, SuccessResponse | string>;
+export type RouteErrors = Partial<Record<number, ErrorCodes>>;
 
 /**
  * One row of the route table. The same joi schemas validate the request and feed the OpenAPI document,
@@ -48,6 +56,13 @@ export interface RouteSpec {
   /** The route reads an `Idempotency-Key` header. */
   idempotencyKey?: boolean;
   responses: RouteResponses;
+  /** The error codes of this route's own making (not found, conflicts, limits of its service…). */
+  errors?: RouteErrors;
+  /**
+   * false: the route never uses the warehouse, or answers its refusals itself, so it cannot answer 503
+   * WAREHOUSE_PERMISSION_DENIED (which every other /api route documents).
+   */
+  warehouse?: false;
   /** Audited routes (README "Audit log"): one audit row per authenticated call, with its outcome. */
   audit?: RouteAudit;
   handler: (ctx: ApiContext) => Promise<void>;

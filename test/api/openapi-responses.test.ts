@@ -12,13 +12,18 @@ const ERROR_BODY = Joi.object({
   code: Joi.string().pattern(/^[A-Z_]+$/).required(),
   request_id: Joi.string().required(),
   errors: Joi.array().items(Joi.object({ field: Joi.string().required(), message: Joi.string().required() })),
-  // RUN_ALREADY_FINISHED names the run's final status.
+  // RUN_ALREADY_FINISHED names the run's final status, ONBOARDING_FAILED the step.
   status: Joi.string().valid('COMPLETED', 'FAILED', 'CANCELLED'),
+  step: Joi.string(),
 });
 
 const isSuccess = (status: string | number): boolean => Number(status) >= 200 && Number(status) < 300;
 
-type OpenApiOp = { parameters: Array<{ name: string; in: string }>; responses: Record<string, { content?: Record<string, { schema?: object }> }>; requestBody?: { content: Record<string, { example?: unknown }> } };
+type ErrorSchema = { allOf?: Array<{ $ref?: string; properties?: { code?: { enum?: string[] } } }> };
+type OpenApiOp = { parameters: Array<{ name: string; in: string }>; responses: Record<string, { content?: Record<string, { schema?: object & ErrorSchema }> }>; requestBody?: { content: Record<string, { example?: unknown }> } };
+
+/** The codes an error answer of the document lists (its `code` enum). */
+const codesOf = (response: OpenApiOp['responses'][string] | undefined): string[] => response?.content?.['application/json']?.schema?.allOf?.[1]?.properties?.code?.enum ?? [];
 
 describe('/openapi.json and the answers it documents', () => {
   let t: TestSystem;
@@ -41,11 +46,11 @@ describe('/openapi.json and the answers it documents', () => {
     if (res.status >= 400) {
       const op = doc.paths[r.path.replace(/:([a-z_]+)/g, '{$1}')]?.[r.method];
       expect(op?.responses[String(res.status)], `${method} ${url} answered ${res.status}, which /openapi.json does not document`).to.not.equal(undefined);
+      expect(codesOf(op?.responses[String(res.status)]), `${method} ${url} ${res.status}: the codes /openapi.json lists`).to.include(res.body.code);
       expect(ERROR_BODY.validate(res.body).error?.message, `${method} ${url} ${res.status}`).to.equal(undefined);
       return;
     }
-    expect(answer, `${method} ${url} answered ${res.status}, which its route does not document`).to.not.equal(undefined);
-    if (typeof answer === 'string' || answer === undefined) throw new Error(`${method} ${url}: ${res.status} documented without a body schema`);
+    if (answer === undefined) throw new Error(`${method} ${url} answered ${res.status}, which its route does not document`);
     if (answer.body) {
       const body = answer.contentType === 'text/plain' ? res.text : res.body;
       expect(answer.body.validate(body).error?.message, `${method} ${url} ${res.status}`).to.equal(undefined);
@@ -75,21 +80,23 @@ describe('/openapi.json and the answers it documents', () => {
         expect(successes, `${r.method} ${r.path}`).to.not.be.empty;
         for (const [status, answer] of successes) {
           if (status === '204') continue;
-          expect(typeof answer === 'object' && answer.body !== undefined, `${r.method} ${r.path} ${status}`).to.equal(true);
+          expect(answer.body, `${r.method} ${r.path} ${status}`).to.not.equal(undefined);
           const op = doc.paths[r.path.replace(/:([a-z_]+)/g, '{$1}')]?.[r.method];
           expect(Object.values(op?.responses[status]?.content ?? {})[0]?.schema, `${r.method} ${r.path} ${status} in /openapi.json`).to.be.an('object');
         }
       }
     });
 
-    it('documents the 401/403/422/429/503 answers each kind of route can give, with the error body', () => {
+    it('documents the 401/403/422/429/503 answers each kind of route can give, with the error body and their codes', () => {
       const run = doc.paths['/api/v1/pipelines/run/{tenant_id}/{provider}/{domain}/{template_name}']?.post;
-      expect(Object.keys(run?.responses ?? {})).to.include.members(['200', '202', '401', '403', '404', '409', '422', '429', '503']);
-      expect(run?.responses['429']?.content?.['application/json']?.schema).to.deep.equal({ $ref: '#/components/schemas/Error' });
+      expect(Object.keys(run?.responses ?? {})).to.include.members(['200', '202', '400', '401', '403', '404', '409', '413', '422', '429', '500', '503']);
+      expect(run?.responses['429']?.content?.['application/json']?.schema?.allOf?.[0]).to.deep.equal({ $ref: '#/components/schemas/Error' });
+      expect(codesOf(run?.responses['429'])).to.include.members(['RATE_LIMITED', 'AUTH_RATE_LIMITED', 'DAILY_QUOTA_EXCEEDED', 'MONTHLY_QUOTA_EXCEEDED', 'CONCURRENT_LIMIT_REACHED']);
       const adminQuery = doc.paths['/api/v1/admin/warehouse/query']?.post;
-      expect(Object.keys(adminQuery?.responses ?? {})).to.include.members(['200', '401', '422', '429', '503']);
+      expect(Object.keys(adminQuery?.responses ?? {})).to.include.members(['200', '400', '401', '403', '413', '422', '429', '500', '503']);
+      // A tenant route without a tenant in its path, where the caller does not act: no 403 to answer.
       const templates = doc.paths['/api/v1/pipelines/templates']?.get;
-      expect(Object.keys(templates?.responses ?? {})).to.include.members(['200', '401', '403', '429', '503']);
+      expect(Object.keys(templates?.responses ?? {})).to.have.members(['200', '401', '422', '429', '500', '503']);
     });
 
     it('documents the Idempotency-Key header and example bodies for the run and validate routes', () => {

@@ -23,6 +23,3 @@ export function seatTaker(auth: Pick<AuthDeps, 'touchTeamMember'>, state: ApiSta
   const userId = caller?.userId;
   return caller && userId ? () => auth.touchTeamMember(caller.tenantId, userId) : undefined;
 }
-
-/** The OpenAPI answer of a seat refusal. */
-export const TEAM_LIMIT_RESPONSE = 'TEAM_LIMIT_REACHED: a new X-User-ID beyond the plan’s team size (users who act take seats; reads do not)';

@@ -2,7 +2,7 @@ import Joi from 'joi';
 import type { ApiDeps } from '../deps';
 import { ok, route, validated } from '../route-table';
 import { AUDIT_SPECS } from '../audit-specs';
-import type { RouteSpec } from '../route-table';
+import type { ErrorCodes, RouteSpec } from '../route-table';
 import { calendarDay, runIdParam, runParametersBody, segmentParam, templateParams } from '../schemas';
 import { param } from '../types';
 import type { FanoutSelector } from '../../batches/fanout-store';
@@ -52,6 +52,10 @@ const backfillParams = Joi.object({ backfill_id: runIdParam });
 const fanoutParams = Joi.object({ fanout_id: runIdParam });
 const adminTemplateParams = Joi.object({ provider: segmentParam, domain: segmentParam, template_name: segmentParam });
 
+const NO_TEMPLATE: ErrorCodes = { TEMPLATE_NOT_FOUND: 'no `configs/{provider}/{domain}/{template_name}.yml`' };
+const NO_BACKFILL: ErrorCodes = { BACKFILL_NOT_FOUND: 'an unknown backfill id, or another tenant’s' };
+const NO_FANOUT: ErrorCodes = { FANOUT_NOT_FOUND: 'an unknown fan-out id' };
+
 export function batchRoutes(deps: ApiDeps): RouteSpec[] {
   const b = deps.batches;
   if (!b) return [];
@@ -63,9 +67,15 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
       responses: {
         202: ok('Accepted; runs start as quota allows (estimated_days says over how many UTC days)', backfillCreatedAnswer),
         200: ok('The same template, parameters and range are already being backfilled: that backfill is returned', backfillCreatedAnswer),
-        404: 'Template not found',
-        422: 'BACKFILL_NEEDS_DATE_PARAMETER (the template declares no `date`), BACKFILL_TOO_LONG (plan’s backfill_max_days), or an invalid body',
-        429: 'BACKFILL_LIMIT_REACHED: the tenant holds its plan’s backfill_max_active ACTIVE backfills (one must end or be cancelled first); or the rate limit',
+      },
+      errors: {
+        404: { ...NO_TEMPLATE, TENANT_NOT_FOUND: 'the tenant is gone (offboarded since its key was checked)' },
+        422: {
+          VALIDATION_ERROR: 'parameters the template does not declare (or `date`, which the backfill sets), `end_date` before `start_date`, `max_parallel` over the plan’s concurrency',
+          BACKFILL_NEEDS_DATE_PARAMETER: 'the template declares no `date` parameter',
+          BACKFILL_TOO_LONG: 'a range longer than the plan’s `backfill_max_days`',
+        },
+        429: { BACKFILL_LIMIT_REACHED: 'the tenant holds its plan’s `backfill_max_active` ACTIVE backfills (one must end or be cancelled first; no `Retry-After`)' },
       },
       handler: async (ctx) => {
         const body = validated<BackfillBody>(ctx, 'body');
@@ -82,7 +92,7 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'get', path: '/api/v1/pipelines/backfills/:backfill_id', auth: 'tenant', tag: 'pipelines', summary: 'A backfill: counts per status and each date’s run',
-      params: backfillParams, responses: { 200: ok('Backfill', backfillAnswer), 404: 'Unknown backfill (or another tenant’s)' },
+      params: backfillParams, responses: { 200: ok('Backfill', backfillAnswer) }, errors: { 404: NO_BACKFILL },
       handler: async (ctx) => {
         ctx.body = await b.backfills.get(ctx.state.auth?.tenantId ?? '', param(ctx, 'backfill_id'));
       },
@@ -90,7 +100,7 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
     route({
       method: 'delete', path: '/api/v1/pipelines/backfills/:backfill_id', auth: 'tenant', takesSeat: 'by-service', tag: 'pipelines',
       summary: 'Cancel a backfill: dates not started are CANCELLED; runs already started finish',
-      params: backfillParams, responses: { 200: ok('The backfill, CANCELLED (or as it ended, when it ended first)', backfillAnswer), 404: 'Unknown backfill (or another tenant’s)' },
+      params: backfillParams, responses: { 200: ok('The backfill, CANCELLED (or as it ended, when it ended first)', backfillAnswer) }, errors: { 404: NO_BACKFILL },
       handler: async (ctx) => {
         ctx.body = await b.backfills.cancel(ctx.state.auth?.tenantId ?? '', param(ctx, 'backfill_id'), seatTaker(deps.auth, ctx.state));
       },
@@ -102,8 +112,8 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
       responses: {
         202: ok('Scheduled', fanoutCreatedAnswer),
         200: ok('The same selector, template, parameters and window already made a fan-out: it is returned', fanoutCreatedAnswer),
-        404: 'Template not found',
       },
+      errors: { 404: NO_TEMPLATE, 422: { VALIDATION_ERROR: 'parameters the template does not declare, or of the wrong type or range' } },
       handler: async (ctx) => {
         const body = validated<FanoutBody>(ctx, 'body');
         const { created, ...rest } = await b.fanouts.create({
@@ -116,7 +126,7 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
     }),
     route({
       method: 'get', path: '/api/v1/admin/fanouts/:fanout_id', auth: 'admin', tag: 'admin', summary: 'A fan-out’s progress per tenant (scheduled, admitted with its run’s status, refused with the code)',
-      params: fanoutParams, responses: { 200: ok('Fan-out', fanoutAnswer), 404: 'Unknown fan-out' },
+      params: fanoutParams, responses: { 200: ok('Fan-out', fanoutAnswer) }, errors: { 404: NO_FANOUT },
       handler: async (ctx) => {
         ctx.body = await b.fanouts.get(param(ctx, 'fanout_id'));
       },
@@ -124,7 +134,7 @@ export function batchRoutes(deps: ApiDeps): RouteSpec[] {
     route({
       method: 'delete', path: '/api/v1/admin/fanouts/:fanout_id', auth: 'admin', tag: 'admin', audit: AUDIT_SPECS.fanoutCancel,
       summary: 'Cancel a fan-out: tenants not started yet are CANCELLED; runs already admitted go on',
-      params: fanoutParams, responses: { 200: ok('The fan-out after the cancellation', fanoutAnswer), 404: 'Unknown fan-out' },
+      params: fanoutParams, responses: { 200: ok('The fan-out after the cancellation', fanoutAnswer) }, errors: { 404: NO_FANOUT },
       handler: async (ctx) => {
         ctx.body = await b.fanouts.cancel(param(ctx, 'fanout_id'));
       },
