@@ -60,12 +60,17 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250 };
 
-/** Retries transient failures with exponential backoff and jitter; anything else fails at once. */
-export async function withRetry<T>(policy: RetryPolicy, fn: () => Promise<T>): Promise<T> {
+/**
+ * Retries transient failures with exponential backoff and jitter; anything else fails at once. Once `signal`
+ * aborted, nothing more is tried: the call fails `cancelled`.
+ */
+export async function withRetry<T>(policy: RetryPolicy, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    if (signal?.aborted) throw new WarehouseError('Request cancelled', 'cancelled');
     try {
       return await fn();
     } catch (err) {
+      if (signal?.aborted) throw new WarehouseError('Request cancelled', 'cancelled', { cause: err });
       if (attempt >= policy.attempts || !isTransient(err)) throw mapBigQueryError(err);
       const delay = policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
       await new Promise((resolve) => setTimeout(resolve, delay));

@@ -124,9 +124,9 @@ export class BigQueryJobsRest {
    * skipInvalidRows=false BigQuery inserts none of a request when one row is invalid. The run log writer's batches
    * go here: through the library each request deep-copied its rows (extend) and crossed its request stack.
    */
-  async insertAll(dataset: string, table: string, rows: Array<{ insertId: string; json: Record<string, unknown> }>): Promise<InsertRowError[]> {
+  async insertAll(dataset: string, table: string, rows: Array<{ insertId: string; json: Record<string, unknown> }>, signal?: AbortSignal): Promise<InsertRowError[]> {
     const url = `${this.jobsUrl}/datasets/${encodeURIComponent(dataset)}/tables/${encodeURIComponent(table)}/insertAll`;
-    const answer = (await this.send('POST', url, { rows, skipInvalidRows: false, ignoreUnknownValues: false })) as { insertErrors?: Array<{ errors?: InsertRowError[] }> };
+    const answer = (await this.send('POST', url, { rows, skipInvalidRows: false, ignoreUnknownValues: false }, signal)) as { insertErrors?: Array<{ errors?: InsertRowError[] }> };
     return (answer.insertErrors ?? []).flatMap((e) => e.errors ?? []);
   }
 
@@ -138,11 +138,12 @@ export class BigQueryJobsRest {
     this.agent.destroy();
   }
 
-  private async send(method: string, url: string, body?: unknown): Promise<unknown> {
+  /** `signal`: aborting destroys the request (the caller gave it up; e.g. a deadline passed). */
+  private async send(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'convergence-bigquery', ...(await this.authHeaders(url)) };
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) headers['content-type'] = 'application/json';
-    const { status, text } = await this.request(method, url, headers, payload);
+    const { status, text } = await this.request(method, url, headers, payload, signal);
     const parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
     if (status >= 200 && status < 300) return parsed;
     const error = (parsed['error'] ?? {}) as { code?: number; message?: string; errors?: Array<{ reason?: string; message?: string }> };
@@ -170,10 +171,10 @@ export class BigQueryJobsRest {
     return headers;
   }
 
-  private request(method: string, url: string, headers: Record<string, string>, payload: string | undefined): Promise<{ status: number; text: string }> {
+  private request(method: string, url: string, headers: Record<string, string>, payload: string | undefined, signal?: AbortSignal): Promise<{ status: number; text: string }> {
     const transport = url.startsWith('https:') ? https : http;
     return new Promise((resolve, reject) => {
-      const req = transport.request(url, { method, headers, agent: this.agent, timeout: SOCKET_TIMEOUT_MS }, (res) => {
+      const req = transport.request(url, { method, headers, agent: this.agent, timeout: SOCKET_TIMEOUT_MS, ...(signal ? { signal } : {}) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));

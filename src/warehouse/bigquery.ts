@@ -79,8 +79,8 @@ export class BigQueryWarehouse implements Warehouse {
     return new BigQueryWarehouse(client, options, jobs);
   }
 
-  private call<T>(fn: () => Promise<T>): Promise<T> {
-    return withRetry(this.retry, fn);
+  private call<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return withRetry(this.retry, fn, signal);
   }
 
   async ping(): Promise<void> {
@@ -177,12 +177,16 @@ export class BigQueryWarehouse implements Warehouse {
     return tables.map((t) => t.id ?? '').filter((id) => id !== '').sort();
   }
 
-  /** Streaming inserts (tabledata.insertAll) in chunks, each retried as a whole with the same insert ids. */
+  /**
+   * Streaming inserts (tabledata.insertAll) in chunks, each retried as a whole with the same insert ids. An abort
+   * drops the request in flight and sends nothing more.
+   */
   async insertRows(ref: TableRef, rows: Row[], options: InsertOptions = {}): Promise<void> {
+    const { signal } = options;
     const raw = rows.map((row, i) => ({ insertId: options.insertIds?.[i] ?? randomUUID(), json: toInsertJson(row) }));
     for (const chunk of this.chunks(raw)) {
       // Row errors are data errors, never worth a retry: thrown after the call, outside withRetry.
-      const errors = await this.call(() => this.jobs.insertAll(ref.dataset, ref.table, chunk));
+      const errors = await this.call(() => this.jobs.insertAll(ref.dataset, ref.table, chunk, signal), signal);
       if (errors.length > 0) {
         const first = errors.find((e) => e.reason !== 'stopped') ?? errors[0];
         throw new WarehouseError(`Insert rejected: ${first?.message ?? 'invalid row'}`, 'invalid_query');

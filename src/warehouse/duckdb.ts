@@ -190,9 +190,10 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   /** All rows or none (appendRows); insert ids are not needed here (one process, no retried streaming requests). */
-  async insertRows(ref: TableRef, rows: Row[], _options?: InsertOptions): Promise<void> {
+  async insertRows(ref: TableRef, rows: Row[], options: InsertOptions = {}): Promise<void> {
     if (rows.length === 0) return;
     tableSql(ref);
+    if (options.signal?.aborted) throw new WarehouseError('Insert cancelled', 'cancelled');
     await this.appends.append({ ref, rows });
   }
 

@@ -64,6 +64,11 @@ export interface QueryResult<R extends Row = Row> {
 export interface InsertOptions {
   /** One id per row; BigQuery uses them for best-effort de-duplication of retried inserts. */
   insertIds?: string[];
+  /**
+   * Aborting gives the insert up: BigQuery drops its request and sends no retry (rows of a chunk already
+   * accepted stay); DuckDB, whose appends are local and short, only refuses to start one. Rejects `cancelled`.
+   */
+  signal?: AbortSignal;
 }
 
 export interface DryRunResult {
