@@ -2,7 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { AppError } from '../shared/errors';
-import { DEFAULT_API_WAREHOUSE_TIMEOUT_MS, withWarehouseDeadline } from '../warehouse/request-deadline';
+import { DEFAULT_API_WAREHOUSE_TIMEOUT_MS, withWarehouseDeadline } from '../warehouse/deadlines';
 import { auditCall } from './audit-route';
 import type { ApiDeps } from './deps';
 import { identifyAdmin, requireAdmin, requireTenant } from './middleware/auth';
@@ -88,7 +88,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   });
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(errorHandler());
-  // Every warehouse call below gets a deadline of its own, answered 503 when it passes (src/warehouse/request-deadline.ts).
+  // Every warehouse call below gets a deadline of its own, answered 503 when it passes (src/warehouse/deadlines.ts).
   const warehouseTimeoutMs = deps.warehouseTimeoutMs ?? DEFAULT_API_WAREHOUSE_TIMEOUT_MS;
   app.use((_ctx, next) => withWarehouseDeadline(warehouseTimeoutMs, next));
   // Operational routes never start with /api/: API calls skip that router's lookup.

@@ -65,6 +65,11 @@ export interface Config {
   adminQuery: { maxBytesBilled: number; timeoutMs: number; maxResultBytes: number };
   /** Each warehouse call made while serving an API request takes at most this long (then 503). */
   apiWarehouseTimeoutMs: number;
+  /**
+   * Each warehouse call made outside a request (scheduler, maintenance, log writer, workers' bookkeeping) takes at most
+   * this long; pipeline steps keep their own timeouts (src/warehouse/deadlines.ts).
+   */
+  platformWarehouseTimeoutMs: number;
   /** Webhook deliveries (README "Webhooks"). `allowPrivate` lets tests deliver to loopback over http; refused in production. */
   webhooks: {
     timeoutMs: number; allowPrivate: boolean; disableAfter: number; maxAttempts: number; retryBaseMs: number; retryMaxMs: number;
@@ -144,6 +149,7 @@ const schema = Joi.object({
   ADMIN_QUERY_TIMEOUT_MS: Joi.number().integer().min(100).default(30000),
   ADMIN_QUERY_MAX_RESULT_BYTES: Joi.number().integer().min(1024).default(32 * 1024 ** 2),
   API_WAREHOUSE_TIMEOUT_MS: Joi.number().integer().min(100).default(30000),
+  PLATFORM_WAREHOUSE_TIMEOUT_MS: Joi.number().integer().min(100).default(120000),
   WEBHOOK_TIMEOUT_MS: Joi.number().integer().min(50).max(60000).default(10000),
   WEBHOOK_ALLOW_PRIVATE: Joi.boolean().default(false),
   WEBHOOK_DISABLE_AFTER: Joi.number().integer().min(1).default(20),
@@ -212,6 +218,7 @@ interface EnvValues {
   ADMIN_QUERY_TIMEOUT_MS: number;
   ADMIN_QUERY_MAX_RESULT_BYTES: number;
   API_WAREHOUSE_TIMEOUT_MS: number;
+  PLATFORM_WAREHOUSE_TIMEOUT_MS: number;
   WEBHOOK_TIMEOUT_MS: number;
   WEBHOOK_ALLOW_PRIVATE: boolean;
   WEBHOOK_DISABLE_AFTER: number;
@@ -326,6 +333,7 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     adminQuery: { maxBytesBilled: v.ADMIN_QUERY_MAX_BYTES_BILLED, timeoutMs: v.ADMIN_QUERY_TIMEOUT_MS, maxResultBytes: v.ADMIN_QUERY_MAX_RESULT_BYTES },
     apiWarehouseTimeoutMs: v.API_WAREHOUSE_TIMEOUT_MS,
+    platformWarehouseTimeoutMs: v.PLATFORM_WAREHOUSE_TIMEOUT_MS,
     webhooks: {
       timeoutMs: v.WEBHOOK_TIMEOUT_MS,
       allowPrivate: v.WEBHOOK_ALLOW_PRIVATE,

@@ -30,6 +30,7 @@ import type { RunOutcome, RunProgress, StepDef, StepState, Template } from './ty
  * (a crashed worker's job re-delivered). A PENDING row written at admission uses 0.
  */
 export interface ExecutorDeps {
+  /** The steps' warehouse: bounded by the step and run timeouts and cancellation, not by a platform deadline (clients.stepWarehouse). */
   warehouse: Warehouse;
   logWriter: RunLogWriter;
   logger: Logger;

@@ -5,7 +5,7 @@ import type { RedisClient } from '../redis/connection';
 import { createKeyManager } from '../security';
 import type { KeyManager } from '../security/key-manager';
 import { createWarehouse } from '../warehouse';
-import { withRequestDeadlines } from '../warehouse/request-deadline';
+import { withWarehouseDeadlines } from '../warehouse/deadlines';
 import type { Warehouse } from '../warehouse/types';
 
 /** Every external connection of one process, and the order they close in. */
@@ -18,7 +18,13 @@ export interface Clients {
   producer: RedisClient;
   /** Subscriber connection for run cancellation messages. */
   subscriber: RedisClient;
+  /**
+   * The warehouse of every platform call: each takes at most API_WAREHOUSE_TIMEOUT_MS inside an API request,
+   * PLATFORM_WAREHOUSE_TIMEOUT_MS anywhere else (src/warehouse/deadlines.ts).
+   */
   warehouse: Warehouse;
+  /** The same warehouse without those deadlines, for pipeline steps only: their step and run timeouts bound them. */
+  stepWarehouse: Warehouse;
   keyManager: KeyManager;
   close(): Promise<void>;
 }
@@ -38,8 +44,8 @@ export async function createClients(config: Config, logger: Logger, overrides: C
   for (const c of [redis, bull, producer, subscriber]) c.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   await waitForReady(redis, 10000);
   const own = overrides.warehouse ?? (await createWarehouse(config.warehouse, { dataDir: config.dataDir, logger }));
-  // Calls made while serving an API request get API_WAREHOUSE_TIMEOUT_MS each; all others are unchanged.
-  const warehouse = withRequestDeadlines(own);
+  // Calls made while serving an API request get API_WAREHOUSE_TIMEOUT_MS each, all others PLATFORM_WAREHOUSE_TIMEOUT_MS.
+  const warehouse = withWarehouseDeadlines(own, { platformTimeoutMs: config.platformWarehouseTimeoutMs });
   const keyManager = overrides.keyManager ?? (await createKeyManager(config.keyManager, { logger }));
   return {
     redis,
@@ -47,6 +53,7 @@ export async function createClients(config: Config, logger: Logger, overrides: C
     producer,
     subscriber,
     warehouse,
+    stepWarehouse: own,
     keyManager,
     async close() {
       await Promise.allSettled([closeRedis(subscriber), closeRedis(bull), closeRedis(producer), closeRedis(redis)]);

@@ -42,7 +42,10 @@ export interface RunServicesDeps {
   /** The run queue's connection: the process's BullMQ producer connection (auto-pipelined), never a Worker's. */
   producer: RedisClient;
   keys: RedisKeys;
+  /** Every platform call: run reads, validate's dry runs, the tenant's settings at a run's start (deadlines.ts). */
   warehouse: Warehouse;
+  /** Pipeline steps' calls: no platform deadline, the step and run timeouts and cancellation bound them. */
+  stepWarehouse: Warehouse;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
@@ -153,7 +156,7 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
   const costGuard = buildCostGuard(deps, budget);
   const execute: PipelineWorkerDeps['execute'] = async (job, options): Promise<ExecutionOutcome> => {
     const outcome = await executeRun(
-      { warehouse: deps.warehouse, logWriter: deps.logWriter, logger: deps.logger, clock, templates: deps.templates, ...(costGuard ? { costGuard } : {}) },
+      { warehouse: deps.stepWarehouse, logWriter: deps.logWriter, logger: deps.logger, clock, templates: deps.templates, ...(costGuard ? { costGuard } : {}) },
       job,
       { signal: options.signal, workerInstance: options.workerInstance, attempt: options.attempt, onProgress: options.onProgress, overrides: () => overridesFor(job.tenantId, job.provider) },
     );

@@ -162,7 +162,7 @@ export async function createSystem(config: Config, options: SystemOptions): Prom
     audit: auditLog,
   });
   const runs = buildRunServices({
-    config, redis, producer: clients.producer, keys, warehouse, clock, logger, metrics, templates, plans, admission, seats, logWriter, outbox, tenantDeps,
+    config, redis, producer: clients.producer, keys, warehouse, stepWarehouse: clients.stepWarehouse, clock, logger, metrics, templates, plans, admission, seats, logWriter, outbox, tenantDeps,
     ...(options.runFaults ? { faults: options.runFaults } : {}),
     onRunFinished: async (job: PipelineRunJob, status: RunStatus, durationMs: number | null) => {
       await Promise.all([scheduler?.onRunFinished(job, status, durationMs), batches?.onRunFinished(job, status)]);

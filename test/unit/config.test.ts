@@ -15,6 +15,7 @@ describe('loadConfig', () => {
     expect(c.adminQuery).to.deep.equal({ maxBytesBilled: 10 * 1024 ** 3, timeoutMs: 30_000, maxResultBytes: 32 * 1024 ** 2 });
     expect(c.rateLimits).to.deep.equal({ runPerMinute: 50, tenantPerMinute: 600, ipPerMinute: 30, adminPerMinute: 600, authFailuresPerMinute: 20 });
     expect([c.trustProxy, c.proxyHops]).to.deep.equal([false, 1]);
+    expect([c.apiWarehouseTimeoutMs, c.platformWarehouseTimeoutMs]).to.deep.equal([30_000, 120_000]);
   });
 
   describe('WORKER_CONCURRENCY', () => {
@@ -78,6 +79,7 @@ describe('loadConfig', () => {
     it('names GCP_PROJECT_ID when BigQuery is chosen without it', () => rejects({ WAREHOUSE: 'bigquery' }, 'GCP_PROJECT_ID'));
     it('names KMS_KEY_NAME when Cloud KMS is chosen without it', () => rejects({ KEY_MANAGER: 'gcp' }, 'KMS_KEY_NAME'));
     it('names KMS_TIMEOUT_MS when it is below 100 ms', () => rejects({ KMS_TIMEOUT_MS: '0' }, 'KMS_TIMEOUT_MS'));
+    it('names PLATFORM_WAREHOUSE_TIMEOUT_MS when it is below 100 ms', () => rejects({ PLATFORM_WAREHOUSE_TIMEOUT_MS: '0' }, 'PLATFORM_WAREHOUSE_TIMEOUT_MS'));
     it('names WORKER_CONCURRENCY when it is zero', () => rejects({ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'));
     it('names PROXY_HOPS when it is zero (no balancer entry would be read)', () => rejects({ TRUST_PROXY: 'true', PROXY_HOPS: '0' }, 'PROXY_HOPS'));
     it('names ADMIN_QUERY_MAX_BYTES_BILLED when it is not a whole number', () => rejects({ ADMIN_QUERY_MAX_BYTES_BILLED: '10GB' }, 'ADMIN_QUERY_MAX_BYTES_BILLED'));

@@ -91,6 +91,8 @@ export class JobRunner {
   private readonly prepared = new Map<string, number>();
   /** Every query job stays RUNNING at least this long after its insert (see FakeBigQueryOptions.jobLatencyMs). */
   latencyMs = 0;
+  /** Which statements `latencyMs` delays (null: every one). */
+  latencyOnly: ((sql: string) => boolean) | null = null;
   /** FakeBigQueryServer.setBytesRule. */
   bytesRule: BytesRule | null = null;
   /** Jobs RUNNING now, and the most at once since `resetPeak`. */
@@ -200,7 +202,7 @@ export class JobRunner {
       controller,
       done: Promise.resolve(),
     };
-    const latency = pause(this.latencyMs, controller.signal);
+    const latency = pause(this.latencyOnly && !this.latencyOnly(sql) ? 0 : this.latencyMs, controller.signal);
     this.peakRunning = Math.max(this.peakRunning, ++this.running);
     job.done = (async () => {
       try {

@@ -186,9 +186,13 @@ export class FakeBigQueryServer {
     this.jobs.resetPeak();
   }
 
-  /** Query jobs inserted from now on take at least `ms` until DONE (FakeBigQueryOptions.jobLatencyMs). */
-  setJobLatency(ms: number): void {
+  /**
+   * Query jobs inserted from now on take at least `ms` until DONE (FakeBigQueryOptions.jobLatencyMs); given `only`,
+   * just the jobs whose SQL it accepts (the others none).
+   */
+  setJobLatency(ms: number, only?: (sql: string) => boolean): void {
     this.jobs.latencyMs = ms;
+    this.jobs.latencyOnly = only ?? null;
   }
 
   /** How many bytes statements process and bill from now on (null: the default estimate); see BytesRule. */
