@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
 import { isAppError } from '../shared/errors';
+import { WarehouseError } from '../warehouse/types';
 import type { Logger } from '../shared/logger';
 import type { RunStatus, TriggerRun } from '../queues/pipeline-runs';
 import { unfinishedStatus } from './deferred-queue';
@@ -39,7 +40,8 @@ export interface FireDeps {
 
 /**
  * Decides and does what one claimed fire should do: misfire policy, then overlap policy, then the
- * trigger, whose quota refusals become SKIPPED_QUOTA (daily/monthly) or a deferred run (concurrent).
+ * trigger, whose quota refusals become SKIPPED_QUOTA (daily/monthly) or a deferred run (concurrent), as does a
+ * dependency that is unavailable.
  */
 export async function handleFire(deps: FireDeps, fire: Fire, now: Date): Promise<FireOutcome> {
   const { config } = fire;
@@ -99,6 +101,12 @@ export async function handleFire(deps: FireDeps, fire: Fire, now: Date): Promise
     const reason = fire.misfired ? 'catch-up run after missed fires; misfire_policy run_once' : result.kind === 'existing' ? 'run already started' : null;
     return outcome('TRIGGERED', reason, { runId: result.pipelineLoggingId });
   } catch (err) {
+    // A dependency that cannot serve now (the warehouse past PLATFORM_WAREHOUSE_TIMEOUT_MS or down while the tenant's
+    // profile is reloaded, Redis trouble): the fire waits in the execution queue, which starts it once it can.
+    if (isUnavailable(err)) {
+      deps.logger?.warn({ err, configId: config.config_id, scheduledTime }, 'scheduled fire waits in the execution queue: a dependency is unavailable');
+      return defer(null, 'DEPENDENCY_UNAVAILABLE; waits in the execution queue');
+    }
     if (!isAppError(err)) {
       deps.logger?.error({ err, configId: config.config_id, scheduledTime }, 'scheduled fire failed');
       return outcome('FAILED', 'internal error while triggering');
@@ -109,3 +117,6 @@ export async function handleFire(deps: FireDeps, fire: Fire, now: Date): Promise
   }
 }
 
+
+const isUnavailable = (err: unknown): boolean =>
+  (err instanceof WarehouseError && err.reason === 'unavailable') || (isAppError(err) && err.code === 'DEPENDENCY_UNAVAILABLE');

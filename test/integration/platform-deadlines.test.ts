@@ -6,6 +6,7 @@ import { newRunId } from '../../src/shared/ids';
 import { createMaintenanceQueue } from '../../src/queues/maintenance';
 import type { MaintenanceQueue } from '../../src/queues/maintenance';
 import { scheduledRunId } from '../../src/scheduler/tick';
+import { deleteProfileCache } from '../../src/tenants/profile-cache';
 import { CENTRAL_DATASET, CUSTOMERS_DATASET, eventsTableName, pipelineRuns, scheduledPipelineRuns, tenantUsageQuotas } from '../../src/warehouse/tables';
 import { createMaintenanceWorker } from '../../src/workers/maintenance-worker';
 import type { MaintenanceWorker } from '../../src/workers/maintenance-worker';
@@ -99,6 +100,30 @@ describe('platform warehouse calls outside requests get PLATFORM_WAREHOUSE_TIMEO
       const rows = await fireRowsOf(configId);
       expect(rows.map((r) => ({ state: r.state, run: r.pipeline_logging_id }))).to.deep.equal([{ state: 'TRIGGERED', run: runId }]);
       expect(await runsToday()).to.equal(1);
+    });
+  });
+
+  describe("a fire whose trigger reloads the tenant's profile while query jobs stay RUNNING (queued behind the project's slots)", () => {
+    it('cancels the jobs at the deadline and queues the fire; the execution queue starts it once the warehouse answers', async () => {
+      const configId = await createSchedule('20 10 * * *');
+      const runId = scheduledRunId(configId, Date.parse('2026-01-05T10:20:00Z'));
+      const before = await runsToday();
+      // Redis lost the profile: admission asks the trigger to read it from the warehouse again.
+      await deleteProfileCache(t.system.clients.redis, t.system.keys, TENANT);
+      bq.server.setJobLatency(60 * 60_000);
+      const cancels = (): number => bq.server.requests.filter((q) => q.kind === 'cancels').length;
+      const cancelsBefore = cancels();
+      clock.set('2026-01-05T10:20:05Z');
+      const tick = await settleWithin(t.system.scheduler.routines.tick(clock.now()));
+      expect(tick).to.have.property('value').that.includes({ due: 1, queued: 1, failed: 0 });
+      await eventually('the cancel of the profile reads', async () => (cancels() > cancelsBefore ? true : undefined));
+
+      bq.server.setJobLatency(0);
+      const queue = await t.system.scheduler.routines.processQueue(clock.now());
+      expect(queue).to.include({ started: 1, still_waiting: 0 });
+      const rows = await fireRowsOf(configId);
+      expect(rows.map((r) => ({ state: r.state, run: r.pipeline_logging_id }))).to.deep.equal([{ state: 'TRIGGERED', run: runId }]);
+      expect(await runsToday()).to.equal(before + 1);
     });
   });
 

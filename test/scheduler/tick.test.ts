@@ -196,6 +196,16 @@ describe('scheduler tick', () => {
       expect((await rowsOf(config.config_id))[0]).to.include({ state: 'QUEUED' });
     });
 
+    it('queues the fire when a dependency is unavailable (Redis trouble, the warehouse past its deadline), instead of losing it', async () => {
+      const config = await addSchedule(f, 'acme_corp');
+      f.trigger.refuse.set('acme_corp', 'DEPENDENCY_UNAVAILABLE');
+      expect(await tickAt('2025-11-15T07:00:10Z')).to.include({ queued: 1, failed: 0 });
+      expect(await f.redis.redis.zrange(f.redis.keys.tenantDeferred('acme_corp'), 0, -1)).to.deep.equal([
+        scheduledRunId(config.config_id, new Date(FIRST_FIRE)),
+      ]);
+      expect((await rowsOf(config.config_id))[0]).to.include({ state: 'QUEUED', reason: 'DEPENDENCY_UNAVAILABLE; waits in the execution queue' });
+    });
+
     it('records FAILED with the reason for other refusals, and still advances', async () => {
       const config = await addSchedule(f, 'acme_corp');
       f.trigger.refuse.set('acme_corp', 'TEMPLATE_NOT_FOUND');
