@@ -181,12 +181,13 @@ export async function processDeferredQueue(deps: DeferredDeps, now: Date, option
     }
   });
 
-  if (settled.length > 0) {
-    await removeDeferred(redis, keys, settled);
-    await updateConfigsAfterSettle(deps, fireRows, now);
-  }
+  // Rows before the entries go (as the tick writes its rows before its leases go): if the warehouse fails or passes
+  // its deadline, the entries stay and the next pass settles them again — same run ids, so a started run is found,
+  // not started twice — and writes their rows then.
+  if (settled.length > 0) await updateConfigsAfterSettle(deps, fireRows, now);
   await writeQueueRows(deps.warehouse, queueRows, now);
   await writeFireRows(deps.warehouse, fireRows, now);
+  await removeDeferred(redis, keys, settled);
   return summary;
 }
 

@@ -6,6 +6,7 @@ import { scheduledRunId, triggerDueSchedules } from '../../src/scheduler/tick';
 import { addSchedule, createFixture, fireRows, openWarehouse } from './fixture';
 import type { SchedulerFixture } from './fixture';
 import type { TestWarehouse } from '../helpers/warehouse';
+import { warehouseOutage } from '../helpers/warehouse-outage';
 
 const FIRST_FIRE = '2025-11-15T07:00:00.000Z';
 
@@ -60,6 +61,28 @@ describe('execution queue (deferred runs)', () => {
       expect(summary).to.include({ waiting_before: 1, started: 1 });
       expect(f.trigger.calls.at(-1)?.tenantId).to.equal('other_co');
       expect(await f.redis.redis.zcard(f.redis.keys.tenantDeferred('acme_corp'))).to.equal(1);
+    });
+  });
+
+  describe('when the warehouse fails (or passes its deadline) writing the rows of the runs it started', () => {
+    it('keeps the entries, so the next pass finds the runs started (same ids, not started again) and writes their rows', async () => {
+      const [configId] = await queueFires('acme_corp', 1);
+      const runId = scheduledRunId(configId ?? '', new Date(FIRST_FIRE));
+      f.trigger.refuse.delete('acme_corp');
+      f.trigger.calls.length = 0;
+      const outage = warehouseOutage(wh.warehouse);
+      outage.down(['insertRows']);
+      const failed = await processDeferredQueue({ ...deps, warehouse: outage.warehouse }, f.clock.now()).then(() => 'written', (err: Error) => err.message);
+      expect(failed).to.equal('warehouse down');
+      expect(await f.redis.redis.zrange(f.redis.keys.tenantDeferred('acme_corp'), 0, -1)).to.deep.equal([runId]);
+
+      outage.up();
+      expect(await processDeferredQueue({ ...deps, warehouse: outage.warehouse }, f.clock.now())).to.include({ started: 1, still_waiting: 0 });
+      // Asked twice with the same run id: the trigger answers the second time with the run it started (`existing`).
+      expect(f.trigger.runIds()).to.deep.equal([runId, runId]);
+      expect(await queueState(runId)).to.equal('STARTED');
+      expect((await fireRows(wh)).filter((r) => r.config_id === configId).map((r) => r.state)).to.deep.equal(['TRIGGERED']);
+      expect(await f.redis.redis.zcard(f.redis.keys.deferredQueue())).to.equal(0);
     });
   });
 
