@@ -1,6 +1,7 @@
 import type { Clock } from '../shared/clock';
 import { nextUtcMidnight } from '../shared/clock';
 import { isAppError } from '../shared/errors';
+import { WarehouseError } from '../warehouse/types';
 import type { Logger } from '../shared/logger';
 import type { RunStatus, TriggerRun } from '../queues/pipeline-runs';
 import { isTerminalStatus } from '../shared/run-status';
@@ -19,6 +20,25 @@ export interface BackfillDispatchDeps {
   logger: Logger;
   /** When nothing else wakes it (a run's end, a quota reset), the dispatcher looks again after this long. */
   recheckMs: number;
+}
+
+/**
+ * A backfill run's status: live from Redis, else from its warehouse row (`stored`, which rejects RUN_NOT_FOUND for a
+ * run without one); null only when neither holds it. A read that failed (the warehouse down or past its deadline) is
+ * not "no record": it rejects, so the pass fails and is tried again, instead of the date being marked FAILED.
+ */
+export async function recordedRunStatus(
+  live: () => Promise<RunStatus | null>,
+  stored: () => Promise<{ status: RunStatus }>,
+): Promise<RunStatus | null> {
+  const status = await live();
+  if (status !== null) return status;
+  try {
+    return (await stored()).status;
+  } catch (err) {
+    if ((isAppError(err) && err.code === 'RUN_NOT_FOUND') || (err instanceof WarehouseError && err.reason === 'not_found')) return null;
+    throw err;
+  }
 }
 
 /** A refusal for the date itself: it will not change by waiting, so the date is REFUSED and the next one tried. */

@@ -125,7 +125,8 @@ export function backfillService(deps: BackfillServiceDeps) {
       b.dates.map(async (d: DateEntry): Promise<BackfillDateView> => {
         let status: string = d.state;
         if (d.state === 'WAITING' && b.status === 'CANCELLED') status = 'CANCELLED';
-        if (d.state === 'ADMITTED') status = (d.ref ? await deps.runStatus(b.tenantId, d.ref) : null) ?? 'PENDING';
+        // A status that cannot be read now (the warehouse failed) shows as PENDING; only dispatch must not guess.
+        if (d.state === 'ADMITTED') status = (d.ref ? await deps.runStatus(b.tenantId, d.ref).catch(() => null) : null) ?? 'PENDING';
         const isRun = d.state !== 'REFUSED' && d.ref !== null;
         return { date: d.date, status, run_id: isRun ? d.ref : null, refusal_code: d.state === 'REFUSED' ? d.ref : null };
       }),

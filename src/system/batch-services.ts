@@ -15,7 +15,7 @@ import { getQuotaView } from '../tenants/quota-view';
 import type { QuotaView } from '../tenants/quota-view';
 import type { TenantDeps } from '../tenants/tenant-deps';
 import { BackfillStore } from '../batches/backfill-store';
-import { dispatchBackfill } from '../batches/backfill-dispatch';
+import { dispatchBackfill, recordedRunStatus } from '../batches/backfill-dispatch';
 import type { BackfillDispatchDeps } from '../batches/backfill-dispatch';
 import { backfillService } from '../batches/backfill-service';
 import type { BackfillService } from '../batches/backfill-service';
@@ -62,12 +62,9 @@ export function buildBatchServices(deps: BatchServicesDeps): BatchServices {
   const backfillStore = new BackfillStore(redis, keys);
   const fanoutStore = new FanoutStore(redis, keys);
 
-  const runStatus = async (tenantId: string, runId: string): Promise<RunStatus | null> => {
-    const live = await deps.runs.runStore.status(tenantId, runId);
-    if (live !== null) return live;
-    // Finished runs leave Redis after a day; the warehouse row is the record then.
-    return deps.runs.runService.getRun(tenantId, runId).then((r) => r.status, () => null);
-  };
+  // Finished runs leave Redis after a day; the warehouse row is the record then.
+  const runStatus = (tenantId: string, runId: string): Promise<RunStatus | null> =>
+    recordedRunStatus(() => deps.runs.runStore.status(tenantId, runId), () => deps.runs.runService.getRun(tenantId, runId));
   const quota = async (tenantId: string): Promise<QuotaView> => {
     const view = (await getQuotaView({ redis, keys, clock }, tenantId)) ?? ((await reloadProfileCache(deps.tenantDeps, tenantId)) ? await getQuotaView({ redis, keys, clock }, tenantId) : null);
     if (!view) throw new AppError(404, 'TENANT_NOT_FOUND', `Tenant '${tenantId}' not found`);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { dispatchBackfill } from '../../src/batches/backfill-dispatch';
+import { dispatchBackfill, recordedRunStatus } from '../../src/batches/backfill-dispatch';
 import type { BackfillDispatchDeps } from '../../src/batches/backfill-dispatch';
 import { BackfillStore } from '../../src/batches/backfill-store';
 import type { Backfill } from '../../src/batches/backfill-store';
@@ -7,6 +7,7 @@ import type { TriggerRequest } from '../../src/queues/pipeline-runs';
 import { ManualClock } from '../../src/shared/clock';
 import { AppError } from '../../src/shared/errors';
 import { silentLogger } from '../../src/shared/logger';
+import { WarehouseError } from '../../src/warehouse/types';
 import { createTestRedis } from '../helpers/redis';
 import type { TestRedis } from '../helpers/redis';
 
@@ -94,5 +95,27 @@ describe('a backfill dispatch pass', () => {
     await pass();
     const b = await load();
     expect([b.dates[0]?.state, b.lastRefusal, b.waitUntilMs]).to.deep.equal(['WAITING', 'CONCURRENT_LIMIT_REACHED', 0]);
+  });
+
+  describe("when an admitted date's run left Redis and the warehouse cannot say how it ended (down, or past its deadline)", () => {
+    it('fails the pass and keeps the date ADMITTED, then settles it once the warehouse answers (never FAILED by a read that failed)', async () => {
+      await create(['2026-10-01'], 1);
+      await pass();
+      let stored: () => Promise<{ status: 'COMPLETED' }> = () => Promise.reject(new WarehouseError('The warehouse did not answer within 120000 ms (PLATFORM_WAREHOUSE_TIMEOUT_MS)', 'unavailable'));
+      const withStatus = (): BackfillDispatchDeps => ({ ...deps(), runStatus: (_tenantId, _runId) => recordedRunStatus(async () => null, () => stored()) });
+      const failed = await dispatchBackfill(withStatus(), TENANT, 'b1').then(() => 'passed', (err: Error) => err.message);
+      expect(failed).to.contain('PLATFORM_WAREHOUSE_TIMEOUT_MS');
+      expect((await load()).dates.map((d) => d.state)).to.deep.equal(['ADMITTED']);
+
+      stored = async () => ({ status: 'COMPLETED' });
+      await dispatchBackfill(withStatus(), TENANT, 'b1');
+      expect((await load()).dates.map((d) => d.state)).to.deep.equal(['COMPLETED']);
+    });
+
+    it('reads a run with no record anywhere (RUN_NOT_FOUND, or its table gone) as gone', async () => {
+      expect(await recordedRunStatus(async () => null, () => Promise.reject(new AppError(404, 'RUN_NOT_FOUND', 'Pipeline run not found')))).to.equal(null);
+      expect(await recordedRunStatus(async () => null, () => Promise.reject(new WarehouseError('Not found: Table', 'not_found')))).to.equal(null);
+      expect(await recordedRunStatus(async () => 'RUNNING', () => Promise.reject(new Error('not asked')))).to.equal('RUNNING');
+    });
   });
 });
