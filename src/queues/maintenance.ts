@@ -23,6 +23,15 @@ export const MAINTENANCE_SCHEDULES: Record<MaintenanceJobName, string> = {
   'reset-daily-quotas': '0 0 * * *',
 };
 
+/**
+ * Retries of a failed run (e.g. the warehouse down or past PLATFORM_WAREHOUSE_TIMEOUT_MS). The per-minute and
+ * 15-minute jobs need none: their next run is the retry. The day close runs once a day and closes only the day
+ * before, so a run that failed is retried (1, 2, 4, 8, 16 min later); the routine is idempotent (a per-day marker).
+ */
+export const MAINTENANCE_RETRIES: Partial<Record<MaintenanceJobName, { attempts: number; backoff: { type: 'exponential'; delay: number } }>> = {
+  'reset-daily-quotas': { attempts: 6, backoff: { type: 'exponential', delay: 60_000 } },
+};
+
 /** Jobs no Cloud Scheduler endpoint covers: they run in both modes (the warehouse usage rows stay fresh). */
 export const ALWAYS_INTERNAL: readonly MaintenanceJobName[] = ['usage-refresh', 'log-reconcile'];
 
@@ -52,7 +61,7 @@ export async function syncMaintenanceSchedulers(queue: MaintenanceQueue, mode: '
         name,
         data: {},
         // Bounded history: enough to see recent results in Bull Board, never an unbounded list.
-        opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
+        opts: { attempts: 1, ...MAINTENANCE_RETRIES[name], removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
       },
     );
   }

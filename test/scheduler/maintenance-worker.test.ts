@@ -36,6 +36,13 @@ forEachRedis('maintenance queue and worker (BullMQ job schedulers)', (redisUnder
       expect(reset).to.include({ pattern: '0 0 * * *', tz: 'UTC' });
       expect(schedulers.find((s) => s.key === 'cleanup-orphans')?.pattern).to.equal('*/15 * * * *');
     });
+
+    it('retries a failed day close (it runs once a day), and no per-minute job (its next run is the retry)', async () => {
+      await syncMaintenanceSchedulers(queue, 'internal');
+      const reset = await queue.getJobScheduler('reset-daily-quotas');
+      expect(reset?.template?.opts).to.deep.include({ attempts: 6, backoff: { type: 'exponential', delay: 60_000 } });
+      expect((await queue.getJobScheduler('scheduler-tick'))?.template?.opts).to.include({ attempts: 1 });
+    });
   });
 
   describe('with SCHEDULER_MODE=external', () => {
