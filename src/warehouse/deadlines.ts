@@ -10,6 +10,7 @@ import type { ColumnSchema, DryRunResult, ExportResult, InsertOptions, QueryOpti
  *  - PLATFORM_WAREHOUSE_TIMEOUT_MS anywhere else, with no scope to enter: the scheduler tick, maintenance jobs
  *    (deferred queue, usage refresh, day close, log reconciliation, orphan cleanup), the run log writer, the audit
  *    flush, batch dispatch, webhook bookkeeping, a run's start (the tenant's settings), readiness, boot.
+ * Work a request starts and does not wait for (a log flush a cancellation's row armed) keeps the request's deadline.
  * Each call on its own. A query job past it is cancelled (its signal aborts: BigQuery jobs.cancel, DuckDB interrupt),
  * an insert's request is dropped (no retry after it); any other call is answered at the deadline. Either way the
  * caller gets reason `unavailable`: the API answers 503 DEPENDENCY_UNAVAILABLE, a background loop fails this pass and
@@ -20,7 +21,6 @@ import type { ColumnSchema, DryRunResult, ExportResult, InsertOptions, QueryOpti
  * ADMIN_QUERY_TIMEOUT_MS; offboarding's table exports (`exportTable`), which take as long as the table needs.
  */
 export const DEFAULT_API_WAREHOUSE_TIMEOUT_MS = 30_000;
-export const DEFAULT_PLATFORM_WAREHOUSE_TIMEOUT_MS = 120_000;
 
 interface Deadline {
   timeoutMs: number;
