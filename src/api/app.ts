@@ -89,8 +89,11 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(errorHandler());
   // Every warehouse call below gets a deadline of its own, answered 503 when it passes (src/warehouse/deadlines.ts).
-  const warehouseTimeoutMs = deps.warehouseTimeoutMs ?? DEFAULT_API_WAREHOUSE_TIMEOUT_MS;
-  app.use((_ctx, next) => withWarehouseDeadline(warehouseTimeoutMs, next));
+  // With ROLE=api (warehouseTimeoutMs null) the process's warehouse bounds every call by it: no scope to enter.
+  if (deps.warehouseTimeoutMs !== null) {
+    const warehouseTimeoutMs = deps.warehouseTimeoutMs ?? DEFAULT_API_WAREHOUSE_TIMEOUT_MS;
+    app.use((_ctx, next) => withWarehouseDeadline(warehouseTimeoutMs, next));
+  }
   // Operational routes never start with /api/: API calls skip that router's lookup.
   const opsRoutes = ops.routes();
   app.use((ctx, next) => (isApiPath(ctx.path) ? next() : opsRoutes(ctx as Parameters<typeof opsRoutes>[0], next)));

@@ -43,8 +43,11 @@ export interface ApiDeps {
   metrics: Metrics;
   clock: Clock;
   metricsRequireAdmin: boolean;
-  /** Each warehouse call a request makes takes at most this long, then 503 (API_WAREHOUSE_TIMEOUT_MS; default 30 s). */
-  warehouseTimeoutMs?: number;
+  /**
+   * Each warehouse call a request makes takes at most this long, then 503 (API_WAREHOUSE_TIMEOUT_MS; default 30 s),
+   * by a scope each request enters; null: no scope, the process's warehouse bounds every call by it (ROLE=api).
+   */
+  warehouseTimeoutMs?: number | null;
   /** Client IPs (rate limits, failed-auth limits) come from X-Forwarded-For only when true. */
   trustProxy: boolean;
   /** With trustProxy: the X-Forwarded-For entries (from the right) the trusted proxies appended (PROXY_HOPS). */

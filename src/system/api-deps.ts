@@ -64,7 +64,8 @@ export function buildApiDeps(w: ApiWiring): ApiDeps {
     metrics,
     clock: w.clock,
     metricsRequireAdmin: config.metricsAuth === 'admin',
-    warehouseTimeoutMs: config.apiWarehouseTimeoutMs,
+    // ROLE=api: the warehouse itself bounds every call by this (src/system/clients.ts), no per-request scope.
+    warehouseTimeoutMs: config.role === 'api' ? null : config.apiWarehouseTimeoutMs,
     trustProxy: config.trustProxy,
     proxyHops: config.proxyHops,
     auth: {

@@ -45,7 +45,8 @@ export async function createClients(config: Config, logger: Logger, overrides: C
   await waitForReady(redis, 10000);
   const own = overrides.warehouse ?? (await createWarehouse(config.warehouse, { dataDir: config.dataDir, logger }));
   // Calls made while serving an API request get API_WAREHOUSE_TIMEOUT_MS each, all others PLATFORM_WAREHOUSE_TIMEOUT_MS.
-  const warehouse = withWarehouseDeadlines(own, { platformTimeoutMs: config.platformWarehouseTimeoutMs });
+  // A process serving only the API bounds every call by API_WAREHOUSE_TIMEOUT_MS and its requests enter no scope.
+  const warehouse = withWarehouseDeadlines(own, config.role === 'api' ? { apiOnlyTimeoutMs: config.apiWarehouseTimeoutMs } : { platformTimeoutMs: config.platformWarehouseTimeoutMs });
   const keyManager = overrides.keyManager ?? (await createKeyManager(config.keyManager, { logger }));
   return {
     redis,

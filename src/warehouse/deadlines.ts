@@ -38,10 +38,22 @@ export function withWarehouseDeadline<T>(timeoutMs: number, fn: () => Promise<T>
 export interface WarehouseDeadlines {
   /** Each call outside an API request takes at most this long (PLATFORM_WAREHOUSE_TIMEOUT_MS); unset: not bounded. */
   platformTimeoutMs?: number;
+  /**
+   * A process that serves only the API (ROLE=api): every call it makes gets API_WAREHOUSE_TIMEOUT_MS, in a request or
+   * not, and its requests enter no scope. Node 20 turns on promise hooks for the whole process once an
+   * AsyncLocalStorage is used, which every awaited call then pays; a process without workers or scheduler has almost
+   * no warehouse call outside a request (boot, the audit flush, log rows a cancellation writes) to tell apart.
+   */
+  apiOnlyTimeoutMs?: number;
 }
 
 export function withWarehouseDeadlines(inner: Warehouse, options: WarehouseDeadlines = {}): Warehouse {
-  const outside = options.platformTimeoutMs === undefined ? null : { timeoutMs: options.platformTimeoutMs, setting: 'PLATFORM_WAREHOUSE_TIMEOUT_MS' };
+  const outside =
+    options.apiOnlyTimeoutMs !== undefined
+      ? { timeoutMs: options.apiOnlyTimeoutMs, setting: 'API_WAREHOUSE_TIMEOUT_MS' }
+      : options.platformTimeoutMs === undefined
+        ? null
+        : { timeoutMs: options.platformTimeoutMs, setting: 'PLATFORM_WAREHOUSE_TIMEOUT_MS' };
   return new DeadlineWarehouse(inner, outside);
 }
 

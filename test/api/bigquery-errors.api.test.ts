@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { newRunId } from '../../src/shared/ids';
 import { eventually } from '../helpers/polling';
 import { onboard, startTestSystem } from '../helpers/system';
@@ -77,20 +78,56 @@ describe('API answers when BigQuery misbehaves', function () {
 
   describe('when a query job stays RUNNING (queued behind the project\'s slots) and never finishes', () => {
     it('answers a run read from the warehouse at API_WAREHOUSE_TIMEOUT_MS (503), instead of holding the request for as long as the job lives', async () => {
-      bq.server.setJobLatency(60 * 60_000);
-      const cancels = (): number => bq.server.requests.filter((q) => q.kind === 'cancels').length;
-      const cancelsBefore = cancels();
-      const started = Date.now();
-      const answer = t.request
-        .get(`/api/v1/pipelines/runs/${newRunId()}`)
-        .set('X-API-Key', key)
-        .then((res) => ({ status: res.status as number, code: (res.body as { code?: string }).code }));
-      let timer: NodeJS.Timeout | undefined;
-      const waited = await Promise.race([answer, new Promise<'no answer'>((resolve) => (timer = setTimeout(() => resolve('no answer'), 20_000)))]);
-      clearTimeout(timer);
-      expect(waited, `after ${Date.now() - started} ms`).to.deep.equal({ status: 503, code: 'DEPENDENCY_UNAVAILABLE' });
-      // API_WAREHOUSE_TIMEOUT_MS cancelled the job rather than leaving it queued for the project's slots.
-      await eventually('the cancel', async () => (cancels() > cancelsBefore ? true : undefined));
+      const { answer, scopes } = await runReadWhileJobsHang(bq, t, key);
+      expect(answer).to.deep.equal({ status: 503, code: 'DEPENDENCY_UNAVAILABLE' });
+      expect(scopes, 'ROLE=all: the request entered its deadline scope').to.be.greaterThan(0);
+    });
+  });
+
+  describe('a process serving only the API (ROLE=api)', () => {
+    let api: TestSystem;
+    let apiKey: string;
+    before(async () => {
+      api = await startTestSystem({ role: 'api', warehouse: bq.warehouse, env: { ROLE: 'api', API_WAREHOUSE_TIMEOUT_MS: '2000' } });
+      apiKey = await onboard(api, 'api_only_corp', 'SCALE');
+    });
+    after(async () => api?.close());
+
+    it('bounds every warehouse call by API_WAREHOUSE_TIMEOUT_MS without a scope per request (no AsyncLocalStorage: Node 20 would turn on promise hooks for the process)', async () => {
+      const { answer, scopes } = await runReadWhileJobsHang(bq, api, apiKey);
+      expect(answer).to.deep.equal({ status: 503, code: 'DEPENDENCY_UNAVAILABLE' });
+      expect(scopes, 'AsyncLocalStorage scopes entered').to.equal(0);
     });
   });
 });
+
+/**
+ * A run read that reaches the warehouse while every query job stays RUNNING for an hour: what the API answered (or
+ * 'no answer' after 20 s), and how many AsyncLocalStorage scopes the request entered; the job must be cancelled.
+ */
+async function runReadWhileJobsHang(bq: TestBigQuery, t: TestSystem, key: string): Promise<{ answer: unknown; scopes: number }> {
+  bq.server.setJobLatency(60 * 60_000);
+  const cancels = (): number => bq.server.requests.filter((q) => q.kind === 'cancels').length;
+  const cancelsBefore = cancels();
+  let scopes = 0;
+  const run = AsyncLocalStorage.prototype.run;
+  AsyncLocalStorage.prototype.run = function (this: AsyncLocalStorage<unknown>, ...args: Parameters<typeof run>) {
+    scopes += 1;
+    return run.apply(this, args);
+  } as typeof run;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const answer = t.request
+      .get(`/api/v1/pipelines/runs/${newRunId()}`)
+      .set('X-API-Key', key)
+      .then((res) => ({ status: res.status as number, code: (res.body as { code?: string }).code }));
+    const waited = await Promise.race([answer, new Promise<'no answer'>((resolve) => (timer = setTimeout(() => resolve('no answer'), 20_000)))]);
+    // API_WAREHOUSE_TIMEOUT_MS cancelled the job rather than leaving it queued for the project's slots.
+    await eventually('the cancel', async () => (cancels() > cancelsBefore ? true : undefined));
+    return { answer: waited, scopes };
+  } finally {
+    clearTimeout(timer);
+    AsyncLocalStorage.prototype.run = run;
+    bq.server.setJobLatency(0);
+  }
+}
