@@ -254,6 +254,8 @@ export interface CallOptions {
   adminKey?: string;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Gives up (rejects with a TimeoutError) when no answer came within this long. */
+  timeoutMs?: number;
 }
 
 /** One HTTP request to an API process; the JSON body is parsed (an empty object when there is none). */
@@ -264,7 +266,8 @@ export async function callApi(target: RoleProcess | string, method: string, urlP
   if (options.adminKey) headers['X-Admin-Key'] = options.adminKey;
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   const started = performance.now();
-  const res = await fetch(`${base}${urlPath}`, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
+  const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+  const res = await fetch(`${base}${urlPath}`, { method, headers, ...(signal ? { signal } : {}), ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
   const text = await res.text();
   const ms = performance.now() - started;
   let body: Record<string, unknown> = {};

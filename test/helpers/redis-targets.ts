@@ -44,7 +44,10 @@ function sharedCluster(): Promise<TestRedisCluster> {
   const given = process.env.TEST_REDIS_CLUSTER_NODES;
   if (given) {
     const { clusterNodes: nodes } = loadConfig({ REDIS_CLUSTER_NODES: given }).redis;
-    return Promise.resolve({ nodes, target: { kind: 'cluster', nodes }, stop: async () => undefined });
+    const notHere = (): never => {
+      throw new Error('TEST_REDIS_CLUSTER_NODES names a cluster this run did not start: it cannot fail its masters over');
+    };
+    return Promise.resolve({ nodes, target: { kind: 'cluster', nodes }, masterOf: notHere, failover: notHere, stop: async () => undefined });
   }
   shared ??= startRedisCluster(3);
   return shared;
