@@ -32,6 +32,7 @@ describe('Redis replies of a cluster that cannot serve a command for now', () =>
       "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
       "READONLY You can't write against a read only replica.",
       'CLUSTERDOWN The cluster is down',
+      'NOSCRIPT No matching script. Please use EVAL.',
     ]) {
       it(`answers "${message.split(' ')[0]}" with 503 DEPENDENCY_UNAVAILABLE`, () => {
         const err = toAppError(reply(message));
@@ -50,6 +51,12 @@ describe('Redis replies of a cluster that cannot serve a command for now', () =>
 
     it('sends a script refused with TRYAGAIN (not run) once more', async () => {
       const { client, calls } = scriptedClient([reply('TRYAGAIN Multiple keys request during rehashing of slot'), 1]);
+      expect(await new ScriptRunner(client).run('release', keys, ['run-1', 'COMPLETED', 0, 60])).to.equal(1);
+      expect(calls()).to.equal(2);
+    });
+
+    it('sends a script refused with NOSCRIPT (not run: the master does not have it cached, e.g. just promoted) once more', async () => {
+      const { client, calls } = scriptedClient([reply('NOSCRIPT No matching script. Please use EVAL.'), 1]);
       expect(await new ScriptRunner(client).run('release', keys, ['run-1', 'COMPLETED', 0, 60])).to.equal(1);
       expect(calls()).to.equal(2);
     });

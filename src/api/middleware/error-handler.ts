@@ -23,9 +23,10 @@ function warehouseAppError(err: WarehouseError): AppError {
 /**
  * Replies a Redis server gives while it cannot serve the command for now — a slot being resharded (TRYAGAIN, and
  * MOVED/ASK redirections ioredis does not follow inside a batch), a node loading its data set or busy in a script,
- * a failover in progress (MASTERDOWN, READONLY) — none of which ran the command: 503, retry later, not 500.
+ * a failover in progress (MASTERDOWN, READONLY, and NOSCRIPT from a just promoted replica, which never had the
+ * script cached: BullMQ's scripts on an auto-pipelined connection) — none of which ran the command: 503, retry later, not 500.
  */
-const TRANSIENT_REPLY = /^(TRYAGAIN|MOVED|ASK|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN) /;
+const TRANSIENT_REPLY = /^(TRYAGAIN|MOVED|ASK|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|NOSCRIPT) /;
 
 const isTransientClusterReply = (err: unknown): boolean => err instanceof Error && err.name === 'ReplyError' && TRANSIENT_REPLY.test(err.message);
 

@@ -101,16 +101,21 @@ function commandOf(redis: RedisClient, name: ScriptName): ScriptCommand {
 const TRYAGAIN_DELAY_MS = 100;
 
 /**
+ * Replies Redis gives before running anything, so the script did not run and one more call cannot count twice
+ * (a lost reply is something else: it is never retried here).
  * `TRYAGAIN`: the cluster refused a multi-key command because the slot is being resharded and its keys are split
- * between two masters. Redis answers it before running anything, so the script did not run and one more call
- * cannot count twice (a lost reply is something else: it is never retried here).
+ * between two masters.
+ * `NOSCRIPT`: the master does not have the script cached — a replica just promoted by a failover never had it
+ * (scripts are not replicated). ioredis sends EVAL instead of EVALSHA on its own, except for an auto-pipelined
+ * batch it sent again after a redirection (ioredis 5.11); after the NOSCRIPT it sends EVAL on that connection.
  */
-const isTryAgain = (err: unknown): boolean => err instanceof Error && err.message.startsWith('TRYAGAIN');
+const NOT_RUN = /^(TRYAGAIN|NOSCRIPT) /;
+const notRun = (err: unknown): boolean => err instanceof Error && NOT_RUN.test(err.message);
 
 export class ScriptRunner {
   constructor(private readonly redis: RedisClient) {}
 
-  /** One retry after a `TRYAGAIN` reply; a second one reaches the caller (the API answers 503). */
+  /** One retry after a `TRYAGAIN` or `NOSCRIPT` reply; a second one reaches the caller (the API answers 503). */
   async run<N extends ScriptName>(name: N, keys: string[], args: (string | number)[]): Promise<ScriptResults[N]> {
     if (keys.length !== KEY_COUNTS[name]) throw new Error(`script ${name} takes ${KEY_COUNTS[name]} keys, got ${keys.length}`);
     assertSingleSlot(`script ${name}`, keys);
@@ -118,7 +123,7 @@ export class ScriptRunner {
     try {
       return (await command(...keys, ...args)) as ScriptResults[N];
     } catch (err) {
-      if (!isTryAgain(err)) throw err;
+      if (!notRun(err)) throw err;
       await new Promise((resolve) => setTimeout(resolve, TRYAGAIN_DELAY_MS));
       return (await command(...keys, ...args)) as ScriptResults[N];
     }
