@@ -32,7 +32,8 @@ export interface Config {
   logBufferBytes: number;
   logFlushIntervalMs: number;
   /** `clusterNodes` non-empty selects Redis Cluster (REDIS_CLUSTER_NODES); REDIS_URL is then not used. */
-  redis: { url: string; clusterNodes: HostPort[]; autostart: boolean; keyPrefix: string; commandTimeoutMs: number };
+  /** `failoverWaitMs`: how long a worker's or scheduler's command waits for a failed-over cluster master (0 = ioredis' default). */
+  redis: { url: string; clusterNodes: HostPort[]; autostart: boolean; keyPrefix: string; commandTimeoutMs: number; failoverWaitMs: number };
   warehouse: {
     kind: 'duckdb' | 'bigquery';
     duckdbPath: string;
@@ -108,6 +109,7 @@ const schema = Joi.object({
   REDIS_AUTOSTART: Joi.boolean().default(true),
   REDIS_KEY_PREFIX: Joi.string().pattern(/^[A-Za-z0-9_-]{1,32}$/).default('cv'),
   REDIS_COMMAND_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(1000),
+  REDIS_FAILOVER_WAIT_MS: Joi.number().integer().min(0).max(600000).default(30000),
   WAREHOUSE: Joi.string().valid('duckdb', 'bigquery').default('duckdb'),
   DUCKDB_PATH: Joi.string(),
   DUCKDB_MEMORY_LIMIT: Joi.string().pattern(DUCKDB_SIZE),
@@ -184,6 +186,7 @@ interface EnvValues {
   REDIS_AUTOSTART: boolean;
   REDIS_KEY_PREFIX: string;
   REDIS_COMMAND_TIMEOUT_MS: number;
+  REDIS_FAILOVER_WAIT_MS: number;
   WAREHOUSE: 'duckdb' | 'bigquery';
   DUCKDB_PATH?: string;
   DUCKDB_MEMORY_LIMIT?: string;
@@ -291,6 +294,7 @@ export function loadConfig(env: Record<string, string | undefined>, roleOverride
       autostart: v.REDIS_AUTOSTART,
       keyPrefix: v.REDIS_KEY_PREFIX,
       commandTimeoutMs: v.REDIS_COMMAND_TIMEOUT_MS,
+      failoverWaitMs: v.REDIS_FAILOVER_WAIT_MS,
     },
     warehouse: {
       kind: v.WAREHOUSE,

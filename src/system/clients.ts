@@ -37,10 +37,15 @@ export interface ClientOverrides {
 export async function createClients(config: Config, logger: Logger, overrides: ClientOverrides = {}): Promise<Clients> {
   // One server or a cluster (REDIS_CLUSTER_NODES): every connection of the process goes to the same place.
   const target = redisTargetOf(config.redis);
-  const redis = createRedis(target, { failFast: true, commandTimeoutMs: config.redis.commandTimeoutMs, connectionName: 'cv-api' });
-  const bull = createRedis(target, { forBullMQ: true, connectionName: 'cv-bull' });
-  const producer = createRedis(target, { producer: true, connectionName: 'cv-producer' });
-  const subscriber = createRedis(target, { forBullMQ: true, connectionName: 'cv-sub' });
+  // A worker or scheduler process has no caller waiting: on a cluster its commands wait out a master's failover
+  // (REDIS_FAILOVER_WAIT_MS) rather than fail a run's step or bookkeeping. A process serving the API (api, all)
+  // keeps ioredis' short retry (about 2 s), so a request answers 503 DEPENDENCY_UNAVAILABLE instead of hanging.
+  const background = config.role === 'worker' || config.role === 'scheduler';
+  const failover = background && config.redis.failoverWaitMs > 0 ? { failoverWaitMs: config.redis.failoverWaitMs } : {};
+  const redis = createRedis(target, { failFast: true, commandTimeoutMs: config.redis.commandTimeoutMs, connectionName: 'cv-api', ...failover });
+  const bull = createRedis(target, { forBullMQ: true, connectionName: 'cv-bull', ...failover });
+  const producer = createRedis(target, { producer: true, connectionName: 'cv-producer', ...failover });
+  const subscriber = createRedis(target, { forBullMQ: true, connectionName: 'cv-sub', ...failover });
   for (const c of [redis, bull, producer, subscriber]) c.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   await waitForReady(redis, 10000);
   const own = overrides.warehouse ?? (await createWarehouse(config.warehouse, { dataDir: config.dataDir, logger }));

@@ -30,6 +30,14 @@ describe('loadConfig', () => {
     it('names WORKER_CONCURRENCY above 256', () => rejects({ WORKER_CONCURRENCY: '1000' }, 'WORKER_CONCURRENCY'));
   });
 
+  describe('REDIS_FAILOVER_WAIT_MS', () => {
+    it('defaults to 30 s and is taken as set (0: ioredis\' own short retry)', () => {
+      expect(loadConfig({}).redis.failoverWaitMs).to.equal(30_000);
+      expect(loadConfig({ REDIS_FAILOVER_WAIT_MS: '0' }).redis.failoverWaitMs).to.equal(0);
+    });
+    it('names REDIS_FAILOVER_WAIT_MS when negative', () => rejects({ REDIS_FAILOVER_WAIT_MS: '-1' }, 'REDIS_FAILOVER_WAIT_MS'));
+  });
+
   it('takes the role from the CLI argument over ROLE', () => {
     expect(loadConfig({ ROLE: 'api' }, 'worker').role).to.equal('worker');
   });
