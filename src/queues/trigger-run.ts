@@ -94,6 +94,9 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
       outcome = await deps.admit(admission);
     }
     if (outcome.outcome === 'profile_missing') throw new AppError(503, 'DEPENDENCY_UNAVAILABLE', 'Tenant profile unavailable, retry shortly');
+    // The run "in flight" is this trigger's own: on a Redis Cluster ioredis sent the admission again after the old
+    // master's connection closed with the reply lost, and the first one had run. It is admitted: queue it.
+    if (outcome.outcome === 'existing' && outcome.runId === runId) outcome = { outcome: 'admitted' };
     if (outcome.outcome !== 'admitted') {
       const existingId = outcome.outcome === 'existing' ? outcome.runId : runId;
       const existing = await deps.runStore.get(req.tenantId, existingId);
