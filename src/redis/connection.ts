@@ -44,6 +44,9 @@ export interface RedisConnectOptions {
    * Cluster only: how long a command keeps being retried while its slot's master is gone (killed, failing over to
    * its replica) or the cluster answers CLUSTERDOWN, before it fails. Unset: ioredis' default, 16 tries 100 ms
    * apart (about 2 s; the API then answers 503). Background roles set REDIS_FAILOVER_WAIT_MS so a run rides out a failover.
+   * Such a connection also sends each command on its own (no auto-pipelining): ioredis follows a MOVED for a single
+   * command, but hands it to the caller from an auto-pipelined batch whose other commands were answered — as the old
+   * master answers while a graceful failover or a reshard completes.
    */
   failoverWaitMs?: number;
 }
@@ -113,16 +116,21 @@ function connect(target: RedisTarget | string, options: RedisConnectOptions): Re
       enableReadyCheck: b.readyCheck,
     });
   }
+  const waitMs = options.failoverWaitMs ?? 0;
+  const waits = waitMs > 0;
+  // ioredis starts a command's timeout at its first send and keeps it across the cluster's retries: a command that
+  // waits out a failover may take that long (it is also how long it waits for a frozen master).
+  const node = waits && b.node.commandTimeout !== undefined ? { ...b.node, commandTimeout: Math.max(b.node.commandTimeout, waitMs) } : b.node;
   const clusterOptions: ClusterOptions = {
     // Node connections do not reconnect on their own in ioredis: the cluster refreshes its slot map instead.
-    redisOptions: b.node,
+    redisOptions: node,
     clusterRetryStrategy: retryDelayMs,
     enableOfflineQueue: b.offlineQueue,
-    enableAutoPipelining: b.autoPipelining,
+    enableAutoPipelining: b.autoPipelining && !waits,
     ...(b.notPipelined ? { autoPipeliningIgnoredCommands: b.notPipelined } : {}),
     enableReadyCheck: b.readyCheck,
     slotsRefreshTimeout: Math.max(1000, options.commandTimeoutMs ?? 1000),
-    ...(options.failoverWaitMs ? failoverRetries(options.failoverWaitMs) : {}),
+    ...(waits ? failoverRetries(waitMs) : {}),
   };
   return new Cluster(where.nodes, clusterOptions);
 }

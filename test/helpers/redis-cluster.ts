@@ -22,6 +22,8 @@ export interface TestRedisCluster {
   target: RedisTarget;
   /** The port of the master serving `slot` now. */
   masterOf(slot: number): number;
+  /** Hands a slot holding no keys to the master on `port` (CLUSTER SETSLOT … NODE on every master); clients learn it from a MOVED. */
+  moveEmptySlot(slot: number, port: number): void;
   /**
    * Makes the replica of the master serving `slot` its master and resolves once every live node agrees
    * (cluster_state ok, the replica owns the slot); returns the old and the new master's ports. Needs `replicas` ≥ 1.
@@ -96,6 +98,15 @@ async function startOnce(masters: number, shape: ClusterShape): Promise<TestRedi
       if (!owner) throw new Error(`no master serves slot ${slot}`);
       return owner.port;
     };
+    const moveEmptySlot = (slot: number, port: number): void => {
+      const view = clusterNodes(port);
+      const id = view.find((n) => n.port === port)?.id ?? '';
+      // The masters serving slots, and the new owner (a replica just created may still be gossiped as an empty master).
+      for (const p of view.filter((n) => n.master && !n.failed && (n.slots.length > 0 || n.port === port)).map((n) => n.port)) {
+        const out = spawnSync('redis-cli', ['-p', String(p), 'cluster', 'setslot', String(slot), 'node', id], { encoding: 'utf8' }).stdout.trim();
+        if (out !== 'OK') throw new Error(`CLUSTER SETSLOT ${slot} NODE on ${p} answered ${out}`);
+      }
+    };
     const failover = async (slot: number, mode: 'graceful' | 'kill'): Promise<{ from: number; to: number }> => {
       const from = masterOf(slot);
       const view = clusterNodes(from);
@@ -113,7 +124,7 @@ async function startOnce(masters: number, shape: ClusterShape): Promise<TestRedi
       ), 30_000, 50);
       return { from, to: replica.port };
     };
-    return { nodes, target: { kind: 'cluster', nodes }, masterOf, failover, stop };
+    return { nodes, target: { kind: 'cluster', nodes }, masterOf, moveEmptySlot, failover, stop };
   } catch (err) {
     await stop();
     throw err;

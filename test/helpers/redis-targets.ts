@@ -47,7 +47,7 @@ function sharedCluster(): Promise<TestRedisCluster> {
     const notHere = (): never => {
       throw new Error('TEST_REDIS_CLUSTER_NODES names a cluster this run did not start: it cannot fail its masters over');
     };
-    return Promise.resolve({ nodes, target: { kind: 'cluster', nodes }, masterOf: notHere, failover: notHere, stop: async () => undefined });
+    return Promise.resolve({ nodes, target: { kind: 'cluster', nodes }, masterOf: notHere, moveEmptySlot: notHere, failover: notHere, stop: async () => undefined });
   }
   shared ??= startRedisCluster(3);
   return shared;

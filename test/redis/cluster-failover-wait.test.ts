@@ -29,6 +29,16 @@ describeOnCluster('a connection that waits out a failover', function () {
     await cluster?.stop();
   });
 
+  it('follows a slot moved to another master for each of two commands sent in the same tick (no batch left with a MOVED)', async () => {
+    // Two keys of one master; the first one's (empty) slot moves to another master, which the client learns from a MOVED.
+    const owner = cluster.masterOf(slotOf('{moved}'));
+    const other = Array.from({ length: 500 }, (_, i) => `{stay_${i}}`).find((k) => cluster.masterOf(slotOf(k)) === owner)!;
+    const target = [0, 8000, 16383].map((slot) => cluster.masterOf(slot)).find((port) => port !== owner)!;
+    cluster.moveEmptySlot(slotOf('{moved}'), target);
+    const answers = await Promise.all([client.incr('{moved}:n').catch((err: Error) => err.message), client.incr(`${other}:n`).catch((err: Error) => err.message)]);
+    expect(answers).to.deep.equal([1, 1]);
+  });
+
   it('runs a script and a command sent right after the master was killed, once the replica took over', async () => {
     const tenant = 'failover_wait';
     const keys = Array.from({ length: 4 }, (_, i) => `{t:${tenant}}:k${i}`);
