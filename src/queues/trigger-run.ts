@@ -28,6 +28,11 @@ export interface TriggerDeps<T> {
    */
   admit(request: TriggerAdmission): Promise<AdmitOutcome>;
   refund(request: { tenantId: string; runId: string; admittedAt: Date; fingerprint?: string; idempotencyKey?: string }): Promise<void>;
+  /**
+   * Tries `undo` (the refund and discard of an admitted run that could not be queued, both idempotent) again in the
+   * background, after the trigger answered: its own try failed too, as while the tenant's master fails over.
+   */
+  undoLater?(undo: () => Promise<void>): void;
   /** Reloads a tenant's Redis profile from the warehouse (only when Redis lost it); false if the tenant is unknown. */
   reloadProfile(tenantId: string): Promise<boolean>;
   runStore: RunStore;
@@ -35,6 +40,23 @@ export interface TriggerDeps<T> {
   enqueue(job: PipelineRunJob, dispatchPriority: number): Promise<void>;
   clock: Clock;
   leaseMarginMs: number;
+}
+
+/**
+ * Runs `work` again every `everyMs` until it succeeds or `waitMs` passed, without keeping the process alive for it;
+ * `onGiveUp` gets the last error. For an idempotent undo that failed while Redis was failing over.
+ */
+export async function retryInBackground(work: () => Promise<void>, waitMs: number, everyMs: number, onGiveUp: (err: Error) => void): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, everyMs).unref());
+    try {
+      await work();
+      return;
+    } catch (err) {
+      if (Date.now() + everyMs > deadline) return onGiveUp(err as Error);
+    }
+  }
 }
 
 /** Same pipeline + same parameters = same fingerprint: a second identical trigger returns the run in flight. */
@@ -110,8 +132,14 @@ export function createTriggerRun<T>(deps: TriggerDeps<T>): TriggerRun {
       // Fair dispatch: admission placed the run in its tenant's backlog in the same script (no extra round trip).
       await deps.enqueue(job, outcome.dispatchPriority ?? 1);
     } catch (err) {
-      await deps.refund({ tenantId: req.tenantId, runId, admittedAt: now, ...dedupe });
-      await deps.runStore.discard(req.tenantId, runId).catch(() => undefined);
+      const undo = async (): Promise<void> => {
+        await deps.refund({ tenantId: req.tenantId, runId, admittedAt: now, ...dedupe });
+        await deps.runStore.discard(req.tenantId, runId).catch(() => undefined);
+      };
+      await undo().catch((undoErr: unknown) => {
+        deps.undoLater?.(undo);
+        throw undoErr;
+      });
       throw isAppError(err) ? err : dependencyUnavailable('The run queue', err);
     }
     return { kind: 'created', pipelineLoggingId: runId, pipelineId, tenantId: req.tenantId, status: 'PENDING' };

@@ -23,7 +23,7 @@ import { writeRunFromLive } from '../queues/run-log-outbox';
 import type { RunLogOutbox } from '../queues/run-log-outbox';
 import { RunService } from '../queues/run-service';
 import { RunStore } from '../queues/run-store';
-import { createTriggerRun } from '../queues/trigger-run';
+import { createTriggerRun, retryInBackground } from '../queues/trigger-run';
 import type { Admission } from '../tenants/admission';
 import { reloadProfileCache } from '../tenants/profile-loader';
 import { BillingTableCache } from '../tenants/billing-table-cache';
@@ -120,6 +120,10 @@ export function buildRunServices(deps: RunServicesDeps): RunServices {
     refund: async (req) => {
       await deps.admission.refund(req.tenantId, req.runId, utcDay(req.admittedAt), req.fingerprint, req.idempotencyKey);
     },
+    // A master failing over takes the refund down with the enqueue: tried again once a second while it may last.
+    undoLater: (undo) => void retryInBackground(undo, Math.max(config.redis.failoverWaitMs, 5000), 1000, (err) => {
+      deps.logger.warn({ err: err.message }, 'admission of a run that was never queued not refunded; the never-queued cleanup fails the run');
+    }),
     reloadProfile: async (tenantId) => (await reloadProfileCache(deps.tenantDeps, tenantId)) !== null,
     runStore,
     enqueue: async (job, dispatchPriority) => {
