@@ -6,6 +6,7 @@ import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import { BATCH_DISPATCH_QUEUE } from '../queues/batch-dispatch';
 import type { BatchDispatchJob } from '../queues/batch-dispatch';
+import { closeWorker } from './close-worker';
 
 /** What a batch-dispatch job does (src/system/batch-services.ts builds these). */
 export interface BatchDispatchRoutines {
@@ -54,5 +55,5 @@ export function createBatchDispatchWorker(deps: BatchDispatchWorkerDeps): BatchD
   });
   worker.on('failed', (job, err) => deps.logger?.warn({ err: err.message, job: job?.name }, 'batch-dispatch job failed'));
   worker.on('error', (err) => deps.logger?.error({ err }, 'batch-dispatch worker error'));
-  return { worker, close: () => worker.close() };
+  return { worker, close: () => closeWorker(worker) };
 }

@@ -6,6 +6,7 @@ import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import { MAINTENANCE_QUEUE, isMaintenanceJobName } from '../queues/maintenance';
 import type { MaintenanceJobName } from '../queues/maintenance';
+import { closeWorker } from './close-worker';
 
 /** The routines a maintenance job runs; the same ones the admin endpoints call. */
 export interface MaintenanceRoutines {
@@ -61,6 +62,6 @@ export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Maintenanc
   worker.on('error', (err) => deps.logger?.error({ err }, 'maintenance worker error'));
   return {
     worker,
-    close: () => worker.close(),
+    close: () => closeWorker(worker),
   };
 }

@@ -11,6 +11,7 @@ import type { RunStore } from '../queues/run-store';
 import type { ExecutedOutcome, RunFinaliser } from '../queues/run-finaliser';
 import type { RunProgress } from '../pipelines/types';
 import { PROGRESS_WRITE_INTERVAL_MS, progressWriter } from './progress-writer';
+import { closeWorker } from './close-worker';
 
 export type ExecutionProgress = RunProgress;
 
@@ -180,7 +181,7 @@ export class PipelineWorker {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await this.worker.close(this.inFlight > 0);
+    await closeWorker(this.worker, this.inFlight > 0);
     this.deps.subscriber.off('message', this.onCancelMessage);
     await this.deps.subscriber.unsubscribe(this.deps.keys.cancelChannel()).catch(() => undefined);
   }

@@ -18,6 +18,7 @@ import type { WebhookRecord } from '../webhooks/types';
 import type { WebhookStore } from '../webhooks/webhook-store';
 import { withTenantWebhookLock } from '../webhooks/webhook-lock';
 import type { AuditRecorder } from '../audit/actions';
+import { closeWorker } from './close-worker';
 
 export interface WebhookWorkerDeps {
   /** A connection made for BullMQ (`maxRetriesPerRequest: null`). */
@@ -176,5 +177,5 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
     if (!(err instanceof AttemptFailed)) deps.logger.error({ err, delivery_id: job?.data.deliveryId }, 'webhook delivery job failed');
   });
   worker.on('error', (err) => deps.logger.error({ err }, 'webhook worker error'));
-  return { worker, close: () => worker.close() };
+  return { worker, close: () => closeWorker(worker) };
 }
