@@ -134,7 +134,9 @@ describe('stopping `npm start` by signalling only the npm process', function () 
     const nodePid = Number(fs.readFileSync(lock, 'utf8').trim());
     expect(nodePid).to.be.greaterThan(0).and.not.equal(s.npm.pid);
     process.kill(group ? -(s.npm.pid ?? 1) : (s.npm.pid ?? -1), signal);
-    const exit = await Promise.race([s.exited, new Promise<null>((r) => setTimeout(() => r(null), STOP_BOUND_MS))]);
+    let bound: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([s.exited, new Promise<null>((r) => (bound = setTimeout(() => r(null), STOP_BOUND_MS)))]);
+    clearTimeout(bound);
     expect(exit, 'npm exited').to.deep.equal({ code: 0, signal: null });
     await eventually('the node process to be gone', async () => (alive(nodePid) ? undefined : true), 5_000);
     expect(await portIsFree(s.port), 'port free').to.equal(true);
