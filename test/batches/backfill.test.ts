@@ -105,9 +105,14 @@ describe('backfills', function () {
       await nextDay();
       const after = await getBackfill(t, key, id);
       expect(after.counts).to.deep.equal({ COMPLETED: 6, CANCELLED: 14 });
-      // The warehouse keeps the history: the latest row of customers.backfills is the cancelled backfill.
-      const row = await t.request.post('/api/v1/admin/warehouse/query').set('X-Admin-Key', t.adminKey)
-        .send({ sql: `SELECT status, counts, tenant_id FROM \`customers.backfills\` WHERE backfill_id = '${id}'` });
+      // The warehouse keeps the history: the latest row of customers.backfills is the cancelled backfill. A dispatch
+      // pass holding the backfill's lock when the cancel came writes that row once it sees CANCELLED, so it may land
+      // after the DELETE answered.
+      const row = await eventually('the CANCELLED snapshot in customers.backfills', async () => {
+        const latest = await t.request.post('/api/v1/admin/warehouse/query').set('X-Admin-Key', t.adminKey)
+          .send({ sql: `SELECT status, counts, tenant_id FROM \`customers.backfills\` WHERE backfill_id = '${id}'` });
+        return latest.body.rows?.[0]?.status === 'ACTIVE' ? undefined : latest;
+      });
       expect(row.body.rows).to.have.length(1);
       expect(row.body.rows[0]).to.include({ status: 'CANCELLED', tenant_id: 'bf_cancel' });
       const counts = row.body.rows[0].counts as unknown;

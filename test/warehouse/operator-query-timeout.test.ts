@@ -16,7 +16,11 @@ describe('operator query time limit on work DuckDB cannot interrupt', () => {
   before(async () => {
     owned = await createTestDuckDb({ poolSize: 2 });
   });
-  after(async () => owned.cleanup());
+  after(async function () {
+    // Closing waits for the statement nothing interrupts: ~10 s on a quiet machine, several times that on a busy one.
+    this.timeout(180_000);
+    await owned.cleanup();
+  });
 
   it('answers 422 at about the limit, and the next operator query runs at once', async function () {
     this.timeout(60_000);
