@@ -48,3 +48,49 @@ export function armLeakWatchdog(graceMs: number): void {
     process.exit(1);
   }, graceMs).unref();
 }
+
+/**
+ * In a worker of `mocha --parallel` the process never ends by itself (the pool holds it and kills it after
+ * the run), so the watchdog above cannot see a leak there. Instead each spec file is checked on its own:
+ * what keeps a process alive (its ref'd handles, requests and timers) is noted before the file runs, and
+ * after it everything the file added must be gone within `graceMs`, or the file fails naming what is open.
+ */
+export interface AliveSnapshot {
+  resources: string[];
+  handles: Set<unknown>;
+}
+
+/** What keeps this process alive: the ref'd handles, requests and timers (the TTY is never one of them). */
+const aliveResources = (): string[] => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWRAP');
+const activeHandles = (): Handle[] => (process as unknown as { _getActiveHandles?: () => Handle[] })._getActiveHandles?.() ?? [];
+
+export function aliveSnapshot(): AliveSnapshot {
+  return { resources: aliveResources(), handles: new Set(activeHandles()) };
+}
+
+/** The resources in `now` beyond those in `before` (both are lists of type names, repeats counted). */
+function added(now: string[], before: string[]): string[] {
+  const left = new Map<string, number>();
+  for (const r of before) left.set(r, (left.get(r) ?? 0) + 1);
+  return now.filter((r) => {
+    const n = left.get(r) ?? 0;
+    if (n > 0) left.set(r, n - 1);
+    return n === 0;
+  });
+}
+
+export async function expectNothingLeftOpen(before: AliveSnapshot, graceMs: number, file: string): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const extra = added(aliveResources(), before.resources);
+    if (extra.length === 0) return;
+    if (Date.now() >= deadline) {
+      const handles = activeHandles().filter((h) => !before.handles.has(h)).map(describeHandle).filter((d): d is string => d !== null);
+      throw new Error(
+        `${file} ended but what it opened stayed open ${graceMs} ms later: something was not closed.\n` +
+          `  open handles: ${handles.join('; ') || 'none listed'}\n  active resources added: ${extra.join(', ')}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,8 +1,9 @@
 /**
  * The Redis setups the suite proves the product on: the single test server (127.0.0.1:6379, or
  * TEST_REDIS_URL) and a real three-master Redis Cluster. The cluster is started once per test run, on
- * first use, and stopped by the root hook in setup.ts; TEST_REDIS_CLUSTER_NODES points the suite at an
- * existing cluster instead. Suites that must hold on both are written once and run on each:
+ * first use, and stopped by the root hook in setup.ts (with --parallel: once, by the main process, before
+ * the workers start, and stopped after them); TEST_REDIS_CLUSTER_NODES points the suite at an existing
+ * cluster instead. Suites that must hold on both are written once and run on each:
  *
  *   forEachRedis('quotas across two API processes', (redis) => { … await redis.target() … });
  *
@@ -59,7 +60,17 @@ export const redisCluster: RedisUnderTest = {
   target: async () => (await sharedCluster()).target,
 };
 
-/** Stops the shared cluster if this run started one (root hook). */
+/**
+ * `mocha --parallel` (main process, before the workers are forked): starts the run's one cluster, unless one
+ * is given or the tools are missing, and points the workers at it through TEST_REDIS_CLUSTER_NODES.
+ */
+export async function startClusterForWorkers(): Promise<void> {
+  if (process.env.TEST_REDIS_CLUSTER_NODES || !clusterAvailable()) return;
+  const { nodes } = await sharedCluster();
+  process.env.TEST_REDIS_CLUSTER_NODES = nodes.map((n) => `${n.host}:${n.port}`).join(',');
+}
+
+/** Stops the shared cluster if this run started one (root hook; global teardown with --parallel). */
 export async function stopSharedCluster(): Promise<void> {
   const started = shared;
   shared = null;

@@ -5,8 +5,8 @@ import path from 'node:path';
 /** Issue 11.5: without `exit: true`, a run that leaks a handle fails and names it instead of hanging. */
 const ROOT = path.resolve(__dirname, '../..');
 
-function runMocha(spec: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/mocha/bin/mocha.js'), spec], {
+function runMocha(...args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/mocha/bin/mocha.js'), ...args], {
     cwd: ROOT,
     env: { ...process.env, TEST_EXIT_GRACE_MS: '500' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -32,5 +32,14 @@ describe('the leak watchdog of the test run', function () {
     const { code, output } = await runMocha('test/unit/recent-touches.test.ts');
     expect(output).not.to.include('something was not closed');
     expect(code).to.equal(0);
+  });
+
+  it('with --parallel (npm test), fails the spec file that leaves a server open, naming it and the server, and the run still ends', async () => {
+    const { code, output } = await runMocha('--parallel', '--jobs', '2', 'test/fixtures/leaky/leaves-a-server-open.ts', 'test/unit/recent-touches.test.ts');
+    expect(output).to.match(/test\/fixtures\/leaky\/leaves-a-server-open\.ts ended but what it opened stayed open 500 ms later/);
+    expect(output).to.match(/open handles: server listening on 127\.0\.0\.1:\d+/);
+    expect(output).not.to.include('recent-touches.test.ts ended');
+    expect(output).to.match(/\d+ passing/);
+    expect(code).to.equal(1);
   });
 });
