@@ -1,4 +1,5 @@
 // Loaded by mocha before every spec file (see .mocharc.cjs); with --parallel, in every worker and in the main process.
+import fs from 'node:fs';
 import path from 'node:path';
 import { aliveSnapshot, armLeakWatchdog, expectNothingLeftOpen } from './leak-watchdog';
 import type { AliveSnapshot } from './leak-watchdog';
@@ -12,7 +13,11 @@ const EXIT_GRACE_MS = Number(process.env.TEST_EXIT_GRACE_MS ?? 10_000);
 /** A worker of `mocha --parallel`: mocha forks lib/nodejs/worker.js and runs one spec file at a time in it. */
 const inParallelWorker = process.env.MOCHA_WORKER_ID !== undefined && path.basename(process.argv[1] ?? '') === 'worker.js';
 
+/** With --parallel: a file to which each spec file's run time is appended (`<ms>\t<file>` lines), for test/suite.mocharc.cjs. */
+const FILE_TIMES = process.env.TEST_FILE_TIMES;
+
 let beforeFile: AliveSnapshot | null = null;
+let fileStarted = 0;
 
 /**
  * Root hooks. A serial run (`npx mocha test/x.test.ts`): the Redis Cluster some suites start on first use is
@@ -27,12 +32,17 @@ export const mochaHooks = inParallelWorker
         // runs in both, so it is not counted as something the file left open.
         await Promise.resolve();
         beforeFile = aliveSnapshot();
+        fileStarted = Date.now();
       },
       async afterAll(this: Mocha.Context): Promise<void> {
         this.timeout(EXIT_GRACE_MS + 30_000);
         await stopSharedCluster();
-        const file = this.test?.parent?.suites.find((s) => s.file)?.file;
-        if (beforeFile) await expectNothingLeftOpen(beforeFile, EXIT_GRACE_MS, path.relative(process.cwd(), file ?? '?'));
+        const file = path.relative(process.cwd(), this.test?.parent?.suites.find((s) => s.file)?.file ?? '?');
+        try {
+          if (beforeFile) await expectNothingLeftOpen(beforeFile, EXIT_GRACE_MS, file);
+        } finally {
+          if (FILE_TIMES) fs.appendFileSync(FILE_TIMES, `${Date.now() - fileStarted}\t${file}\n`);
+        }
       },
     }
   : {
