@@ -8,7 +8,7 @@ const ROOT = path.resolve(__dirname, '../..');
 function runMocha(...args: string[]): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/mocha/bin/mocha.js'), ...args], {
     cwd: ROOT,
-    env: { ...process.env, TEST_EXIT_GRACE_MS: '500' },
+    env: { ...process.env, TEST_EXIT_GRACE_MS: '500', TEST_FILE_TIMES: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
