@@ -10,20 +10,20 @@ const base = require('../.mocharc.cjs');
 // is left running alone at the end. Only the order depends on this list; every *.test.ts file runs either way.
 // `TEST_FILE_TIMES=/tmp/times.tsv npm test` writes each file's run time, to re-measure.
 const SLOWEST_FIRST = [
-  'test/integration/scale-out.test.ts',
-  'test/warehouse/operator-query-timeout.test.ts',
   'test/integration/crash-safety.test.ts',
-  'test/integration/quota-contention.test.ts',
+  'test/integration/scale-out.test.ts',
   'test/integration/onboarding-kms-trouble.test.ts',
-  'test/integration/auth-cache-processes.test.ts',
+  'test/integration/quota-contention.test.ts',
   'test/api/hostile-fuzz.test.ts',
+  'test/integration/auth-cache-processes.test.ts',
   'test/integration/cancel-across-processes.test.ts',
-  'test/security/admin-sql-cli.test.ts',
-  'test/batches/fanout-run-status.test.ts',
-  'test/integration/process-lifecycle.test.ts',
   'test/webhooks/webhook-delivery-slots.test.ts',
-  'test/offboarding/offboard.test.ts',
   'test/integration/npm-start-stop.test.ts',
+  'test/batches/fanout-run-status.test.ts',
+  'test/integration/cli-find-server.test.ts',
+  'test/warehouse/operator-query-timeout.test.ts',
+  'test/integration/redis-outage.test.ts',
+  'test/security/admin-sql-cli.test.ts',
 ];
 
 const root = path.resolve(__dirname, '..');
