@@ -1,7 +1,7 @@
 // The whole suite, as `npm test` runs it: .mocharc.cjs, plus spec files run in parallel worker processes, the
-// slowest first. Most of the suite waits (on child processes, Redis, lock and lease expiries) more than it computes,
-// so three workers keep two cores busy. Each worker runs one spec file at a time; test/helpers/setup.ts checks that
-// each file closes what it opened and, in the main process, starts the one Redis Cluster the workers share.
+// slowest first. Three workers on two cores: while one waits (on child processes, Redis, lock and lease expiries) the
+// other two keep both cores busy. Each worker runs one spec file at a time; test/helpers/setup.ts checks that each
+// file closes what it opened and, in the main process, starts the one Redis Cluster the workers share.
 const fs = require('node:fs');
 const path = require('node:path');
 const base = require('../.mocharc.cjs');
