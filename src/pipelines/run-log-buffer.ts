@@ -44,13 +44,15 @@ export class PendingRows {
     this.insertIds.push(insertId);
   }
 
-  /** Empties the buffer, handing its rows to a flush. */
-  take(): { rows: Row[]; insertIds: string[] } {
+  /** Hands the oldest `limit` rows (all by default) to a flush; the rest keep waiting, compared as before. */
+  take(limit = Infinity): { rows: Row[]; insertIds: string[] } {
     const taken = { rows: this.rows, insertIds: this.insertIds };
     this.rows = [];
     this.insertIds = [];
     this.at.clear();
-    return taken;
+    if (limit >= taken.rows.length) return taken;
+    taken.rows.slice(limit).forEach((row, i) => this.push(row, taken.insertIds[limit + i] as string));
+    return { rows: taken.rows.slice(0, limit), insertIds: taken.insertIds.slice(0, limit) };
   }
 
   /** Puts the rows of a failed flush back in front of anything written meanwhile (which may supersede them). */

@@ -143,6 +143,11 @@ export interface RunLogWriterOptions {
   /** What a flush is expected to cost per table it touches before one was timed (flush-pacer.ts; default 0). */
   flushCostPerTableMs?: number;
   maxBatchRows?: number;
+  /**
+   * Rows one insert call sends (default 10,000): a backlog after an outage (up to maxBufferedRows) goes as several
+   * calls in a row, each within PLATFORM_WAREHOUSE_TIMEOUT_MS, instead of one call that might never fit in it.
+   */
+  maxRowsPerInsert?: number;
   maxBufferedRows?: number;
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -176,6 +181,7 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
   const pacer = new FlushPacer(baseIntervalMs, options.maxFlushIntervalMs ?? Math.min(10 * baseIntervalMs, 10_000), undefined, options.flushCostPerTableMs ?? 0);
   const maxBatchRows = options.maxBatchRows ?? 500;
   const maxBufferedRows = options.maxBufferedRows ?? 100_000;
+  const maxRowsPerInsert = options.maxRowsPerInsert ?? 10_000;
   const retryBaseMs = options.retryBaseMs ?? 1000;
   const retryMaxMs = options.retryMaxMs ?? 30_000;
   const closeAttempts = options.closeAttempts ?? 3;
@@ -252,9 +258,17 @@ export function createRunLogWriter(options: RunLogWriterOptions): RunLogWriter {
     logger.error({ dropped: excess, maxBufferedRows }, 'run log buffer full: dropped the oldest log rows');
   };
 
+  /** Sends the rows waiting now, oldest first, at most maxRowsPerInsert per call; stops at the first failure. */
   const sendGroup = async (g: Group): Promise<boolean> => {
+    for (let left = g.pending.length; left > 0 && g.pending.length > 0; left -= maxRowsPerInsert) {
+      if (!(await sendChunk(g, Math.min(left, maxRowsPerInsert)))) return false;
+    }
+    return true;
+  };
+
+  const sendChunk = async (g: Group, limit: number): Promise<boolean> => {
     const since = g.sinceMs;
-    const { rows, insertIds: ids } = g.pending.take();
+    const { rows, insertIds: ids } = g.pending.take(limit);
     inFlight += rows.length;
     try {
       await warehouse.insertRows(g.ref, rows, { insertIds: ids });

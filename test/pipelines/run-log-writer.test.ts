@@ -296,6 +296,36 @@ describe('run log writer', () => {
     });
   });
 
+  describe('a backlog larger than maxRowsPerInsert (after an outage)', () => {
+    it('goes as several insert calls of at most that many rows, oldest first, each row once', async () => {
+      const fake = fakeWarehouse();
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000, maxBatchRows: 1000, maxRowsPerInsert: 10 });
+      for (let i = 0; i < 25; i++) writer.writeRun('acme_corp', run(`r${String(i).padStart(2, '0')}`, 'COMPLETED'), 10);
+      await writer.flush();
+      expect(fake.calls.map((c) => c.rows.length)).to.deep.equal([10, 10, 5]);
+      expect(fake.calls.flatMap((c) => c.rows.map((r) => r.pipeline_logging_id))).to.deep.equal(Array.from({ length: 25 }, (_, i) => `r${String(i).padStart(2, '0')}`));
+      expect(writer.pendingCount()).to.equal(0);
+      await writer.close();
+    });
+
+    it('a failed call keeps its rows and the ones after it, in order, for the next flush', async () => {
+      const fake = fakeWarehouse();
+      const writer = createRunLogWriter({ warehouse: fake.warehouse, logger: quietLogger, clock, flushIntervalMs: 60_000, retryBaseMs: 60_000, maxBatchRows: 1000, maxRowsPerInsert: 10 });
+      for (let i = 0; i < 25; i++) writer.writeRun('acme_corp', run(`r${String(i).padStart(2, '0')}`, 'COMPLETED'), 10);
+      const first = fake.nextInsert().then(() => {
+        fake.state.failNext = 1;
+      });
+      await writer.flush().catch(() => undefined);
+      await first;
+      expect(fake.calls.map((c) => c.rows.length), 'the first call went, the second failed').to.deep.equal([10]);
+      expect(writer.pendingCount()).to.equal(15);
+      await writer.flush();
+      expect(fake.calls.map((c) => c.rows.length)).to.deep.equal([10, 10, 5]);
+      expect(fake.calls.flatMap((c) => c.rows.map((r) => r.pipeline_logging_id))).to.deep.equal(Array.from({ length: 25 }, (_, i) => `r${String(i).padStart(2, '0')}`));
+      await writer.close();
+    });
+  });
+
   describe('close', () => {
     it('writes what is buffered', async () => {
       const fake = fakeWarehouse();
