@@ -60,6 +60,7 @@ describe('webhook host resolution (c-ares on the event loop, bounded)', () => {
 
   it('hanging lookups hold no thread-pool thread: thread-pool work finishes while they wait', async () => {
     dns.hang = true;
+    const asked = dns.questions;
     const resolve = resolver(1500);
     // Eight hanging lookups: with getaddrinfo (dns.lookup) they would occupy libuv's four threads.
     const lookups = Array.from({ length: 8 }, (_, i) => resolve(`slow${i}.example.com`).then(() => 'resolved', () => 'failed'));
@@ -73,6 +74,8 @@ describe('webhook host resolution (c-ares on the event loop, bounded)', () => {
     });
     const [outcomes] = await Promise.all([lookupsDone, poolWork]);
     expect(outcomes).to.deep.equal(new Array(8).fill('failed'));
+    // Each lookup asked the test's nameserver (A and AAAA): they went over c-ares, which getaddrinfo cannot be pointed at.
+    expect(dns.questions - asked, 'questions the hanging nameserver received').to.be.at.least(16);
     expect(order).to.deep.equal(['thread-pool work', 'lookups']);
   });
 });
